@@ -1,0 +1,1 @@
+"""fhesim simulation, verification, cycle model, reports and the ``fhesim`` command line."""

@@ -1,0 +1,1 @@
+"""``fhesim bench`` targets: each module defines ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args) -> pandas.DataFrame``."""

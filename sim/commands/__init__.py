@@ -1,0 +1,1 @@
+"""``fhesim`` subcommands: each module defines ``register(subparsers)``."""
