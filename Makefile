@@ -1,0 +1,44 @@
+# fhesim entry points. Every target creates and uses the local virtual environment
+# (.venv) by itself, and installs Icarus Verilog through the system package manager
+# when it is missing. Nothing else needs to be done by hand on a fresh clone.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+FHESIM := $(VENV)/bin/fhesim
+STAMP  := $(VENV)/.fhesim-installed
+
+.PHONY: sim test bench venv iverilog clean help
+
+help:
+	@echo "make sim    - RTL regression: every unit vs the software golden model (Icarus + cocotb)"
+	@echo "make test   - the test suite (pytest)"
+	@echo "make bench  - benchmarks beside their peers (NTT kernels, CKKS vs DESILO FHE)"
+	@echo "make clean  - remove build outputs (keeps .venv)"
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
+	  { echo "fhesim needs Python >= 3.11; '$(PYTHON)' is $$($(PYTHON) --version 2>&1). Set PYTHON=python3.11 (or newer)."; exit 1; }
+	@$(PYTHON) -m venv $(VENV) || \
+	  { echo "fhesim: '$(PYTHON) -m venv' failed; install the venv module (Debian: apt-get install python3-venv)."; exit 1; }
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $@
+
+iverilog:
+	@tools/ensure-iverilog.sh
+
+sim: venv iverilog
+	$(FHESIM) regression
+
+test: venv iverilog
+	$(PY) -m pytest
+
+bench: venv
+	$(FHESIM) bench ntt
+	$(FHESIM) bench ckks
+
+clean:
+	rm -rf build sim_build .pytest_cache
