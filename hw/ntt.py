@@ -1,0 +1,496 @@
+"""Iterative in-place negacyclic NTT unit (forward CT and inverse GS) with P parallel butterflies.
+
+Arithmetic (DESIGN.md, tables from :func:`sw.ntt_tables.ntt_tables`):
+
+* forward, Cooley-Tukey, natural order in, bit-reversed out: stage ``s`` has
+  ``m = 2^s`` groups of half-size ``t = n/2^(s+1)``; group ``i`` pairs
+  ``(j, j+t)`` for ``j`` in ``[2it, 2it+t)`` with twiddle ``fwd[m+i]``;
+* inverse, Gentleman-Sande, bit-reversed in, natural out: stage ``s`` has
+  ``h = n/2^(s+1)`` groups of half-size ``t = 2^s``, twiddle ``inv[h+i]``; the
+  result is multiplied by ``n_inv``.
+
+In both directions a stage with half-size ``t`` pairs the same elements and uses
+the twiddle at table index ``n/(2t) + j // (2t)``; only the order of ``t``, the
+table, and the butterfly (CT or GS) differ. Every butterfly output is
+canonical, so after stage ``s`` the memory holds exactly the textbook array.
+
+Architecture
+------------
+* **Memory**: the ``n`` words are ``R = n/P`` rows of ``P`` words (row ``r`` holds
+  elements ``rP .. rP+P-1``), split over two single-read single-write banks:
+  row ``r`` lives in bank ``parity(r)`` (XOR of its bits) at address ``r >> 1``.
+  The two rows a butterfly block needs always differ in one bit, hence sit in
+  different banks, so one block is read and written per cycle without conflict.
+* **Blocks**: a stage is ``B = n/(2P)`` blocks, one issued per cycle. Block ``b``
+  of a stage with half-size ``t`` reads rows ``rA`` (``b`` with a zero inserted
+  at bit ``k = max(log2(t) - log2(P), 0)``) and ``rB = rA + 2^k``. Lane ``l``
+  takes elements ``e0 = (l >> lt')*2^(lt'+1) + (l mod 2^lt')`` and ``e1 = e0 + 2^lt'``
+  (``lt' = min(log2 t, log2 P)``) of the ``2P``-word vector ``rowA ++ rowB``: the
+  identity crossbar when ``t >= P``, a fixed permutation otherwise.
+* **Pipeline** (per block): issue (bank and twiddle-ROM read) -> 1 cycle -> unified
+  CT/GS butterfly (:class:`hw.butterfly.UnifiedButterflyDatapath`, ``Lb`` stages)
+  -> write back in place. The next stage starts after the last write of the
+  current one: each stage takes ``T = B + Lb + 1`` cycles.
+* **Twiddles** (Montgomery forms ``w*2^W mod q`` with ``multiplier="montgomery"``):
+  stages with ``t >= P`` use one twiddle per block, read from a narrow ROM of
+  ``2n/P`` words; the ``log2(P)`` stages with ``t < P`` use ``P/t`` distinct
+  twiddles per block, read as one ``P``-word entry of a wide ROM (``n*log2(P)``
+  words in all). See :meth:`NttUnit.twiddle_rom_contents`.
+* **Output**: rows are read in order ``0 .. R-1`` into an output pipeline of ``P``
+  modular multipliers (``Lm`` stages) multiplying by ``n_inv`` (inverse) or 1
+  (forward), so both directions have the same timing. The output pipeline stalls
+  as a whole under back-pressure.
+
+Control: ``LOAD`` (``R`` input beats) -> ``COMPUTE`` (``log2(n)`` stages of ``T``
+cycles) -> ``UNLOAD`` (``R`` row reads, then back to ``LOAD``: the next transform
+may be loaded while the last rows are still leaving the output pipeline). The
+bank read ports double as the first output-pipeline register, so ``COMPUTE``
+waits (issues nothing) while that register still holds a row of the previous
+transform; this only happens when the output was back-pressured, never in the
+unstalled timing below.
+
+Timing without stalls (``R = n/P``, ``B = n/(2P)``, ``Lb`` butterfly latency,
+``Lm`` multiplier latency, ``T = B + Lb + 1``): ``latency = log2(n)*T + Lm + 2``;
+``cycles_per_transform = 2R + log2(n)*T + Lm + 1``; back-to-back transforms start
+every ``initiation_interval = 2R + log2(n)*T`` cycles. With Barrett or Montgomery
+(``Lm = 4``, ``Lb = 6``): ``T = n/(2P) + 7``.
+"""
+from __future__ import annotations
+
+from amaranth.hdl import Const, Module, Mux, Signal, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from sw.modred import check_width, twiddle_to_montgomery
+from sw.ntt_tables import ntt_tables
+from sw.primes import check_ntt_modulus, is_power_of_two
+
+from .butterfly import UnifiedButterflyDatapath
+from .modmul import make_datapath
+from .pipeline import Pipe
+
+__all__ = ["NttUnit", "MIN_LOG_N", "MAX_LOG_N", "LANES"]
+
+MIN_LOG_N = 3
+MAX_LOG_N = 16
+LANES = (1, 2, 4, 8)
+
+_LOAD, _COMPUTE, _UNLOAD = 0, 1, 2
+
+
+def _log2(x: int) -> int:
+    return x.bit_length() - 1
+
+
+class NttUnit(wiring.Component):
+    """Forward and inverse negacyclic NTT of length ``n`` over ``Z_q`` with ``lanes`` butterflies.
+
+    Parameters
+    ----------
+    n : int
+        Transform length, a power of two in ``[2^3, 2^16]``.
+    q : int
+        Prime with ``q = 1 (mod 2n)`` and ``q < 2^width``.
+    width : int
+        Word width ``W`` in ``[16, 64]``.
+    lanes : int
+        ``P``, number of parallel butterflies and words per stream beat: 1, 2, 4 or 8,
+        dividing ``n/2``.
+    multiplier : {"barrett", "montgomery"}
+        Modular multiplier of the butterflies and the output scaler. Inputs and outputs
+        are plain residues either way (only the ROM contents change).
+    fault : dict, optional
+        Fault injection for testing error detection. ``{"twiddle_address": k}`` flips
+        bit ``fault.get("twiddle_bit", 0)`` of stored twiddle ``k`` wherever the ROMs
+        hold it (``0 <= k < n``: ``fwd[k]``; ``n <= k < 2n``: ``inv[k-n]``), see
+        :meth:`twiddle_table_words`.
+    debug : bool
+        Add the ``dbg`` output (see Members).
+
+    Members
+    -------
+    i : ``In(stream.Signature(StructLayout({"data": ArrayLayout(unsigned(W), P), "inverse": unsigned(1)})))``
+        ``n/P`` beats per transform; beat ``r`` lane ``k`` is element ``r*P + k``.
+        ``inverse`` is sampled on the first beat. Forward input is in natural order,
+        inverse input in bit-reversed order. Elements must be in ``[0, q)``.
+    o : ``Out(stream.Signature(ArrayLayout(unsigned(W), P)))``
+        ``n/P`` beats; beat ``r`` lane ``k`` is element ``r*P + k`` of the result
+        (forward: bit-reversed order; inverse: natural order, scaled by ``n^-1``).
+        Canonical in ``[0, q)``.
+    dbg : ``Out(StructLayout(...))``, only with ``debug=True``
+        Debug tap of the in-place write-back: ``valid`` (1 when a block is written this
+        cycle), ``stage`` (0-based stage index), ``row_a``/``row_b`` (row indices) and
+        ``data_a``/``data_b`` (the ``P`` words written to them). After the last block of
+        stage ``s`` the rows seen so far form the textbook array after stage ``s``.
+    """
+
+    def __init__(self, n: int, q: int, width: int, lanes: int, multiplier: str = "barrett", *,
+                 fault: dict | None = None, debug: bool = False):
+        if not isinstance(n, int) or isinstance(n, bool) or not is_power_of_two(n):
+            raise ValueError(f"n={n!r} must be a power of two")
+        if not (1 << MIN_LOG_N) <= n <= (1 << MAX_LOG_N):
+            raise ValueError(f"n={n} must lie in [2^{MIN_LOG_N}, 2^{MAX_LOG_N}]")
+        if lanes not in LANES or isinstance(lanes, bool):
+            raise ValueError(f"lanes={lanes!r} must be one of {LANES}")
+        if (n // 2) % lanes:
+            raise ValueError(f"lanes={lanes} must divide n/2={n // 2}")
+        check_width(width)
+        if not isinstance(q, int) or isinstance(q, bool):
+            raise ValueError(f"modulus q={q!r} must be an integer")
+        check_ntt_modulus(q, n, width=width)
+        self._mul = make_datapath(multiplier, q, width)    # validates multiplier
+        self._bf = UnifiedButterflyDatapath(q, width, multiplier)
+
+        self.n, self.q, self.width, self.lanes, self.multiplier = n, q, width, lanes, multiplier
+        self.tables = ntt_tables(q, n)
+        self.debug = bool(debug)
+        self.fault = self._check_fault(fault)
+
+        W, P = width, lanes
+        members = {
+            "i": In(stream.Signature(data.StructLayout({
+                "data": data.ArrayLayout(unsigned(W), P), "inverse": unsigned(1)}))),
+            "o": Out(stream.Signature(data.ArrayLayout(unsigned(W), P))),
+        }
+        if self.debug:
+            members["dbg"] = Out(self.debug_layout)
+        super().__init__(members)
+
+    def _check_fault(self, fault):
+        if fault is None:
+            return None
+        if not isinstance(fault, dict):
+            raise ValueError(f"fault={fault!r} must be a dict or None")
+        unknown = set(fault) - {"twiddle_address", "twiddle_bit"}
+        if unknown:
+            raise ValueError(f"fault has unknown keys {sorted(unknown)}; "
+                             "allowed: 'twiddle_address', 'twiddle_bit'")
+        addr = fault.get("twiddle_address")
+        if not isinstance(addr, int) or not 0 <= addr < 2 * self.n:
+            raise ValueError(f"fault['twiddle_address']={addr!r} must be an int in [0, 2n={2 * self.n})")
+        bit = fault.get("twiddle_bit", 0)
+        if not isinstance(bit, int) or not 0 <= bit < self.width:
+            raise ValueError(f"fault['twiddle_bit']={bit!r} must be an int in [0, width={self.width})")
+        return {"twiddle_address": addr, "twiddle_bit": bit}
+
+    # ---------------------------------------------------------------- derived constants
+    @property
+    def stages(self) -> int:
+        """Number of butterfly stages, ``log2(n)``."""
+        return _log2(self.n)
+
+    @property
+    def rows(self) -> int:
+        """``R = n / P``: beats per transform (in and out) and memory rows."""
+        return self.n // self.lanes
+
+    @property
+    def blocks_per_stage(self) -> int:
+        """``B = n / (2P)``: butterfly blocks (cycles of issue) per stage."""
+        return self.n // (2 * self.lanes)
+
+    @property
+    def butterfly_latency(self) -> int:
+        """``Lb``: stages of the unified butterfly (multiplier latency + 2)."""
+        return self._bf.latency
+
+    @property
+    def scaler_latency(self) -> int:
+        """``Lm``: stages of the output multiplier (``n^-1`` or 1)."""
+        return self._mul.latency
+
+    @property
+    def stage_cycles(self) -> int:
+        """``T = B + Lb + 1``: cycles per stage (issue ``B`` blocks, then drain the pipeline)."""
+        return self.blocks_per_stage + self.butterfly_latency + 1
+
+    @property
+    def latency(self) -> int:
+        """Edges from the last input transfer to the first output transfer (no stalls).
+
+        ``log2(n) * T + Lm + 2``.
+        """
+        return self.stages * self.stage_cycles + self.scaler_latency + 2
+
+    @property
+    def cycles_per_transform(self) -> int:
+        """Edges from first input to last output transfer, both inclusive (no stalls).
+
+        ``2R + log2(n) * T + Lm + 1`` with ``R = n/P``.
+        """
+        return 2 * self.rows + self.stages * self.stage_cycles + self.scaler_latency + 1
+
+    @property
+    def initiation_interval(self) -> int:
+        """Edges between the first input transfers of back-to-back transforms (no stalls).
+
+        ``2R + log2(n) * T``: loading of the next transform overlaps the last ``Lm + 1``
+        cycles of the output pipeline.
+        """
+        return 2 * self.rows + self.stages * self.stage_cycles
+
+    @property
+    def throughput(self) -> float:
+        """Elements per cycle for one transform: ``n / cycles_per_transform``."""
+        return self.n / self.cycles_per_transform
+
+    @property
+    def debug_layout(self) -> data.StructLayout:
+        """Layout of the ``dbg`` tap."""
+        W, P = self.width, self.lanes
+        rbits = max(1, _log2(self.rows))
+        return data.StructLayout({
+            "valid": unsigned(1), "stage": unsigned(5),
+            "row_a": unsigned(rbits), "row_b": unsigned(rbits),
+            "data_a": data.ArrayLayout(unsigned(W), P), "data_b": data.ArrayLayout(unsigned(W), P),
+        })
+
+    # ---------------------------------------------------------------- tables
+    def twiddle_table_words(self) -> list[int]:
+        """The ``2n`` twiddles as stored: ``fwd`` then ``inv`` (Montgomery forms if applicable).
+
+        Entry ``k < n`` is ``fwd[k]``, entry ``n + k`` is ``inv[k]``; a ``fault`` flips one bit
+        of one entry here, wherever the ROMs below hold it.
+        """
+        fwd, inv = self.tables.fwd, self.tables.inv
+        if self.multiplier == "montgomery":
+            fwd = twiddle_to_montgomery(fwd, self.q, self.width)
+            inv = twiddle_to_montgomery(inv, self.q, self.width)
+        words = list(fwd) + list(inv)
+        if self.fault is not None:
+            words[self.fault["twiddle_address"]] ^= 1 << self.fault["twiddle_bit"]
+        return words
+
+    def twiddle_rom_contents(self) -> tuple[list[int], list[list[int]]]:
+        """Contents of the two twiddle ROMs, ``(narrow, wide)``.
+
+        * ``narrow`` (one word, shared by all lanes) serves the stages with half-size
+          ``t >= P``, where every lane of a block uses the same twiddle: ``2R`` words,
+          ``narrow[d*R + k] = table_d[k]`` for ``k < R = n/P`` (``d = 0`` forward,
+          ``d = 1`` inverse; entry 0 unused).
+        * ``wide`` (``P`` words per entry) serves the ``log2(P)`` stages with ``t < P``:
+          entry ``d*log2(P)*B + lt*B + b`` (``t = 2^lt``, block ``b``) holds, for lane
+          ``l``, ``table_d[n/(2t) + b*P/t + (l >> lt)]``. Empty when ``P = 1``.
+
+        Together ``2n/P + n*log2(P)`` words instead of ``2n*P`` for per-lane full copies.
+        """
+        n, P, R, B = self.n, self.lanes, self.rows, self.blocks_per_stage
+        log_p = _log2(P)
+        words = self.twiddle_table_words()
+        narrow = [words[d * n + k] for d in range(2) for k in range(R)]
+        wide = []
+        for d in range(2):
+            for lt in range(log_p):
+                t = 1 << lt
+                for b in range(B):
+                    wide.append([words[d * n + n // (2 * t) + b * (P // t) + (l >> lt)]
+                                 for l in range(P)])
+        return narrow, wide
+
+    def scale_constants(self) -> tuple[int, int]:
+        """``(forward, inverse)`` operands of the output multiplier (1 and ``n^-1``, as stored)."""
+        if self.multiplier == "montgomery":
+            R = 1 << self.width
+            return R % self.q, self.tables.n_inv * R % self.q
+        return 1, self.tables.n_inv
+
+    # ---------------------------------------------------------------- hardware
+    def elaborate(self, platform):
+        m = Module()
+        n, q, W, P = self.n, self.q, self.width, self.lanes
+        log_n, log_p = self.stages, _log2(P)
+        R, B, T = self.rows, self.blocks_per_stage, self.stage_cycles
+        Lb = self.butterfly_latency
+        row_bits = max(1, _log2(R))
+        row_layout = data.ArrayLayout(unsigned(W), P)
+
+        # ---- state
+        state = Signal(2, name="state")
+        cnt = Signal(row_bits + 1, name="row_cnt")       # load / unload row counter
+        stage = Signal(range(log_n), name="stage")
+        cyc = Signal(range(T), name="stage_cyc")
+        inverse = Signal(name="inverse")
+
+        # ---- memories
+        banks = []
+        for k in range(2):
+            mem = Memory(shape=row_layout, depth=max(1, R // 2), init=[])
+            m.submodules[f"bank{k}"] = mem
+            banks.append((mem.read_port(), mem.write_port()))
+        narrow_words, wide_words = self.twiddle_rom_contents()
+        rom_n = Memory(shape=unsigned(W), depth=len(narrow_words), init=narrow_words)
+        m.submodules.twiddle_rom_narrow = rom_n
+        rom_n_rd = rom_n.read_port()
+        if wide_words:
+            rom_w = Memory(shape=row_layout, depth=len(wide_words), init=wide_words)
+            m.submodules.twiddle_rom_wide = rom_w
+            rom_w_rd = rom_w.read_port()
+
+        def bank_addr(row):
+            return (row >> 1)[:max(1, _log2(R) - 1)] if R > 2 else Const(0, 1)
+
+        # ---- output pipeline handshake (S1 = bank read data, then Lm multiplier stages)
+        Lm = self.scaler_latency
+        valid = [Signal(name=f"out_valid{j + 1}") for j in range(Lm + 1)]
+        adv = Signal(name="out_adv")
+        m.d.comb += [adv.eq(~valid[-1] | self.o.ready), self.o.valid.eq(valid[-1])]
+
+        # ---- compute issue
+        compute_hold = Signal(name="compute_hold")    # S1 still holds an output row
+        m.d.comb += compute_hold.eq(valid[0])
+        issue = Signal(name="issue")
+        blk = Signal(range(max(2, B)), name="block")
+        m.d.comb += [
+            issue.eq((state == _COMPUTE) & ~compute_hold & (cyc < B)),
+            blk.eq(cyc[:len(blk)]),
+        ]
+        lt = Signal(range(log_n), name="log_t")        # log2 of the half-size of this stage
+        m.d.comb += lt.eq(Mux(inverse, stage, log_n - 1 - stage))
+
+        row_a = Signal(row_bits, name="row_a")
+        row_b = Signal(row_bits, name="row_b")
+        tw_narrow = Signal(range(2 * R), name="tw_narrow_addr")
+        tw_wide = Signal(range(max(2, 2 * log_p * B)), name="tw_wide_addr")
+        perm = {}                                        # lt' -> [(e0, e1)] per lane
+        for ltc in range(log_n):
+            ltp = min(ltc, log_p)
+            t = 1 << ltp
+            perm[ltp] = [((l >> ltp) * 2 * t + (l & (t - 1)), (l >> ltp) * 2 * t + (l & (t - 1)) + t)
+                         for l in range(P)]
+        with m.Switch(lt):
+            for ltc in range(log_n):
+                with m.Case(ltc):
+                    k = max(ltc - log_p, 0)
+                    ltp = min(ltc, log_p)
+                    ra = ((blk >> k) << (k + 1)) | (blk & ((1 << k) - 1))
+                    m.d.comb += [row_a.eq(ra), row_b.eq(ra | (1 << k))]
+                    if ltc >= log_p:      # one twiddle per block: table[n/(2t) + (b >> k)]
+                        m.d.comb += tw_narrow.eq(inverse * R + (n >> (ltc + 1)) + (blk >> k))
+                    else:
+                        m.d.comb += tw_wide.eq(inverse * (log_p * B) + ltc * B + blk)
+        par_a = Signal(name="parity_a")
+        m.d.comb += par_a.eq(row_a.xor())
+
+        # ---- compute datapath: read data (1 cycle) -> crossbar -> butterflies -> write back
+        pipe1 = Pipe(m, Const(1), "ntt")
+        par_a_1 = pipe1.reg(par_a, 1, "parity_a_rd")
+        rd = [banks[0][0].data, banks[1][0].data]
+        vec_a = Signal(row_layout, name="vec_a")
+        vec_b = Signal(row_layout, name="vec_b")
+        m.d.comb += [vec_a.eq(Mux(par_a_1, rd[1], rd[0])), vec_b.eq(Mux(par_a_1, rd[0], rd[1]))]
+        elems = [vec_a[j] for j in range(P)] + [vec_b[j] for j in range(P)]
+        bf_a = [Signal(W, name=f"bf_in_a{lane}") for lane in range(P)]
+        bf_b = [Signal(W, name=f"bf_in_b{lane}") for lane in range(P)]
+        with m.Switch(lt):
+            for ltc in range(log_n):
+                with m.Case(ltc):
+                    for lane, (e0, e1) in enumerate(perm[min(ltc, log_p)]):
+                        m.d.comb += [bf_a[lane].eq(elems[e0]), bf_b[lane].eq(elems[e1])]
+        tw = [Signal(W, name=f"twiddle{lane}") for lane in range(P)]
+        narrow_stage = lt >= log_p          # constant during a stage, so valid for the data cycle
+        for lane in range(P):
+            m.d.comb += tw[lane].eq(
+                Mux(narrow_stage, rom_n_rd.data, rom_w_rd.data[lane]) if wide_words
+                else rom_n_rd.data)
+        xs, ys = [], []
+        for lane in range(P):
+            x, y = self._bf.build(pipe1, bf_a[lane], bf_b[lane], tw[lane], inverse,
+                                  f"bf{lane}")
+            xs.append(x)
+            ys.append(y)
+        # issue information delayed to the write-back cycle (issue + 1 + Lb)
+        wr_valid = pipe1.delay(issue, 1, Lb + 1, "wr_valid")
+        wr_row_a = pipe1.delay(row_a, row_bits, Lb + 1, "wr_row_a")
+        wr_row_b = pipe1.delay(row_b, row_bits, Lb + 1, "wr_row_b")
+        wr_par_a = pipe1.delay(par_a, 1, Lb + 1, "wr_parity_a")
+        out_a = Signal(row_layout, name="wb_a")
+        out_b = Signal(row_layout, name="wb_b")
+        welems = [out_a[j] for j in range(P)] + [out_b[j] for j in range(P)]
+        with m.Switch(lt):
+            for ltc in range(log_n):
+                with m.Case(ltc):
+                    for lane, (e0, e1) in enumerate(perm[min(ltc, log_p)]):
+                        m.d.comb += [welems[e0].eq(xs[lane]), welems[e1].eq(ys[lane])]
+
+        if self.debug:
+            m.d.comb += [
+                self.dbg.valid.eq(wr_valid), self.dbg.stage.eq(stage),
+                self.dbg.row_a.eq(wr_row_a), self.dbg.row_b.eq(wr_row_b),
+                self.dbg.data_a.eq(out_a), self.dbg.data_b.eq(out_b),
+            ]
+
+        # ---- bank ports
+        load_xfer = Signal(name="load_xfer")
+        m.d.comb += [
+            self.i.ready.eq(state == _LOAD),
+            load_xfer.eq(self.i.valid & (state == _LOAD)),
+        ]
+        load_par = cnt[:row_bits].xor()
+        unload_issue = Signal(name="unload_issue")
+        m.d.comb += unload_issue.eq((state == _UNLOAD) & adv)
+        for k, (rp, wp) in enumerate(banks):
+            # reads: compute issue, else the output row counter (data held while stalled)
+            with m.If((state == _COMPUTE) & ~compute_hold):
+                m.d.comb += [
+                    rp.en.eq(1),
+                    rp.addr.eq(Mux(par_a == k, bank_addr(row_a), bank_addr(row_b))),
+                ]
+            with m.Else():
+                m.d.comb += [rp.en.eq(adv), rp.addr.eq(bank_addr(cnt[:row_bits]))]
+            # writes: input rows while loading, butterfly results while computing
+            with m.If(state == _LOAD):
+                m.d.comb += [
+                    wp.en.eq(load_xfer & (load_par == k)),
+                    wp.addr.eq(bank_addr(cnt[:row_bits])),
+                    wp.data.eq(self.i.payload.data),
+                ]
+            with m.Else():
+                m.d.comb += [
+                    wp.en.eq(wr_valid),
+                    wp.addr.eq(Mux(wr_par_a == k, bank_addr(wr_row_a), bank_addr(wr_row_b))),
+                    wp.data.eq(Mux(wr_par_a == k, out_a, out_b)),
+                ]
+        m.d.comb += [rom_n_rd.en.eq(1), rom_n_rd.addr.eq(tw_narrow)]
+        if wide_words:
+            m.d.comb += [rom_w_rd.en.eq(1), rom_w_rd.addr.eq(tw_wide)]
+
+        # ---- output pipeline: S1 (bank data) -> Lm multiplier stages -> o
+        opipe = Pipe(m, adv, "out")
+        par_1 = opipe.reg(load_par, 1, "parity")
+        inv_1 = opipe.reg(inverse, 1, "inverse")
+        with m.If(adv):
+            m.d.sync += valid[0].eq(unload_issue)
+            for j in range(1, Lm + 1):
+                m.d.sync += valid[j].eq(valid[j - 1])
+        c_fwd, c_inv = self.scale_constants()
+        row_out = Signal(row_layout, name="out_row")
+        m.d.comb += row_out.eq(Mux(par_1, rd[1], rd[0]))
+        const = Mux(inv_1, c_inv, c_fwd)
+        for lane in range(P):
+            mul = make_datapath(self.multiplier, q, W)
+            res = mul.build(opipe, row_out[lane], const, f"scale{lane}")
+            m.d.comb += self.o.payload[lane].eq(res)
+
+        # ---- control FSM
+        with m.Switch(state):
+            with m.Case(_LOAD):
+                with m.If(load_xfer):
+                    with m.If(cnt == 0):
+                        m.d.sync += inverse.eq(self.i.payload.inverse)
+                    m.d.sync += cnt.eq(cnt + 1)
+                    with m.If(cnt == R - 1):
+                        m.d.sync += [state.eq(_COMPUTE), cnt.eq(0), stage.eq(0), cyc.eq(0)]
+            with m.Case(_COMPUTE):
+                with m.If(~compute_hold):
+                    m.d.sync += cyc.eq(cyc + 1)
+                    with m.If(cyc == T - 1):
+                        m.d.sync += [cyc.eq(0), stage.eq(stage + 1)]
+                        with m.If(stage == log_n - 1):
+                            m.d.sync += [state.eq(_UNLOAD), cnt.eq(0), stage.eq(0)]
+            with m.Case(_UNLOAD):
+                with m.If(adv):
+                    m.d.sync += cnt.eq(cnt + 1)
+                    with m.If(cnt == R - 1):
+                        m.d.sync += [state.eq(_LOAD), cnt.eq(0)]
+        return m
