@@ -1,0 +1,83 @@
+"""CKKS context: a parameter set plus its cached RNS bases, converters and Galois maps."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from ..ring import RnsBasis
+from .errors import ParameterMismatchError, SlotError
+from .params import CkksParams
+
+
+class CkksContext:
+    """Precomputed objects for one :class:`CkksParams`.
+
+    Attributes
+    ----------
+    params : CkksParams
+    n : ring degree
+    p_basis : RnsBasis of the special primes
+    full_basis : ``Q_top + P`` (the basis of secret and switching keys)
+    """
+
+    def __init__(self, params: CkksParams):
+        if not isinstance(params, CkksParams):
+            raise TypeError(f"CkksContext: expected CkksParams, got {type(params).__name__}")
+        self.params = params
+        self.n = params.n
+        self.p_basis = RnsBasis.get(params.p_primes, self.n)
+        self.full_basis = self.q_basis(params.max_level) + self.p_basis
+        self._rowmaps: dict[int, np.ndarray] = {}
+
+    def __repr__(self) -> str:
+        return f"CkksContext({self.params.name})"
+
+    def q_basis(self, level: int) -> RnsBasis:
+        """Basis of a ciphertext at ``level``."""
+        return RnsBasis.get(self.params.primes_at(level), self.n)
+
+    def qp_basis(self, level: int) -> RnsBasis:
+        """``Q_level + P`` (key-switching working basis)."""
+        return self.q_basis(level) + self.p_basis
+
+    def key_rowmap(self, level: int) -> np.ndarray:
+        """Rows of ``full_basis`` that make up ``qp_basis(level)`` (int64)."""
+        r = self._rowmaps.get(level)
+        if r is None:
+            L = len(self.params.primes_at(level))
+            Lt = len(self.params.q_primes)
+            r = np.concatenate([np.arange(L), np.arange(Lt, Lt + len(self.p_basis))]).astype(np.int64)
+            r.setflags(write=False)
+            self._rowmaps[level] = r
+        return r
+
+    def galois_element(self, step: int) -> int:
+        """Galois element ``5^step mod 2n`` of a left rotation by ``step`` slots."""
+        return _galois(self.n, int(step) % (self.n // 2))
+
+    @property
+    def conjugation_element(self) -> int:
+        return 2 * self.n - 1
+
+    def check_slots(self, slots, op: str) -> int:
+        if slots is None:
+            return self.params.slots
+        if isinstance(slots, bool) or not isinstance(slots, (int, np.integer)) or slots < 1 \
+                or slots > self.params.slots or (int(slots) & (int(slots) - 1)):
+            raise SlotError(f"{op}: slots={slots!r} must be a power of two in [1, n/2={self.params.slots}]")
+        return int(slots)
+
+    def check_same(self, op: str, *objs) -> None:
+        """Raise ParameterMismatchError when any object's params differ from this context's."""
+        for o in objs:
+            p = getattr(o, "params", None)
+            if p is not self.params and p != self.params:
+                raise ParameterMismatchError(
+                    f"{op}: operand parameters {getattr(p, 'name', p)!r} do not match the context's "
+                    f"{self.params.name!r}")
+
+
+@lru_cache(maxsize=4096)
+def _galois(n: int, step: int) -> int:
+    return pow(5, step, 2 * n)

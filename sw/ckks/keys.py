@@ -1,0 +1,234 @@
+"""Secret, public and switching keys (relinearisation, rotation, conjugation).
+
+Every key is stored in evaluation form, so no key is ever transformed during evaluation.
+
+* :class:`SecretKey`: ``s`` over ``Q_top + P`` (``ctx.full_basis``), plus its signed
+  coefficients (int8) for tests.
+* :class:`PublicKey`: ``(b, a) = (-a s + e, a)`` over ``Q_top``.
+* :class:`SwitchingKey` from ``s'`` to ``s`` (hybrid key switching, Han-Ki / GHS): for each
+  top-level digit ``D_i`` (``params.digits_at(max_level)``), over ``Q_top + P``::
+
+      b_i = -a_i s + e_i + P * T_i * s'      a_i uniform
+
+  with ``T_i = 1 mod q`` for ``q in D_i`` and ``0 mod`` every other ``Q`` prime (so
+  ``P T_i s'`` is ``(P mod q) s'`` on the rows of ``D_i`` and 0 elsewhere). Digits are
+  stacked: ``b``, ``a`` have shape ``(dnum, len(full_basis), n)``. At a lower level the
+  same key is used on the rows ``ctx.key_rowmap(level)`` with truncated digits.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import trace
+from ..ring import RnsPoly, sampling
+from .context import CkksContext
+from .errors import MissingKeyError
+from .params import CkksParams
+
+_U = np.uint64
+
+
+@dataclass(frozen=True)
+class SecretKey:
+    poly: RnsPoly                 # evaluation form over ctx.full_basis
+    coeffs: np.ndarray | None     # signed coefficients (int8), None in a dry run
+    params: CkksParams
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    b: RnsPoly                    # evaluation form over Q_top
+    a: RnsPoly
+    params: CkksParams
+
+
+@dataclass(frozen=True)
+class SwitchingKey:
+    """Key switching from ``s'`` to ``s``: digit stacks ``b``, ``a`` (see module docstring)."""
+
+    b: np.ndarray | None          # (dnum, len(full_basis), n) uint64, None in a dry run
+    a: np.ndarray | None
+    params: CkksParams
+    galois: int | None = None     # Galois element for rotation/conjugation keys
+    kind: str = "relin"           # "relin", "rotation", "conjugation"
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of key material (8-byte words as stored; 4 bytes per residue on 32-bit hardware)."""
+        p = self.params
+        return 2 * p.dnum * (len(p.q_primes) + len(p.p_primes)) * p.n * 8
+
+
+@dataclass
+class KeySet:
+    """The keys of one secret.
+
+    Attributes: ``secret``, ``public``, ``relin`` (SwitchingKey or None), ``rotation``
+    (dict Galois element -> SwitchingKey), ``conjugation`` (SwitchingKey or None), ``ctx``.
+    """
+
+    ctx: CkksContext
+    secret: SecretKey | None = None
+    public: PublicKey | None = None
+    relin: SwitchingKey | None = None
+    rotation: dict = field(default_factory=dict)
+    conjugation: SwitchingKey | None = None
+
+    @property
+    def params(self) -> CkksParams:
+        return self.ctx.params
+
+    def galois_element(self, step: int) -> int:
+        return self.ctx.galois_element(step)
+
+    def rotation_key(self, step: int, slots: int | None = None, op: str = "rotate") -> tuple[int, SwitchingKey]:
+        """``(galois, key)`` for a left rotation by ``step`` of a ``slots``-slot vector.
+
+        Steps equivalent modulo ``slots`` are tried (``step``, ``step mod slots``,
+        ``step mod slots - slots``). Raises MissingKeyError naming the step.
+        """
+        half = self.ctx.n // 2
+        slots = half if slots is None else slots
+        r = int(step) % slots
+        cands = [int(step) % half, r % half, (r - slots) % half]
+        for s in cands:
+            g = self.ctx.galois_element(s)
+            k = self.rotation.get(g)
+            if k is not None:
+                return g, k
+        have = sorted(self._steps_available())
+        raise MissingKeyError(f"{op}: no rotation key for step {step} (slots={slots}, Galois element "
+                              f"{self.ctx.galois_element(cands[0])}); keys exist for steps {have}")
+
+    def _steps_available(self) -> list[int]:
+        half = self.ctx.n // 2
+        inv = {}
+        g = 1
+        for s in range(half):   # discrete log table (only on error paths)
+            inv[g] = s
+            g = g * 5 % (2 * self.ctx.n)
+        return [inv.get(g, g) if inv.get(g, 0) <= half // 2 else inv[g] - half for g in self.rotation]
+
+    def add_rotation_keys(self, kg: "KeyGenerator", steps) -> None:
+        """Generate and add rotation keys for ``steps`` (needs ``self.secret``)."""
+        self.rotation.update(kg.gen_rotation_keys(self.secret, steps))
+
+
+class KeyGenerator:
+    """Generates keys from a seedable SHAKE-256 generator (:class:`sw.ring.sampling.Prng`).
+
+    Parameters
+    ----------
+    ctx : CkksContext
+    seed : bytes, int or None   ``None``: fresh randomness from :mod:`secrets`.
+    """
+
+    def __init__(self, ctx: CkksContext, seed: bytes | int | None = None):
+        self.ctx = ctx
+        self.params = ctx.params
+        self.prng = sampling.Prng(seed, b"keygen")
+
+    # -- samplers ------------------------------------------------------------------------
+    def _secret_coeffs(self, prng) -> np.ndarray | None:
+        if trace.is_dry_run():
+            return None
+        p = self.params
+        if p.secret == "sparse":
+            return sampling.sparse_ternary(prng, p.n, p.hamming_weight)
+        return sampling.ternary(prng, p.n)
+
+    def _error_ntt(self, prng, basis) -> RnsPoly:
+        e = None if trace.is_dry_run() else sampling.gaussian(prng, self.params.n, self.params.sigma)
+        return sampling.signed_poly(basis, e).to_ntt()
+
+    # -- keys ----------------------------------------------------------------------------
+    def gen_secret_key(self) -> SecretKey:
+        """Uniform ternary secret (or sparse ternary with ``params.hamming_weight``)."""
+        c = self._secret_coeffs(self.prng.fork("secret"))
+        poly = sampling.signed_poly(self.ctx.full_basis, c).to_ntt()
+        return SecretKey(poly, None if c is None else c.astype(np.int8), self.params)
+
+    def gen_public_key(self, sk: SecretKey) -> PublicKey:
+        """``(-a s + e, a)`` over ``Q_top``."""
+        self.ctx.check_same("gen_public_key", sk)
+        prng = self.prng.fork("public")
+        qb = self.ctx.q_basis(self.params.max_level)
+        a = sampling.uniform_poly(prng, qb, is_ntt=True)
+        e = self._error_ntt(prng, qb)
+        s = sk.poly.keep_primes(len(qb))
+        b = e.sub(a.mul(s))
+        return PublicKey(b, a, self.params)
+
+    def gen_switching_key(self, sk: SecretKey, s_from: RnsPoly, *, galois: int | None = None,
+                          kind: str = "relin") -> SwitchingKey:
+        """Key switching from ``s_from`` (evaluation form over ``full_basis``) to ``sk``."""
+        p = self.params
+        fb = self.ctx.full_basis
+        prng = self.prng.fork(f"swk-{kind}-{galois}")
+        p_prod = self.ctx.p_basis.product
+        nq = len(p.q_primes)
+        digits = p.digits_at(p.max_level)
+        dry = trace.is_dry_run()
+        B = None if dry else np.empty((p.dnum, len(fb), p.n), dtype=_U)
+        A = None if dry else np.empty((p.dnum, len(fb), p.n), dtype=_U)
+        for i in range(p.dnum):
+            a = sampling.uniform_poly(prng, fb, is_ntt=True)
+            e = self._error_ntt(prng, fb)
+            b = e.sub(a.mul(sk.poly))
+            if i < len(digits):
+                s0, s1 = digits[i]
+                consts = [(p_prod % q) if s0 <= r < s1 else 0 for r, q in enumerate(fb.primes)]
+                consts[nq:] = [0] * (len(fb) - nq)
+                b = b.add(s_from.mul_scalar(consts))
+            if not dry:
+                B[i] = b.data
+                A[i] = a.data
+        return SwitchingKey(B, A, p, galois, kind)
+
+    def gen_relin_key(self, sk: SecretKey) -> SwitchingKey:
+        """Relinearisation key (from ``s^2`` to ``s``)."""
+        self.ctx.check_same("gen_relin_key", sk)
+        return self.gen_switching_key(sk, sk.poly.mul(sk.poly), kind="relin")
+
+    def gen_galois_key(self, sk: SecretKey, galois: int, kind: str = "rotation") -> SwitchingKey:
+        """Key from ``s(X^galois)`` to ``s``."""
+        s_g = sk.poly.automorphism(galois)
+        return self.gen_switching_key(sk, s_g, galois=galois, kind=kind)
+
+    def gen_rotation_keys(self, sk: SecretKey, steps) -> dict[int, SwitchingKey]:
+        """Rotation keys for left rotations by ``steps`` (ints, negative allowed), keyed by
+        Galois element ``5^step mod 2n``."""
+        self.ctx.check_same("gen_rotation_keys", sk)
+        out = {}
+        for st in steps:
+            if isinstance(st, bool) or not isinstance(st, (int, np.integer)):
+                raise TypeError(f"gen_rotation_keys: step {st!r} is not an int")
+            g = self.ctx.galois_element(int(st))
+            if g != 1 and g not in out:
+                out[g] = self.gen_galois_key(sk, g)
+        return out
+
+    def gen_conjugation_key(self, sk: SecretKey) -> SwitchingKey:
+        """Key for complex conjugation (Galois element ``2n - 1``)."""
+        self.ctx.check_same("gen_conjugation_key", sk)
+        return self.gen_galois_key(sk, self.ctx.conjugation_element, kind="conjugation")
+
+    def gen_keyset(self, rotations=(), conjugation: bool = False, sk: SecretKey | None = None,
+                   relin: bool = True) -> KeySet:
+        """Secret (new unless ``sk``), public, relinearisation, rotation and conjugation keys."""
+        sk = self.gen_secret_key() if sk is None else sk
+        ks = KeySet(self.ctx, secret=sk, public=self.gen_public_key(sk))
+        if relin:
+            ks.relin = self.gen_relin_key(sk)
+        ks.rotation = self.gen_rotation_keys(sk, rotations)
+        if conjugation:
+            ks.conjugation = self.gen_conjugation_key(sk)
+        return ks
+
+
+def require(key, what: str, op: str):
+    if key is None:
+        raise MissingKeyError(f"{op}: no {what} key in the KeySet (generate it with KeyGenerator)")
+    return key

@@ -1,0 +1,258 @@
+"""CKKS parameter sets: ring degree, modulus chain in level groups, key-switching basis.
+
+Levels
+------
+``q_groups[0]`` is the base modulus ``q0`` (two ~31-bit primes). ``q_groups[l]``, ``l >= 1``,
+is the group of primes removed together by the rescale that leaves level ``l``: one prime
+near ``2^30`` (scale ~2^30) or two ("composite"/double-prime scaling, scale ~2^60). A
+ciphertext at level ``l`` lives modulo ``primes_at(l)`` = groups ``0..l`` flattened, in that
+order. ``max_level = len(q_groups) - 1``.
+
+Key switching (hybrid, Han-Ki / GHS)
+-----------------------------------
+The ``Q`` primes of the top level are cut, in order, into ``dnum`` digits of
+``alpha = ceil(#Q / dnum)`` primes (the last digit may be shorter); ``P`` has ``alpha``
+special primes (each ~31 bits, so ``P`` exceeds every digit's product). At a lower level
+the digits are truncated to the primes present.
+
+Security
+--------
+``security=128`` checks ``log2(QP)`` against :func:`sw.ckks.security.max_log_qp` (uniform
+ternary secret) and raises :class:`SecurityError` above it, or for a sparse secret (no
+cited bound). ``security=None`` marks a set insecure: it must be requested with
+``allow_insecure=True`` and warns (:class:`InsecureParametersWarning` plus a line on
+stderr) every time it is built.
+"""
+from __future__ import annotations
+
+import math
+import sys
+import warnings
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from ..primes import ntt_primes, ntt_primes_near
+from . import security as _sec
+from .errors import InsecureParametersError, InsecureParametersWarning, LevelError, SecurityError
+
+
+@dataclass(frozen=True, eq=True)
+class CkksParams:
+    """An immutable CKKS parameter set (see module docstring).
+
+    Attributes
+    ----------
+    name : str
+    log_n : int           ring degree ``n = 2^log_n``
+    q_groups : tuple of tuple of int   level groups, bottom (``q0``) to top
+    p_primes : tuple of int            special primes of key switching
+    dnum : int            number of key-switching digits at the top level
+    log_scale : float     default encoding scale ``2^log_scale``
+    sigma : float         error standard deviation (3.2)
+    secret : str          ``"ternary"`` (uniform over {-1,0,1}) or ``"sparse"``
+    hamming_weight : int or None   for ``secret="sparse"``
+    security : int or None         128 (checked) or None (insecure, toy)
+    scale_rtol : float    relative tolerance of scale equality in additions
+    """
+
+    name: str
+    log_n: int
+    q_groups: tuple[tuple[int, ...], ...]
+    p_primes: tuple[int, ...]
+    dnum: int
+    log_scale: float = 30.0
+    sigma: float = 3.2
+    secret: str = "ternary"
+    hamming_weight: int | None = None
+    security: int | None = None
+    scale_rtol: float = 1e-9
+    _primes_cache: dict = field(default_factory=dict, compare=False, repr=False, hash=False)
+
+    def __post_init__(self):
+        n = 1 << self.log_n
+        flat = [q for g in self.q_groups for q in g] + list(self.p_primes)
+        if len(set(flat)) != len(flat):
+            raise ValueError(f"CkksParams {self.name}: primes are not distinct")
+        if len(self.q_groups) < 1 or any(len(g) == 0 for g in self.q_groups):
+            raise ValueError(f"CkksParams {self.name}: every level group needs at least one prime")
+        if not 1 <= self.dnum <= len(self.q_primes):
+            raise ValueError(f"CkksParams {self.name}: dnum={self.dnum} not in [1, {len(self.q_primes)}]")
+        if len(self.p_primes) < 1:
+            raise ValueError(f"CkksParams {self.name}: at least one special prime is required")
+        for q in flat:
+            if q >= (1 << 31) or q % (2 * n) != 1:
+                raise ValueError(f"CkksParams {self.name}: prime {q} must be < 2^31 and = 1 mod 2n={2 * n}")
+        if self.secret not in ("ternary", "sparse"):
+            raise ValueError(f"CkksParams {self.name}: secret={self.secret!r} must be 'ternary' or 'sparse'")
+        if self.secret == "sparse" and not (self.hamming_weight and 0 < self.hamming_weight <= n):
+            raise ValueError(f"CkksParams {self.name}: sparse secret needs 0 < hamming_weight <= n={n}, "
+                             f"got {self.hamming_weight}")
+        if self.security is not None:
+            if self.security != 128:
+                raise SecurityError(f"CkksParams {self.name}: security={self.security}: only 128 is tabulated")
+            if self.secret != "ternary":
+                raise SecurityError(
+                    f"CkksParams {self.name}: security=128 is only checked for uniform ternary secrets; "
+                    f"a sparse secret (h={self.hamming_weight}) has no cited bound here")
+            try:
+                bound = _sec.max_log_qp(n, 128)
+            except KeyError as e:
+                raise SecurityError(f"CkksParams {self.name}: {e.args[0]}") from None
+            if self.log_qp > bound:
+                raise SecurityError(
+                    f"CkksParams {self.name}: log2(QP)={self.log_qp:.1f} exceeds the 128-bit bound "
+                    f"{bound} for n=2^{self.log_n} ({_sec.source(n)})")
+
+    # -- derived -------------------------------------------------------------------------
+    @property
+    def n(self) -> int:
+        return 1 << self.log_n
+
+    @property
+    def slots(self) -> int:
+        """Maximal slot count ``n / 2``."""
+        return self.n // 2
+
+    @property
+    def max_level(self) -> int:
+        return len(self.q_groups) - 1
+
+    @property
+    def q_primes(self) -> tuple[int, ...]:
+        """All ``Q`` primes of the top level, bottom group first."""
+        return tuple(q for g in self.q_groups for q in g)
+
+    @property
+    def alpha(self) -> int:
+        """Primes per key-switching digit (= number of special primes in the built-in sets)."""
+        return math.ceil(len(self.q_primes) / self.dnum)
+
+    @property
+    def default_scale(self) -> float:
+        return float(2.0 ** self.log_scale)
+
+    @property
+    def log_q(self) -> float:
+        return sum(math.log2(q) for q in self.q_primes)
+
+    @property
+    def log_p(self) -> float:
+        return sum(math.log2(p) for p in self.p_primes)
+
+    @property
+    def log_qp(self) -> float:
+        return self.log_q + self.log_p
+
+    @property
+    def is_secure(self) -> bool:
+        return self.security is not None
+
+    def check_level(self, level: int, op: str = "level") -> int:
+        if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level <= self.max_level:
+            raise LevelError(f"{op}: level={level!r} not in [0, max_level={self.max_level}] ({self.name})")
+        return level
+
+    def primes_at(self, level: int) -> tuple[int, ...]:
+        """Primes of a ciphertext at ``level`` (groups ``0..level``, in order)."""
+        self.check_level(level, "primes_at")
+        c = self._primes_cache.get(level)
+        if c is None:
+            c = tuple(q for g in self.q_groups[:level + 1] for q in g)
+            self._primes_cache[level] = c
+        return c
+
+    def level_scale(self, level: int) -> float:
+        """Product of the primes of group ``level`` (what rescale at that level divides by)."""
+        self.check_level(level, "level_scale")
+        return float(math.prod(self.q_groups[level]))
+
+    def digits_at(self, level: int) -> tuple[tuple[int, int], ...]:
+        """Key-switching digits at ``level`` as row ranges ``(start, stop)`` into ``primes_at(level)``."""
+        L = len(self.primes_at(level))
+        a = self.alpha
+        return tuple((s, min(s + a, L)) for s in range(0, L, a))
+
+    def describe(self) -> str:
+        groups = [len(g) for g in self.q_groups[1:]]
+        sec = f"{self.security}-bit (log QP <= {_sec.max_log_qp(self.n)})" if self.security else "INSECURE"
+        return (f"{self.name}: n=2^{self.log_n}, levels={self.max_level} (group sizes {groups}), "
+                f"q0={len(self.q_groups[0])} primes, dnum={self.dnum}, alpha={self.alpha}, "
+                f"P={len(self.p_primes)} primes, log2 Q={self.log_q:.1f}, log2 QP={self.log_qp:.1f}, "
+                f"scale=2^{self.log_scale:g}, secret={self.secret}"
+                f"{'' if self.hamming_weight is None else f' (h={self.hamming_weight})'}, security={sec}")
+
+    # -- construction --------------------------------------------------------------------
+    @classmethod
+    def build(cls, name: str, log_n: int, group_sizes, *, q0_size: int = 2, dnum: int,
+              log_scale: float = 30.0, security: int | None = None, secret: str = "ternary",
+              hamming_weight: int | None = None, sigma: float = 3.2) -> "CkksParams":
+        """Build a set with deterministic primes.
+
+        ``group_sizes``: sizes of level groups 1..L (bottom to top), each 1 or more; primes
+        near ``2^log_scale`` alternately above and below it (:func:`sw.primes.ntt_primes_near`),
+        so that composite groups multiply to ~``2^(size * log_scale)``. ``q0``: the
+        ``q0_size`` largest primes below ``2^31``; ``P``: the next ``alpha`` largest.
+        """
+        n = 1 << log_n
+        sizes = [int(s) for s in group_sizes]
+        if any(s < 1 for s in sizes):
+            raise ValueError(f"CkksParams.build {name}: group sizes must be >= 1, got {sizes}")
+        big = ntt_primes(n, 31, q0_size)
+        mids = ntt_primes_near(n, log_scale, sum(sizes), max_bits=31, exclude=tuple(big))
+        groups = [tuple(big)]
+        i = 0
+        for s in sizes:
+            groups.append(tuple(mids[i:i + s]))
+            i += s
+        nq = q0_size + sum(sizes)
+        alpha = math.ceil(nq / dnum)
+        p = ntt_primes(n, 31, alpha, exclude=tuple(big) + tuple(mids))
+        return cls(name=name, log_n=log_n, q_groups=tuple(groups), p_primes=tuple(p), dnum=dnum,
+                   log_scale=log_scale, sigma=sigma, secret=secret, hamming_weight=hamming_weight,
+                   security=security)
+
+
+# ---------------------------------------------------------------------------------------
+# named sets
+# ---------------------------------------------------------------------------------------
+
+# Bootstrapping-ready shape (bottom -> top): 14 application levels (1 prime), 3 StC levels
+# (1 prime), 9 EvalMod levels (2 primes, ~2^60), 4 CtS levels (1 prime): 30 levels.
+_BOOT_SHAPE = [1] * 14 + [1] * 3 + [2] * 9 + [1] * 4
+
+_SETS = {
+    "toy-n10": dict(log_n=10, group_sizes=[1] * 8 + [2] * 2 + [1] * 2, dnum=4, security=None),
+    "toy-n12": dict(log_n=12, group_sizes=_BOOT_SHAPE, dnum=3, security=None),
+    "n16-128": dict(log_n=16, group_sizes=_BOOT_SHAPE, dnum=3, security=128),
+}
+
+
+@lru_cache(maxsize=None)
+def _build_named(name: str) -> CkksParams:
+    return CkksParams.build(name, **_SETS[name])
+
+
+def list_params() -> list[str]:
+    """Names of the built-in parameter sets."""
+    return list(_SETS)
+
+
+def get_params(name: str, allow_insecure: bool = False) -> CkksParams:
+    """The named parameter set.
+
+    Insecure sets (``toy-*``) raise :class:`InsecureParametersError` unless
+    ``allow_insecure=True``; then they warn (:class:`InsecureParametersWarning`) and print
+    ``fhesim: INSECURE ...`` to stderr.
+    """
+    if name not in _SETS:
+        raise KeyError(f"get_params: unknown parameter set {name!r}; known: {list_params()}")
+    p = _build_named(name)
+    if not p.is_secure:
+        if not allow_insecure:
+            raise InsecureParametersError(
+                f"get_params: {name!r} is INSECURE (n=2^{p.log_n}, log2 QP={p.log_qp:.0f}); "
+                f"pass allow_insecure=True to use it for tests")
+        msg = f"fhesim: INSECURE CKKS parameters {name!r} (n=2^{p.log_n}, log2 QP={p.log_qp:.0f}): tests only"
+        warnings.warn(msg, InsecureParametersWarning, stacklevel=2)
+        print(msg, file=sys.stderr)
+    return p

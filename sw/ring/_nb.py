@@ -1,0 +1,196 @@
+"""Numba kernels of the RNS ring layer (elementwise arithmetic, basis conversion, gathers).
+
+Call these through :mod:`sw.ring.kernels` (the funnel), which checks shapes, allocates
+outputs, handles dry runs and reports to the trace.
+
+Arithmetic (all primes ``q < 2^31``, values canonical in ``[0, q)``):
+
+* Barrett (variable x variable): ``k = bitlen(q)``, ``mu = floor(2^(2k) / q) < 2^(k+1)``;
+  for ``x = a*b < 2^(2k)``: ``t = ((x >> (k-1)) * mu) >> (k+1)`` (the product is below
+  ``2^(2k+2) <= 2^64``), ``r = x - t*q`` lies in ``[0, 3q)``, two conditional subtractions.
+* Shoup (variable x constant ``w``): ``w' = floor(w * 2^32 / q)``; for ``a < 2^32``,
+  ``r = a*w - ((a*w') >> 32)*q`` in ``[0, 2q)``.
+* ``min(v, v - q)`` on unsigned words is the branchless conditional subtraction.
+
+Rows are processed in parallel with ``prange`` (one row = one prime).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+_M32 = np.uint64(0xFFFFFFFF)
+_S32 = np.uint64(32)
+
+
+@njit(cache=True, inline="always")
+def _barrett(x, q, mu, s1, s2):
+    t = ((x >> s1) * mu) >> s2
+    r = x - t * q
+    r = min(r, r - q)
+    return min(r, r - q)
+
+
+@njit(cache=True, parallel=True, boundscheck=False)
+def neg_rows(a, q, out):
+    """``out[r] = -a[r] mod q[r]``."""
+    for r in prange(a.shape[0]):
+        qq = q[r]
+        ar, orow = a[r], out[r]
+        for j in range(ar.shape[0]):
+            d = qq - ar[j]
+            orow[j] = min(d, d - qq)
+
+
+@njit(cache=True, parallel=True, boundscheck=False)
+def submulconst_rows(a, b, w, wp, q, out):
+    """``out[r] = (a[r] - b[r]) * w[r] mod q[r]`` (ModDown / rescale tail)."""
+    for r in prange(a.shape[0]):
+        qq, W, Wp = q[r] & _M32, w[r] & _M32, wp[r] & _M32
+        ar, br, orow = a[r], b[r], out[r]
+        for j in range(ar.shape[0]):
+            d = ((ar[j] & _M32) + qq - (br[j] & _M32)) & _M32   # < 2q < 2^32
+            v = d * W - ((d * Wp) >> _S32) * qq
+            orow[j] = min(v, v - qq)
+
+
+@njit(cache=True, parallel=True, boundscheck=False)
+def bconv(x, qhinv, qhinvp, qsrc, cmat, cmatp, qdst, mu, s1, s2, out, exact, qinvf, pmod, rowidx):
+    """Fast (approximate) basis conversion, blocked over coefficients.
+
+    ``x``: (k, n) residues mod ``qsrc`` (coefficient form). ``qhinv[i] = (Q/q_i)^-1 mod q_i``
+    with Shoup companion ``qhinvp``. ``cmat[i, j] = (Q/q_i) mod p_j`` with Shoup companion
+    ``cmatp`` (w.r.t. ``p_j = qdst[j]``). ``out[rowidx[j]]`` receives the canonical residues of
+    ``sum_i [x_i qhinv_i]_{q_i} (Q/q_i)`` mod ``p_j`` (equal to ``x + u Q`` with
+    ``0 <= u < k``).
+
+    With ``exact``, ``v = round(sum_i t_i / q_i)`` is computed in float64 (``qinvf[i] = 1/q_i``)
+    and ``v * Q`` subtracted (``pmod[j] = Q mod p_j``): the output is then the centered
+    representative of ``x`` in ``[-Q/2, Q/2)`` (Halevi-Polyakov-Shoup), up to a float
+    misrounding when ``x`` lies within ``~2^-40 Q`` of ``+-Q/2``.
+    """
+    k, n = x.shape
+    m = qdst.shape[0]
+    B = 512
+    nblk = (n + B - 1) // B
+    for blk in prange(nblk):
+        c0 = blk * B
+        c1 = min(n, c0 + B)
+        w = c1 - c0
+        t = np.empty((k, w), dtype=np.uint64)
+        for i in range(k):
+            qq, W, Wp = qsrc[i] & _M32, qhinv[i] & _M32, qhinvp[i] & _M32
+            for c in range(w):
+                v = x[i, c0 + c] & _M32
+                v = v * W - ((v * Wp) >> _S32) * qq
+                t[i, c] = min(v, v - qq)
+        acc = np.empty(w, dtype=np.uint64)
+        vv = np.zeros(w, dtype=np.uint64)
+        if exact:
+            fsum = np.zeros(w, dtype=np.float64)
+            for i in range(k):
+                qi = qinvf[i]
+                ti = t[i]
+                for c in range(w):
+                    fsum[c] += np.float64(np.int64(ti[c])) * qi
+            for c in range(w):
+                vv[c] = np.uint64(np.int64(fsum[c] + 0.5))
+        for j in range(m):
+            p = qdst[j]
+            pm32 = p & _M32
+            for c in range(w):
+                acc[c] = 0
+            for i in range(k):
+                W = cmat[i, j] & _M32
+                Wp = cmatp[i, j] & _M32
+                ti = t[i]
+                for c in range(w):
+                    v = ti[c] & _M32
+                    acc[c] += v * W - ((v * Wp) >> _S32) * pm32  # each term < 2p, k terms < 2^37
+            mj, a1, a2 = mu[j], s1[j], s2[j]
+            if exact:
+                pm = pmod[j]
+                kp = np.uint64(k + 1) * p
+                for c in range(w):
+                    out[rowidx[j], c0 + c] = _barrett(acc[c] + kp - vv[c] * pm, p, mj, a1, a2)
+            else:
+                for c in range(w):
+                    out[rowidx[j], c0 + c] = _barrett(acc[c], p, mj, a1, a2)
+
+
+@njit(cache=True, inline="always")
+def _fold64(x, q, c2, mu, s1, s2):
+    """Reduce any 64-bit ``x`` mod ``q`` (``c2 = 2^32 mod q``, ``2^29 < q < 2^31``): four
+    32-bit folds ``x -> (x >> 32) c2 + (x mod 2^32)`` bring it below ``2^(2 bitlen(q))``, then
+    Barrett (plus two spare conditional subtractions)."""
+    x = (x >> _S32) * c2 + (x & _M32)
+    x = (x >> _S32) * c2 + (x & _M32)
+    x = (x >> _S32) * c2 + (x & _M32)
+    x = (x >> _S32) * c2 + (x & _M32)
+    r = _barrett(x, q, mu, s1, s2)
+    r = min(r, r - q)
+    return min(r, r - q)
+
+
+@njit(cache=True, parallel=True, boundscheck=False)
+def ks_inner(ext, perm, use_perm, kb, ka, rowmap, q, c2s, mu, s1, s2, out0, out1):
+    """Key-switching inner product, optionally fused with an automorphism gather.
+
+    ``ext``: (d, R, n) decomposed digits (evaluation form). ``kb``, ``ka``: (D, Rk, n) key
+    digits, of which rows ``rowmap`` are used. With ``use_perm``, digit element ``c`` is
+    read at ``perm[c]`` (the automorphism in evaluation form). ``out0[r] = sum_i
+    ext_i[r] kb_i[rowmap[r]]``, ``out1`` likewise with ``ka``, mod ``q[r]``.
+    Products (< 2^62) are accumulated lazily, folded every 4 digits (``c2s[r] = 2^32 mod q``).
+    """
+    d, R, n = ext.shape
+    for r in prange(R):
+        qq, c2, m, x1, x2 = q[r], c2s[r], mu[r], s1[r], s2[r]
+        rr = rowmap[r]
+        a0 = np.zeros(n, dtype=np.uint64)
+        a1 = np.zeros(n, dtype=np.uint64)
+        for i in range(d):
+            er = ext[i, r]
+            br = kb[i, rr]
+            arr = ka[i, rr]
+            if use_perm:
+                for c in range(n):
+                    v = er[perm[c]] & _M32
+                    a0[c] += v * (br[c] & _M32)
+                    a1[c] += v * (arr[c] & _M32)
+            else:
+                for c in range(n):
+                    v = er[c] & _M32
+                    a0[c] += v * (br[c] & _M32)
+                    a1[c] += v * (arr[c] & _M32)
+            if i % 3 == 2 and i != d - 1:
+                for c in range(n):
+                    a0[c] = _fold64(a0[c], qq, c2, m, x1, x2)
+                    a1[c] = _fold64(a1[c], qq, c2, m, x1, x2)
+        o0 = out0[r]
+        o1 = out1[r]
+        for c in range(n):
+            o0[c] = _fold64(a0[c], qq, c2, m, x1, x2)
+            o1[c] = _fold64(a1[c], qq, c2, m, x1, x2)
+
+
+@njit(cache=True, parallel=True, boundscheck=False)
+def permute_rows(a, perm, out):
+    """``out[r, c] = a[r, perm[c]]`` (automorphism in evaluation form)."""
+    for r in prange(a.shape[0]):
+        ar, orow = a[r], out[r]
+        for c in range(ar.shape[0]):
+            orow[c] = ar[perm[c]]
+
+
+@njit(cache=True, parallel=True, boundscheck=False)
+def permute_sign_rows(a, dst, neg, q, out):
+    """Automorphism in coefficient form: ``out[r, dst[c]] = (-1)^neg[c] a[r, c] mod q[r]``."""
+    for r in prange(a.shape[0]):
+        qq = q[r]
+        ar, orow = a[r], out[r]
+        for c in range(ar.shape[0]):
+            v = ar[c]
+            if neg[c]:
+                v = qq - v
+                v = min(v, v - qq)
+            orow[dst[c]] = v

@@ -1,0 +1,319 @@
+"""The kernel funnel: every arithmetic step of the RNS ring layer goes through here.
+
+Each function takes uint64 matrices of shape ``(len(basis), n)`` (rows in basis order,
+canonical residues) and returns a new matrix; inputs are never modified. Each call is
+reported to the active :mod:`sw.trace` recorder as one :class:`sw.trace.KernelCall`
+(``ntt``, ``intt``, ``bconv``, ``modmul``, ``modadd``, ``automorphism``), with the integer
+inputs and outputs kept when the recorder asks for them.
+
+Dry run (``trace.recording(dry_run=True)``): the arithmetic is skipped, ``None`` is
+returned in place of every matrix, and the call is still reported. Passing ``None``
+outside a dry run raises :class:`sw.trace.DryRunError`.
+
+Back ends: the NTT and the plain elementwise operations come from :mod:`sw.ntt` (numba);
+basis conversion, the fused key-switching inner product, the ModDown tail and the
+automorphisms are the numba kernels of :mod:`sw.ring._nb`.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from .. import ntt as _ntt
+from .. import trace
+from ..trace import DryRunError
+from . import _nb
+from .basis import RnsBasis
+
+_U = np.uint64
+
+
+def _live(op: str, *arrays) -> bool:
+    """False in a dry run; raises when a placeholder reaches real arithmetic."""
+    if trace.is_dry_run():
+        return False
+    for a in arrays:
+        if a is None:
+            raise DryRunError(f"{op}: a shape-only placeholder (created in a dry run) "
+                              f"cannot be used for arithmetic outside trace.recording(dry_run=True)")
+    return True
+
+
+def _report(kind, basis: RnsBasis, a_in, out, *, count=1, src=None, dst=None, primes=None):
+    data = None
+    if out is not None and trace.wants_data(kind):
+        data = {"primes": basis.primes, "input": np.array(a_in, copy=True),
+                "output": np.array(out, copy=True)}
+    trace.report_kernel(kind, len(basis) if primes is None else primes, basis.n, count=count,
+                        src_primes=src, dst_primes=dst, data=data)
+
+
+# ---------------------------------------------------------------------------------------
+# NTT
+# ---------------------------------------------------------------------------------------
+
+def ntt(a, basis: RnsBasis, inplace: bool = False):
+    """Forward NTT of every row (natural -> bit-reversed evaluation order). ``inplace``: the
+    caller owns ``a`` (C-contiguous uint64) and lets it be overwritten."""
+    out = None
+    if _live("ntt", a):
+        keep_in = trace.wants_data("ntt")
+        src = a.copy() if (inplace and keep_in) else a
+        out = a if inplace else np.array(a, dtype=_U, copy=True, order="C")
+        _ntt.forward(out, basis.primes, out=out)
+        a = src
+    _report("ntt", basis, a, out)
+    return out
+
+
+def intt(a, basis: RnsBasis, inplace: bool = False):
+    """Inverse NTT of every row (bit-reversed evaluation -> natural coefficient order)."""
+    out = None
+    if _live("intt", a):
+        keep_in = trace.wants_data("intt")
+        src = a.copy() if (inplace and keep_in) else a
+        out = a if inplace else np.array(a, dtype=_U, copy=True, order="C")
+        _ntt.inverse(out, basis.primes, out=out)
+        a = src
+    _report("intt", basis, a, out)
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# elementwise
+# ---------------------------------------------------------------------------------------
+
+def mul(a, b, basis: RnsBasis):
+    """``a * b`` row by row."""
+    out = _ntt.pointwise_mul(a, b, basis.primes) if _live("modmul", a, b) else None
+    _report("modmul", basis, a, out)
+    return out
+
+
+def add(a, b, basis: RnsBasis):
+    """``a + b`` row by row."""
+    out = _ntt.pointwise_add(a, b, basis.primes) if _live("modadd", a, b) else None
+    _report("modadd", basis, a, out)
+    return out
+
+
+def sub(a, b, basis: RnsBasis):
+    """``a - b`` row by row (reported as ``modadd``)."""
+    out = _ntt.pointwise_sub(a, b, basis.primes) if _live("modadd", a, b) else None
+    _report("modadd", basis, a, out)
+    return out
+
+
+def neg(a, basis: RnsBasis):
+    """``-a`` row by row (reported as ``modadd``)."""
+    out = None
+    if _live("modadd", a):
+        out = np.empty_like(a)
+        _nb.neg_rows(a, basis.q, out)
+    _report("modadd", basis, a, out)
+    return out
+
+
+def mulconst(a, consts, basis: RnsBasis):
+    """``a[i] * consts[i] mod q_i`` (one Python-int constant per row, any size)."""
+    out = None
+    if _live("modmul", a):
+        out = _ntt.pointwise_mul_const(a, [int(c) % q for c, q in zip(consts, basis.primes)],
+                                       basis.primes)
+    _report("modmul", basis, a, out)
+    return out
+
+
+@lru_cache(maxsize=1024)
+def _shoup_consts(consts: tuple[int, ...], primes: tuple[int, ...]):
+    w = [c % q for c, q in zip(consts, primes)]
+    return (np.array(w, dtype=_U), np.array([(x << 32) // q for x, q in zip(w, primes)], dtype=_U))
+
+
+def submulconst(a, b, consts, basis: RnsBasis):
+    """``(a[i] - b[i]) * consts[i] mod q_i`` (fused; reported as one ``modadd`` and one ``modmul``)."""
+    out = None
+    if _live("modmul", a, b):
+        w, wp = _shoup_consts(tuple(int(c) for c in consts), basis.primes)
+        out = np.empty_like(a)
+        _nb.submulconst_rows(a, b, w, wp, basis.q, out)
+    _report("modadd", basis, a, None)
+    _report("modmul", basis, a, out)
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# basis conversion
+# ---------------------------------------------------------------------------------------
+
+class BasisConverter:
+    """Constants of the fast basis conversion from ``src`` to ``dst`` (coefficient form).
+
+    ``conv(x) = sum_i [x_i (Q/q_i)^-1]_{q_i} (Q/q_i) mod p_j``, which equals ``x + u Q`` for an
+    integer ``0 <= u < len(src)`` (Halevi-Polyakov-Shoup 2019; Cheon-Han-Kim-Kim-Song 2019).
+    """
+
+    def __init__(self, src: RnsBasis, dst: RnsBasis):
+        if src.n != dst.n:
+            raise ValueError(f"BasisConverter: degrees differ (src n={src.n}, dst n={dst.n})")
+        common = set(src.primes) & set(dst.primes)
+        if common:
+            raise ValueError(f"BasisConverter: src and dst share primes {sorted(common)}")
+        self.src, self.dst = src, dst
+        Q = src.product
+        qh = [Q // q for q in src.primes]
+        qhinv = [pow(h % q, -1, q) for h, q in zip(qh, src.primes)]
+        self.qhinv = np.array(qhinv, dtype=_U)
+        self.qhinvp = np.array([(c << 32) // q for c, q in zip(qhinv, src.primes)], dtype=_U)
+        cm = [[h % p for p in dst.primes] for h in qh]
+        self.cmat = np.array(cm, dtype=_U).reshape(len(src), len(dst))
+        self.cmatp = np.array([[(c << 32) // p for c, p in zip(row, dst.primes)] for row in cm],
+                              dtype=_U).reshape(len(src), len(dst))
+        self.q_mod_dst = np.array([Q % p for p in dst.primes], dtype=_U)  # Q mod p_j
+        self.qinvf = np.array([1.0 / q for q in src.primes], dtype=np.float64)
+        self.identity_rows = np.arange(len(dst), dtype=np.int64)
+
+    @staticmethod
+    @lru_cache(maxsize=4096)
+    def get(src: RnsBasis, dst: RnsBasis) -> "BasisConverter":
+        """Cached converter."""
+        return BasisConverter(src, dst)
+
+
+def bconv(a, conv: BasisConverter, exact: bool = False, out=None, rowidx=None):
+    """Basis conversion of ``a`` (coefficient form, rows in ``conv.src``) to ``conv.dst``.
+
+    ``exact=False``: fast conversion (``x + u Q_src``, ``0 <= u < len(src)``).
+    ``exact=True``: the centered representative of ``x`` mod ``Q_src`` (float-corrected).
+    ``out``/``rowidx``: write target row ``j`` into ``out[rowidx[j]]`` (else a new array).
+    """
+    if _live("bconv", a):
+        if out is None:
+            out = np.empty((len(conv.dst), conv.dst.n), dtype=_U)
+            rowidx = conv.identity_rows
+        _nb.bconv(np.ascontiguousarray(a), conv.qhinv, conv.qhinvp, conv.src.q, conv.cmat,
+                  conv.cmatp, conv.dst.q, conv.dst.mu, conv.dst.s1, conv.dst.s2, out,
+                  bool(exact), conv.qinvf, conv.q_mod_dst, rowidx)
+    else:
+        out = None
+    _report("bconv", conv.dst, a, out, src=len(conv.src), dst=len(conv.dst))
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# key switching inner product and automorphisms
+# ---------------------------------------------------------------------------------------
+
+def ks_inner(ext, basis: RnsBasis, kb, ka, rowmap: np.ndarray, ndigits: int, perm=None):
+    """Fused ``(sum_i ext_i * kb_i, sum_i ext_i * ka_i)`` over ``ndigits`` digits.
+
+    ``ext``: (ndigits, len(basis), n) digits in evaluation form; ``kb``, ``ka``: key digit
+    stacks (D >= ndigits, rows, n) of which rows ``rowmap`` match ``basis``; ``perm``: an
+    optional evaluation-form automorphism applied to the digits first. Reported as
+    ``automorphism`` (ndigits x rows, if ``perm``), ``modmul`` (2 x ndigits) and ``modadd``
+    (2 x (ndigits - 1)).
+    """
+    o0 = o1 = None
+    if _live("keyswitch", ext, kb, ka):
+        R, n = len(basis), basis.n
+        o0 = np.empty((R, n), dtype=_U)
+        o1 = np.empty((R, n), dtype=_U)
+        use = perm is not None
+        _nb.ks_inner(ext, perm if use else np.zeros(1, np.int64), use, kb, ka, rowmap,
+                     basis.q, _two32(basis), basis.mu, basis.s1, basis.s2, o0, o1)
+    if perm is not None:
+        trace.report_kernel("automorphism", len(basis), basis.n, count=ndigits)
+    trace.report_kernel("modmul", len(basis), basis.n, count=2 * ndigits)
+    if ndigits > 1:
+        trace.report_kernel("modadd", len(basis), basis.n, count=2 * (ndigits - 1))
+    return o0, o1
+
+
+@lru_cache(maxsize=1024)
+def _two32(basis: RnsBasis) -> np.ndarray:
+    return np.array([(1 << 32) % q for q in basis.primes], dtype=_U)
+
+
+def ntt_segments(a, segments, basis: RnsBasis):
+    """In-place forward NTT of row ranges ``segments`` (list of ``(start, stop)``) of the
+    owned matrix ``a`` whose rows follow ``basis``; reported as one call over all rows."""
+    rows = sum(e - s for s, e in segments)
+    data = None
+    if _live("ntt", a):
+        keep = trace.wants_data("ntt")
+        idx = [r for s, e in segments for r in range(s, e)]
+        before = a[idx].copy() if keep else None
+        for s, e in segments:
+            if e > s:
+                _ntt.forward(a[s:e], basis.primes[s:e], out=a[s:e])
+        if keep:
+            data = {"primes": tuple(basis.primes[r] for r in idx), "input": before, "output": a[idx].copy()}
+    trace.report_kernel("ntt", rows, basis.n, data=data)
+    return a
+
+
+@lru_cache(maxsize=512)
+def eval_permutation(n: int, galois: int) -> np.ndarray:
+    """Index map ``perm`` of ``X -> X^galois`` in evaluation form: ``out[k] = in[perm[k]]``.
+
+    Slot ``k`` holds ``a(psi^(2 bitrev(k) + 1))``; ``a(X^g)`` there equals ``a`` at exponent
+    ``g (2 bitrev(k) + 1) mod 2n``, i.e. ``perm[k] = bitrev((g e_k mod 2n - 1) / 2)``.
+    """
+    from ..ntt_tables import bitrev_permutation
+    _check_galois(n, galois)
+    rev = bitrev_permutation(n)
+    e = 2 * rev + 1
+    e2 = (e * galois) % (2 * n)
+    perm = rev[(e2 - 1) // 2].astype(np.int64)
+    perm.setflags(write=False)
+    return perm
+
+
+@lru_cache(maxsize=512)
+def coeff_permutation(n: int, galois: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(dst, neg)`` of ``X -> X^galois`` in coefficient form: coefficient ``i`` moves to
+    ``dst[i] = i g mod n``, negated when ``i g mod 2n >= n``."""
+    _check_galois(n, galois)
+    i = np.arange(n, dtype=np.int64)
+    e = (i * galois) % (2 * n)
+    dst = (e % n).astype(np.int64)
+    neg = (e >= n)
+    for x in (dst, neg):
+        x.setflags(write=False)
+    return dst, neg
+
+
+def _check_galois(n: int, galois: int) -> None:
+    if galois % 2 == 0 or not 0 < galois < 2 * n:
+        raise ValueError(f"automorphism: galois element {galois} must be odd and in (0, 2n={2 * n})")
+
+
+def automorphism(a, basis: RnsBasis, galois: int, is_ntt: bool):
+    """``a(X) -> a(X^galois)`` in evaluation (``is_ntt``) or coefficient form."""
+    out = None
+    if _live("automorphism", a):
+        out = np.empty_like(a)
+        if is_ntt:
+            _nb.permute_rows(a, eval_permutation(basis.n, galois), out)
+        else:
+            dst, negm = coeff_permutation(basis.n, galois)
+            _nb.permute_sign_rows(a, dst, negm, basis.q, out)
+    _report("automorphism", basis, a, out)
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# data movement (not arithmetic: not reported)
+# ---------------------------------------------------------------------------------------
+
+def take_rows(a, start: int, stop: int):
+    """Rows ``[start:stop]`` (a view), or None in a dry run."""
+    return None if a is None else a[start:stop]
+
+
+def concat_rows(parts):
+    """Row-wise concatenation (None if any part is None)."""
+    if any(p is None for p in parts):
+        return None
+    return np.concatenate(parts, axis=0)

@@ -1,0 +1,205 @@
+"""CKKS scheme at the small insecure sets: every operation decrypts to the plaintext result.
+
+Stated precision: at ``toy-n10`` / ``toy-n12`` (scale 2^30, uniform ternary secret), slot
+values of magnitude <= 1 decrypt within ``TOL = 2^-12`` absolute after any single operation
+chain used here (measured errors are ~1e-5 .. 1e-4).
+"""
+import warnings
+
+import numpy as np
+import pytest
+
+from sw.ckks import (CkksContext, Decryptor, Encoder, Encryptor, Evaluator, KeyGenerator, get_params)
+
+TOL = 2.0 ** -12
+
+
+class Env:
+    def __init__(self, name, rotations=(1, -1, 3, 5, 100), slots=None):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.p = get_params(name, allow_insecure=True)
+        self.ctx = CkksContext(self.p)
+        kg = KeyGenerator(self.ctx, seed=11)
+        self.kg = kg
+        self.keys = kg.gen_keyset(rotations=rotations, conjugation=True)
+        self.enc = Encoder(self.ctx)
+        self.E = Encryptor(self.ctx, self.keys.public, seed=12)
+        self.Es = Encryptor(self.ctx, self.keys.secret, seed=13)
+        self.D = Decryptor(self.ctx, self.keys.secret)
+        self.ev = Evaluator(self.ctx, self.keys)
+        self.rng = np.random.default_rng(5)
+
+    def vec(self, slots=None):
+        s = slots or self.p.slots
+        return self.rng.uniform(-1, 1, s) + 1j * self.rng.uniform(-1, 1, s)
+
+    def ct(self, z, **kw):
+        return self.E.encrypt(self.enc.encode(z, **kw))
+
+    def dec(self, ct):
+        return self.enc.decode(self.D.decrypt(ct))
+
+
+@pytest.fixture(scope="module")
+def env():
+    return Env("toy-n10")
+
+
+def err(a, b):
+    return float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
+
+
+@pytest.mark.parametrize("slots", [512, 64, 4, 1])
+def test_encode_decode_roundtrip(env, slots):
+    z = env.vec(slots)
+    for level, scale in [(env.p.max_level, 2.0 ** 30), (0, 2.0 ** 45), (10, 2.0 ** 80)]:
+        pt = env.enc.encode(z, level=level, scale=scale, slots=slots)
+        assert pt.level == level and pt.slots == slots and pt.scale == scale
+        assert err(env.enc.decode(pt), z) < 1e-7
+
+
+def test_encode_is_canonical_embedding(env):
+    # m(zeta^(5^j)) = scale * z_j with zeta = exp(i pi / n)
+    n = env.p.n
+    z = env.vec()
+    pt = env.enc.encode(z, scale=2.0 ** 20)
+    m = np.array([float(v) for v in pt.poly.centered()])
+    for j in (0, 1, 7, 200):
+        root = np.exp(1j * np.pi * pow(5, j, 2 * n) / n)
+        assert abs(np.polyval(m[::-1], root) / 2.0 ** 20 - z[j]) < 1e-4
+
+
+def test_encrypt_public_and_secret(env):
+    z = env.vec()
+    assert err(env.dec(env.ct(z)), z) < TOL
+    assert err(env.dec(env.Es.encrypt(env.enc.encode(z))), z) < TOL
+    assert env.ct(z).primes == env.p.primes_at(env.p.max_level)
+
+
+def test_additive_ops(env):
+    z, w = env.vec(), env.vec()
+    a, b = env.ct(z), env.ct(w)
+    ev = env.ev
+    assert err(env.dec(ev.add(a, b)), z + w) < TOL
+    assert err(env.dec(ev.sub(a, b)), z - w) < TOL
+    assert err(env.dec(ev.neg(a)), -z) < TOL
+    pt = env.enc.encode(w)
+    assert err(env.dec(ev.add_plain(a, pt)), z + w) < TOL
+    assert err(env.dec(ev.sub_plain(a, pt)), z - w) < TOL
+    assert err(env.dec(ev.add_const(a, 0.25 - 0.5j)), z + 0.25 - 0.5j) < TOL
+    assert err(env.dec(ev.sub_const(a, 2)), z - 2) < TOL
+
+
+def test_multiplicative_ops(env):
+    z, w = env.vec(), env.vec()
+    a, b = env.ct(z), env.ct(w)
+    ev = env.ev
+    L = env.p.max_level
+    m = ev.mul(a, b)
+    assert m.degree == 1 and m.level == L and m.scale == a.scale * b.scale
+    r = ev.rescale(m)
+    assert r.level == L - 1 and r.scale == pytest.approx(a.scale * b.scale / env.p.level_scale(L), rel=1e-15)
+    assert err(env.dec(r), z * w) < TOL
+    assert err(env.dec(ev.rescale(ev.square(a))), z * z) < TOL
+    m3 = ev.mul(a, b, relin=False)
+    assert m3.degree == 2
+    assert err(env.dec(ev.rescale(m3)), z * w) < TOL            # decrypts with s^2 as well
+    assert err(env.dec(ev.rescale(ev.relinearize(m3))), z * w) < TOL
+    assert err(env.dec(ev.rescale(ev.mul_plain(a, env.enc.encode(w)))), z * w) < TOL
+    c = ev.rescale(ev.mul_const(a, 0.75))
+    assert c.scale == a.scale and err(env.dec(c), 0.75 * z) < TOL
+    c = ev.rescale(ev.mul_const(a, -0.3 + 0.6j))
+    assert err(env.dec(c), (-0.3 + 0.6j) * z) < TOL
+    assert err(env.dec(ev.mul_int(a, -3)), -3 * z) < 3 * TOL
+    # target scale: land exactly on 2^29 after rescale
+    s = ev.plain_scale_for(a, 2.0 ** 29)
+    t = ev.rescale(ev.mul_plain(a, env.enc.encode(w, scale=s)))
+    assert t.scale == pytest.approx(2.0 ** 29, rel=1e-12) and err(env.dec(t), z * w) < TOL
+
+
+def test_deep_chain_to_level_zero(env):
+    # z on the unit circle: z^(2^k) stays on it; square at every level down to 0
+    th = env.rng.uniform(0, 2 * np.pi, env.p.slots)
+    z = np.exp(1j * th)
+    ct, ref = env.ct(z), z
+    ev = env.ev
+    nsq = 0
+    while ct.level > 0:
+        if ct.level in (9, 10):   # composite (two-prime) groups of toy-n10: keep the scale matched
+            ct = ev.rescale(ev.mul_const(ct, 1.0))
+            continue
+        ct = ev.rescale(ev.square(ct))
+        ref = ref * ref
+        nsq += 1
+        e = err(env.dec(ct), ref)
+        # squaring doubles the relative error: allow TOL * 2^(number of squarings)
+        assert e < TOL * 2.0 ** nsq, (ct.level, nsq, e)
+    assert ct.level == 0
+
+
+def test_composite_level_scaling(env):
+    # encode at the composite level 10 with scale ~ its two-prime product (~2^61)
+    p, ev = env.p, env.ev
+    assert len(p.q_groups[10]) == 2 and len(p.q_groups[9]) == 2
+    z, w = env.vec(), env.vec()
+    s10 = p.level_scale(10)
+    a = env.ct(z, level=10, scale=s10)
+    b = env.ct(w, level=10, scale=s10)
+    r = ev.rescale(ev.mul(a, b))
+    assert r.level == 9 and r.scale == pytest.approx(s10, rel=1e-15)
+    assert err(env.dec(r), z * w) < 1e-6                          # 2^61 scale: far better precision
+    r2 = ev.rescale(ev.mul(r, ev.drop_level(ev.rescale(ev.mul_const(b, 1.0)), 0)))
+    assert r2.level == 8 and err(env.dec(r2), z * w * w) < 1e-6
+
+
+def test_rotations_and_conjugation(env):
+    z = env.vec()
+    a = env.ct(z)
+    ev = env.ev
+    for k in (1, -1, 3, 5, 100):
+        assert err(env.dec(ev.rotate(a, k)), np.roll(z, -k)) < TOL, k
+    assert err(env.dec(ev.conjugate(a)), np.conj(z)) < TOL
+    h = ev.rotate_hoisted(a, [1, 3, -1, 0])
+    for k in (1, 3, -1, 0):
+        assert err(env.dec(h[k]), np.roll(z, -k)) < TOL
+    # rotation at a lower level
+    low = ev.drop_level(a, 5)
+    assert err(env.dec(ev.rotate(low, 3)), np.roll(z, -3)) < TOL
+
+
+def test_sparse_slots_rotate(env):
+    z = env.vec(16)
+    a = env.ct(z, slots=16)
+    assert a.slots == 16
+    assert err(env.dec(a), z) < TOL
+    for k in (1, 3, -1, 5):
+        assert err(env.dec(env.ev.rotate(a, k)), np.roll(z, -k)) < TOL
+    # step 17 == 1 mod 16: served by the key of step 1
+    assert err(env.dec(env.ev.rotate(a, 17)), np.roll(z, -1)) < TOL
+    assert err(env.dec(env.ev.conjugate(a)), np.conj(z)) < TOL
+
+
+def test_drop_level(env):
+    z = env.vec()
+    a = env.ct(z)
+    d = env.ev.drop_level(a, 4)
+    assert d.level == a.level - 4 and d.scale == a.scale and len(d.primes) == len(env.p.primes_at(d.level))
+    assert err(env.dec(d), z) < TOL
+    assert env.ev.drop_to_level(a, 0).level == 0
+
+
+def test_toy_n12_ops():
+    e = Env("toy-n12", rotations=(1, 7))
+    z, w = e.vec(), e.vec()
+    a, b = e.ct(z), e.ct(w)
+    r = e.ev.rescale(e.ev.mul(a, b))
+    assert err(e.dec(r), z * w) < TOL
+    assert err(e.dec(e.ev.rotate(r, 7)), np.roll(z * w, -7)) < TOL
+    assert err(e.dec(e.ev.conjugate(a)), np.conj(z)) < TOL
+    # composite EvalMod-style levels of toy-n12 (groups 18..26 hold two primes)
+    lvl = 20
+    assert len(e.p.q_groups[lvl]) == 2
+    s = e.p.level_scale(lvl)
+    c = e.ev.rescale(e.ev.mul(e.ct(z, level=lvl, scale=s), e.ct(w, level=lvl, scale=s)))
+    assert c.level == lvl - 1 and err(e.dec(c), z * w) < 1e-6
