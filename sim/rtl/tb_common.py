@@ -1,0 +1,65 @@
+"""Helpers shared by the cocotb test modules (config in, results out, stimulus values).
+
+The runner (:mod:`sim.rtl.runner`) writes the run configuration to a JSON file and passes
+its path in ``FHESIM_RTL_CONFIG``; the test writes its verdict to ``cfg["result_path"]``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+from pathlib import Path
+
+
+def load_config() -> dict:
+    path = os.environ.get("FHESIM_RTL_CONFIG")
+    if not path:
+        raise RuntimeError("FHESIM_RTL_CONFIG is not set: run this test through sim.rtl.runner")
+    return json.loads(Path(path).read_text())
+
+
+def write_result(cfg: dict, result: dict) -> None:
+    path = Path(cfg["result_path"])
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, indent=1, default=int))
+    os.replace(tmp, path)
+
+
+def corner_values(q: int) -> tuple[int, ...]:
+    return (0, 1, q - 1)
+
+
+def edge_value(rng: random.Random, q: int) -> int:
+    """A value near the interesting boundaries of [0, q)."""
+    small = min(q, 1 << 16)
+    c = rng.randrange(8)
+    if c == 0:
+        return rng.randrange(small)
+    if c == 1:
+        return q - 1 - rng.randrange(small)
+    if c == 2:
+        return (1 << rng.randrange(q.bit_length())) % q
+    if c == 3:
+        return (q >> 1) + rng.randrange(-2, 3)
+    return rng.choice((0, 1, 2, q - 1, q - 2, q - 3))
+
+
+def residue(rng: random.Random, q: int) -> int:
+    """70 % uniform in [0, q), 30 % near a boundary."""
+    return rng.randrange(q) if rng.random() < 0.7 else edge_value(rng, q)
+
+
+def timing_verdict(props: dict, measured: dict) -> dict:
+    """Compare measured timing numbers with the unit's modelled properties."""
+    out = {}
+    for key, mval in measured.items():
+        model = props.get(key)
+        if model is None or mval is None:
+            out[key] = {"modelled": model, "measured": mval, "ok": False}
+            continue
+        if isinstance(model, float) or isinstance(mval, float):
+            ok = abs(float(mval) - float(model)) <= 1e-9 * max(1.0, abs(float(model)))
+        else:
+            ok = int(mval) == int(model)
+        out[key] = {"modelled": model, "measured": mval, "ok": ok}
+    return out
