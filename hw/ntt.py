@@ -33,9 +33,12 @@ Architecture
   current one: each stage takes ``T = B + Lb + 1`` cycles.
 * **Twiddles** (Montgomery forms ``w*2^W mod q`` with ``multiplier="montgomery"``):
   stages with ``t >= P`` use one twiddle per block, read from a narrow ROM of
-  ``2n/P`` words; the ``log2(P)`` stages with ``t < P`` use ``P/t`` distinct
-  twiddles per block, read as one ``P``-word entry of a wide ROM (``n*log2(P)``
-  words in all). See :meth:`NttUnit.twiddle_rom_contents`.
+  ``2n/P`` words; each of the ``log2(P)`` stages with ``t < P`` uses ``P/t`` distinct
+  twiddles per block, read as one ``P/t``-word entry of that stage's own ROM (``2B``
+  entries: ``n/t`` words). Every stored word is a different table entry, so the ROMs
+  hold ``2n/P + sum_t n/t = 2n`` words for every ``P`` (the two tables, entry 0 of each
+  unused); lane ``l`` of a ``t < P`` block takes word ``l >> log2(t)`` of the entry.
+  See :meth:`NttUnit.twiddle_roms` and :attr:`NttUnit.twiddle_rom_words`.
 * **Output**: rows are read in order ``0 .. R-1`` into an output pipeline of ``P``
   modular multipliers (``Lm`` stages) multiplying by ``n_inv`` (inverse) or 1
   (forward), so both directions have the same timing. The output pipeline stalls
@@ -70,11 +73,28 @@ from .butterfly import UnifiedButterflyDatapath
 from .modmul import make_datapath
 from .pipeline import Pipe
 
-__all__ = ["NttUnit", "MIN_LOG_N", "MAX_LOG_N", "LANES"]
+__all__ = ["NttUnit", "MIN_LOG_N", "MAX_LOG_N", "TESTED_LANES", "check_lanes", "valid_lanes"]
 
 MIN_LOG_N = 3
 MAX_LOG_N = 16
-LANES = (1, 2, 4, 8)
+#: Lane counts checked in simulation (``tests/test_hw_ntt.py``, ``tests/test_hw_ntt_lanes.py``,
+#: the cocotb regression). Any power of two ``P <= n/2`` is accepted: the architecture is
+#: the same for every ``P`` (``P/t``-word twiddle ROMs, a fixed crossbar per stage).
+TESTED_LANES = (1, 2, 4, 8, 16, 32)
+
+
+def check_lanes(lanes, n: int) -> int:
+    """Validate ``P``: a power of two with ``1 <= P <= n/2``; return it (raises ``ValueError``)."""
+    if isinstance(lanes, bool) or not isinstance(lanes, int) or lanes < 1 or lanes & (lanes - 1):
+        raise ValueError(f"lanes={lanes!r} must be a power of two (1, 2, 4, ...)")
+    if lanes > n // 2:
+        raise ValueError(f"lanes={lanes} must be at most n/2={n // 2}")
+    return lanes
+
+
+def valid_lanes(n: int) -> tuple[int, ...]:
+    """Every lane count ``NttUnit`` accepts at length ``n``: ``1, 2, 4, ..., n/2``."""
+    return tuple(1 << k for k in range(max(n.bit_length() - 2, 0) + 1) if (1 << k) <= n // 2)
 
 _LOAD, _COMPUTE, _UNLOAD = 0, 1, 2
 
@@ -95,8 +115,8 @@ class NttUnit(wiring.Component):
     width : int
         Word width ``W`` in ``[16, 64]``.
     lanes : int
-        ``P``, number of parallel butterflies and words per stream beat: 1, 2, 4 or 8,
-        dividing ``n/2``.
+        ``P``, number of parallel butterflies and words per stream beat: a power of two
+        with ``P <= n/2`` (simulated for ``P`` in :data:`TESTED_LANES`).
     multiplier : {"barrett", "montgomery"}
         Modular multiplier of the butterflies and the output scaler. Inputs and outputs
         are plain residues either way (only the ROM contents change).
@@ -131,10 +151,7 @@ class NttUnit(wiring.Component):
             raise ValueError(f"n={n!r} must be a power of two")
         if not (1 << MIN_LOG_N) <= n <= (1 << MAX_LOG_N):
             raise ValueError(f"n={n} must lie in [2^{MIN_LOG_N}, 2^{MAX_LOG_N}]")
-        if lanes not in LANES or isinstance(lanes, bool):
-            raise ValueError(f"lanes={lanes!r} must be one of {LANES}")
-        if (n // 2) % lanes:
-            raise ValueError(f"lanes={lanes} must divide n/2={n // 2}")
+        check_lanes(lanes, n)
         check_width(width)
         if not isinstance(q, int) or isinstance(q, bool):
             raise ValueError(f"modulus q={q!r} must be an integer")
@@ -262,31 +279,74 @@ class NttUnit(wiring.Component):
             words[self.fault["twiddle_address"]] ^= 1 << self.fault["twiddle_bit"]
         return words
 
-    def twiddle_rom_contents(self) -> tuple[list[int], list[list[int]]]:
-        """Contents of the two twiddle ROMs, ``(narrow, wide)``.
+    def twiddle_roms(self) -> tuple[list[int], list[list[list[int]]]]:
+        """Contents of the twiddle ROMs as built, ``(narrow, small)``.
 
-        * ``narrow`` (one word, shared by all lanes) serves the stages with half-size
-          ``t >= P``, where every lane of a block uses the same twiddle: ``2R`` words,
-          ``narrow[d*R + k] = table_d[k]`` for ``k < R = n/P`` (``d = 0`` forward,
+        * ``narrow`` (one word per entry, shared by all lanes) serves the stages with
+          half-size ``t >= P``, where every lane of a block uses the same twiddle: ``2R``
+          words, ``narrow[d*R + k] = table_d[k]`` for ``k < R = n/P`` (``d = 0`` forward,
           ``d = 1`` inverse; entry 0 unused).
-        * ``wide`` (``P`` words per entry) serves the ``log2(P)`` stages with ``t < P``:
-          entry ``d*log2(P)*B + lt*B + b`` (``t = 2^lt``, block ``b``) holds, for lane
-          ``l``, ``table_d[n/(2t) + b*P/t + (l >> lt)]``. Empty when ``P = 1``.
+        * ``small[lt]`` serves the stage with ``t = 2^lt < P``: ``2B`` entries of ``P/t``
+          words, entry ``d*B + b`` word ``j`` = ``table_d[n/(2t) + b*P/t + j]``; lane ``l``
+          of block ``b`` takes word ``l >> lt``. Empty list when ``P = 1``.
 
-        Together ``2n/P + n*log2(P)`` words instead of ``2n*P`` for per-lane full copies.
+        Each table entry ``1 .. n-1`` of each direction is stored exactly once:
+        ``2n/P + sum(n/t for t < P) = 2n`` words (:attr:`twiddle_rom_words`).
         """
         n, P, R, B = self.n, self.lanes, self.rows, self.blocks_per_stage
-        log_p = _log2(P)
         words = self.twiddle_table_words()
         narrow = [words[d * n + k] for d in range(2) for k in range(R)]
-        wide = []
-        for d in range(2):
-            for lt in range(log_p):
-                t = 1 << lt
-                for b in range(B):
-                    wide.append([words[d * n + n // (2 * t) + b * (P // t) + (l >> lt)]
-                                 for l in range(P)])
+        small = []
+        for lt in range(_log2(P)):
+            t = 1 << lt
+            width = P >> lt
+            small.append([[words[d * n + n // (2 * t) + b * width + j] for j in range(width)]
+                          for d in range(2) for b in range(B)])
+        return narrow, small
+
+    def twiddle_rom_contents(self) -> tuple[list[int], list[list[int]]]:
+        """The twiddles each lane receives, ``(narrow, wide)``: a per-block view of the ROMs.
+
+        * ``narrow``: the narrow ROM of :meth:`twiddle_roms` (stages with ``t >= P``).
+        * ``wide``: for the ``log2(P)`` stages with ``t < P``, entry
+          ``d*log2(P)*B + lt*B + b`` (``t = 2^lt``, block ``b``) is the ``P``-word vector
+          the lanes receive: lane ``l`` gets ``table_d[n/(2t) + b*P/t + (l >> lt)]``. The
+          hardware stores only the ``P/t`` distinct words of each (:meth:`twiddle_roms`);
+          ``wide`` spells out the crossbar's result. Empty when ``P = 1``.
+        """
+        narrow, small = self.twiddle_roms()
+        B, log_p = self.blocks_per_stage, _log2(self.lanes)
+        wide = [[small[lt][d * B + b][l >> lt] for l in range(self.lanes)]
+                for d in range(2) for lt in range(log_p) for b in range(B)]
         return narrow, wide
+
+    @property
+    def twiddle_rom_words(self) -> int:
+        """Words stored in the twiddle ROMs (all of :meth:`twiddle_roms`): ``2n`` for every ``P``."""
+        R, B, P = self.rows, self.blocks_per_stage, self.lanes
+        return 2 * R + sum(2 * B * (P >> lt) for lt in range(_log2(P)))
+
+    @property
+    def data_ram_words(self) -> int:
+        """Words of the two data banks: ``2 * (R/2)`` rows of ``P`` words = ``n``."""
+        return 2 * max(1, self.rows // 2) * self.lanes
+
+    def memory_shapes(self) -> list[tuple[str, int, int]]:
+        """``(name, depth, width in bits)`` of every RAM and ROM the unit instantiates.
+
+        Two data banks of ``R/2`` rows of ``P*W`` bits, the narrow twiddle ROM (``2R`` x ``W``)
+        and one ROM per stage with ``t = 2^lt < P`` (``2B`` x ``(P/t)*W``).
+        """
+        W, P, R, B = self.width, self.lanes, self.rows, self.blocks_per_stage
+        out = [(f"bank{k}", max(1, R // 2), P * W) for k in range(2)]
+        out.append(("twiddle_rom_narrow", 2 * R, W))
+        out += [(f"twiddle_rom_t{1 << lt}", 2 * B, (P >> lt) * W) for lt in range(_log2(P))]
+        return out
+
+    @property
+    def memory_words(self) -> int:
+        """All RAM/ROM words of the unit: ``data_ram_words + twiddle_rom_words`` = ``3n``."""
+        return self.data_ram_words + self.twiddle_rom_words
 
     def scale_constants(self) -> tuple[int, int]:
         """``(forward, inverse)`` operands of the output multiplier (1 and ``n^-1``, as stored)."""
@@ -318,14 +378,16 @@ class NttUnit(wiring.Component):
             mem = Memory(shape=row_layout, depth=max(1, R // 2), init=[])
             m.submodules[f"bank{k}"] = mem
             banks.append((mem.read_port(), mem.write_port()))
-        narrow_words, wide_words = self.twiddle_rom_contents()
+        narrow_words, small_roms = self.twiddle_roms()
         rom_n = Memory(shape=unsigned(W), depth=len(narrow_words), init=narrow_words)
         m.submodules.twiddle_rom_narrow = rom_n
         rom_n_rd = rom_n.read_port()
-        if wide_words:
-            rom_w = Memory(shape=row_layout, depth=len(wide_words), init=wide_words)
-            m.submodules.twiddle_rom_wide = rom_w
-            rom_w_rd = rom_w.read_port()
+        rom_s_rd = []                                    # stage t = 2^lt < P: P/t words per entry
+        for lts, entries in enumerate(small_roms):
+            rom = Memory(shape=data.ArrayLayout(unsigned(W), P >> lts), depth=len(entries),
+                         init=entries)
+            m.submodules[f"twiddle_rom_t{1 << lts}"] = rom
+            rom_s_rd.append(rom.read_port())
 
         def bank_addr(row):
             return (row >> 1)[:max(1, _log2(R) - 1)] if R > 2 else Const(0, 1)
@@ -351,7 +413,8 @@ class NttUnit(wiring.Component):
         row_a = Signal(row_bits, name="row_a")
         row_b = Signal(row_bits, name="row_b")
         tw_narrow = Signal(range(2 * R), name="tw_narrow_addr")
-        tw_wide = Signal(range(max(2, 2 * log_p * B)), name="tw_wide_addr")
+        tw_small = Signal(range(max(2, 2 * B)), name="tw_small_addr")
+        m.d.comb += tw_small.eq(inverse * B + blk)      # same entry in every t < P ROM
         perm = {}                                        # lt' -> [(e0, e1)] per lane
         for ltc in range(log_n):
             ltp = min(ltc, log_p)
@@ -367,8 +430,6 @@ class NttUnit(wiring.Component):
                     m.d.comb += [row_a.eq(ra), row_b.eq(ra | (1 << k))]
                     if ltc >= log_p:      # one twiddle per block: table[n/(2t) + (b >> k)]
                         m.d.comb += tw_narrow.eq(inverse * R + (n >> (ltc + 1)) + (blk >> k))
-                    else:
-                        m.d.comb += tw_wide.eq(inverse * (log_p * B) + ltc * B + blk)
         par_a = Signal(name="parity_a")
         m.d.comb += par_a.eq(row_a.xor())
 
@@ -388,11 +449,12 @@ class NttUnit(wiring.Component):
                     for lane, (e0, e1) in enumerate(perm[min(ltc, log_p)]):
                         m.d.comb += [bf_a[lane].eq(elems[e0]), bf_b[lane].eq(elems[e1])]
         tw = [Signal(W, name=f"twiddle{lane}") for lane in range(P)]
-        narrow_stage = lt >= log_p          # constant during a stage, so valid for the data cycle
+        # lt is constant during a stage, so it also selects the ROM in the data cycle
         for lane in range(P):
-            m.d.comb += tw[lane].eq(
-                Mux(narrow_stage, rom_n_rd.data, rom_w_rd.data[lane]) if wide_words
-                else rom_n_rd.data)
+            sel = rom_n_rd.data
+            for lts, rd_port in enumerate(rom_s_rd):
+                sel = Mux(lt == lts, rd_port.data[lane >> lts], sel)
+            m.d.comb += tw[lane].eq(sel)
         xs, ys = [], []
         for lane in range(P):
             x, y = self._bf.build(pipe1, bf_a[lane], bf_b[lane], tw[lane], inverse,
@@ -452,8 +514,8 @@ class NttUnit(wiring.Component):
                     wp.data.eq(Mux(wr_par_a == k, out_a, out_b)),
                 ]
         m.d.comb += [rom_n_rd.en.eq(1), rom_n_rd.addr.eq(tw_narrow)]
-        if wide_words:
-            m.d.comb += [rom_w_rd.en.eq(1), rom_w_rd.addr.eq(tw_wide)]
+        for rd_port in rom_s_rd:
+            m.d.comb += [rd_port.en.eq(1), rd_port.addr.eq(tw_small)]
 
         # ---- output pipeline: S1 (bank data) -> Lm multiplier stages -> o
         opipe = Pipe(m, adv, "out")

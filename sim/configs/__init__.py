@@ -1,0 +1,1 @@
+"""Accelerator presets (TOML), see docs/accelerator-config.md."""

@@ -1,0 +1,171 @@
+"""Build the cycle model's :class:`~sim.cycle.events.Op` list from the CKKS op trace.
+
+Input: the JSON of ``sw.trace`` (``rec.to_json()``; ``docs/ckks-api.md`` section 6), a file
+holding it, the parsed list of events, or a live recorder. Each top-level event (``depth
+0``) becomes one :class:`Op`; its kernels are all kernel calls of the event and of its
+nested children (a ``rotate`` contains a ``keyswitch`` containing ``modup``/``moddown``).
+
+What each operation kind reads and writes (ciphertext polynomials; a degree-1 ciphertext
+has 2, a degree-2 one 3) is fixed by the kind, in :data:`OP_IO`. Key switches inside an
+event become :class:`KeyUse` entries: ``digits`` = number of ``modup`` basis conversions
+(one per digit), ``special`` = source primes of the ``moddown`` conversion, ``primes`` =
+the key switch's ``primes_in``. The key's identity is ``"relin"`` under ``cmult``/``relin``,
+``"conj"`` under ``conjugate`` and ``"galois:<g>"`` when the event (or its ``info``)
+carries its Galois element (``galois``); otherwise unknown (always loaded).
+
+Client-side events (``encode``, ``decode``, ``encrypt``, ``decrypt``) at top level are not
+accelerator work: they are skipped and counted in the notes.
+
+Composite events (:data:`COMPOSITE_KINDS`, e.g. ``bootstrap``) are not one operation but a
+circuit of them: their children become the operations (labelled with their own stage, e.g.
+``bootstrap/cts``), recursively for nested composites; kernel calls attached directly to the
+composite event become one extra operation of kind ``<kind>:glue``.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from .events import Kernel, KeyUse, Op
+
+#: ``kind -> (ciphertext polys read, ciphertext polys written, plaintext polys read)``.
+OP_IO: dict[str, tuple[int, int, int]] = {
+    "add": (4, 2, 0), "sub": (4, 2, 0), "neg": (2, 2, 0),
+    "add_plain": (2, 2, 1), "sub_plain": (2, 2, 1), "add_const": (2, 2, 0),
+    "pmult": (2, 2, 1), "cmult_const": (2, 2, 0), "mul_int": (2, 2, 0),
+    "cmult": (4, 2, 0), "relin": (3, 2, 0), "rescale": (2, 2, 0), "drop_level": (2, 2, 0),
+    "rotate": (2, 2, 0), "conjugate": (2, 2, 0), "keyswitch": (2, 2, 0),
+    "modup": (1, 1, 0), "moddown": (1, 1, 0),
+    # rotate_hoisted writes one ciphertext per key switch: set in _io()
+    "rotate_hoisted": (2, 0, 0),
+}
+CLIENT_KINDS = frozenset({"encode", "decode", "encrypt", "decrypt"})
+#: Top-level events that are circuits of operations: expanded into their children.
+COMPOSITE_KINDS = frozenset({"bootstrap"})
+_RELIN_PARENTS = frozenset({"cmult", "relin"})
+
+
+def _as_events(trace: Any) -> list[Mapping[str, Any]]:
+    if hasattr(trace, "to_json") and callable(trace.to_json):
+        trace = trace.to_json()
+    if isinstance(trace, Path) or (isinstance(trace, str) and not trace.lstrip().startswith(("[", "{"))):
+        trace = Path(trace).read_text()
+    if isinstance(trace, (str, bytes)):
+        trace = json.loads(trace)
+    if isinstance(trace, Mapping):
+        for key in ("events", "ops"):
+            if key in trace:
+                trace = trace[key]
+                break
+        else:
+            raise ValueError("op trace: a JSON object must hold the events under 'events'")
+    if not isinstance(trace, list):
+        raise ValueError(f"op trace: expected a list of events, got {type(trace).__name__}")
+    return trace
+
+
+def _walk(ev: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+    yield ev
+    for child in ev.get("children", ()) or ():
+        yield from _walk(child)
+
+
+def _kernel(raw: Mapping[str, Any], default_n: int) -> Kernel:
+    count = raw.get("count")
+    return Kernel(kind=raw["kind"], n=int(raw.get("n") or default_n), primes=int(raw.get("primes") or 0),
+                  src_primes=int(raw.get("src_primes") or 0), dst_primes=int(raw.get("dst_primes") or 0),
+                  count=1 if count is None else int(count))
+
+
+def _key_identity(ks: Mapping[str, Any], parents: list[str]) -> str | None:
+    for ev in [ks, *reversed(parents)]:
+        for where in (ev, ev.get("info") or {}):
+            if where.get("key") is not None:
+                return str(where["key"])
+            if where.get("galois") is not None:
+                return f"galois:{int(where['galois'])}"
+    kinds = [p.get("kind") for p in parents]
+    if any(k in _RELIN_PARENTS for k in kinds):
+        return "relin"
+    if "conjugate" in kinds:
+        return "conj"
+    return None
+
+
+def _keyswitches(ev: Mapping[str, Any], parents: list) -> list[KeyUse]:
+    out: list[KeyUse] = []
+    if ev.get("kind") == "keyswitch":
+        digits = special = 0
+        for sub in _walk(ev):
+            for k in sub.get("kernels", ()) or ():
+                if k.get("kind") != "bconv":
+                    continue
+                if sub.get("kind") == "modup":
+                    digits += int(k.get("count") or 1)
+                elif sub.get("kind") == "moddown":
+                    special = max(special, int(k.get("src_primes") or 0))
+        primes = int(ev.get("primes_in") or 0)
+        out.append(KeyUse(_key_identity(ev, parents), max(digits, 1), primes, special))
+        return out
+    for child in ev.get("children", ()) or ():
+        out += _keyswitches(child, [*parents, ev])
+    return out
+
+
+def _op_from_event(ev: Mapping[str, Any], label_prefix: str, kind: str | None = None,
+                   kernels_of_self_only: bool = False) -> Op:
+    kind = kind or str(ev["kind"])
+    n = int(ev["n"])
+    if kernels_of_self_only:
+        kernels = [_kernel(k, n) for k in (ev.get("kernels", ()) or ())]
+        keys: list[KeyUse] = []
+    else:
+        kernels = [_kernel(k, n) for sub in _walk(ev) for k in (sub.get("kernels", ()) or ())]
+        keys = _keyswitches(ev, [])
+    ct_in, ct_out, pt = OP_IO.get(str(ev["kind"]), (2, 2, 0))
+    if kind == "rotate_hoisted":
+        ct_out = 2 * max(len(keys), 1)
+    stage = ev.get("stage") or ""
+    pin = ev.get("primes_in")
+    pout = ev.get("primes_out")
+    return Op(
+        kind=kind, n=n, primes_in=int(pin if pin is not None else 0),
+        primes_out=int(pout if pout is not None else (pin or 0)),
+        kernels=kernels, label=f"{label_prefix}{stage}" if stage or label_prefix else kind,
+        ct_in_polys=ct_in, ct_out_polys=ct_out, pt_polys=pt, keys=keys,
+        source_id=ev.get("id"),
+    )
+
+
+def ops_from_trace(trace: Any, *, label_prefix: str = "",
+                   composite: frozenset[str] | set[str] = COMPOSITE_KINDS) -> tuple[list[Op], list[str]]:
+    """Convert an op trace to ``(ops, notes)``; see the module docstring for the rules."""
+    ops: list[Op] = []
+    skipped: dict[str, int] = {}
+    expanded: dict[str, int] = {}
+
+    def visit(ev: Mapping[str, Any]) -> None:
+        kind = str(ev["kind"])
+        if kind in CLIENT_KINDS:
+            skipped[kind] = skipped.get(kind, 0) + 1
+            return
+        if kind in composite:
+            expanded[kind] = expanded.get(kind, 0) + 1
+            if ev.get("kernels"):
+                ops.append(_op_from_event(ev, label_prefix, f"{kind}:glue", kernels_of_self_only=True))
+            for child in ev.get("children", ()) or ():
+                if child.get("n") is None:
+                    child = {**child, "n": ev["n"]}
+                visit(child)
+            return
+        ops.append(_op_from_event(ev, label_prefix))
+
+    for ev in _as_events(trace):
+        if int(ev.get("depth") or 0) != 0 or ev.get("parent") is not None:
+            continue
+        visit(ev)
+    notes = [f"skipped {count} client-side '{kind}' event(s)" for kind, count in sorted(skipped.items())]
+    notes += [f"expanded {count} composite '{kind}' event(s) into their operations"
+              for kind, count in sorted(expanded.items())]
+    return ops, notes

@@ -1,0 +1,104 @@
+"""The cycle model's input: homomorphic operations and the kernel calls they break into.
+
+These small dataclasses are the model's own workload format. :mod:`sim.cycle.adapters`
+builds them from the CKKS op trace (``sw.trace``); tests and sweeps may build them by hand.
+
+Sizes follow the op trace (``docs/ckks-api.md`` section 6): a kernel call processes
+``primes`` residue rows of ``n`` coefficients; a basis conversion reads ``src_primes`` rows
+and writes ``dst_primes`` rows.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: Kernel kinds of the op trace, and the accelerator unit each one runs on.
+KERNEL_UNIT: dict[str, str] = {
+    "ntt": "ntt",
+    "intt": "ntt",
+    "modmul": "modmul",
+    "modadd": "modadd",
+    "bconv": "bconv",
+    "automorphism": "automorphism",
+}
+KERNEL_KINDS: tuple[str, ...] = tuple(KERNEL_UNIT)
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """One kernel call: ``primes * count`` rows of ``n`` residues.
+
+    ``count`` is the op trace's multiplicity (a fused inner product over ``d`` digits is one
+    ``modmul`` call with ``count = d``). ``bconv`` converts ``count`` times from
+    ``src_primes`` to ``dst_primes`` rows (its ``primes`` is the target count).
+    """
+
+    kind: str
+    n: int
+    primes: int
+    src_primes: int = 0
+    dst_primes: int = 0
+    count: int = 1
+
+    def __post_init__(self):
+        if self.kind not in KERNEL_UNIT:
+            raise ValueError(f"kernel: unknown kind {self.kind!r} (known: {', '.join(KERNEL_KINDS)})")
+        if self.n < 1 or self.primes < 0 or self.count < 0:
+            raise ValueError(f"kernel {self.kind}: n={self.n}, primes={self.primes} and "
+                             f"count={self.count} must not be negative (n >= 1)")
+        if self.kind == "bconv" and (self.src_primes < 1 or self.dst_primes < 1):
+            raise ValueError(f"kernel bconv: src_primes={self.src_primes} and "
+                             f"dst_primes={self.dst_primes} must be at least 1")
+
+    @property
+    def rows(self) -> int:
+        """Rows of ``n`` residues produced (``bconv``: ``dst_primes * count``)."""
+        if self.kind == "bconv":
+            return self.dst_primes * self.count
+        return self.primes * self.count
+
+    @property
+    def elements(self) -> int:
+        """Residues produced: ``rows * n``."""
+        return self.rows * self.n
+
+
+@dataclass(frozen=True)
+class KeyUse:
+    """An evaluation key that one key switch reads.
+
+    Its size is ``digits * 2 * (primes + special) * n`` words: ``digits`` (the ``dnum``
+    digits in use at this level) key pairs ``(b_i, a_i)``, each over the ``primes`` of the
+    ciphertext's level plus the ``special`` primes. ``key`` names the key (``"relin"``,
+    ``"galois:5"``, ...) so that a key already on chip is not loaded again; ``None`` means
+    the identity is unknown and the key is always loaded.
+    """
+
+    key: str | None
+    digits: int
+    primes: int
+    special: int
+
+    def words(self, n: int) -> int:
+        return self.digits * 2 * (self.primes + self.special) * n
+
+
+@dataclass
+class Op:
+    """One homomorphic operation with everything it computes and moves.
+
+    ``ct_in_polys`` / ``ct_out_polys``: ciphertext polynomials read (over ``primes_in``) and
+    written (over ``primes_out``): 2 per degree-1 ciphertext, 3 for a degree-2 one.
+    ``pt_polys``: plaintext operand polynomials read (over ``primes_in``).
+    """
+
+    kind: str
+    n: int
+    primes_in: int
+    primes_out: int
+    kernels: list[Kernel] = field(default_factory=list)
+    label: str = ""
+    ct_in_polys: int = 0
+    ct_out_polys: int = 0
+    pt_polys: int = 0
+    keys: list[KeyUse] = field(default_factory=list)
+    source_id: int | None = None   # id of the op-trace event this came from, if any

@@ -1,0 +1,156 @@
+"""Workloads the report can use, and how each is found.
+
+A workload is a list of cycle-model operations (:class:`sim.cycle.events.Op`). Sources, in
+order of preference:
+
+1. **A trace file** ``<traces dir>/<name>.json`` (default ``reports/traces/``): the JSON of
+   ``sw.trace`` (``rec.to_json()``), e.g. written by
+   ``fhesim trace --model resnet20 --geometry cifar32 --params n16-128 --dry-run``.
+2. **A callable** found by import, with the dry-run contract below; the first one present
+   is used:
+
+   * ResNet-``d`` (d = 20, 32, 44, 56, 110): ``sw.nn.trace.dry_run_trace``,
+     ``sw.nn.dry_run_trace`` or ``sw.nn.encrypted.dry_run_trace``, called as
+     ``f(model="resnet20", geometry="cifar32", params="n16-128")`` and returning a
+     recorder, trace JSON text, a path, or a list of events.
+   * bootstrapping: ``sw.bootstrap.dry_run_trace(params="n16-128")`` with the same return
+     contract; otherwise the public API (``BootstrapConfig``, ``gen_bootstrap_keys``,
+     ``Bootstrapper``) is driven here in dry-run mode, fully packed (``slots = N/2``, the
+     benchmark definition of the published tables), default configuration.
+3. The built-in CKKS operation workloads (:mod:`sim.cycle.workloads`), always available.
+
+A workload that no source provides is listed as missing with the reason (import error,
+no such callable, exception text); the report states it.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+RESNET_DEPTHS = (20, 32, 44, 56, 110)
+PARAMS = "n16-128"
+GEOMETRY = "cifar32"
+_RESNET_CALLABLES = ("sw.nn.trace:dry_run_trace", "sw.nn:dry_run_trace",
+                     "sw.nn.encrypted:dry_run_trace")
+_BOOT_CALLABLES = ("sw.bootstrap:dry_run_trace",)
+
+
+@dataclass
+class Workload:
+    name: str
+    group: str                     # "ckks-ops" | "bootstrap" | "resnet"
+    description: str
+    load: Callable[[], tuple[list, list[str]]] | None = None
+    source: str = ""
+    missing: str = ""              # reason when unavailable
+    _cache: tuple | None = field(default=None, repr=False)
+
+    @property
+    def available(self) -> bool:
+        return self.load is not None
+
+    def ops(self) -> tuple[list, list[str]]:
+        if self._cache is None:
+            self._cache = self.load()
+        return self._cache
+
+
+def _find(spec: str):
+    mod, _, attr = spec.partition(":")
+    try:
+        m = importlib.import_module(mod)
+    except Exception as exc:          # noqa: BLE001 - any import failure means "not available"
+        return None, f"{mod}: {type(exc).__name__}: {exc}"
+    f = getattr(m, attr, None)
+    if not callable(f):
+        return None, f"{mod} has no callable {attr}"
+    return f, ""
+
+
+def _from_trace(obj, label_prefix: str = ""):
+    from sim.cycle.adapters import ops_from_trace
+    return ops_from_trace(obj, label_prefix=label_prefix)
+
+
+def _bootstrap_via_api(params_name: str):
+    from sw import trace
+    from sw.bootstrap import BootstrapConfig, Bootstrapper, gen_bootstrap_keys
+    from sw.ckks import CkksContext, Encoder, Encryptor, KeyGenerator, get_params
+
+    params = get_params(params_name)
+    with trace.recording(dry_run=True):
+        ctx = CkksContext(params)
+        kg = KeyGenerator(ctx, seed=1)
+        ks = kg.gen_keyset()
+        keys = gen_bootstrap_keys(kg, ks.secret, BootstrapConfig(slots=params.n // 2), keyset=ks)
+        ct = Encryptor(ctx, ks.public, seed=2).encrypt(Encoder(ctx).encode([0.5]))
+        boot = Bootstrapper(ctx, keys)
+    with trace.recording(dry_run=True) as rec:
+        boot.bootstrap(ct)
+    return rec
+
+
+def discover(traces_dir: str | Path | None = None, *, quick: bool = False,
+             params: str = PARAMS) -> list[Workload]:
+    """Every workload the report knows of, available or not (see the module docstring)."""
+    from sim.cycle import workloads as builtin
+
+    tdir = Path(traces_dir) if traces_dir else Path(__file__).resolve().parents[2] / "reports" / "traces"
+    out: list[Workload] = []
+    names = ("cmult", "rotate") if quick else tuple(builtin.workload_names())
+    for name in names:
+        out.append(Workload(name, "ckks-ops", builtin.WORKLOADS[name][0] + " (CKKS operation trace)",
+                            load=lambda name=name: builtin.workload_ops(name, params),
+                            source=f"built-in dry-run trace, {params}"))
+
+    # bootstrapping
+    desc = f"fully packed bootstrapping (slots = N/2), dry-run trace at {params}"
+    boot = Workload("bootstrap", "bootstrap", desc)
+    f = tdir / "bootstrap.json"
+    if f.is_file():
+        boot.load, boot.source = (lambda f=f: _from_trace(f)), f"trace file {f}"
+    elif quick:
+        boot.missing = "skipped in --quick mode"
+    else:
+        reasons = []
+        for spec in _BOOT_CALLABLES:
+            fn, why = _find(spec)
+            if fn:
+                boot.load = lambda fn=fn: _from_trace(fn(params=params))
+                boot.source = spec
+                break
+            reasons.append(why)
+        if boot.load is None:
+            fn, why = _find("sw.bootstrap:Bootstrapper")
+            if fn:
+                boot.load = lambda: _from_trace(_bootstrap_via_api(params))
+                boot.source = "sw.bootstrap public API (Bootstrapper), driven by sim.report.sources"
+            else:
+                boot.missing = "; ".join(reasons + [why])
+    out.append(boot)
+
+    # ResNets
+    for depth in RESNET_DEPTHS:
+        name = f"resnet{depth}"
+        w = Workload(name, "resnet", f"encrypted ResNet-{depth}, {GEOMETRY}, one image, dry-run trace at {params}")
+        f = tdir / f"{name}.json"
+        if f.is_file():
+            w.load, w.source = (lambda f=f: _from_trace(f)), f"trace file {f}"
+        elif quick:
+            w.missing = "skipped in --quick mode"
+        else:
+            reasons = []
+            for spec in _RESNET_CALLABLES:
+                fn, why = _find(spec)
+                if fn:
+                    w.load = lambda fn=fn, name=name: _from_trace(fn(model=name, geometry=GEOMETRY, params=params))
+                    w.source = spec
+                    break
+                reasons.append(why)
+            if w.load is None:
+                w.missing = ("no ResNet trace yet (no trace file, no dry-run callable: "
+                             + "; ".join(reasons) + ")")
+        out.append(w)
+    return out

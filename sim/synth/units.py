@@ -1,0 +1,75 @@
+"""The RTL units ``fhesim synth`` synthesises, and how each is built.
+
+Names are ``<kind>-<multiplier>-w<W>`` for the elementwise units (``modmul``, ``ct``, ``gs``)
+and ``ntt-<multiplier>-w<W>-n<n>-p<P>`` for ``hw.ntt.NttUnit``. The component comes from
+:func:`sim.rtl.units.make_component` (the same constructor as the cocotb benches), with the
+same default modulus: the largest ``q = 1 mod 2n`` below ``2^W`` (``n = 2^16`` for the
+elementwise units, the transform length for the NTT unit).
+
+The default set keeps each run small (the machine is shared): multipliers at
+W = 32, 36 (SHARP's word) and 64, butterflies at W = 32 and 36, and NTT units at
+``n = 1024`` with ``P`` in 1, 2, 4, 8 (and 16, synthesised only on request).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+NTT_SYNTH_N = 1024
+_NAME_RE = re.compile(r"^(modmul|ct|gs)-(barrett|montgomery)-w(\d+)$|"
+                      r"^ntt-(barrett|montgomery)-w(\d+)-n(\d+)-p(\d+)$")
+
+
+@dataclass(frozen=True)
+class SynthUnit:
+    kind: str            # modmul | ct | gs | ntt
+    multiplier: str
+    width: int
+    n: int = 1 << 16     # elementwise units: only selects q (2^(W-5) when W < 21)
+    lanes: int = 1
+
+    @property
+    def name(self) -> str:
+        if self.kind == "ntt":
+            return f"ntt-{self.multiplier}-w{self.width}-n{self.n}-p{self.lanes}"
+        return f"{self.kind}-{self.multiplier}-w{self.width}"
+
+    def spec(self):
+        from sim.rtl.units import make_spec
+        return make_spec(self.kind, width=self.width, n=self.n, lanes=self.lanes,
+                         multiplier=self.multiplier)
+
+    def component(self):
+        from sim.rtl.units import make_component
+        return make_component(self.spec())
+
+    def rtlil(self, component=None) -> str:
+        """The unit (or the given instance of it) as RTLIL with top module ``top``."""
+        from amaranth.back import rtlil
+        return rtlil.convert(component if component is not None else self.component(), name="top")
+
+
+def parse_unit(name: str) -> SynthUnit:
+    m = _NAME_RE.match(name.strip())
+    if not m:
+        raise ValueError(f"unknown unit {name!r}: expected <modmul|ct|gs>-<barrett|montgomery>-w<W> "
+                         f"or ntt-<barrett|montgomery>-w<W>-n<n>-p<P>")
+    if m.group(1):
+        w = int(m.group(3))
+        # q = 1 mod 2n below 2^W needs 2n < 2^W: n = 2^16, or 2^(W-5) for narrow words
+        unit = SynthUnit(m.group(1), m.group(2), w, min(1 << 16, 1 << max(w - 5, 1)))
+    else:
+        unit = SynthUnit("ntt", m.group(4), int(m.group(5)), int(m.group(6)), int(m.group(7)))
+        if unit.n > 1024:
+            raise ValueError(f"{name}: NTT units are synthesised at n <= 1024 (shared machine); "
+                             "larger n is extrapolated (docs/cycle-model.md)")
+    unit.spec()          # validates width, n, lanes (SpecError is a ValueError)
+    return unit
+
+
+DEFAULT_UNITS: tuple[SynthUnit, ...] = (
+    *(SynthUnit("modmul", m, w) for m in ("barrett", "montgomery") for w in (32, 36, 64)),
+    SynthUnit("ct", "barrett", 32), SynthUnit("gs", "barrett", 32),
+    SynthUnit("ct", "montgomery", 32), SynthUnit("ct", "barrett", 36),
+    *(SynthUnit("ntt", "barrett", 32, NTT_SYNTH_N, p) for p in (1, 2, 4, 8)),
+)

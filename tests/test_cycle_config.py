@@ -1,0 +1,242 @@
+"""Accelerator descriptions: validation errors name the field; presets load; resource rule."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from sim.cycle.config import (dsp_estimate, dsp_per_modmul, dsp_per_product, load_config,
+                              loads_config, preset_names, unit_memory_bytes)
+
+BASE = """
+name = "t"
+kind = "fpga"
+clock_mhz = 300
+word_bits = 32
+lanes = 4
+on_chip_bytes = 41_000_000
+off_chip_gbps = 460
+
+[units]
+ntt = { count = 2, lanes = 8 }
+modmul = 4
+modadd = 4
+bconv = { count = 1, lanes = 16 }
+automorphism = 1
+
+[device]
+dsp = 9024
+"""
+
+
+def _without(line_start: str) -> str:
+    return "\n".join(l for l in BASE.splitlines() if not l.startswith(line_start))
+
+
+def _replace(old: str, new: str) -> str:
+    assert old in BASE
+    return BASE.replace(old, new)
+
+
+def test_base_config_parses_with_defaults():
+    cfg = loads_config(BASE)
+    assert cfg.units["modmul"].count == 4 and cfg.units["modmul"].lanes == 4  # default lanes
+    assert cfg.units["bconv"].lanes == 16
+    assert cfg.multiplier == "barrett" and cfg.max_ring_degree == 65536
+    assert cfg.word_bytes == 4
+    # 460e9 B/s at 300e6 cycles/s
+    assert cfg.bytes_per_cycle == pytest.approx(460e9 / 300e6)
+
+
+@pytest.mark.parametrize("field", ["clock_mhz", "word_bits", "lanes", "on_chip_bytes", "off_chip_gbps"])
+def test_missing_field_is_named(field):
+    with pytest.raises(ValueError, match=rf"missing field '{field}'"):
+        loads_config(_without(field))
+
+
+def test_missing_required_unit_is_named():
+    with pytest.raises(ValueError, match=r"missing field 'units.ntt'"):
+        loads_config(_without("ntt ="))
+
+
+@pytest.mark.parametrize("old,new,field", [
+    ("clock_mhz = 300", "clock_mhz = -300", "clock_mhz"),
+    ("off_chip_gbps = 460", "off_chip_gbps = -1", "off_chip_gbps"),
+    ("on_chip_bytes = 41_000_000", "on_chip_bytes = -5", "on_chip_bytes"),
+    ("modadd = 4", "modadd = -4", "units.modadd"),
+    ("bconv = { count = 1, lanes = 16 }", "bconv = { count = 1, lanes = -16 }", "units.bconv.lanes"),
+    ("dsp = 9024", "dsp = -1", "device.dsp"),
+])
+def test_negative_field_is_named(old, new, field):
+    with pytest.raises(ValueError, match=rf"'{re.escape(field)}' must not be negative"):
+        loads_config(_replace(old, new))
+
+
+def test_zero_clock_and_required_unit_count_refused():
+    with pytest.raises(ValueError, match=r"'clock_mhz' must be positive"):
+        loads_config(_replace("clock_mhz = 300", "clock_mhz = 0"))
+    with pytest.raises(ValueError, match=r"'units.modmul' must be positive"):
+        loads_config(_replace("modmul = 4", "modmul = 0"))
+
+
+def test_unknown_unit_and_unknown_keys_are_named():
+    with pytest.raises(ValueError, match=r"unknown unit 'units.fft'"):
+        loads_config(_replace("modadd = 4", "modadd = 4\nfft = 2"))
+    with pytest.raises(ValueError, match=r"unknown key 'clock_ghz'"):
+        loads_config(_replace("clock_mhz = 300", "clock_mhz = 300\nclock_ghz = 1"))
+    with pytest.raises(ValueError, match=r"unknown key 'units.bconv.width'"):
+        loads_config(_replace("{ count = 1, lanes = 16 }", "{ count = 1, lanes = 16, width = 3 }"))
+    with pytest.raises(ValueError, match=r"unknown key 'device.luts'"):
+        loads_config(_replace("dsp = 9024", "dsp = 9024\nluts = 5"))
+
+
+def test_wrong_types_and_ranges_are_named():
+    with pytest.raises(ValueError, match=r"'lanes' must be a number"):
+        loads_config(_replace("lanes = 4", 'lanes = "four"'))
+    with pytest.raises(ValueError, match=r"'word_bits' must lie in \[16, 64\]"):
+        loads_config(_replace("word_bits = 32", "word_bits = 80"))
+    with pytest.raises(ValueError, match=r"'units.ntt.lanes' must be a power of two"):
+        loads_config(_replace("ntt = { count = 2, lanes = 8 }", "ntt = { count = 2, lanes = 12 }"))
+    with pytest.raises(ValueError, match=r"'multiplier' must be one of"):
+        loads_config(_replace('kind = "fpga"', 'kind = "fpga"\nmultiplier = "karatsuba"'))
+    with pytest.raises(ValueError, match=r"'kind' must be one of"):
+        loads_config(_replace('kind = "fpga"', 'kind = "gpu"'))
+
+
+def test_dsp_rule_by_hand():
+    # DSP48E2: 26x17 unsigned tiles. W=32: ceil(32/26)=2 * ceil(32/17)=2 = 4 slices per
+    # product, 3 products per modular multiplier = 12. W=54: 3*4 = 12 per product -> 36.
+    assert dsp_per_product(32) == 4 and dsp_per_modmul(32) == 12
+    assert dsp_per_product(54) == 12 and dsp_per_modmul(54) == 36
+    assert dsp_per_product(17) == 1 * 1 and dsp_per_product(18) == 1 * 2
+    cfg = loads_config(BASE, synth_rows={})
+    need = dsp_estimate(cfg, {})
+    # NTT: 2 units * 2*8 multipliers * 12 = 384; modmul 4*4 lanes * 12 = 192;
+    # bconv 16 lanes * 12 = 192; modadd, automorphism 0.
+    assert need == {"ntt": 384, "modmul": 192, "modadd": 0, "bconv": 192,
+                    "automorphism": 0, "total": 768,
+                    "source": {"ntt": "rule", "modmul": "rule", "bconv": "rule"}}
+
+
+def test_dsp_budget_exceeded_is_refused_naming_the_unit():
+    # 48 bconv lanes... 800 lanes * 12 = 9600 slices alone > 9024
+    text = _replace("bconv = { count = 1, lanes = 16 }", "bconv = { count = 2, lanes = 400 }")
+    with pytest.raises(ValueError, match=r"'device.dsp' is 9024 \(largest consumer 'units.bconv': 9600"):
+        loads_config(text, synth_rows={})
+
+
+def test_ntt_memory_rule_by_hand():
+    cfg = loads_config(BASE, synth_rows={})
+    # hw.ntt.NttUnit: n data words + 2n twiddle words (each table entry stored once) = 3n
+    # words for every P: 2 units * 3 * 65536 words * 4 bytes = 1,572,864 bytes
+    assert unit_memory_bytes(cfg) == 2 * 3 * 65536 * 4 == 1_572_864
+    assert cfg.data_capacity_bytes == 41_000_000 - 1_572_864
+    wide = loads_config(_replace("ntt = { count = 2, lanes = 8 }", "ntt = { count = 2, lanes = 256 }")
+                        .replace("dsp = 9024", "dsp = 99999"), synth_rows={})
+    assert unit_memory_bytes(wide) == 1_572_864          # independent of P
+    # 1 MB of RAM cannot hold two units
+    text = _replace("on_chip_bytes = 41_000_000", "on_chip_bytes = 1_000_000")
+    with pytest.raises(ValueError, match=r"'units.ntt' \(2 units x 8 lanes\) needs 1572864 bytes"):
+        loads_config(text, synth_rows={})
+    # an ASIC's stated on-chip memory is all data capacity
+    asic = loads_config(_replace('kind = "fpga"', 'kind = "asic"'))
+    assert asic.data_capacity_bytes == 41_000_000
+
+
+def test_unknown_preset_and_file(tmp_path):
+    with pytest.raises(ValueError, match=r"no preset named 'nope'"):
+        load_config("nope")
+    with pytest.raises(ValueError, match=r"does not exist"):
+        load_config(tmp_path / "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("clock_mhz = = 3")
+    with pytest.raises(ValueError, match=r"not valid TOML"):
+        load_config(bad)
+
+
+def test_file_name_is_default_name(tmp_path):
+    p = tmp_path / "mine.toml"
+    p.write_text(_without("name ="))
+    assert load_config(p).name == "mine"
+
+
+def test_presets_load_and_cite_sources():
+    names = preset_names()
+    assert {"u280", "sharp"} <= set(names)
+    for name in names:
+        cfg = load_config(name)
+        assert cfg.name == name and cfg.source, name
+
+
+def test_u280_preset_values():
+    cfg = load_config("u280")
+    # ANCHORS.md, Alveo U280 platform: 9,024 DSP, ~41 MB on chip, HBM2 460 GB/s; 300 MHz (FAB).
+    assert (cfg.kind, cfg.clock_mhz, cfg.off_chip_gbps, cfg.on_chip_bytes, cfg.dsp_budget) == \
+        ("fpga", 300.0, 460.0, 41_000_000, 9024)
+    assert dsp_estimate(cfg, {})["total"] == 4 * 16 * 12 + 128 * 12 + 256 * 12 == 5376
+
+
+def test_sharp_preset_values():
+    cfg = load_config("sharp")
+    # ANCHORS.md: 1 GHz, 36-bit words, BConv 16,384, elementwise 2,048, 180+18 MB, HBM 1 TB/s.
+    assert (cfg.clock_mhz, cfg.word_bits, cfg.off_chip_gbps) == (1000.0, 36, 1000.0)
+    assert cfg.on_chip_bytes == (180 + 18) * 2**20
+    assert cfg.units["bconv"].total_lanes == 16384 and cfg.units["modmul"].total_lanes == 2048
+    assert cfg.units["modadd"].count == 0          # additions share the elementwise lanes
+    assert cfg.bytes_for(2**16) == 2**16 * 36 // 8  # 36-bit residues packed: 4.5 bytes each
+
+
+def test_ntt_lane_rule_follows_the_rtl():
+    # any power of two P <= max_ring_degree/2 (hw.ntt.check_lanes)
+    for lanes in (1, 16, 1024, 32768):
+        cfg = loads_config(_replace("ntt = { count = 2, lanes = 8 }", f"ntt = {{ count = 1, lanes = {lanes} }}")
+                           .replace("dsp = 9024", "dsp = 9000000"), synth_rows={})
+        assert cfg.units["ntt"].lanes == lanes
+    with pytest.raises(ValueError, match=r"'units.ntt.lanes' must be a power of two with P <= "
+                                         r"max_ring_degree/2 = 512"):
+        loads_config(_replace("ntt = { count = 2, lanes = 8 }", "ntt = { count = 2, lanes = 1024 }")
+                     .replace("off_chip_gbps = 460", "off_chip_gbps = 460\nmax_ring_degree = 1024"),
+                     synth_rows={})
+    for bad in (0, 3, 24):
+        with pytest.raises(ValueError, match=r"'units.ntt.lanes'"):
+            loads_config(_replace("ntt = { count = 2, lanes = 8 }", f"ntt = {{ count = 2, lanes = {bad} }}"),
+                         synth_rows={})
+
+
+# recorded synthesis rows (Yosys 0.70 synth_xilinx -family xcup, reports/synth.csv format)
+ROWS = {
+    "modmul-barrett-w32": {"unit": "modmul-barrett-w32", "kind": "modmul", "multiplier": "barrett",
+                           "width": 32, "n": 65536, "lanes": 1, "lut": 357, "lut_logic": 357,
+                           "ff": 199, "dsp": 11},
+    "ntt-barrett-w32-n1024-p4": {"unit": "ntt-barrett-w32-n1024-p4", "kind": "ntt",
+                                 "multiplier": "barrett", "width": 32, "n": 1024, "lanes": 4,
+                                 "lut": 9000, "lut_logic": 8000, "ff": 5000, "dsp": 88},
+    "ntt-barrett-w32-n1024-p8": {"unit": "ntt-barrett-w32-n1024-p8", "kind": "ntt",
+                                 "multiplier": "barrett", "width": 32, "n": 1024, "lanes": 8,
+                                 "lut": 17000, "lut_logic": 16000, "ff": 9800, "dsp": 176},
+}
+
+
+def test_dsp_estimate_uses_synthesised_rows():
+    cfg = loads_config(BASE, synth_rows=ROWS)
+    need = dsp_estimate(cfg, ROWS)
+    # NTT (P = 8 synthesised): 2 * 176; modmul 16 lanes * 11; bconv 16 lanes * 11
+    assert need["ntt"] == 352 and need["modmul"] == 176 and need["bconv"] == 176
+    assert need["total"] == 704
+    assert need["source"] == {"ntt": "synth", "modmul": "synth", "bconv": "synth"}
+    # P = 16 not synthesised: line through (4, 88) and (8, 176) -> 352 per unit
+    p16 = loads_config(_replace("ntt = { count = 2, lanes = 8 }", "ntt = { count = 1, lanes = 16 }"),
+                       synth_rows=ROWS)
+    need = dsp_estimate(p16, ROWS)
+    assert need["ntt"] == 352 and need["source"]["ntt"] == "synth-fit"
+
+
+def test_sharp_ntt_throughput_built_from_the_rtl_unit():
+    # SHARP's stated NTT throughput, 1,024 words/cycle, from P = 1,024 RTL units at n = 2^16:
+    # cpt = 2R + log2(n) * (n/(2P) + 7) + 5 = 128 + 16 * 39 + 5 = 757 (Barrett: Lb = 6, Lm = 4)
+    from sim.cycle.units import ntt_props
+    cfg = load_config("sharp")
+    assert (cfg.units["ntt"].count, cfg.units["ntt"].lanes) == (12, 1024)
+    cpt, ii = ntt_props(1 << 16, 36, 1024, "barrett")
+    assert cpt == 757 and ii == 752
+    assert 11 * 65536 / cpt < 1024 <= 12 * 65536 / cpt     # 12 is the fewest that reach it

