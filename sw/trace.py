@@ -84,6 +84,11 @@ class KernelCall:
         (``modmul`` of a fused inner product over ``d`` digits reports ``primes * d``).
     op_id : id of the innermost enclosing :class:`OpEvent` (None outside any op).
     data : kept data (``{"primes": tuple, "input": ndarray, "output": ndarray}``) or None.
+        ``modmul`` data also carry ``"form"`` (``"mul"``, ``"mulconst"`` or ``"submulconst"``)
+        and the further operands: ``"input_b"`` (ndarray; ``mul``: the second factor,
+        ``submulconst``: the subtrahend of ``(input - input_b) * consts``) and/or
+        ``"consts"`` (tuple, one constant per prime, reduced mod q). The fused key-switching
+        inner product keeps no data.
     """
 
     kind: str

@@ -40,11 +40,16 @@ def _live(op: str, *arrays) -> bool:
     return True
 
 
-def _report(kind, basis: RnsBasis, a_in, out, *, count=1, src=None, dst=None, primes=None):
+def _report(kind, basis: RnsBasis, a_in, out, *, count=1, src=None, dst=None, primes=None,
+            extra=None):
     data = None
     if out is not None and trace.wants_data(kind):
         data = {"primes": basis.primes, "input": np.array(a_in, copy=True),
                 "output": np.array(out, copy=True)}
+        if extra is not None:   # further operands (mul, mulconst, submulconst): a callable,
+            # evaluated only when data are kept
+            data.update({k: (np.array(v, copy=True) if isinstance(v, np.ndarray) else v)
+                         for k, v in extra().items()})
     trace.report_kernel(kind, len(basis) if primes is None else primes, basis.n, count=count,
                         src_primes=src, dst_primes=dst, data=data)
 
@@ -87,7 +92,7 @@ def intt(a, basis: RnsBasis, inplace: bool = False):
 def mul(a, b, basis: RnsBasis):
     """``a * b`` row by row."""
     out = _ntt.pointwise_mul(a, b, basis.primes) if _live("modmul", a, b) else None
-    _report("modmul", basis, a, out)
+    _report("modmul", basis, a, out, extra=lambda: {"form": "mul", "input_b": b})
     return out
 
 
@@ -121,7 +126,8 @@ def mulconst(a, consts, basis: RnsBasis):
     if _live("modmul", a):
         out = _ntt.pointwise_mul_const(a, [int(c) % q for c, q in zip(consts, basis.primes)],
                                        basis.primes)
-    _report("modmul", basis, a, out)
+    _report("modmul", basis, a, out, extra=lambda: {"form": "mulconst", "consts": tuple(
+        int(c) % q for c, q in zip(consts, basis.primes))})
     return out
 
 
@@ -139,7 +145,8 @@ def submulconst(a, b, consts, basis: RnsBasis):
         out = np.empty_like(a)
         _nb.submulconst_rows(a, b, w, wp, basis.q, out)
     _report("modadd", basis, a, None)
-    _report("modmul", basis, a, out)
+    _report("modmul", basis, a, out, extra=lambda: {"form": "submulconst", "input_b": b, "consts": tuple(
+        int(c) % q for c, q in zip(consts, basis.primes))})
     return out
 
 

@@ -1,0 +1,177 @@
+"""``fhesim capture`` (software run -> trace file) and ``fhesim compare`` (replay on the RTL).
+
+``fhesim capture --params toy-n10 --program mulrot [--level L] [--seed S] --out FILE [--json]``
+runs the program with real encryption, keeps the integer data of every NTT, inverse NTT and
+elementwise modular multiply (plus each transform's stage-by-stage arrays) and writes the
+trace file (docs/trace-format.md).
+
+``fhesim compare --trace FILE [--capture] [--params P --program X --level L] [--lanes P]
+[--multiplier barrett|montgomery] [--jobs J] [--kernels IDS] [--primes QS]
+[--inject-twiddle-fault ADDR[:BIT]] [--no-waves] [--json]`` replays every captured kernel
+through the RTL (Icarus + cocotb), one simulation per prime, and prints per kernel the
+vectors (rows of n words), mismatches and, for the first mismatch, the kernel, prime, stage,
+index, expected and actual values and the waveform file of a rerun of that row. With
+``--capture`` the trace is first produced (and written to FILE). Exit status: 0 no
+mismatch, 1 mismatches, 2 invalid input.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    doc = __doc__.split("\n\n")
+    c = subparsers.add_parser("capture", help="capture kernel data of a real CKKS run for RTL replay",
+                              description=doc[1])
+    _capture_args(c)
+    c.add_argument("--out", required=True, help="trace file to write (.npz)")
+    c.add_argument("--json", action="store_true", help="print the summary as JSON")
+    c.set_defaults(func=cmd_capture)
+
+    p = subparsers.add_parser("compare", help="replay a captured trace through the RTL and compare",
+                              description=doc[2])
+    p.add_argument("--trace", required=True, help="trace file (.npz, docs/trace-format.md)")
+    p.add_argument("--capture", action="store_true", help="capture the trace first (written to --trace)")
+    _capture_args(p)
+    p.add_argument("--lanes", type=int, default=2, help="NTT lanes P (1, 2, 4, 8; 2 simulates fastest)")
+    p.add_argument("--width", type=int, default=32, help="RTL word width W")
+    p.add_argument("--multiplier", choices=("barrett", "montgomery"), default="barrett")
+    p.add_argument("--jobs", type=int, default=2, help="simulations in parallel (one per prime)")
+    p.add_argument("--kernels", default=None, help="comma-separated kernel ids to replay (default all)")
+    p.add_argument("--primes", default=None, help="comma-separated primes to replay (default all)")
+    p.add_argument("--inject-twiddle-fault", default=None, metavar="ADDR[:BIT]",
+                   help="build the NTT units with twiddle ADDR's bit BIT flipped (fault injection)")
+    p.add_argument("--no-waves", action="store_true", help="do not rerun the first mismatch with waves")
+    p.add_argument("--json", action="store_true", help="print the full report as JSON")
+    p.set_defaults(func=cmd_compare)
+
+
+def _capture_args(p):
+    p.add_argument("--params", default="toy-n10", help="CKKS parameter set (default toy-n10, insecure)")
+    p.add_argument("--program", default="mulrot", help="program to capture (mulrot)")
+    p.add_argument("--level", type=int, default=2, help="ciphertext level of the program (default 2)")
+    p.add_argument("--seed", type=int, default=1)
+
+
+def _err(cmd: str, msg: str) -> int:
+    print(f"fhesim {cmd}: error: {msg}", file=sys.stderr)
+    return 2
+
+
+def _do_capture(args):
+    from ..compare import capture, tracefile
+    tr = capture.capture(args.params, args.program, level=args.level, seed=args.seed)
+    path = tracefile.save(tr, args.out if hasattr(args, "out") and args.out else args.trace)
+    tr.path = path
+    return tr
+
+
+def _capture_summary(tr) -> dict:
+    return {"file": str(tr.path), **tr.meta, "kernels": len(tr.kernels), "counts": tr.counts(),
+            "primes": len(tr.primes())}
+
+
+def cmd_capture(args) -> int:
+    from ..compare.capture import PROGRAMS
+    if args.program not in PROGRAMS:
+        return _err("capture", f"unknown --program {args.program!r} (choose from {', '.join(PROGRAMS)})")
+    try:
+        tr = _do_capture(args)
+    except ValueError as e:
+        return _err("capture", str(e))
+    s = _capture_summary(tr)
+    if args.json:
+        print(json.dumps(s, indent=1))
+    else:
+        c = s["counts"]
+        print(f"captured {s['program']} at {s['params']} (n={s['n']}, level {s['level']}"
+              f"{', INSECURE toy set' if s['insecure'] else ''}): "
+              + ", ".join(f"{k} {v['kernels']} calls / {v['rows']} rows" for k, v in c.items())
+              + f" over {s['primes']} primes; decryption error {s['check']['max_abs_error']:.2e}; "
+              f"wrote {s['file']}")
+    return 0
+
+
+def _ints(text, name):
+    if text is None:
+        return None
+    try:
+        return tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise ValueError(f"--{name} must be comma-separated integers, got {text!r}") from None
+
+
+def cmd_compare(args) -> int:
+    from ..compare import tracefile
+    from ..compare.engine import CompareOptions, compare
+    from ..compare.rtl import ReplayError
+
+    try:
+        fault = None
+        if args.inject_twiddle_fault:
+            parts = args.inject_twiddle_fault.split(":")
+            fault = (int(parts[0]), int(parts[1]) if len(parts) > 1 else 0)
+        kernels, primes = _ints(args.kernels, "kernels"), _ints(args.primes, "primes")
+        if args.lanes not in (1, 2, 4, 8):
+            raise ValueError(f"--lanes {args.lanes} must be 1, 2, 4 or 8")
+        if args.jobs < 1:
+            raise ValueError("--jobs must be at least 1")
+        if args.capture:
+            tr = _do_capture(args)
+            if not args.json:
+                s = _capture_summary(tr)
+                print(f"captured {s['program']} at {s['params']} level {s['level']}: "
+                      f"{s['kernels']} kernel calls over {s['primes']} primes -> {s['file']}")
+        else:
+            tr = tracefile.load(args.trace)
+    except (ValueError, tracefile.TraceFormatError) as e:
+        return _err("compare", str(e))
+    progress = None if args.json else (lambda s: print(s, flush=True))
+    opts = CompareOptions(lanes=args.lanes, width=args.width, multiplier=args.multiplier,
+                          fault=fault, kernels=kernels, primes=primes, jobs=args.jobs,
+                          waves=not args.no_waves, progress=progress)
+    try:
+        rep = compare(tr, opts)
+    except ValueError as e:
+        return _err("compare", str(e))
+    except ReplayError as e:
+        print(f"fhesim compare: RTL replay failed: {e}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(rep, indent=1, default=int))
+    else:
+        print(format_report(rep))
+    return 0 if rep["pass"] else 1
+
+
+def format_report(rep: dict) -> str:
+    out = []
+    r = rep["rtl"]
+    out.append(f"compare {rep['program']} at {rep['params']} (n={rep['n']}, level {rep['level']}"
+               f"{', INSECURE toy set' if rep['insecure'] else ''}) vs RTL (NttUnit P={r['lanes']}, "
+               f"W={r['width']}, {r['multiplier']}{', FAULT ' + str(r['fault']) if r['fault'] else ''})")
+    out.append(f"{'id':>4} {'kernel':<18} {'operation':<32} {'vectors':>7} {'words':>8} {'mismatches':>10}")
+    for k in rep["kernels"]:
+        name = k["kind"] + (f"/{k['form']}" if k["form"] else "")
+        out.append(f"{k['id']:>4} {name:<18} {k['op_path'] or '-':<32} {k['vectors']:>7} "
+                   f"{k['words']:>8} {k['mismatches']:>10}")
+    out.append("by kind: " + "; ".join(f"{kind} {b['kernels']} kernels, {b['vectors']} vectors, "
+                                       f"{b['mismatches']} mismatches" for kind, b in rep["by_kind"].items()))
+    t = rep["totals"]
+    out.append(f"total: {t['kernels']} kernels, {t['vectors']} vectors ({t['words']} words incl. "
+               f"NTT stages) over {rep['primes']} primes, {t['mismatches']} mismatches, "
+               f"wall {rep['wall_s']:.1f} s")
+    f = rep["first_mismatch"]
+    if f is None:
+        out.append("PASS: RTL equals software on every kernel, stage and word")
+    else:
+        out.append(f"FIRST MISMATCH: kernel #{f['kernel']} {f['kind']} ({f['op_path']}), prime "
+                   f"q={f['prime']} (row {f['row']}), stage {f['stage']}, index {f['index']}: "
+                   f"expected {f['expected']}, actual {f['actual']} ({f['where']}, edge {f['edge']})")
+        w = f.get("waveform")
+        if w:
+            out.append(f"  waveform: {w['file']} (kernel replayed alone; first differing write at "
+                       f"cycle {w['cycle']}, t = {w['time_ns']} ns)")
+    return "\n".join(out)

@@ -1,0 +1,267 @@
+"""Compare: replay a trace through the RTL, prime by prime, and locate the first mismatch.
+
+:func:`compare` groups every captured row (one prime, ``n`` words) by prime, builds one
+:class:`sim.compare.rtl.ReplayTop` per prime (cached), streams all of that prime's
+transforms back to back through the NTT unit and all its elementwise products through the
+multiplier in one Icarus simulation, then compares on the host:
+
+* transforms -- the array after every butterfly stage (debug tap) against the trace's
+  software stages, then the output stream against the software kernel's output. The first
+  difference of a row is the earliest stage with any difference; inside it, the row write
+  that happened first (smallest clock edge), and inside that write the smallest element
+  index. If every stage matches but the output differs, the place is the output scaler
+  (``stage = "output"``).
+* elementwise products -- each output against the software product.
+
+A *vector* is one row (one prime, ``n`` words) of a kernel; it mismatches if any of its
+words (any stage) differs. The first mismatch of the whole trace is the first mismatching
+row of the first mismatching kernel in trace (software) order; with ``waves=True`` that row
+alone is replayed again with an FST waveform, and the report gives the file and the clock
+edge / simulation time of its first differing write.
+
+Montgomery multiplier (``multiplier="montgomery"``): the RTL computes ``a*b*2^-W mod q``;
+the replay feeds ``a`` and ``b*2^W mod q`` (the second operand in Montgomery form, as a
+twiddle is stored), which gives exactly the canonical product ``a*b mod q`` of the software.
+The NTT unit handles its own twiddle forms (inputs and outputs are plain residues).
+"""
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .rtl import ReplayError, ReplaySpec, simulate
+from .tracefile import Trace
+
+__all__ = ["compare", "CompareOptions"]
+
+
+@dataclass
+class CompareOptions:
+    lanes: int = 2
+    width: int = 32
+    multiplier: str = "barrett"
+    fault: tuple | None = None           # (twiddle_address, twiddle_bit) injected into NttUnit
+    fault_primes: tuple | None = None    # primes whose build gets the fault (None: all)
+    kernels: tuple | None = None         # kernel ids to replay (None: all)
+    primes: tuple | None = None          # primes to replay (None: all)
+    jobs: int = 1
+    waves: bool = True                   # rerun the first failing row with a waveform
+    p_valid: float = 1.0
+    p_ready: float = 1.0
+    seed: int = 1
+    progress: object = None              # callable(str) for progress lines
+    extra: dict = field(default_factory=dict)
+
+
+def _spec(n: int, q: int, o: CompareOptions) -> ReplaySpec:
+    fault = None
+    if o.fault is not None and (o.fault_primes is None or q in o.fault_primes):
+        fault = (int(o.fault[0]), int(o.fault[1]) if len(o.fault) > 1 else 0)
+    return ReplaySpec(n=n, q=q, width=o.width, lanes=o.lanes, multiplier=o.multiplier, fault=fault)
+
+
+def _plan(trace: Trace, o: CompareOptions):
+    """prime -> {"transforms": [(kernel index, row)], "products": [(kernel index, row)]}."""
+    plan: dict[int, dict] = {}
+    for ki, k in enumerate(trace.kernels):
+        if o.kernels is not None and k.id not in o.kernels:
+            continue
+        for r, q in enumerate(k.primes):
+            if o.primes is not None and q not in o.primes:
+                continue
+            slot = plan.setdefault(q, {"transforms": [], "products": []})
+            slot["products" if k.kind == "modmul" else "transforms"].append((ki, r))
+    return plan
+
+
+def _stimulus(trace: Trace, q: int, slots: dict, o: CompareOptions) -> dict:
+    ks = trace.kernels
+    n = trace.kernels[0].n
+    tr, pr = slots["transforms"], slots["products"]
+    ntt_in = np.array([ks[ki].arrays["input"][r] for ki, r in tr], dtype=np.uint64).reshape(len(tr), n)
+    inv = np.array([ks[ki].kind == "intt" for ki, r in tr], dtype=np.uint64)
+    a = [ks[ki].arrays["a"][r] for ki, r in pr]
+    b = [ks[ki].arrays["b"][r] for ki, r in pr]
+    a = np.concatenate(a) if a else np.zeros(0, np.uint64)
+    b = np.concatenate(b) if b else np.zeros(0, np.uint64)
+    if o.multiplier == "montgomery" and b.size:
+        b = np.array([(int(x) << o.width) % q for x in b.tolist()], dtype=np.uint64)
+    return {"ntt_in": ntt_in, "ntt_inverse": inv, "mm_a": a, "mm_b": b}
+
+
+def _job(trace, q, slots, o, waves):
+    """Picklable arguments of one prime's replay (run in a worker process when jobs > 1)."""
+    spec = _spec(trace.kernels[0].n, q, o)
+    return (q, spec, _stimulus(trace, q, slots, o), waves, o.p_valid, o.p_ready, o.seed)
+
+
+def _run_prime(job):
+    q, spec, stim, waves, p_valid, p_ready, seed = job
+    return q, spec, simulate(spec, stim, waves=waves, p_valid=p_valid, p_ready=p_ready, seed=seed)
+
+
+def _edge_time(res: dict, edge: int) -> float:
+    return float(res["t0_ns"]) + (int(edge) - int(res["e0"])) * float(res["period_ns"])
+
+
+def _transform_diff(k, r, res, t, lanes):
+    """Compare transform slot ``t`` of ``res`` with row ``r`` of kernel ``k``."""
+    exp_st, act_st = k.arrays["stages"][r], res["stage_val"][t]
+    exp_out, act_out = k.arrays["output"][r], res["ntt_out"][t]
+    S = exp_st.shape[0]
+    st_bad = exp_st != act_st
+    out_bad = exp_out != act_out
+    words = int(st_bad.sum() + out_bad.sum())
+    per_stage = [int(x) for x in st_bad.sum(axis=1)] + [int(out_bad.sum())]
+    if not words:
+        return None
+    stages_bad = np.flatnonzero(st_bad.any(axis=1))
+    if stages_bad.size:
+        s = int(stages_bad[0])
+        bad_idx = np.flatnonzero(st_bad[s])
+        rows = np.unique(bad_idx // lanes)
+        edges = res["stage_edge"][t, s, rows]
+        row = int(rows[np.argmin(edges)])
+        edge = int(edges.min())
+        idx = int(bad_idx[bad_idx // lanes == row].min())
+        place = {"stage": s, "index": idx, "expected": int(exp_st[s, idx]),
+                 "actual": int(act_st[s, idx]), "edge": edge, "where": "butterfly write-back"}
+    else:
+        bad_idx = np.flatnonzero(out_bad)
+        idx = int(bad_idx[0])
+        edge = int(res["ntt_out_edge"][t, idx // lanes])
+        place = {"stage": "output", "index": idx, "expected": int(exp_out[idx]),
+                 "actual": int(act_out[idx]), "edge": edge, "where": "output stream"}
+    place.update({"mismatched_words": words, "mismatched_words_per_stage": per_stage,
+                  "stages": S, "time_ns": _edge_time(res, place["edge"])})
+    return place
+
+
+def _product_diff(k, r, res, off):
+    n = k.n
+    exp, act = k.arrays["output"][r], res["mm_out"][off:off + n]
+    bad = np.flatnonzero(exp != act)
+    if not bad.size:
+        return None
+    i = int(bad[0])
+    edge = int(res["mm_edge"][off + i])
+    return {"stage": None, "index": i, "a": int(k.arrays["a"][r, i]), "b": int(k.arrays["b"][r, i]),
+            "expected": int(exp[i]), "actual": int(act[i]), "edge": edge,
+            "time_ns": _edge_time(res, edge), "where": "multiplier output",
+            "mismatched_words": int(bad.size)}
+
+
+def _collect(trace, q, slots, res, o, stats):
+    """Per-row verdicts of one prime's replay into ``stats[(kernel index, row)]``."""
+    for t, (ki, r) in enumerate(slots["transforms"]):
+        k = trace.kernels[ki]
+        stats[(ki, r)] = {"words": (k.log_n + 1) * k.n, "diff": _transform_diff(k, r, res, t, o.lanes)}
+    off = 0
+    for ki, r in slots["products"]:
+        k = trace.kernels[ki]
+        stats[(ki, r)] = {"words": k.n, "diff": _product_diff(k, r, res, off)}
+        off += k.n
+
+
+def _take(trace, q, slots, spec, res, o, stats, per_prime, say) -> None:
+    if res.get("incomplete") or not res.get("done"):
+        info = {k: v for k, v in res.items() if not isinstance(v, np.ndarray)}
+        raise ReplayError(f"compare: replay of q={q} did not complete "
+                          f"(outputs or debug writes missing): {info}")
+    _collect(trace, q, slots, res, o, stats)
+    bad = sum(1 for key in [*slots["transforms"], *slots["products"]] if stats[key]["diff"])
+    per_prime.append({"q": q, "label": spec.label, "transforms": len(slots["transforms"]),
+                      "product_rows": len(slots["products"]), "sim_cycles": int(res["sim_cycles"]),
+                      "mismatched_vectors": bad, "time_s": res["time_total_s"],
+                      "build_s": res["time_build_s"]})
+    say(f"  q={q}: {len(slots['transforms'])} transforms, {len(slots['products'])} product rows, "
+        f"{res['sim_cycles']} cycles, {bad} mismatching, {res['time_total_s']:.1f} s")
+
+
+def compare(trace: Trace, options: CompareOptions | None = None, **kw) -> dict:
+    """Replay ``trace`` through the RTL and compare (see module docstring); returns the report."""
+    o = options or CompareOptions(**kw)
+    t0 = time.perf_counter()
+    say = o.progress or (lambda s: None)
+    plan = _plan(trace, o)
+    if not plan:
+        raise ValueError("compare: nothing to replay (filters selected no kernel rows)")
+    stats: dict = {}
+    per_prime = []
+    jobs = [_job(trace, q, slots, o, False) for q, slots in plan.items()]
+    nj = max(1, min(int(o.jobs), len(jobs)))
+    say(f"replaying {sum(len(s['transforms']) for s in plan.values())} transforms and "
+        f"{sum(len(s['products']) for s in plan.values())} product rows over {len(plan)} primes "
+        f"(lanes={o.lanes}, {o.multiplier}, jobs={nj})")
+    pool = ProcessPoolExecutor(nj) if nj > 1 else None
+    try:
+        for q, spec, res in (pool.map(_run_prime, jobs) if pool else map(_run_prime, jobs)):
+            _take(trace, q, plan[q], spec, res, o, stats, per_prime, say)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+    kernels, first = [], None
+    for ki, k in enumerate(trace.kernels):
+        rows = [r for r in range(k.rows) if (ki, r) in stats]
+        if not rows:
+            continue
+        diffs = [(r, stats[(ki, r)]["diff"]) for r in rows if stats[(ki, r)]["diff"]]
+        entry = {"id": k.id, "kind": k.kind, "form": k.form, "op_path": k.op_path,
+                 "n": k.n, "vectors": len(rows), "words": sum(stats[(ki, r)]["words"] for r in rows),
+                 "mismatches": len(diffs),
+                 "mismatched_words": sum(d["mismatched_words"] for _, d in diffs)}
+        if diffs:
+            r, d = diffs[0]
+            entry["first_mismatch"] = {"kernel": k.id, "kind": k.kind, "op_path": k.op_path,
+                                       "row": r, "prime": k.primes[r], **d}
+            if first is None:
+                first = entry["first_mismatch"]
+        kernels.append(entry)
+
+    by_kind: dict[str, dict] = {}
+    for e in kernels:
+        b = by_kind.setdefault(e["kind"], {"kernels": 0, "vectors": 0, "words": 0, "mismatches": 0})
+        b["kernels"] += 1
+        b["vectors"] += e["vectors"]
+        b["words"] += e["words"]
+        b["mismatches"] += e["mismatches"]
+    totals = {key: sum(b[key] for b in by_kind.values())
+              for key in ("kernels", "vectors", "words", "mismatches")}
+
+    if first is not None and o.waves:
+        first["waveform"] = _waves_for(trace, first, o, say)
+
+    return {"trace": str(trace.path) if trace.path else None,
+            "params": trace.meta.get("params"), "insecure": trace.meta.get("insecure"),
+            "program": trace.meta.get("program"), "level": trace.meta.get("level"),
+            "n": trace.kernels[0].n,
+            "rtl": {"lanes": o.lanes, "width": o.width, "multiplier": o.multiplier,
+                    "fault": None if o.fault is None else {"twiddle_address": o.fault[0],
+                                                           "twiddle_bit": o.fault[1] if len(o.fault) > 1 else 0,
+                                                           "primes": o.fault_primes}},
+            "primes": len(plan), "per_prime": per_prime, "kernels": kernels, "by_kind": by_kind,
+            "totals": totals, "first_mismatch": first, "pass": totals["mismatches"] == 0,
+            "wall_s": round(time.perf_counter() - t0, 2)}
+
+
+def _waves_for(trace: Trace, first: dict, o: CompareOptions, say) -> dict:
+    """Replay the first failing row alone with an FST waveform; locate its first differing write."""
+    ki = next(i for i, k in enumerate(trace.kernels) if k.id == first["kernel"])
+    k, r, q = trace.kernels[ki], first["row"], first["prime"]
+    slots = {"transforms": [], "products": []}
+    slots["products" if k.kind == "modmul" else "transforms"].append((ki, r))
+    say(f"rerunning kernel #{k.id} row {r} (q={q}) alone with waves")
+    _, spec, res = _run_prime(_job(trace, q, slots, o, True))
+    stats: dict = {}
+    _collect(trace, q, slots, res, o, stats)
+    d = stats[(ki, r)]["diff"] or {}
+    return {"file": res.get("waves"), "kernel": k.id, "row": r, "prime": q,
+            "cycle": d.get("edge"), "time_ns": d.get("time_ns"), "stage": d.get("stage"),
+            "index": d.get("index"), "reproduced": bool(d),
+            "note": "cycle = rising clock edges since the clock started (10 ns period, "
+                    "reset released after edge 2); time_ns is the simulation time of that edge"}

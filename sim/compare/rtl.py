@@ -1,0 +1,237 @@
+"""The replay DUT: one NTT unit (with its debug tap) and one modular multiplier per prime.
+
+:class:`ReplayTop` puts :class:`hw.ntt.NttUnit` (``debug=True``, optional ``fault``) and the
+matching :mod:`hw.modmul` multiplier (Barrett or Montgomery, same ``q`` and width) side by
+side in one module, so that every kernel of one prime -- forward and inverse transforms and
+elementwise products -- replays in a single Icarus simulation. Verilog ports::
+
+    ntt_i__payload/valid/ready   NttUnit.i   (data[0..P-1], inverse)
+    ntt_o__payload/valid/ready   NttUnit.o   (P words)
+    ntt_dbg                      NttUnit.dbg (valid, stage, row_a, row_b, data_a[], data_b[])
+    mm_i__payload/valid/ready    multiplier i (a, b)
+    mm_o__payload/valid/ready    multiplier o
+
+:func:`build_replay` emits the Verilog once per ``(n, q, width, lanes, multiplier, fault)``
+and generator sources (cache ``build/compare/replay_<hash>/``, same source digest and Icarus
+shim as :mod:`sim.rtl.build`); :func:`simulate` compiles it with Icarus and runs the cocotb
+test :mod:`sim.compare.tb_replay` through ``cocotb_tools.runner`` (as :mod:`sim.rtl.runner`
+does), optionally with an FST waveform.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from sim.rtl.build import REPO_ROOT, _source_digest, icarus_shim, layout_fields
+
+BUILD_ROOT = Path(os.environ.get("FHESIM_BUILD_DIR", REPO_ROOT / "build")) / "compare"
+TOP = "fhesim_replay"
+BUILD_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class ReplaySpec:
+    """What one replay build is made of (all of it changes the Verilog)."""
+
+    n: int
+    q: int
+    width: int = 32
+    lanes: int = 4
+    multiplier: str = "barrett"
+    fault: tuple | None = None      # (twiddle_address, twiddle_bit) for NttUnit(fault=...)
+
+    @property
+    def fault_dict(self) -> dict | None:
+        if self.fault is None:
+            return None
+        return {"twiddle_address": int(self.fault[0]), "twiddle_bit": int(self.fault[1])}
+
+    @property
+    def label(self) -> str:
+        s = f"replay_n{self.n}_P{self.lanes}_W{self.width}_q{self.q}_{self.multiplier}"
+        if self.fault is not None:
+            s += f"_fault-tw{self.fault[0]}b{self.fault[1]}"
+        return s
+
+
+def make_top(spec: ReplaySpec):
+    """The :class:`ReplayTop` component for ``spec`` (imports Amaranth and ``hw`` lazily)."""
+    from amaranth.hdl import Module
+    from amaranth.lib import wiring
+
+    from hw import modmul
+    from hw.ntt import NttUnit
+
+    class ReplayTop(wiring.Component):
+        def __init__(self):
+            self.ntt = NttUnit(spec.n, spec.q, spec.width, spec.lanes, spec.multiplier,
+                               fault=spec.fault_dict, debug=True)
+            cls = modmul.BarrettMultiplier if spec.multiplier == "barrett" else modmul.MontgomeryMultiplier
+            self.mm = cls(spec.q, spec.width)
+            nm, mm = self.ntt.signature.members, self.mm.signature.members
+            super().__init__({"ntt_i": nm["i"], "ntt_o": nm["o"], "ntt_dbg": nm["dbg"],
+                              "mm_i": mm["i"], "mm_o": mm["o"]})
+
+        def elaborate(self, platform):
+            m = Module()
+            m.submodules.ntt = self.ntt
+            m.submodules.mm = self.mm
+            wiring.connect(m, wiring.flipped(self.ntt_i), self.ntt.i)
+            wiring.connect(m, self.ntt.o, wiring.flipped(self.ntt_o))
+            wiring.connect(m, wiring.flipped(self.mm_i), self.mm.i)
+            wiring.connect(m, self.mm.o, wiring.flipped(self.mm_o))
+            m.d.comb += self.ntt_dbg.eq(self.ntt.dbg)
+            return m
+
+    return ReplayTop()
+
+
+def _port_map(top) -> dict:
+    from amaranth import Shape
+    from amaranth.lib import data
+
+    def width(shape):
+        return shape.size if isinstance(shape, data.Layout) else Shape.cast(shape).width
+
+    ports = {}
+    for name in ("ntt_i", "ntt_o", "mm_i", "mm_o"):
+        shape = top.signature.members[name].signature.members["payload"].shape
+        ports[name] = {"payload": f"{name}__payload", "valid": f"{name}__valid",
+                       "ready": f"{name}__ready", "width": width(shape),
+                       "fields": layout_fields(shape)}
+    shape = top.signature.members["ntt_dbg"].shape
+    ports["ntt_dbg"] = {"signal": "ntt_dbg", "width": width(shape), "fields": layout_fields(shape)}
+    return ports
+
+
+@dataclass(frozen=True)
+class BuiltReplay:
+    spec: ReplaySpec
+    dir: Path
+    sim_verilog: Path
+    meta: dict
+
+
+def build_replay(spec: ReplaySpec) -> BuiltReplay:
+    """Emit (or reuse) the Verilog of ``spec``; returns the build directory and port map."""
+    key = {"spec": asdict(spec), "fmt": BUILD_FORMAT,
+           "src": _source_digest() + hashlib.sha256(Path(__file__).read_bytes()).hexdigest()}
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
+    d = BUILD_ROOT / f"replay_{digest}"
+    d.mkdir(parents=True, exist_ok=True)
+    vfile, sfile, mfile = d / f"{TOP}.v", d / f"{TOP}_icarus.v", d / "meta.json"
+    with open(d / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (vfile.is_file() and sfile.is_file() and mfile.is_file()):
+            from amaranth.back import verilog
+
+            top = make_top(spec)
+            u = top.ntt
+            meta = {"top": TOP, "spec": asdict(spec), "label": spec.label, "src": key["src"],
+                    "ports": _port_map(top),
+                    "ntt": {"latency": u.latency, "cycles_per_transform": u.cycles_per_transform,
+                            "initiation_interval": u.initiation_interval,
+                            "stage_cycles": u.stage_cycles, "blocks_per_stage": u.blocks_per_stage,
+                            "rows": u.rows, "stages": u.stages},
+                    "modmul": {"latency": top.mm.latency}}
+            text = verilog.convert(top, name=TOP)
+            for path, body in ((vfile, text), (sfile, icarus_shim(text))):
+                tmp = path.with_suffix(".v.tmp")
+                tmp.write_text(body)
+                os.replace(tmp, path)
+            tmp = mfile.with_suffix(".json.tmp")
+            tmp.write_text(json.dumps(meta, indent=1))
+            os.replace(tmp, mfile)
+        meta = json.loads(mfile.read_text())
+    return BuiltReplay(spec=spec, dir=d, sim_verilog=sfile, meta=meta)
+
+
+class ReplayError(RuntimeError):
+    """The replay simulation produced no result (build failure, simulator crash)."""
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def simulate(spec: ReplaySpec, stimulus: dict, *, waves: bool = False, keep: bool = False,
+             p_valid: float = 1.0, p_ready: float = 1.0, seed: int = 1, tap: bool = True) -> dict:
+    """Replay ``stimulus`` through the DUT of ``spec``; return the captured RTL data.
+
+    ``stimulus``: ``ntt_in`` (T, n) uint64 transform inputs, ``ntt_inverse`` (T,) flags,
+    ``mm_a``, ``mm_b`` (E,) multiplier operands (already in the form the multiplier wants).
+    Returns a dict of arrays (see :mod:`sim.compare.tb_replay`) plus ``run_dir``, ``waves``
+    (FST path when ``waves``) and timings. ``tap=False`` skips sampling the debug tap (the
+    stage arrays then stay empty; only for measuring the tap's cost).
+    """
+    import numpy as np
+    from cocotb_tools.runner import get_runner
+
+    t0 = time.perf_counter()
+    built = build_replay(spec)
+    t_build = time.perf_counter() - t0
+    runner = get_runner("icarus")
+    runner.log.setLevel(logging.ERROR)
+    sim_dir = built.dir / ("icarus_waves" if waves else "icarus")
+    with open(built.dir / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        log = built.dir / "build.log"
+        try:
+            runner.build(sources=[built.sim_verilog], hdl_toplevel=TOP, build_dir=sim_dir,
+                         timescale=("1ns", "1ps"), waves=waves, always=False, log_file=log)
+        except (RuntimeError, SystemExit) as e:
+            raise ReplayError(f"Icarus build of {spec.label} failed: {e}\n{_tail(log)}") from None
+    t_compile = time.perf_counter() - t0 - t_build
+    runs = built.dir / "runs"
+    runs.mkdir(exist_ok=True)
+    run_dir = Path(tempfile.mkdtemp(prefix="waves_" if waves else "run_", dir=runs))
+    np.savez(run_dir / "stimulus.npz", **{k: np.asarray(v, dtype=np.uint64) for k, v in stimulus.items()})
+    cfg = {"label": spec.label, "n": spec.n, "q": spec.q, "lanes": spec.lanes,
+           "width": spec.width, "ports": built.meta["ports"], "ntt": built.meta["ntt"],
+           "modmul": built.meta["modmul"], "p_valid": p_valid, "p_ready": p_ready,
+           "seed": seed, "tap": tap, "stimulus": str(run_dir / "stimulus.npz"),
+           "result_npz": str(run_dir / "rtl.npz"), "result_path": str(run_dir / "result.json")}
+    (run_dir / "config.json").write_text(json.dumps(cfg, indent=1))
+    sim_log = run_dir / "sim.log"
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+    fst = run_dir / f"{TOP}.fst"
+    try:
+        runner.test(test_module="sim.compare.tb_replay", hdl_toplevel=TOP, build_dir=sim_dir,
+                    test_dir=run_dir, extra_env={"FHESIM_RTL_CONFIG": str(run_dir / "config.json")},
+                    waves=waves, seed=seed, results_xml=str(run_dir / "results.xml"),
+                    log_file=sim_log, plusargs=[f"+dumpfile_path={fst}"] if waves else [],
+                    timescale=("1ns", "1ps"))
+    except SystemExit:
+        pass
+    except RuntimeError as e:
+        raise ReplayError(f"replay of {spec.label} failed to run: {e}\n{_tail(sim_log)}") from None
+    rfile = run_dir / "result.json"
+    if not rfile.is_file():
+        raise ReplayError(f"replay of {spec.label} wrote no result; log {sim_log}:\n{_tail(sim_log)}")
+    result = json.loads(rfile.read_text())
+    if result.get("error"):
+        raise ReplayError(f"replay of {spec.label}: {result['error']}\n{_tail(sim_log)}")
+    with np.load(run_dir / "rtl.npz") as z:
+        result.update({k: z[k] for k in z.files})
+    result.update({"time_build_s": round(t_build, 3), "time_compile_s": round(t_compile, 3),
+                   "time_total_s": round(time.perf_counter() - t0, 3), "build_dir": str(built.dir)})
+    if waves or keep:
+        result["run_dir"] = str(run_dir)
+        if waves:
+            result["waves"] = str(fst)
+    else:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return result

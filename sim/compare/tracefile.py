@@ -1,0 +1,186 @@
+"""The hardware-replay trace file (``.npz`` arrays + a JSON manifest); see docs/trace-format.md.
+
+One file holds the integer inputs and outputs of every captured kernel call of a software
+run -- forward NTT (``ntt``), inverse NTT (``intt``) and elementwise modular multiply
+(``modmul``) -- plus, for the transforms, the array after every butterfly stage. It is a
+single NumPy ``.npz`` archive:
+
+* ``manifest``: a ``uint8`` array holding UTF-8 JSON (format name, version, parameters,
+  program, and one entry per kernel naming its arrays);
+* ``kNNNN_<name>``: the ``uint64`` arrays of kernel ``NNNN`` (``input``, ``output``,
+  ``stages`` for transforms; ``a``, ``b``, ``output`` for ``modmul``).
+
+:func:`save` validates shapes before writing; :func:`load` checks the format name and
+version and returns a :class:`Trace` whose :class:`Kernel` objects give the arrays lazily.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+FORMAT = "fhesim-hwtrace"
+VERSION = 1
+KINDS = ("ntt", "intt", "modmul")
+MODMUL_FORMS = ("mul", "mulconst", "submulconst")
+
+__all__ = ["FORMAT", "VERSION", "KINDS", "Kernel", "Trace", "TraceFormatError", "save", "load"]
+
+
+class TraceFormatError(ValueError):
+    """The file is not a valid trace of this format/version."""
+
+
+@dataclass
+class Kernel:
+    """One captured kernel call (``rows`` RNS primes of ``n`` words each).
+
+    ``arrays`` maps array role -> ``uint64`` ndarray:
+
+    * ``ntt`` / ``intt``: ``input`` (rows, n), ``output`` (rows, n) and ``stages``
+      (rows, log2 n, n): the whole array after butterfly stage ``s`` (canonical residues;
+      for ``intt`` before the final ``n^-1`` scaling, which gives ``output``);
+    * ``modmul``: ``a``, ``b`` (rows, n) multiplier operands and ``output = a*b mod q``.
+    """
+
+    id: int
+    kind: str
+    n: int
+    primes: tuple[int, ...]
+    op: str | None = None            # innermost operation kind (e.g. "modup")
+    op_path: str | None = None       # outermost -> innermost, e.g. "cmult/relin/keyswitch/modup"
+    op_id: int | None = None
+    form: str | None = None          # modmul: how the software called it (MODMUL_FORMS)
+    arrays: dict = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        return len(self.primes)
+
+    @property
+    def direction(self) -> str | None:
+        return {"ntt": "forward", "intt": "inverse"}.get(self.kind)
+
+    @property
+    def log_n(self) -> int:
+        return self.n.bit_length() - 1
+
+    @property
+    def label(self) -> str:
+        return f"#{self.id} {self.kind}{'/' + self.form if self.form else ''} in {self.op_path}"
+
+    def manifest_entry(self) -> dict:
+        return {"id": self.id, "kind": self.kind, "direction": self.direction, "form": self.form,
+                "n": self.n, "rows": self.rows, "primes": list(self.primes), "op": self.op,
+                "op_path": self.op_path, "op_id": self.op_id,
+                "arrays": {role: _key(self.id, role) for role in sorted(self.arrays)}}
+
+    def validate(self) -> None:
+        if self.kind not in KINDS:
+            raise TraceFormatError(f"kernel {self.id}: kind {self.kind!r} not in {KINDS}")
+        need = ("input", "output", "stages") if self.kind != "modmul" else ("a", "b", "output")
+        missing = [r for r in need if r not in self.arrays]
+        if missing:
+            raise TraceFormatError(f"kernel {self.id} ({self.kind}): missing arrays {missing}")
+        if self.kind == "modmul" and self.form not in MODMUL_FORMS:
+            raise TraceFormatError(f"kernel {self.id}: modmul form {self.form!r} not in {MODMUL_FORMS}")
+        shape = (self.rows, self.n)
+        for role, arr in self.arrays.items():
+            want = (self.rows, self.log_n, self.n) if role == "stages" else shape
+            if arr.shape != want or arr.dtype != np.uint64:
+                raise TraceFormatError(f"kernel {self.id} array {role!r}: shape {arr.shape} "
+                                       f"dtype {arr.dtype}, expected {want} uint64")
+            q = np.array(self.primes, dtype=np.uint64).reshape((-1,) + (1,) * (arr.ndim - 1))
+            if (arr >= q).any():
+                raise TraceFormatError(f"kernel {self.id} array {role!r} holds values >= q")
+
+
+@dataclass
+class Trace:
+    """A loaded (or to-be-saved) trace: ``meta`` (manifest minus kernels) and ``kernels``."""
+
+    meta: dict
+    kernels: list[Kernel]
+    path: Path | None = None
+
+    def primes(self) -> list[int]:
+        """Distinct primes, in order of first use."""
+        seen: dict[int, None] = {}
+        for k in self.kernels:
+            for q in k.primes:
+                seen.setdefault(q, None)
+        return list(seen)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        out = {kind: {"kernels": 0, "rows": 0} for kind in KINDS}
+        for k in self.kernels:
+            out[k.kind]["kernels"] += 1
+            out[k.kind]["rows"] += k.rows
+        return out
+
+
+def _key(kid: int, role: str) -> str:
+    return f"k{kid:04d}_{role}"
+
+
+def save(trace: Trace, path) -> Path:
+    """Validate and write ``trace`` to ``path`` (``.npz``; written atomically)."""
+    path = Path(path)
+    arrays = {}
+    for k in trace.kernels:
+        k.validate()
+        for role, arr in k.arrays.items():
+            arrays[_key(k.id, role)] = np.ascontiguousarray(arr, dtype=np.uint64)
+    manifest = {"format": FORMAT, "version": VERSION, **trace.meta,
+                "kernels": [k.manifest_entry() for k in trace.kernels]}
+    blob = np.frombuffer(json.dumps(manifest, indent=1).encode(), dtype=np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez_compressed(tmp, manifest=blob, **arrays)
+    os.replace(tmp, path)
+    return path
+
+
+def read_manifest(path) -> dict:
+    with np.load(path, allow_pickle=False) as z:
+        if "manifest" not in z.files:
+            raise TraceFormatError(f"{path}: no 'manifest' entry (not an {FORMAT} file)")
+        return json.loads(bytes(z["manifest"]).decode())
+
+
+def load(path) -> Trace:
+    """Read and check a trace written by :func:`save`."""
+    path = Path(path)
+    if not path.is_file():
+        raise TraceFormatError(f"trace file {path} does not exist")
+    try:
+        z = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise TraceFormatError(f"{path}: not an .npz archive ({e})") from None
+    with z:
+        if "manifest" not in z.files:
+            raise TraceFormatError(f"{path}: no 'manifest' entry (not an {FORMAT} file)")
+        man = json.loads(bytes(z["manifest"]).decode())
+        if man.get("format") != FORMAT:
+            raise TraceFormatError(f"{path}: format {man.get('format')!r}, expected {FORMAT!r}")
+        if man.get("version") != VERSION:
+            raise TraceFormatError(f"{path}: format version {man.get('version')!r}, "
+                                   f"this fhesim reads version {VERSION}")
+        kernels = []
+        for e in man["kernels"]:
+            arrays = {}
+            for role, key in e["arrays"].items():
+                if key not in z.files:
+                    raise TraceFormatError(f"{path}: kernel {e['id']} array {key!r} missing")
+                arrays[role] = z[key]
+            k = Kernel(id=int(e["id"]), kind=e["kind"], n=int(e["n"]),
+                       primes=tuple(int(q) for q in e["primes"]), op=e.get("op"),
+                       op_path=e.get("op_path"), op_id=e.get("op_id"), form=e.get("form"),
+                       arrays=arrays)
+            k.validate()
+            kernels.append(k)
+    meta = {k: v for k, v in man.items() if k not in ("kernels", "format", "version")}
+    return Trace(meta=meta, kernels=kernels, path=path)
