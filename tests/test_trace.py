@@ -114,7 +114,8 @@ def test_dry_run_n16_is_fast_and_complete():
     hoisted = df[df.kind == "rotate_hoisted"].iloc[0]
     # one ModUp shared by the three rotations: 1 + 4 digit-conversions... = d + 0 bconv in modup
     assert (df[df.kind == "modup"].parent == hoisted.id).sum() == 1
-    assert hoisted.bconv_total == 3 + 3 * 2    # 3 digits once, then ModDown (2) per rotation
+    nd = len(p.digits_at(p.max_level - 1))
+    assert hoisted.bconv_total == nd + 3 * 2    # nd digits once, then ModDown (2) per rotation
     assert set(df[df.kind == "cmult"].stage) == {"block"}
     assert top.primes_in.max() == len(p.q_primes)
 

@@ -52,6 +52,17 @@ class CkksContext:
             self._rowmaps[level] = r
         return r
 
+    def key_rowmap_truncated(self, level: int, key_level: int) -> np.ndarray:
+        """Rows of a key truncated to ``Q_key_level + P`` that make up ``qp_basis(level)``."""
+        r = self._rowmaps.get((level, key_level))
+        if r is None:
+            L = len(self.params.primes_at(level))
+            Lk = len(self.params.primes_at(key_level))
+            r = np.concatenate([np.arange(L), np.arange(Lk, Lk + len(self.p_basis))]).astype(np.int64)
+            r.setflags(write=False)
+            self._rowmaps[(level, key_level)] = r
+        return r
+
     def galois_element(self, step: int) -> int:
         """Galois element ``5^step mod 2n`` of a left rotation by ``step`` slots."""
         return _galois(self.n, int(step) % (self.n // 2))

@@ -53,11 +53,26 @@ class SwitchingKey:
     params: CkksParams
     galois: int | None = None     # Galois element for rotation/conjugation keys
     kind: str = "relin"           # "relin", "rotation", "conjugation"
+    level: int | None = None      # None: over Q_top + P; else truncated to Q_level + P
+
+    def compact(self) -> "SwitchingKey":
+        """The same key stored as uint32 words (residues are < 2^31): half the memory; key
+        switching widens the rows it uses on the fly."""
+        if self.b is None or self.b.dtype == np.uint32:
+            return self
+        return SwitchingKey(self.b.astype(np.uint32), self.a.astype(np.uint32), self.params,
+                            self.galois, self.kind, self.level)
 
     @property
     def nbytes(self) -> int:
-        """Bytes of key material (8-byte words as stored; 4 bytes per residue on 32-bit hardware)."""
+        """Bytes of key material as stored (8-byte words, or 4 for :meth:`compact` keys;
+        4 bytes per residue on 32-bit hardware)."""
         p = self.params
+        if self.b is not None:
+            return int(self.b.nbytes + self.a.nbytes)
+        if self.level is not None:
+            nd = len(p.digits_at(self.level))
+            return 2 * nd * (len(p.primes_at(self.level)) + len(p.p_primes)) * p.n * 8
         return 2 * p.dnum * (len(p.q_primes) + len(p.p_primes)) * p.n * 8
 
 
@@ -162,21 +177,29 @@ class KeyGenerator:
         return PublicKey(b, a, self.params)
 
     def gen_switching_key(self, sk: SecretKey, s_from: RnsPoly, *, galois: int | None = None,
-                          kind: str = "relin") -> SwitchingKey:
-        """Key switching from ``s_from`` (evaluation form over ``full_basis``) to ``sk``."""
+                          kind: str = "relin", level: int | None = None) -> SwitchingKey:
+        """Key switching from ``s_from`` (evaluation form over ``full_basis``) to ``sk``.
+
+        ``level``: if given, the key is truncated to ``Q_level + P`` (digits
+        ``params.digits_at(level)``) and can only switch ciphertexts at levels <= ``level``
+        (smaller keys for keys used low in the chain, e.g. bootstrapping's level-0 keys)."""
         p = self.params
-        fb = self.ctx.full_basis
-        prng = self.prng.fork(f"swk-{kind}-{galois}")
+        fb = self.ctx.full_basis if level is None else self.ctx.qp_basis(p.check_level(level, "gen_switching_key"))
+        prng = self.prng.fork(f"swk-{kind}-{galois}" + ("" if level is None else f"-l{level}"))
         p_prod = self.ctx.p_basis.product
-        nq = len(p.q_primes)
-        digits = p.digits_at(p.max_level)
+        nq = len(p.q_primes) if level is None else len(p.primes_at(level))
+        digits = p.digits_at(p.max_level if level is None else level)
+        ndig = p.dnum if level is None else len(digits)
         dry = trace.is_dry_run()
-        B = None if dry else np.empty((p.dnum, len(fb), p.n), dtype=_U)
-        A = None if dry else np.empty((p.dnum, len(fb), p.n), dtype=_U)
-        for i in range(p.dnum):
+        sk_poly = sk.poly if level is None else sk.poly.select(fb)
+        if level is not None:
+            s_from = s_from.select(fb)
+        B = None if dry else np.empty((ndig, len(fb), p.n), dtype=_U)
+        A = None if dry else np.empty((ndig, len(fb), p.n), dtype=_U)
+        for i in range(ndig):
             a = sampling.uniform_poly(prng, fb, is_ntt=True)
             e = self._error_ntt(prng, fb)
-            b = e.sub(a.mul(sk.poly))
+            b = e.sub(a.mul(sk_poly))
             if i < len(digits):
                 s0, s1 = digits[i]
                 consts = [(p_prod % q) if s0 <= r < s1 else 0 for r, q in enumerate(fb.primes)]
@@ -185,7 +208,7 @@ class KeyGenerator:
             if not dry:
                 B[i] = b.data
                 A[i] = a.data
-        return SwitchingKey(B, A, p, galois, kind)
+        return SwitchingKey(B, A, p, galois, kind, level)
 
     def gen_relin_key(self, sk: SecretKey) -> SwitchingKey:
         """Relinearisation key (from ``s^2`` to ``s``)."""

@@ -216,14 +216,27 @@ class CkksParams:
 # named sets
 # ---------------------------------------------------------------------------------------
 
-# Bootstrapping-ready shape (bottom -> top): 14 application levels (1 prime), 3 StC levels
-# (1 prime), 9 EvalMod levels (2 primes, ~2^60), 4 CtS levels (1 prime): 30 levels.
+# First bootstrapping-ready shape (bottom -> top), kept for toy-n12: 14 application levels
+# (1 prime), 3 StC levels (1 prime), 9 EvalMod levels (2 primes, ~2^60), 4 CtS levels (1 prime).
 _BOOT_SHAPE = [1] * 14 + [1] * 3 + [2] * 9 + [1] * 4
+
+# Bootstrapping layout of n16-128 and the toy-boot-* sets (docs/bootstrapping.md), bottom -> top:
+#   group  0       q0, 2 primes (~2^62)                     ModRaise base
+#   groups 1..16   16 x 1 prime (~2^30)                     application levels left after bootstrap
+#   group  17      2 primes (~2^60)                         last StC level (output rescale)
+#   groups 18..19  2 x 1 prime (~2^30)                      StC
+#   groups 20..27  8 x 2 primes (~2^60)                     EvalMod (cosine deg <= 31 + 3 double angles)
+#   groups 28..30  3 x 2 primes (~2^60)                     CtS
+# 44 Q primes (log2 Q ~ 1322), dnum 4 -> 11 special primes: log2 QP ~ 1663 <= 1747.
+BOOT_LAYOUT = {"app": (1, 16), "stc": (17, 19), "evalmod": (20, 27), "cts": (28, 30)}
+_BOOT_SHAPE_V2 = [1] * 16 + [2, 1, 1] + [2] * 8 + [2] * 3
 
 _SETS = {
     "toy-n10": dict(log_n=10, group_sizes=[1] * 8 + [2] * 2 + [1] * 2, dnum=4, security=None),
     "toy-n12": dict(log_n=12, group_sizes=_BOOT_SHAPE, dnum=3, security=None),
-    "n16-128": dict(log_n=16, group_sizes=_BOOT_SHAPE, dnum=3, security=128),
+    "toy-boot-n10": dict(log_n=10, group_sizes=_BOOT_SHAPE_V2, dnum=4, security=None),
+    "toy-boot-n12": dict(log_n=12, group_sizes=_BOOT_SHAPE_V2, dnum=4, security=None),
+    "n16-128": dict(log_n=16, group_sizes=_BOOT_SHAPE_V2, dnum=4, security=128),
 }
 
 

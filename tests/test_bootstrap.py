@@ -1,0 +1,213 @@
+"""Bootstrapping at the small insecure set ``toy-boot-n10`` (N = 2^10, same level layout as
+n16-128): decrypted results against the plaintext message, levels, the imaginary-removing
+behaviour, errors and the trace. The 128-bit figures come from ``fhesim bench bootstrap``.
+
+Stated precision at toy-boot-n10 (scale 2^30): mean error about 2^-20 over the slots, worst
+about 2^-16 (full slots); asserted with ~2 bits of margin.
+"""
+import warnings
+
+import numpy as np
+import pytest
+
+from sw import trace
+from sw.bootstrap import (BootstrapConfig, BootstrapError, Bootstrapper, gen_bootstrap_keys,
+                          rotation_steps)
+from sw.ckks import (CkksContext, Decryptor, Encoder, Encryptor, KeyGenerator, MissingKeyError,
+                     SlotError, get_params)
+from sw.circuits import Polynomial, PolynomialEvaluator
+
+NAME = "toy-boot-n10"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    # toy sizes: numba threads only add contention on the shared machine
+    import numba
+    old = numba.get_num_threads()
+    numba.set_num_threads(1)
+    yield
+    numba.set_num_threads(old)
+
+
+class Env:
+    def __init__(self, slots, **kw):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.p = get_params(NAME, allow_insecure=True)
+        self.ctx = CkksContext(self.p)
+        self.kg = KeyGenerator(self.ctx, seed=11)
+        self.sk = self.kg.gen_secret_key()
+        self.cfg = BootstrapConfig(slots=slots, **kw)
+        self.keys = gen_bootstrap_keys(self.kg, self.sk, self.cfg)
+        self.bt = Bootstrapper(self.ctx, self.keys)
+        self.enc = Encoder(self.ctx)
+        self.E = Encryptor(self.ctx, self.sk, seed=12)
+        self.D = Decryptor(self.ctx, self.sk)
+        self.slots = slots
+
+    def ct(self, z, level=0):
+        return self.E.encrypt(self.enc.encode(z, level=level, slots=self.slots))
+
+    def dec(self, ct):
+        return self.enc.decode(self.D.decrypt(ct))
+
+
+def bits(err):
+    e = np.abs(err)
+    return -np.log2(e.mean()), -np.log2(e.max())
+
+
+_ENVS = {}
+
+
+def env(slots, **kw):
+    key = (slots, tuple(sorted(kw.items())))
+    if key not in _ENVS:
+        _ENVS[key] = Env(slots, **kw)
+    return _ENVS[key]
+
+
+@pytest.mark.parametrize("slots,real,mean_min,worst_min", [
+    (512, True, 18, 14),     # full slots, real messages (imaginary removed)
+    (512, False, 18, 14),    # full slots, complex: two EvalMods
+    (64, False, 18, 15),     # sparse complex: 2n real coefficients in one EvalMod
+    (32, True, 18, 15),      # sparse real
+])
+def test_bootstrap_precision_and_levels(slots, real, mean_min, worst_min):
+    e = env(slots, real=real)
+    rng = np.random.default_rng(slots)
+    z = rng.uniform(-1, 1, slots) + (0 if real else 1j * rng.uniform(-1, 1, slots))
+    x = e.ct(z, level=0)
+    out = e.bt.bootstrap(x)
+    assert out.level == e.bt.output_level == 16 == e.p.max_level - e.cfg.depth
+    assert out.scale == x.scale and out.slots == slots
+    m, w = bits(e.dec(out) - z)
+    assert m >= mean_min and w >= worst_min, (m, w)
+    if real:
+        assert np.max(np.abs(e.dec(out).imag)) < 2 ** -18
+
+
+def test_bootstrap_accepts_any_input_level_and_result_computes():
+    e = env(32, real=True)
+    z = np.linspace(-0.9, 0.9, 32)
+    out = e.bt.bootstrap(e.ct(z, level=5))
+    sq = e.bt.ev.rescale(e.bt.ev.mul(out, out))
+    assert np.max(np.abs(e.dec(sq) - z * z)) < 2 ** -14
+
+
+def _cycles(e, z, cycles):
+    """bootstrap -> T_15 (odd Chebyshev, degree 15, depth 4) repeated; returns the per-cycle
+    decrypted values and the plaintext reference T_15(Re(previous decrypted value))."""
+    poly = Polynomial(np.eye(16)[15], "chebyshev")
+    pe = PolynomialEvaluator(e.bt.ev)
+    x = e.ct(z)
+    out = []
+    prev = z.astype(complex)
+    for _ in range(cycles):
+        x = e.bt.bootstrap(e.bt.ev.drop_to_level(x, 0))
+        x = pe.evaluate(x, poly)
+        got = e.dec(x)
+        out.append((got, poly(prev.real)))
+        prev = got
+        if np.max(np.abs(got)) > 2:    # diverged: stop before the next bootstrap overflows
+            break
+    return out
+
+
+def test_imaginary_removing_keeps_cycles_bounded():
+    """T_15(cos a) = cos(15 a): real parts stay in [-1, 1], but an imaginary part y grows by
+    |T_15'(x)| (15 on average) per cycle. Without imaginary removal the bootstrap noise's
+    imaginary part is carried along and blows up; with it, it is reset every cycle."""
+    z = np.cos(np.linspace(0.1, 3.0, 64))
+    keep = _cycles(env(64, real=False), z, 6)               # plain complex bootstrapping
+    drop = _cycles(env(64, real=False, remove_imaginary=True), z, 6)
+    drop_real = _cycles(env(64, real=True), z, 6)
+    im_keep = [np.max(np.abs(g.imag)) for g, _ in keep]
+    assert im_keep[-1] > 1e-2 and im_keep[-1] > 1e3 * im_keep[0], im_keep
+    for run in (drop, drop_real):
+        assert len(run) == 6
+        for got, ref in run:
+            assert np.max(np.abs(got.imag)) < 2 ** -12    # the polynomial's own noise only
+            assert np.max(np.abs(got.real)) <= 1 + 2 ** -10
+            # one cycle's error (bootstrap + polynomial) against the plaintext polynomial
+            assert np.max(np.abs(got.real - ref)) < 2 ** -8
+
+
+def test_rotation_keys_are_exactly_the_needed_steps():
+    e = env(32, real=True)
+    steps = rotation_steps(e.p, e.cfg)
+    assert e.keys.steps == steps
+    gal = {e.ctx.galois_element(s) for s in steps}
+    assert set(e.keys.keyset.rotation) == gal
+    rep = e.keys.report()
+    assert rep["rotation_keys"] == len(gal)
+    assert rep["rotation_bytes"] == sum(k.nbytes for k in e.keys.keyset.rotation.values())
+    assert rep["total_bytes"] > rep["rotation_bytes"]
+
+
+def test_errors():
+    e = env(32, real=True)
+    with pytest.raises(SlotError, match="ciphertext has 64 slots.*built for 32"):
+        e.bt.bootstrap(e.E.encrypt(e.enc.encode([0.1], level=0, slots=64)))
+    ks = e.keys
+    del_step = ks.steps[0]
+    g = e.ctx.galois_element(del_step)
+    saved = ks.keyset.rotation.pop(g)
+    try:
+        with pytest.raises(MissingKeyError, match="rotation keys missing for steps"):
+            Bootstrapper(e.ctx, ks)
+    finally:
+        ks.keyset.rotation[g] = saved
+    with pytest.raises(SlotError, match="slots=48"):
+        rotation_steps(e.p, BootstrapConfig(slots=48))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        small = get_params("toy-n10", allow_insecure=True)
+    ctx = CkksContext(small)
+    with trace.recording(dry_run=True):
+        kg = KeyGenerator(ctx, seed=1)
+        k2 = gen_bootstrap_keys(kg, kg.gen_secret_key(), BootstrapConfig(slots=8))
+    with pytest.raises(BootstrapError, match="has 12 levels, bootstrapping needs"):
+        Bootstrapper(ctx, k2)
+    # a message too large for the modular-reduction range is refused from its scale
+    big = e.E.encrypt(e.enc.encode([0.5], level=0, slots=32, scale=2.0 ** 61))
+    with pytest.raises(BootstrapError, match="too large for q0"):
+        e.bt.bootstrap(big)
+    assert e.bt.max_input_magnitude(2.0 ** 30) > 100
+
+
+def test_trace_stages_real_run():
+    e = env(32, real=True)
+    x = e.ct(np.full(32, 0.25))
+    with trace.recording() as rec:
+        out = e.bt.bootstrap(x)
+    assert np.max(np.abs(e.dec(out) - 0.25)) < 2 ** -14
+    df = rec.to_dataframe()
+    top = df[df.depth == 0]
+    assert list(top.kind) == ["bootstrap"]
+    kinds = set(df.kind)
+    assert {"modraise", "keyswitch", "keyswitch_ct", "rotate", "rotate_hoisted", "pmult", "cmult",
+            "conjugate", "rescale"} <= kinds
+    stages = set(df.stage.dropna())
+    assert {"bootstrap/modraise", "bootstrap/cts", "bootstrap/evalmod", "bootstrap/stc"} <= stages
+    per = df[df.depth == 1].groupby("stage")["ntt_total"].sum()
+    assert all(per[s] > 0 for s in ("bootstrap/cts", "bootstrap/evalmod", "bootstrap/stc"))
+    assert int(top.level_out.iloc[0]) == 16
+
+
+def test_dry_run_trace_n16_128():
+    """The cycle model's bootstrapping trace at the 128-bit set, without arithmetic."""
+    p = get_params("n16-128")
+    ctx = CkksContext(p)
+    with trace.recording(dry_run=True) as rec:
+        kg = KeyGenerator(ctx, seed=1)
+        sk = kg.gen_secret_key()
+        keys = gen_bootstrap_keys(kg, sk, BootstrapConfig(slots=p.slots, real=True))
+        bt = Bootstrapper(ctx, keys)
+        out = bt.bootstrap(Encryptor(ctx, sk).encrypt(Encoder(ctx).encode([0.5], level=0)))
+    assert out.is_placeholder and out.level == bt.output_level >= 16
+    df = rec.to_dataframe()
+    assert set(df[df.depth == 1].stage) == {"bootstrap/modraise", "bootstrap/cts",
+                                            "bootstrap/evalmod", "bootstrap/stc"}
+    assert keys.report()["rotation_keys"] == len({ctx.galois_element(s) for s in keys.steps})
