@@ -47,7 +47,8 @@ def test_workloads_detected_and_missing_ones_stated(quick_report):
     assert wl.loc["bootstrap", "status"] == "missing"
     assert wl.loc["bootstrap", "source"] == "skipped in --quick mode"
     md = (quick_report / "report.md").read_text()
-    assert "**Missing workloads:** bootstrap, resnet32, resnet44, resnet56, resnet110" in md
+    assert ("**Missing workloads:** bootstrap, bootstrap-l8, resnet32, resnet44, resnet56, resnet110"
+            in md)
 
 
 def test_latency_matches_the_cycle_model_and_decomposes(quick_report):

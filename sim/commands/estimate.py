@@ -72,7 +72,11 @@ def run(args) -> int:
         return _fail(str(exc))
     from sim.cycle.model import estimate
 
-    est = estimate(ops, cfg, notes=notes)
+    try:
+        est = estimate(ops, cfg, notes=notes)
+    except ValueError as exc:     # e.g. a ring degree beyond the design's NTT units
+        print(f"fhesim estimate: {exc}", file=sys.stderr)
+        return 2
     top = max(1, args.top)
     by_label = est.by_label().head(top)
     by_op = est.by_op().sort_values("cycles", ascending=False, kind="stable").head(top)

@@ -12,6 +12,7 @@ The format is documented in ``docs/accelerator-config.md``. In short::
     lanes = 64                          # default lanes of every unit (>= 1)
     on_chip_bytes = 41_000_000          # >= 0
     off_chip_gbps = 460                 # > 0, 1 GB/s = 1e9 bytes/s
+    overlap = "op"                      # optional: "op" (default) or "prefetch" (sim.cycle.model)
 
     [units]                             # each unit: a count, or a table {count, lanes}
     ntt = 4                             # >= 1 (the NTT and modmul units are required)
@@ -53,10 +54,14 @@ PRESET_DIR = Path(__file__).resolve().parent.parent / "configs"
 _TOP_KEYS = {
     "name", "description", "source", "kind", "clock_mhz", "word_bits", "lanes",
     "on_chip_bytes", "off_chip_gbps", "units", "device", "multiplier", "max_ring_degree",
+    "overlap",
 }
 _UNIT_KEYS = {"count", "lanes"}
 _DEVICE_KEYS = {"dsp", "lut", "ff", "bram36", "uram", "name"}
 _KINDS = ("asic", "fpga")
+#: How transfers overlap compute (sim.cycle.model): ``"op"`` within one operation only;
+#: ``"prefetch"`` also the next operation's transfers during this one's compute.
+OVERLAP_KINDS = ("op", "prefetch")
 #: Modular multiplier algorithms the RTL offers (``hw.modmul``).
 MULTIPLIER_KINDS = ("barrett", "montgomery")
 
@@ -108,6 +113,7 @@ class AcceleratorConfig:
     dsp_budget: int | None = None
     device_budget: Mapping[str, Any] = field(default_factory=dict)
     max_ring_degree: int = 1 << 16
+    overlap: str = "op"
     path: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -155,7 +161,7 @@ class AcceleratorConfig:
             "name": self.name, "kind": self.kind, "clock_mhz": self.clock_mhz,
             "word_bits": self.word_bits, "lanes": self.lanes, "multiplier": self.multiplier,
             "on_chip_bytes": self.on_chip_bytes, "off_chip_gbps": self.off_chip_gbps,
-            "source": self.source,
+            "overlap": self.overlap, "max_ring_degree": self.max_ring_degree, "source": self.source,
         }
         for k, spec in self.units.items():
             out[f"{k}_count"] = spec.count
@@ -342,6 +348,11 @@ def config_from_dict(data: Mapping[str, Any], *, name: str | None = None,
                          f"P <= max_ring_degree/2 = {max_n // 2} (hw.ntt.NttUnit), "
                          f"got {units['ntt'].lanes}") from None
 
+    overlap = _string(data, "overlap", "op")
+    if overlap not in OVERLAP_KINDS:
+        raise ValueError(f"accelerator config: field 'overlap' must be one of {OVERLAP_KINDS}, "
+                         f"got {overlap!r}")
+
     dsp_budget = None
     device_budget: dict[str, Any] = {}
     if "device" in data:
@@ -365,7 +376,8 @@ def config_from_dict(data: Mapping[str, Any], *, name: str | None = None,
         on_chip_bytes=on_chip, off_chip_gbps=bandwidth, units=MappingProxyType(units),
         kind=kind, multiplier=multiplier, description=_string(data, "description", ""),
         source=_string(data, "source", ""), dsp_budget=dsp_budget,
-        device_budget=MappingProxyType(device_budget), max_ring_degree=max_n, path=path,
+        device_budget=MappingProxyType(device_budget), max_ring_degree=max_n, overlap=overlap,
+        path=path,
     )
     if dsp_budget is not None:
         need = dsp_estimate(cfg, synth_rows)

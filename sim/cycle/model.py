@@ -20,13 +20,31 @@ Data movement. Residues are packed: ``w`` words are ``ceil(w * word_bits / 8)`` 
   ciphertexts that stay on chip; a key that is not resident (or whose identity is unknown)
   is read in full.
 
-Overlap. Transfers are double-buffered against compute within an operation::
+Overlap (``cfg.overlap``). ``transfer = ceil(bytes / bytes_per_cycle)``.
 
-    transfer = ceil(bytes / bytes_per_cycle)
-    cycles   = max(compute, transfer) + fill
-    bound    = "memory" if transfer > compute else "compute"
+* ``"op"`` (default): transfers are double-buffered against compute within an operation,
+  operations run one after another::
 
-Operations run one after another; the total is their sum.
+      cycles = max(compute, transfer) + fill
+
+* ``"prefetch"``: in addition, an operation's transfers (keys, plaintexts, spilled
+  ciphertexts) may start while the previous operation computes: one memory channel and one
+  compute pipeline, two operand buffers (double buffering across operations). With
+  ``Tend``/``Cend`` the end of operation ``i``'s transfer/compute (``-inf`` before the first)::
+
+      Tstart[i] = max(Tend[i-1], Cend[i-2])      # channel free, and a buffer free
+      Tend[i]   = Tstart[i] + transfer[i]
+      Cstart[i] = max(Cend[i-1], Tstart[i])      # streams in as data arrives
+      Cend[i]   = max(Cstart[i] + compute[i], Tend[i]) + fill[i]
+      cycles[i] = Cend[i] - Cend[i-1]
+
+  When nothing is prefetched (``Tstart[i] = Cend[i-1]``) this is the ``"op"`` rule.
+
+Either way ``cycles >= compute + fill``; ``stall_cycles = cycles - compute - fill`` is the
+exposed memory time and ``bound = "memory"`` when it is positive. The total is the sum of
+``cycles`` (the end of the last operation).
+
+Ring degree: an operation with ``n > cfg.max_ring_degree`` raises :class:`ValueError`.
 """
 from __future__ import annotations
 
@@ -119,6 +137,8 @@ class Estimate:
             "compute_cycles": int(ops["compute_cycles"].sum()) if len(ops) else 0,
             "transfer_cycles": int(ops["transfer_cycles"].sum()) if len(ops) else 0,
             "fill_cycles": int(ops["fill_cycles"].sum()) if len(ops) else 0,
+            "stall_cycles": int(ops["stall_cycles"].sum()) if len(ops) else 0,
+            "overlap": self.config.overlap,
             "offchip_bytes": int(ops["offchip_bytes"].sum()) if len(ops) else 0,
             "memory_bound_ops": int((ops["bound"] == "memory").sum()) if len(ops) else 0,
             "compute_bound_ops": int((ops["bound"] == "compute").sum()) if len(ops) else 0,
@@ -151,7 +171,12 @@ def estimate(ops: Iterable[Op], cfg: AcceleratorConfig, *, notes: Iterable[str] 
     capacity = cfg.data_capacity_bytes
     krows: list[dict] = []
     orows: list[dict] = []
+    prefetch = cfg.overlap == "prefetch"
+    t_end = c_end = c_end_prev2 = 0   # timeline of the "prefetch" rule (cycles)
     for index, op in enumerate(ops):
+        if op.n > cfg.max_ring_degree:
+            raise ValueError(f"accelerator {cfg.name!r}: operation {index} ({op.kind}) has ring degree "
+                             f"n={op.n} > max_ring_degree={cfg.max_ring_degree}")
         compute = fill = 0
         backed = True
         for k in op.kernels:
@@ -178,7 +203,16 @@ def estimate(ops: Iterable[Op], cfg: AcceleratorConfig, *, notes: Iterable[str] 
             key_offchip += cache.access(use.key, size, key_capacity)
         offchip = ct_offchip + pt_offchip + key_offchip
         transfer = math.ceil(offchip / bpc) if offchip else 0
-        cycles = max(compute, transfer) + fill
+        if prefetch:
+            t_start = max(t_end, c_end_prev2) if index else 0
+            t_end = t_start + transfer
+            c_start = max(c_end, t_start)
+            new_end = max(c_start + compute, t_end) + fill
+            cycles = new_end - c_end
+            c_end_prev2, c_end = c_end, new_end
+        else:
+            cycles = max(compute, transfer) + fill
+        stall = cycles - compute - fill
         orows.append({
             "op_index": index, "op": op.kind, "label": op.label, "n": op.n,
             "primes_in": op.primes_in, "primes_out": op.primes_out,
@@ -186,7 +220,8 @@ def estimate(ops: Iterable[Op], cfg: AcceleratorConfig, *, notes: Iterable[str] 
             "ct_bytes": ct_bytes, "ct_offchip_bytes": ct_offchip, "pt_offchip_bytes": pt_offchip,
             "key_bytes": key_bytes, "key_offchip_bytes": key_offchip, "offchip_bytes": offchip,
             "transfer_cycles": transfer, "cycles": cycles, "seconds": cycles / cfg.clock_hz,
-            "bound": "memory" if transfer > compute else "compute", "rtl_backed": backed,
+            "stall_cycles": stall,
+            "bound": "memory" if stall > 0 else "compute", "rtl_backed": backed,
             "source_id": op.source_id,
         })
     kdf = pd.DataFrame(krows, columns=[
@@ -196,7 +231,7 @@ def estimate(ops: Iterable[Op], cfg: AcceleratorConfig, *, notes: Iterable[str] 
         "op_index", "op", "label", "n", "primes_in", "primes_out", "kernel_calls",
         "compute_cycles", "fill_cycles", "ct_bytes", "ct_offchip_bytes", "pt_offchip_bytes",
         "key_bytes", "key_offchip_bytes", "offchip_bytes", "transfer_cycles", "cycles",
-        "seconds", "bound", "rtl_backed", "source_id"])
+        "seconds", "stall_cycles", "bound", "rtl_backed", "source_id"])
     all_notes = list(notes)
     used = sorted(set(kdf["kernel"]) & set(NOT_RTL_BACKED)) if len(kdf) else []
     if used:

@@ -39,6 +39,7 @@ ANCHORS: tuple[Anchor, ...] = (
 #: Presets that mimic a published accelerator: preset name -> the anchor it is validated against.
 #: Only designs whose stated hardware is known well enough to build a preset (ANCHORS.md,
 #: docs/cycle-model.md "Validation"); BTS, CraterLake and ARK list only the word size there.
+#: F1 has a preset (sim/configs/f1.toml) but no fully packed bootstrapping at N = 2^16.
 VALIDATION: dict[str, str] = {"sharp": "SHARP (ISCA 2023)"}
 
 

@@ -74,12 +74,30 @@ def _from_trace(obj, label_prefix: str = ""):
     return ops_from_trace(obj, label_prefix=label_prefix)
 
 
-def _bootstrap_via_api(params_name: str):
+#: The published tables' benchmark (ANCHORS.md): fully packed bootstrapping with 8 usable
+#: levels after it. Same layout as ``n16-128`` (sw/ckks/params.py, BOOT_LAYOUT: 2-prime q0,
+#: StC 2+1+1 primes, EvalMod 8 x 2, CtS 3 x 2 primes of ~2^30) with 8 instead of 16
+#: one-prime application levels; dnum 4 as n16-128. Built with the public
+#: ``CkksParams.build`` and not registered (a model workload, not a named set).
+BENCH_L8 = dict(name="bench-boot-l8", log_n=16, group_sizes=[1] * 8 + [2, 1, 1] + [2] * 8 + [2] * 3,
+                dnum=4, security=128)
+
+
+def bench_l8_params():
+    """The :data:`BENCH_L8` parameter set (36 Q primes, 9 special primes, log2 QP ~ 1,361)."""
+    from sw.ckks.params import CkksParams
+
+    spec = dict(BENCH_L8)
+    return CkksParams.build(spec.pop("name"), **spec)
+
+
+def _bootstrap_via_api(params_name):
+    """Dry-run bootstrapping trace; ``params_name``: a set name or a ``CkksParams``."""
     from sw import trace
     from sw.bootstrap import BootstrapConfig, Bootstrapper, gen_bootstrap_keys
     from sw.ckks import CkksContext, Encoder, Encryptor, KeyGenerator, get_params
 
-    params = get_params(params_name)
+    params = get_params(params_name) if isinstance(params_name, str) else params_name
     with trace.recording(dry_run=True):
         ctx = CkksContext(params)
         kg = KeyGenerator(ctx, seed=1)
@@ -130,6 +148,24 @@ def discover(traces_dir: str | Path | None = None, *, quick: bool = False,
             else:
                 boot.missing = "; ".join(reasons + [why])
     out.append(boot)
+
+    # bootstrapping at the published tables' benchmark definition (8 levels left)
+    bl8 = Workload("bootstrap-l8", "bootstrap",
+                   "fully packed bootstrapping, 8 usable levels after it (the published tables' "
+                   "benchmark), dry-run trace at bench-boot-l8 (n16-128 layout, 8 app levels, dnum 4)")
+    f = tdir / "bootstrap-l8.json"
+    if f.is_file():
+        bl8.load, bl8.source = (lambda f=f: _from_trace(f)), f"trace file {f}"
+    elif quick:
+        bl8.missing = "skipped in --quick mode"
+    else:
+        fn, why = _find("sw.bootstrap:Bootstrapper")
+        if fn:
+            bl8.load = lambda: _from_trace(_bootstrap_via_api(bench_l8_params()))
+            bl8.source = "sw.bootstrap public API at CkksParams.build(bench-boot-l8), sim.report.sources"
+        else:
+            bl8.missing = why
+    out.append(bl8)
 
     # ResNets
     for depth in RESNET_DEPTHS:
