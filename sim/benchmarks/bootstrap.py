@@ -155,7 +155,8 @@ def _ours(args, notes) -> dict | None:
         f"ours: {params.name} ({'128-bit' if params.is_secure else 'INSECURE'}), N = 2^{params.log_n}, "
         f"{slots} slots, {'complex' if args.complex else 'real (imaginary removed)'}; depth {bt.depth} "
         f"(CtS {bt.cts_depth}, EvalMod {bt.spec.depth}, StC {bt.stc_depth}); K = {bt.spec.K}, cosine "
-        f"degree {bt.spec.degree}, {bt.spec.double_angle} double angles, h' = {cfg.h_sparse}, ModRaise "
+        f"degree {bt.spec.degree} ({'fit on |t - I| <= 2^%g' % math.log2(bt.spec.fit_radius) if bt.spec.fit_radius else 'interpolant'}), "
+        f"{bt.spec.double_angle} double angles, h' = {cfg.h_sparse}, ModRaise "
         f"overflow probability {bt.failure_probability():.1e}; {rep['rotation_keys']} rotation keys, "
         f"keys {rep['total_bytes'] / 2 ** 30:.2f} GiB ({'uint32' if cfg.compact_keys else 'uint64'} words), "
         f"plaintext cache {bt.cache_bytes / 2 ** 30:.2f} GiB; first run {times[0]:.1f} s")
