@@ -111,3 +111,20 @@ def test_message_and_value_checks(env):
         env.ev.add_const(a, float("inf"))
     with pytest.raises(LevelError, match=r"encode: level=13 not in \[0, max_level=12\]"):
         enc.encode([1.0], level=13)
+
+
+def test_rescale_refuses_to_leave_a_scale_below_the_noise(env):
+    # toy-n10: levels 9 and 10 are two-prime (~2^60) groups. A product of two 2^30-scale
+    # operands (scale 2^60) rescaled by level 10's ~2^60 would leave a scale of ~1, where the
+    # rounding noise of the rescale is as large as the message: refused, naming the numbers.
+    from sw.ckks import ScaleError
+    p = env.p
+    lvl = next(l for l in range(p.max_level, 0, -1) if len(p.q_groups[l]) == 2)
+    a = env.ct(env.vec(), level=lvl)
+    prod = env.ev.mul(a, a)
+    with pytest.raises(ScaleError, match=rf"rescale: scale 2\^60\.0 divided by level {lvl}'s "
+                                         r"2\^6\d\.\d leaves 2\^-?\d\.\d, below the 2\^16 floor"):
+        env.ev.rescale(prod)
+    # encoded at the level's own scale, the same product rescales to a usable 2^~60
+    b = env.ct(env.vec(), level=lvl, scale=p.level_scale(lvl))
+    assert env.ev.rescale(env.ev.mul(b, b)).scale > 2.0 ** 59

@@ -28,6 +28,10 @@ from .errors import (LevelError, LevelMismatchError, NonFiniteError, ScaleError,
 from .keys import KeySet, require
 from .keyswitch import apply_key, decompose, key_switch
 
+# Smallest scale a rescale may leave: rescaling adds rounding noise of about sqrt(n) in the
+# coefficients, so a message scaled by less than 2^16 keeps under ~8 bits (N = 2^16).
+MIN_SCALE = 2.0 ** 16
+
 
 def _log2(x: float) -> str:
     return f"2^{math.log2(x):.4f}" if x > 0 else str(x)
@@ -265,10 +269,16 @@ class Evaluator:
         if ct.level < 1:
             raise LevelError(f"rescale: no level left (ciphertext at level {ct.level})")
         k = len(self.params.q_groups[ct.level])
+        new_scale = ct.scale / self.params.level_scale(ct.level)
+        if new_scale < MIN_SCALE:
+            raise ScaleError(
+                f"rescale: scale 2^{math.log2(ct.scale):.1f} divided by level {ct.level}'s "
+                f"2^{math.log2(self.params.level_scale(ct.level)):.1f} leaves 2^{math.log2(new_scale):.1f}, "
+                f"below the 2^{math.log2(MIN_SCALE):.0f} floor where rounding noise swamps the message; "
+                f"encode at a larger scale (e.g. level_scale({ct.level})) or drop the level instead")
         with self._scope("rescale", ct, group=k) as ev:
             polys = [divide_by_top(p, k) for p in ct.polys]
-            out = self._new(polys, ct, level=ct.level - 1,
-                            scale=ct.scale / self.params.level_scale(ct.level))
+            out = self._new(polys, ct, level=ct.level - 1, scale=new_scale)
             return self._out(ev, out)
 
     def drop_level(self, ct: Ciphertext, levels: int = 1) -> Ciphertext:
