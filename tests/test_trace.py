@@ -103,7 +103,7 @@ def test_dry_run_n16_is_fast_and_complete():
         keys = KeyGenerator(ctx).gen_keyset(rotations=[1, 2, 4], conjugation=True)
         ev = Evaluator(ctx, keys)
         E = Encryptor(ctx, keys.public)
-        x = E.encrypt(Encoder(ctx).encode([0.5]))
+        x = E.encrypt(Encoder(ctx).encode([0.5], scale=p.level_scale(p.max_level)))
         with trace.stage("block"):
             y = ev.rescale(ev.mul(x, x))
             hs = ev.rotate_hoisted(y, [1, 2, 4])

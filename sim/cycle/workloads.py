@@ -26,8 +26,11 @@ def _setup(params_name: str, rotations):
         ctx = CkksContext(params)
         keys = KeyGenerator(ctx, seed=1).gen_keyset(rotations=list(rotations))
         enc = Encoder(ctx)
-        ct = Encryptor(ctx, keys.public, seed=2).encrypt(enc.encode([0.5]))
-        pt = enc.encode([0.25])
+        # operands at the top level's own scale, so that every product rescales back to a
+        # usable scale whatever the size of the level (single prime or composite pair)
+        top = params.level_scale(params.max_level)
+        ct = Encryptor(ctx, keys.public, seed=2).encrypt(enc.encode([0.5], scale=top))
+        pt = enc.encode([0.25], scale=top)
     return params, ctx, Evaluator(ctx, keys), ct, pt
 
 
