@@ -156,3 +156,20 @@ def test_property_elementwise(data):
         assert ntt.pointwise_sub(A, B, q, backend=backend).tolist() == [(x - y) % q for x, y in zip(a, b)]
         assert ntt.pointwise_mul(A, B, q, backend=backend).tolist() == [x * y % q for x, y in zip(a, b)]
         assert ntt.pointwise_mul_const(A, [c], q, backend=backend).tolist() == [x * c % q for x in a]
+
+
+def test_to_rns_signed():
+    from sw.kernels.elementwise import to_rns
+
+    primes = ntt_primes(1 << 16, 31, 3) + ntt_primes(1 << 10, 20, 1)
+    rng = np.random.default_rng(12)
+    x = np.concatenate([
+        np.array([0, 1, -1, 2**31, -2**31, 2**32 - 1, -(2**32) + 1, 2**62, -2**62, 2**63 - 1, -(2**63) + 1],
+                 dtype=np.int64),
+        rng.integers(-2**63 + 1, 2**63 - 1, 200, dtype=np.int64),
+        rng.integers(-20, 20, 50, dtype=np.int64)])
+    got = to_rns(x, primes)
+    assert got.tolist() == [[int(v) % q for v in x] for q in primes]
+    np.testing.assert_array_equal(got, np.mod(x[None, :], np.array(primes, np.int64)[:, None]).astype(np.uint64))
+    with pytest.raises(ValueError, match="primes"):
+        to_rns(x, [97])

@@ -12,6 +12,7 @@ Arithmetic (all exact in ``uint64``; every product is 32 x 32 -> 64 bits):
   ``[0, 3q)``, then two conditional subtractions.
 * mul_const: Shoup with ``c' = floor(c * 2^32 / q)``: ``r = a * c - ((a * c') >> 32) * q`` in
   ``[0, 2q)``, then one conditional subtraction.
+* to_rns (:func:`to_rns`, kernel :func:`signed_to_rns_rows`): signed int64 -> residues.
 """
 from __future__ import annotations
 
@@ -112,3 +113,83 @@ def mul_const_rows(A, OUT, Q, C, CP):
 def mul_const_rows_par(A, OUT, Q, C, CP):
     for r in prange(A.shape[0]):
         _mul_const_row(A[r], OUT[r], Q[r], C[r], CP[r])
+
+
+# --------------------------------------------------------------------------------------
+# signed integers -> RNS residues
+# --------------------------------------------------------------------------------------
+
+
+@njit(cache=True, boundscheck=False, parallel=True)
+def signed_to_rns_rows(x, Q, R32, R32P, MU, S1, S2, OUT):
+    """``OUT[r, j] = x[j] mod Q[r]`` (canonical) for int64 ``x`` (any value but -2^63).
+
+    ``|x| = hi * 2^32 + lo`` is folded as ``Shoup(hi, 2^32 mod q) + lo`` (< 2q + 2^32), reduced
+    by Barrett (``MU = floor(2^(2s)/q)``, ``S1 = s - 1``, ``S2 = s + 1``, ``s = bitlen(q) >= 17``),
+    then negated where ``x < 0``. Parallel over rows.
+    """
+    n = x.shape[0]
+    for r in prange(Q.shape[0]):
+        q = Q[r] & _M32
+        c = R32[r] & _M32
+        cp = R32P[r] & _M32
+        mu = MU[r]
+        s1 = S1[r]
+        s2 = S2[r]
+        o = OUT[r]
+        for j in range(n):
+            v = x[j]
+            sm = np.uint64(v >> 63)          # all ones when v < 0 (arithmetic shift)
+            a = (np.uint64(v) ^ sm) - sm     # |v|
+            hi = a >> _S32
+            t = hi * c - ((hi * cp) >> _S32) * q + (a & _M32)
+            qh = ((t >> s1) * mu) >> s2
+            t = t - qh * q
+            t = min(t, t - q)
+            t = min(t, t - q)
+            nt = q - t
+            nt = min(nt, nt - q)
+            o[j] = t ^ ((t ^ nt) & sm)       # branchless select of -|v| mod q
+
+
+def _make_rns_consts(primes):
+    U = np.uint64
+    r32 = [(1 << 32) % q for q in primes]
+    sb = [q.bit_length() for q in primes]
+    return (np.array(primes, U), np.array(r32, U),
+            np.array([(r << 32) // q for r, q in zip(r32, primes)], U),
+            np.array([(1 << (2 * s)) // q for s, q in zip(sb, primes)], U),
+            np.array([s - 1 for s in sb], U), np.array([s + 1 for s in sb], U))
+
+
+_RNS_CACHE: dict = {}
+
+
+def _rns_consts_cached(primes):
+    c = _RNS_CACHE.get(primes)
+    if c is None:
+        for i, q in enumerate(primes):
+            if not (isinstance(q, int) and (1 << 17) <= q < (1 << 31) and q % 2):
+                raise ValueError(f"to_rns: primes[{i}]={q!r} must be an odd int in [2^17, 2^31)")
+        c = _RNS_CACHE.setdefault(primes, _make_rns_consts(primes))
+    return c
+
+
+def to_rns(x, primes, *, out=None) -> np.ndarray:
+    """Residues of signed integers: ``x`` int64 (n,) -> uint64 (len(primes), n), canonical.
+
+    The fast path for ``np.mod(x[None, :], q[:, None])`` (small signed polynomials: secrets,
+    noise, rounded encodings). ``x`` must not contain -2^63; primes odd in [2^17, 2^31).
+    """
+    primes = tuple(int(q) for q in primes)
+    Q, R32, R32P, MU, S1, S2 = _rns_consts_cached(primes)
+    x = np.ascontiguousarray(x, dtype=np.int64)
+    if x.ndim != 1:
+        raise ValueError(f"to_rns: x must be 1-D, got shape {x.shape}")
+    if out is None:
+        out = np.empty((len(primes), x.shape[0]), np.uint64)
+    elif (not isinstance(out, np.ndarray) or out.dtype != np.uint64 or not out.flags.c_contiguous
+          or out.shape != (len(primes), x.shape[0])):
+        raise ValueError(f"to_rns: out must be a C-contiguous uint64 array of shape {(len(primes), x.shape[0])}")
+    signed_to_rns_rows(x, Q, R32, R32P, MU, S1, S2, out)
+    return out

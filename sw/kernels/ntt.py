@@ -31,8 +31,9 @@ after every stage, not only at the end.
 Stages with half-size ``t >= 8`` run a contiguous inner loop over the butterflies of a
 group (LLVM vectorises it), two stages per pass over the data where both have ``t >= 8``
 (radix-4 data flow, the same radix-2 butterflies and the same integers); ``t = 4, 2, 1``
-have dedicated loops with a constant trip count (otherwise the per-group slicing dominates). ``*_rows`` kernels run one row per
-prime in parallel with ``prange``; ``*_row`` kernels are serial (use them for one prime).
+have dedicated loops with a constant trip count (otherwise the per-group slicing
+dominates). ``*_rows`` kernels run one row per prime in parallel with ``prange``;
+``*_row`` kernels are serial (use them for one prime).
 """
 from __future__ import annotations
 

@@ -1,0 +1,218 @@
+"""``fhesim bench ckks``: our CKKS (sw.ckks) beside DESILO FHE in the same process.
+
+Both run at N = 2^16 with a matched modulus: ours is the named parameter set (default
+``n16-128``: 30 levels, 41 primes below 2^31 at the top, log2 Q about 1232); DESILO FHE
+(``desilofhe``, the optional ``bench`` extra) runs ``Engine(max_level=<our max_level>)``,
+whose top-level modulus is 24 words of about 60 bits (log2 Q about 1320; estimated from
+the residues of its serialised ciphertexts; it has no API to list its primes). Operations,
+all at the top level, each timed as min (and median) over repetitions after a warm-up:
+
+* ``mul+relin+rescale`` -- ciphertext x ciphertext, relinearised, rescaled
+  (DESILO's ``multiply(ct, ct, relinearization_key)`` rescales by itself);
+* ``rotate(1)`` -- one slot rotation with its key switch (DESILO: fixed rotation key);
+* ``pmul+rescale`` -- ciphertext x plaintext, rescaled;
+* ``encode``, ``encrypt`` (public key, from a plaintext), ``decrypt`` (to a plaintext),
+  ``decode``.
+
+Each result is decrypted and compared with the plaintext computation (``*_err`` columns:
+max absolute error over the slots) so that a fast wrong answer cannot pass unnoticed.
+Anchors (ANCHORS.md, DESILO FHE 2.0 at N = 2^16 on this project's 2-core machines, top
+level of the bootstrapping engine): 0.64 s multiply+relinearise+rescale, 0.38 s rotation.
+If ``desilofhe`` is not importable, a note says so and only our column is filled; if our
+CKKS is not importable yet, likewise for the peer.
+"""
+from __future__ import annotations
+
+import os
+import statistics
+import time
+
+NAME = "ckks"
+HELP = "CKKS ops at N=2^16 (mult+relin+rescale, rotate, pmult, enc/dec): ours vs DESILO FHE"
+
+ANCHOR_S = {"mul+relin+rescale": 0.64, "rotate(1)": 0.38}  # ANCHORS.md (DESILO FHE, 2 threads)
+OPS = ("mul+relin+rescale", "rotate(1)", "pmul+rescale", "encode", "encrypt", "decrypt", "decode")
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--params", default="n16-128", help="our parameter set (default n16-128)")
+    parser.add_argument("--reps", type=int, default=3, help="timed repetitions per operation (default 3)")
+    parser.add_argument("--peer-threads", type=int, default=None,
+                        help="DESILO FHE thread_count (default: all CPUs, as in ANCHORS.md)")
+    parser.add_argument("--peer-max-level", type=int, default=None,
+                        help="DESILO Engine(max_level=...) (default: our max_level)")
+    parser.add_argument("--peer-bootstrap-engine", action="store_true",
+                        help="use DESILO's Engine(bootstrap=True) (the ANCHORS.md configuration) instead")
+    parser.add_argument("--no-peer", action="store_true", help="skip DESILO FHE")
+    parser.add_argument("--no-ours", action="store_true", help="skip our CKKS")
+    parser.add_argument("--allow-insecure", action="store_true", help="allow toy-* parameter sets")
+
+
+def _time(fn, reps: int):
+    out = fn()  # warm-up (compilation, caches, plans)
+    ts = []
+    for _ in range(max(1, reps)):
+        t0 = time.perf_counter()
+        out = fn()
+        ts.append(time.perf_counter() - t0)
+    return min(ts), statistics.median(ts), out
+
+
+def _max_err(got, want) -> float:
+    import numpy as np
+    got = np.asarray(got)[: len(want)]
+    return float(np.max(np.abs(got - want)))
+
+
+# --------------------------------------------------------------------------- DESILO FHE
+
+
+def _peer(args, slots_hint: int | None, max_level: int | None, notes: list) -> dict:
+    try:
+        import desilofhe
+    except ImportError as e:  # optional extra
+        notes.append(f"DESILO FHE not importable ({e}); install the bench extra "
+                     "(pip install 'fhesim[bench]' or pip install desilofhe) to compare; "
+                     "only our CKKS is reported")
+        return {}
+    import numpy as np
+
+    threads = args.peer_threads or os.cpu_count() or 1
+    t0 = time.perf_counter()
+    if args.peer_bootstrap_engine:
+        engine = desilofhe.Engine(mode="cpu", bootstrap=True, thread_count=threads)
+        config = f"Engine(bootstrap=True, thread_count={threads})"
+    else:
+        lvl = args.peer_max_level or max_level or 30
+        engine = desilofhe.Engine(max_level=lvl, mode="cpu", thread_count=threads)
+        config = f"Engine(max_level={lvl}, thread_count={threads})"
+    sk = engine.create_secret_key()
+    pk = engine.create_public_key(sk)
+    rlk = engine.create_relinearization_key(sk)
+    rot = engine.create_fixed_rotation_key(sk, 1)
+    keygen_s = time.perf_counter() - t0
+    slots = engine.slot_count
+    n = 2 * slots
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-1, 1, slots)
+    y = rng.uniform(-1, 1, slots)
+    pt_x = engine.encode(x)
+    ct_x = engine.encrypt(pt_x, pk)
+    ct_y = engine.encrypt(engine.encode(y), pk)
+    pt_y = engine.encode(y)
+    words = round(ct_x.nbytes / (2 * n * 8))
+    notes.append(f"peer: desilofhe {getattr(desilofhe, '__version__', '2.x')} {config}: N = {n}, "
+                 f"top level {engine.max_level}, {words} 64-bit words per coefficient at the top "
+                 f"(~60-bit primes); key generation (public, relin, 1 rotation) {keygen_s:.1f} s")
+    res = {}
+
+    def rec(op, fn, check=None):
+        t_min, t_med, out = _time(fn, args.reps)
+        err = check(out) if check else float("nan")
+        res[op] = (t_min, t_med, err)
+
+    rec("mul+relin+rescale", lambda: engine.multiply(ct_x, ct_y, rlk),
+        lambda c: _max_err(engine.decrypt(c, sk), x * y))
+    rec("rotate(1)", lambda: engine.rotate(ct_x, rot),
+        lambda c: _max_err(engine.decrypt(c, sk), np.roll(x, -1)))
+    rec("pmul+rescale", lambda: engine.multiply(ct_x, pt_y),
+        lambda c: _max_err(engine.decrypt(c, sk), x * y))
+    rec("encode", lambda: engine.encode(x))
+    rec("encrypt", lambda: engine.encrypt(pt_x, pk), lambda c: _max_err(engine.decrypt(c, sk), x))
+    rec("decrypt", lambda: engine.decrypt_to_plaintext(ct_x, sk))
+    pt_dec = engine.decrypt_to_plaintext(ct_x, sk)
+    rec("decode", lambda: engine.decode(pt_dec), lambda v: _max_err(v, x))
+    return res
+
+
+# --------------------------------------------------------------------------- ours
+
+
+def _ours(args, notes: list):
+    try:
+        from sw.ckks import (CkksContext, Decryptor, Encoder, Encryptor, Evaluator,
+                             KeyGenerator, get_params)
+    except Exception as e:  # noqa: BLE001 - report whatever stops the import
+        notes.append(f"our CKKS not importable yet ({type(e).__name__}: {e}); only the peer is reported")
+        return {}, None
+    import numpy as np
+
+    params = get_params(args.params, allow_insecure=args.allow_insecure)
+    t0 = time.perf_counter()
+    ctx = CkksContext(params)
+    kg = KeyGenerator(ctx, seed=1)
+    keys = kg.gen_keyset(rotations=[1])
+    keygen_s = time.perf_counter() - t0
+    enc = Encoder(ctx)
+    encryptor = Encryptor(ctx, keys.public, seed=2)
+    dec = Decryptor(ctx, keys.secret)
+    ev = Evaluator(ctx, keys)
+    slots = params.slots
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-1, 1, slots)
+    y = rng.uniform(-1, 1, slots)
+    pt_x = enc.encode(x)
+    pt_y = enc.encode(y)
+    ct_x = encryptor.encrypt(pt_x)
+    ct_y = encryptor.encrypt(pt_y)
+    top = params.max_level
+    import math
+    log_q = sum(math.log2(q) for q in params.primes_at(top))
+    notes.append(f"ours: {params.name}: N = {params.n}, top level {top}, {len(params.primes_at(top))} "
+                 f"primes < 2^31 (log2 Q = {log_q:.0f}, log2 QP = {params.log_qp:.0f}), dnum {params.dnum}; "
+                 f"context + keys (public, relin, 1 rotation) {keygen_s:.1f} s")
+
+    def dd(c):
+        return enc.decode(dec.decrypt(c))
+
+    res = {}
+
+    def rec(op, fn, check=None):
+        t_min, t_med, out = _time(fn, args.reps)
+        err = check(out) if check else float("nan")
+        res[op] = (t_min, t_med, err)
+
+    rec("mul+relin+rescale", lambda: ev.rescale(ev.mul(ct_x, ct_y)), lambda c: _max_err(dd(c), x * y))
+    rec("rotate(1)", lambda: ev.rotate(ct_x, 1), lambda c: _max_err(dd(c), np.roll(x, -1)))
+    rec("pmul+rescale", lambda: ev.rescale(ev.mul_plain(ct_x, pt_y)), lambda c: _max_err(dd(c), x * y))
+    rec("encode", lambda: enc.encode(x))
+    rec("encrypt", lambda: encryptor.encrypt(pt_x), lambda c: _max_err(dd(c), x))
+    rec("decrypt", lambda: dec.decrypt(ct_x))
+    pt_dec = dec.decrypt(ct_x)
+    rec("decode", lambda: enc.decode(pt_dec), lambda v: _max_err(v, x))
+    return res, params
+
+
+def run(args):
+    import pandas as pd
+
+    notes: list[str] = []
+    ours, params = ({}, None) if args.no_ours else _ours(args, notes)
+    peer = {} if args.no_peer else _peer(args, None, params.max_level if params else None, notes)
+    rows = []
+    nan = float("nan")
+    for op in OPS:
+        o = ours.get(op, (nan, nan, nan))
+        p = peer.get(op, (nan, nan, nan))
+        rows.append({
+            "op": op,
+            "ours_s": o[0], "ours_median_s": o[1],
+            "peer_s": p[0], "peer_median_s": p[1],
+            "ours_over_peer": o[0] / p[0] if p[0] == p[0] and p[0] > 0 else nan,
+            "anchor_peer_s": ANCHOR_S.get(op, nan),
+            "ours_err": o[2], "peer_err": p[2],
+        })
+    df = pd.DataFrame(rows)
+    for c in ("ours_s", "ours_median_s", "peer_s", "peer_median_s"):
+        df[c] = df[c].round(4)
+    df["ours_over_peer"] = df["ours_over_peer"].round(2)
+    notes.append("times in seconds, min (and median) over repetitions after a warm-up; *_err = max |decrypted - "
+                 "expected| over the slots; anchor_peer_s: ANCHORS.md (DESILO FHE 2.0, N = 2^16, 2 threads, "
+                 "top level of its bootstrapping engine)")
+    try:
+        import numba
+        notes.append(f"ours ran with numba threads = {numba.get_num_threads()}, {os.cpu_count()} CPUs (shared machine)")
+    except ImportError:
+        pass
+    df.attrs["notes"] = notes
+    return df
