@@ -112,3 +112,12 @@ def test_sampling_distributions():
     # reproducible
     assert (sampling.ternary(sampling.Prng(1), 64) == sampling.ternary(sampling.Prng(1), 64)).all()
     assert not (sampling.ternary(sampling.Prng(1), 64) == sampling.ternary(sampling.Prng(2), 64)).all()
+
+
+def test_from_signed_matches_np_mod(bases):
+    Q, _ = bases
+    rng = np.random.default_rng(11)
+    c = rng.integers(-(1 << 62), 1 << 62, N)
+    c[:4] = [0, -1, (1 << 63) - 1, -(1 << 63) + 1]
+    want = np.mod(c[None, :], Q.q.astype(np.int64)[:, None]).astype(np.uint64)
+    np.testing.assert_array_equal(RnsPoly.from_signed(Q, c).data, want)

@@ -148,18 +148,22 @@ def _ours(args, notes: list):
     dec = Decryptor(ctx, keys.secret)
     ev = Evaluator(ctx, keys)
     slots = params.slots
+    top = params.max_level
+    # encode at the top level's rescale factor (a 2-prime ~2^60 group in the bootstrapping
+    # layouts), so that mul + rescale returns to the same scale
+    scale = params.level_scale(top)
     rng = np.random.default_rng(1)
     x = rng.uniform(-1, 1, slots)
     y = rng.uniform(-1, 1, slots)
-    pt_x = enc.encode(x)
-    pt_y = enc.encode(y)
+    pt_x = enc.encode(x, scale=scale)
+    pt_y = enc.encode(y, scale=scale)
     ct_x = encryptor.encrypt(pt_x)
     ct_y = encryptor.encrypt(pt_y)
-    top = params.max_level
     import math
     log_q = sum(math.log2(q) for q in params.primes_at(top))
     notes.append(f"ours: {params.name}: N = {params.n}, top level {top}, {len(params.primes_at(top))} "
-                 f"primes < 2^31 (log2 Q = {log_q:.0f}, log2 QP = {params.log_qp:.0f}), dnum {params.dnum}; "
+                 f"primes < 2^31 (log2 Q = {log_q:.0f}, log2 QP = {params.log_qp:.0f}), dnum {params.dnum}, "
+                 f"scale 2^{math.log2(scale):.1f}; "
                  f"context + keys (public, relin, 1 rotation) {keygen_s:.1f} s")
 
     def dd(c):
@@ -175,7 +179,7 @@ def _ours(args, notes: list):
     rec("mul+relin+rescale", lambda: ev.rescale(ev.mul(ct_x, ct_y)), lambda c: _max_err(dd(c), x * y))
     rec("rotate(1)", lambda: ev.rotate(ct_x, 1), lambda c: _max_err(dd(c), np.roll(x, -1)))
     rec("pmul+rescale", lambda: ev.rescale(ev.mul_plain(ct_x, pt_y)), lambda c: _max_err(dd(c), x * y))
-    rec("encode", lambda: enc.encode(x))
+    rec("encode", lambda: enc.encode(x, scale=scale))
     rec("encrypt", lambda: encryptor.encrypt(pt_x), lambda c: _max_err(dd(c), x))
     rec("decrypt", lambda: dec.decrypt(ct_x))
     pt_dec = dec.decrypt(ct_x)

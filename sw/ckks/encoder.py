@@ -27,6 +27,7 @@ from functools import lru_cache
 import numpy as np
 
 from .. import trace
+from ..kernels.elementwise import to_rns
 from ..ring import RnsPoly
 from ..ring import kernels as K
 from .ciphertext import Plaintext
@@ -74,10 +75,9 @@ def float_to_rns(x: np.ndarray, primes: tuple[int, ...], op: str = "encode") -> 
     amax = float(np.max(np.abs(x))) if x.size else 0.0
     if amax >= 2.0 ** 95:
         raise ScaleError(f"{op}: coefficient magnitude 2^{math.log2(amax):.1f} exceeds 2^95")
-    qs = np.array(primes, dtype=np.int64)[:, None]
     if amax < 2.0 ** 62:
-        xi = x.astype(np.int64)
-        return np.mod(xi[None, :], qs).astype(_U)
+        return to_rns(x.astype(np.int64), primes)
+    qs = np.array(primes, dtype=np.int64)[:, None]
     hi = np.floor(x / 2.0 ** 32)
     lo = (x - hi * 2.0 ** 32).astype(np.int64)          # in [0, 2^32)
     hi = hi.astype(np.int64)                            # |hi| < 2^63

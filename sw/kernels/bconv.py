@@ -50,7 +50,7 @@ def bconv_kernel(x, qsrc, qhinv, qhinvp, cmat, qdst, r32, r32p, r64, mu, s1, s2,
     its Shoup companion, ``r64 = 2^64 mod p``, Barrett ``mu = floor(2^(2s) / p)``,
     ``s1 = s - 1``, ``s2 = s + 1`` with ``s = bitlen(p)``. Parallel over coefficient blocks.
 
-    ``exact`` (as in ``sw.ring._nb.bconv``): ``v = round(sum_i t_i / q_i)`` in float64
+    ``exact``: ``v = round(sum_i t_i / q_i)`` in float64
     (``qinvf[i] = 1/q_i``) and ``v * Q`` is subtracted (``pmod[j] = Q mod p_j``), giving the
     centred representative of ``x`` (Halevi-Polyakov-Shoup; float misrounding possible only
     within ~2^-40 Q of +-Q/2).

@@ -1,4 +1,5 @@
-"""Numba kernels of the RNS ring layer (elementwise arithmetic, basis conversion, gathers).
+"""Numba kernels of the RNS ring layer (elementwise arithmetic, key-switching inner product,
+gathers; basis conversion is :mod:`sw.kernels.bconv`).
 
 Call these through :mod:`sw.ring.kernels` (the funnel), which checks shapes, allocates
 outputs, handles dry runs and reports to the trace.
@@ -52,70 +53,6 @@ def submulconst_rows(a, b, w, wp, q, out):
             d = ((ar[j] & _M32) + qq - (br[j] & _M32)) & _M32   # < 2q < 2^32
             v = d * W - ((d * Wp) >> _S32) * qq
             orow[j] = min(v, v - qq)
-
-
-@njit(cache=True, parallel=True, boundscheck=False)
-def bconv(x, qhinv, qhinvp, qsrc, cmat, cmatp, qdst, mu, s1, s2, out, exact, qinvf, pmod, rowidx):
-    """Fast (approximate) basis conversion, blocked over coefficients.
-
-    ``x``: (k, n) residues mod ``qsrc`` (coefficient form). ``qhinv[i] = (Q/q_i)^-1 mod q_i``
-    with Shoup companion ``qhinvp``. ``cmat[i, j] = (Q/q_i) mod p_j`` with Shoup companion
-    ``cmatp`` (w.r.t. ``p_j = qdst[j]``). ``out[rowidx[j]]`` receives the canonical residues of
-    ``sum_i [x_i qhinv_i]_{q_i} (Q/q_i)`` mod ``p_j`` (equal to ``x + u Q`` with
-    ``0 <= u < k``).
-
-    With ``exact``, ``v = round(sum_i t_i / q_i)`` is computed in float64 (``qinvf[i] = 1/q_i``)
-    and ``v * Q`` subtracted (``pmod[j] = Q mod p_j``): the output is then the centered
-    representative of ``x`` in ``[-Q/2, Q/2)`` (Halevi-Polyakov-Shoup), up to a float
-    misrounding when ``x`` lies within ``~2^-40 Q`` of ``+-Q/2``.
-    """
-    k, n = x.shape
-    m = qdst.shape[0]
-    B = 512
-    nblk = (n + B - 1) // B
-    for blk in prange(nblk):
-        c0 = blk * B
-        c1 = min(n, c0 + B)
-        w = c1 - c0
-        t = np.empty((k, w), dtype=np.uint64)
-        for i in range(k):
-            qq, W, Wp = qsrc[i] & _M32, qhinv[i] & _M32, qhinvp[i] & _M32
-            for c in range(w):
-                v = x[i, c0 + c] & _M32
-                v = v * W - ((v * Wp) >> _S32) * qq
-                t[i, c] = min(v, v - qq)
-        acc = np.empty(w, dtype=np.uint64)
-        vv = np.zeros(w, dtype=np.uint64)
-        if exact:
-            fsum = np.zeros(w, dtype=np.float64)
-            for i in range(k):
-                qi = qinvf[i]
-                ti = t[i]
-                for c in range(w):
-                    fsum[c] += np.float64(np.int64(ti[c])) * qi
-            for c in range(w):
-                vv[c] = np.uint64(np.int64(fsum[c] + 0.5))
-        for j in range(m):
-            p = qdst[j]
-            pm32 = p & _M32
-            for c in range(w):
-                acc[c] = 0
-            for i in range(k):
-                W = cmat[i, j] & _M32
-                Wp = cmatp[i, j] & _M32
-                ti = t[i]
-                for c in range(w):
-                    v = ti[c] & _M32
-                    acc[c] += v * W - ((v * Wp) >> _S32) * pm32  # each term < 2p, k terms < 2^37
-            mj, a1, a2 = mu[j], s1[j], s2[j]
-            if exact:
-                pm = pmod[j]
-                kp = np.uint64(k + 1) * p
-                for c in range(w):
-                    out[rowidx[j], c0 + c] = _barrett(acc[c] + kp - vv[c] * pm, p, mj, a1, a2)
-            else:
-                for c in range(w):
-                    out[rowidx[j], c0 + c] = _barrett(acc[c], p, mj, a1, a2)
 
 
 @njit(cache=True, inline="always")

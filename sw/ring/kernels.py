@@ -11,8 +11,8 @@ returned in place of every matrix, and the call is still reported. Passing ``Non
 outside a dry run raises :class:`sw.trace.DryRunError`.
 
 Back ends: the NTT and the plain elementwise operations come from :mod:`sw.ntt` (numba);
-basis conversion, the fused key-switching inner product, the ModDown tail and the
-automorphisms are the numba kernels of :mod:`sw.ring._nb`.
+basis conversion from :mod:`sw.kernels.bconv`; the fused key-switching inner product, the
+ModDown tail and the automorphisms are the numba kernels of :mod:`sw.ring._nb`.
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ import numpy as np
 
 from .. import ntt as _ntt
 from .. import trace
+from ..kernels.bconv import bconv_kernel, get_bconv_plan
 from ..trace import DryRunError
 from . import _nb
 from .basis import RnsBasis
@@ -63,11 +64,12 @@ def ntt(a, basis: RnsBasis, inplace: bool = False):
     caller owns ``a`` (C-contiguous uint64) and lets it be overwritten."""
     out = None
     if _live("ntt", a):
-        keep_in = trace.wants_data("ntt")
-        src = a.copy() if (inplace and keep_in) else a
-        out = a if inplace else np.array(a, dtype=_U, copy=True, order="C")
-        _ntt.forward(out, basis.primes, out=out)
-        a = src
+        if inplace:   # the caller owns ``a``: transform it where it lies
+            src = a.copy() if trace.wants_data("ntt") else a
+            out = _ntt.forward(a, basis.primes, out=a)
+            a = src
+        else:         # a new array; the kernel copies each row as it transforms it
+            out = _ntt.forward(a, basis.primes)
     _report("ntt", basis, a, out)
     return out
 
@@ -76,11 +78,12 @@ def intt(a, basis: RnsBasis, inplace: bool = False):
     """Inverse NTT of every row (bit-reversed evaluation -> natural coefficient order)."""
     out = None
     if _live("intt", a):
-        keep_in = trace.wants_data("intt")
-        src = a.copy() if (inplace and keep_in) else a
-        out = a if inplace else np.array(a, dtype=_U, copy=True, order="C")
-        _ntt.inverse(out, basis.primes, out=out)
-        a = src
+        if inplace:   # the caller owns ``a``: transform it where it lies
+            src = a.copy() if trace.wants_data("intt") else a
+            out = _ntt.inverse(a, basis.primes, out=a)
+            a = src
+        else:         # a new array; the kernel copies each row as it transforms it
+            out = _ntt.inverse(a, basis.primes)
     _report("intt", basis, a, out)
     return out
 
@@ -155,11 +158,14 @@ def submulconst(a, b, consts, basis: RnsBasis):
 # ---------------------------------------------------------------------------------------
 
 class BasisConverter:
-    """Constants of the fast basis conversion from ``src`` to ``dst`` (coefficient form).
+    """Fast basis conversion from ``src`` to ``dst`` (coefficient form): the ring's handle on
+    the cached :class:`sw.kernels.bconv.BconvPlan` of the two prime tuples.
 
     ``conv(x) = sum_i [x_i (Q/q_i)^-1]_{q_i} (Q/q_i) mod p_j``, which equals ``x + u Q`` for an
     integer ``0 <= u < len(src)`` (Halevi-Polyakov-Shoup 2019; Cheon-Han-Kim-Kim-Song 2019).
     """
+
+    __slots__ = ("src", "dst", "plan")
 
     def __init__(self, src: RnsBasis, dst: RnsBasis):
         if src.n != dst.n:
@@ -168,18 +174,7 @@ class BasisConverter:
         if common:
             raise ValueError(f"BasisConverter: src and dst share primes {sorted(common)}")
         self.src, self.dst = src, dst
-        Q = src.product
-        qh = [Q // q for q in src.primes]
-        qhinv = [pow(h % q, -1, q) for h, q in zip(qh, src.primes)]
-        self.qhinv = np.array(qhinv, dtype=_U)
-        self.qhinvp = np.array([(c << 32) // q for c, q in zip(qhinv, src.primes)], dtype=_U)
-        cm = [[h % p for p in dst.primes] for h in qh]
-        self.cmat = np.array(cm, dtype=_U).reshape(len(src), len(dst))
-        self.cmatp = np.array([[(c << 32) // p for c, p in zip(row, dst.primes)] for row in cm],
-                              dtype=_U).reshape(len(src), len(dst))
-        self.q_mod_dst = np.array([Q % p for p in dst.primes], dtype=_U)  # Q mod p_j
-        self.qinvf = np.array([1.0 / q for q in src.primes], dtype=np.float64)
-        self.identity_rows = np.arange(len(dst), dtype=np.int64)
+        self.plan = get_bconv_plan(src.primes, dst.primes)
 
     @staticmethod
     @lru_cache(maxsize=4096)
@@ -194,14 +189,16 @@ def bconv(a, conv: BasisConverter, exact: bool = False, out=None, rowidx=None):
     ``exact=False``: fast conversion (``x + u Q_src``, ``0 <= u < len(src)``).
     ``exact=True``: the centered representative of ``x`` mod ``Q_src`` (float-corrected).
     ``out``/``rowidx``: write target row ``j`` into ``out[rowidx[j]]`` (else a new array).
+    Kernel: :func:`sw.kernels.bconv.bconv_kernel`.
     """
     if _live("bconv", a):
+        pl = conv.plan
         if out is None:
             out = np.empty((len(conv.dst), conv.dst.n), dtype=_U)
-            rowidx = conv.identity_rows
-        _nb.bconv(np.ascontiguousarray(a), conv.qhinv, conv.qhinvp, conv.src.q, conv.cmat,
-                  conv.cmatp, conv.dst.q, conv.dst.mu, conv.dst.s1, conv.dst.s2, out,
-                  bool(exact), conv.qinvf, conv.q_mod_dst, rowidx)
+            rowidx = pl.rows
+        bconv_kernel(np.ascontiguousarray(a), pl.qsrc, pl.qhinv, pl.qhinvp, pl.cmat, pl.qdst,
+                     pl.r32, pl.r32p, pl.r64, pl.mu, pl.s1, pl.s2, out, bool(exact), pl.qinvf,
+                     pl.pmod, rowidx)
     else:
         out = None
     _report("bconv", conv.dst, a, out, src=len(conv.src), dst=len(conv.dst))

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..kernels.elementwise import to_rns
 from . import kernels as K
 from .basis import RnsBasis
 
 _U = np.uint64
+_TO_RNS_MIN = 1 << 17   # smallest prime sw.kernels.elementwise.to_rns accepts
 
 
 class RnsPoly:
@@ -50,8 +52,10 @@ class RnsPoly:
         if c.shape != (basis.n,):
             raise ValueError(f"RnsPoly.from_signed: {c.shape[0] if c.ndim == 1 else c.shape} "
                              f"coefficients for degree n={basis.n}")
-        qs = basis.q.astype(np.int64)[:, None]
-        data = np.mod(c[None, :], qs).astype(_U)
+        if min(basis.primes) >= _TO_RNS_MIN:
+            data = to_rns(c, basis.primes)
+        else:   # primes below 2^17 (not used by the CKKS parameter sets)
+            data = np.mod(c[None, :], basis.q.astype(np.int64)[:, None]).astype(_U)
         return cls(basis, data, False)
 
     @property
