@@ -88,7 +88,10 @@ class KernelCall:
         and the further operands: ``"input_b"`` (ndarray; ``mul``: the second factor,
         ``submulconst``: the subtrahend of ``(input - input_b) * consts``) and/or
         ``"consts"`` (tuple, one constant per prime, reduced mod q). The fused key-switching
-        inner product keeps no data.
+        inner product (count ``2 * digits``) keeps its per-digit products as one ``"mul"`` of
+        ``2 * digits * primes`` data rows (``"primes"`` repeats the basis per product) plus
+        ``"ks_sum"`` (its fused result, shape (2, primes, n)) and ``"ks_digits"``; the call's
+        ``primes`` and ``count`` (what the op trace counts) are unchanged.
     """
 
     kind: str

@@ -1,7 +1,8 @@
 """HW-vs-SW compare (issue 7): capture a real multiply-and-rotate, replay it on the RTL.
 
 * capture (``fhesim capture``): the trace file holds every NTT / INTT / modmul call of
-  ``rotate(rescale(mul(a, b)), 1)`` at toy-n10 level 2, with consistent stage arrays;
+  ``rotate(rescale(mul(a, b)), 1)`` at toy-n10 level 2 (including the per-digit products of
+  the fused key-switching inner products), with consistent stage arrays;
 * replay: all kernels of one prime (transforms through the NTT unit with its debug tap,
   products through the multiplier) give zero mismatches on every stage and word; the
   Montgomery multiplier, fed the documented operand form, gives the same products;
@@ -43,7 +44,8 @@ def trace(trace_path):
 
 
 def _q_small(trace) -> int:
-    """The prime that the rescale drops (its INTT is a one-row call): 5 transforms, 6 product rows."""
+    """The prime that the rescale drops (its INTT is a one-row call): 5 transforms, 8 product
+    rows (4 tensor products, 2 key-switching inner-product rows, 2 ModDown sub-muls)."""
     return next(k for k in trace.kernels if k.kind == "intt" and k.op_path == "rescale").primes[0]
 
 
@@ -57,10 +59,18 @@ def test_capture_file(trace, trace_path):
     counts = trace.counts()
     assert counts["ntt"] == {"kernels": 8, "rows": 28}
     assert counts["intt"] == {"kernels": 8, "rows": 25}
-    assert counts["modmul"] == {"kernels": 10, "rows": 36}
+    # modmul: tensor product 4 x 4 rows; relin inner product 2 x 1 digit x (4 + 4) rows;
+    # ModDown 2 x 4; rescale 2 x 3; rotate inner product 2 x 1 x (3 + 4); ModDown 2 x 3
+    assert counts["modmul"] == {"kernels": 12, "rows": 16 + 16 + 8 + 6 + 14 + 6}
     assert len(trace.primes()) == 8
-    forms = [k.form for k in trace.kernels if k.kind == "modmul"]
-    assert forms[:4] == ["mul"] * 4 and set(forms[4:]) == {"submulconst"}
+    mm = [k for k in trace.kernels if k.kind == "modmul"]
+    assert [k.form for k in mm] == ["mul"] * 5 + ["submulconst"] * 4 + ["mul"] + ["submulconst"] * 2
+    ks = [k for k in mm if k.op == "keyswitch"]
+    assert [(k.op_path, k.rows) for k in ks] == [("cmult/relin/keyswitch", 16), ("rotate/keyswitch", 14)]
+    for k in ks:                       # rows: key half (b, a) x primes; 1 digit at level 2
+        R = k.rows // 2
+        assert k.primes[:R] == k.primes[R:]
+        assert np.array_equal(k.arrays["a"][:R], k.arrays["a"][R:])
     for k in trace.kernels:
         assert k.op_path.split("/")[0] in ("cmult", "rescale", "rotate")
         for r, q in enumerate(k.primes):
@@ -96,7 +106,7 @@ def test_trace_file_checks(trace_path, tmp_path):
 
 
 def test_replay_one_prime_zero_mismatches(trace, trace_path, capsys):
-    """Every kernel row of one prime: 5 transforms (stage by stage) and 6 product rows."""
+    """Every kernel row of one prime: 5 transforms (stage by stage) and 8 product rows."""
     q = _q_small(trace)
     assert fhesim(["compare", "--trace", str(trace_path), "--primes", str(q), "--jobs", "1",
                    "--json"]) == 0
@@ -105,7 +115,7 @@ def test_replay_one_prime_zero_mismatches(trace, trace_path, capsys):
     assert rep["primes"] == 1 and rep["per_prime"][0]["q"] == q
     tr_rows = sum(1 for k in trace.kernels if k.kind != "modmul" for p in k.primes if p == q)
     mm_rows = sum(1 for k in trace.kernels if k.kind == "modmul" for p in k.primes if p == q)
-    assert (tr_rows, mm_rows) == (5, 6)
+    assert (tr_rows, mm_rows) == (5, 8)
     assert rep["totals"]["vectors"] == tr_rows + mm_rows
     assert rep["totals"]["mismatches"] == 0
     assert rep["totals"]["words"] == tr_rows * (LOG_N + 1) * N + mm_rows * N

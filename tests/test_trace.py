@@ -147,3 +147,38 @@ def test_exports(env):
     assert set(kdf.kind) == {"modadd", "ntt", "intt", "bconv", "modmul", "automorphism"}
     doc = json.loads(rec.to_json())
     assert doc["events"][1]["kind"] == "rotate" and doc["events"][1]["children"][0]["kind"] == "keyswitch"
+
+
+def test_keep_ks_inner_products(env):
+    """The fused key-switching inner product keeps its per-digit products (as one ``mul`` of
+    2 * digits * rows data rows) without changing the kernel counts; the fused result is the
+    modular sum of those products (relin: no automorphism; rotate: fused automorphism)."""
+    z, w = env.vec(), env.vec()
+    a, b = env.ct(z), env.ct(w)
+    with trace.recording(keep=trace.Keep(op=None, kernels=("modmul",), first=3)) as rec:
+        out = program(env, a, b)
+    assert np.max(np.abs(env.dec(out) - np.roll(z * w, -1))) < 2 ** -12
+    for kind, hand in HAND.items():
+        assert rec.kernel_counts(kind) == hand
+    by_id = {e.id: e for e in rec.all_events()}
+    ks = [kc for kc in rec.kept() if by_id[kc.op_id].kind == "keyswitch"]
+    assert [(kc.primes, kc.count) for kc in ks] == [(20, 8), (19, 8)]   # L + K rows, 2 x 4 digits
+    for kc in ks:
+        d = kc.data
+        nd, R, n = d["ks_digits"], kc.primes, env.p.n
+        assert d["form"] == "mul" and nd == 4 and len(d["primes"]) == 2 * nd * R
+        for arr in (d["input"], d["input_b"], d["output"]):
+            assert arr.shape == (2 * nd * R, n) and arr.dtype == np.uint64
+        rows = np.random.default_rng(0).choice(2 * nd * R, 6, replace=False)
+        for r in rows:
+            q = d["primes"][r]
+            ref = [int(x) * int(y) % q for x, y in zip(d["input"][r, :64].tolist(),
+                                                       d["input_b"][r, :64].tolist())]
+            assert d["output"][r, :64].tolist() == ref
+        q = np.array(d["primes"][:R], dtype=np.uint64)[None, :, None]
+        total = d["output"].reshape(nd, 2, R, n).sum(axis=0) % q
+        assert np.array_equal(total, d["ks_sum"])
+    # nothing kept without a keep request (the hot path computes no products)
+    with trace.recording() as rec2:
+        program(env, a, b)
+    assert rec2.kept() == [] and rec2.kernel_counts() == TOTAL

@@ -19,7 +19,10 @@ Elementwise multiplies are stored as multiplier operands ``a``, ``b`` and the pr
 ``mul`` (``a*b``), ``mulconst`` (``b`` = the per-prime constant broadcast over the row),
 ``submulconst`` (the fused ``(x - y) * c`` of ModDown/rescale: ``a = (x - y) mod q``
 is computed here -- the subtraction is a ``modadd`` and is not replayed -- and
-``b = c``).
+``b = c``). The fused key-switching inner product (``ks_inner``) is kept as one ``mul``
+kernel holding its ``2 * digits`` per-digit products (``a`` = digit row after any
+automorphism, ``b`` = key row), after asserting that their modular sum over the digits is
+the fused kernel's own output.
 """
 from __future__ import annotations
 
@@ -93,9 +96,28 @@ def _modmul_kernel(kid, kc, kind_path) -> Kernel:
                        dtype=np.uint64)
         if not np.array_equal(ref, outp[r]):
             raise AssertionError(f"capture: modmul/{form} row {r} (q={qi}) is not a*b mod q")
+    if "ks_sum" in d:
+        _check_ks_sum(kc, primes, outp, np.asarray(d["ks_sum"], dtype=np.uint64), int(d["ks_digits"]))
     op, path = kind_path
     return Kernel(id=kid, kind="modmul", n=kc.n, primes=primes, op=op, op_path=path,
                   op_id=kc.op_id, form=form, arrays={"a": a, "b": b, "output": outp})
+
+
+def _check_ks_sum(kc, primes, products, fused, digits) -> None:
+    """The fused key-switching inner product (``ks_inner``) equals the modular sum over the
+    digits of its reported products (rows ordered digit -> key half -> prime)."""
+    R = kc.primes
+    if len(primes) != 2 * digits * R or fused.shape != (2, R, kc.n):
+        raise AssertionError(f"capture: ks_inner data of {len(primes)} rows / fused shape "
+                             f"{fused.shape} do not match {digits} digits x 2 x {R} primes")
+    q = np.array(primes[:R], dtype=np.uint64)[None, :, None]
+    p = products.reshape(digits, 2, R, kc.n)
+    total = np.zeros((2, R, kc.n), dtype=np.uint64)
+    for i in range(digits):          # each partial sum < 2q < 2^32: no overflow
+        total = (total + p[i]) % q
+    if not np.array_equal(total, fused):
+        raise AssertionError("capture: the fused key-switching inner product differs from the "
+                             "modular sum of its per-digit products")
 
 
 def capture(params: str = "toy-n10", program: str = "mulrot", *, level: int = 2, seed: int = 1,

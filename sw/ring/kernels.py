@@ -216,9 +216,11 @@ def ks_inner(ext, basis: RnsBasis, kb, ka, rowmap: np.ndarray, ndigits: int, per
     stacks (D >= ndigits, rows, n) of which rows ``rowmap`` match ``basis``; ``perm``: an
     optional evaluation-form automorphism applied to the digits first. Reported as
     ``automorphism`` (ndigits x rows, if ``perm``), ``modmul`` (2 x ndigits) and ``modadd``
-    (2 x (ndigits - 1)).
+    (2 x (ndigits - 1)). When the recorder keeps ``modmul`` data, the per-digit products
+    are computed separately and attached to the ``modmul`` report (see :func:`_ks_inner_data`).
     """
     o0 = o1 = None
+    data = None
     if _live("keyswitch", ext, kb, ka):
         R, n = len(basis), basis.n
         o0 = np.empty((R, n), dtype=_U)
@@ -226,12 +228,39 @@ def ks_inner(ext, basis: RnsBasis, kb, ka, rowmap: np.ndarray, ndigits: int, per
         use = perm is not None
         _nb.ks_inner(ext, perm if use else np.zeros(1, np.int64), use, kb, ka, rowmap,
                      basis.q, _two32(basis), basis.mu, basis.s1, basis.s2, o0, o1)
+        if trace.wants_data("modmul"):   # only when a recorder keeps data: off the hot path
+            data = _ks_inner_data(ext, basis, kb, ka, rowmap, ndigits, perm, o0, o1)
     if perm is not None:
         trace.report_kernel("automorphism", len(basis), basis.n, count=ndigits)
-    trace.report_kernel("modmul", len(basis), basis.n, count=2 * ndigits)
+    trace.report_kernel("modmul", len(basis), basis.n, count=2 * ndigits, data=data)
     if ndigits > 1:
         trace.report_kernel("modadd", len(basis), basis.n, count=2 * (ndigits - 1))
     return o0, o1
+
+
+def _ks_inner_data(ext, basis: RnsBasis, kb, ka, rowmap, ndigits: int, perm, o0, o1) -> dict:
+    """Kept data of :func:`ks_inner`: its ``2 * ndigits`` per-digit products as one ``mul``
+    of ``2 * ndigits * R`` rows, ordered digit ``i`` -> key half ``j`` (0: ``kb``, 1: ``ka``)
+    -> row ``r`` (row ``(2 i + j) R + r`` has prime ``basis.primes[r]``). ``input`` is the
+    digit as the multiplier sees it (after the automorphism ``perm``), ``input_b`` the key
+    row, ``output`` the product ``mod q``. ``ks_sum`` (2, R, n) is the fused kernel's own
+    result (``o0``, ``o1``): the modular sum of the products over the digits (checked by the
+    capture); ``ks_digits`` = ``ndigits``."""
+    q = basis.q[:, None]
+    rm = np.asarray(rowmap, dtype=np.int64)
+    a_rows, b_rows = [], []
+    for i in range(ndigits):
+        e = ext[i] if perm is None else ext[i][:, perm]
+        for key in (kb, ka):
+            a_rows.append(e)
+            b_rows.append(key[i][rm])
+    a = np.ascontiguousarray(np.concatenate(a_rows), dtype=_U)
+    b = np.ascontiguousarray(np.concatenate(b_rows), dtype=_U)
+    qq = np.tile(q, (2 * ndigits, 1))
+    out = (a * b) % qq           # canonical operands < 2^32: the product fits in 64 bits
+    return {"primes": tuple(basis.primes) * (2 * ndigits), "input": a, "output": out,
+            "form": "mul", "input_b": b, "ks_sum": np.stack([o0, o1]).copy(),
+            "ks_digits": int(ndigits)}
 
 
 @lru_cache(maxsize=1024)
