@@ -31,7 +31,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from sim.rtl.build import REPO_ROOT, _source_digest, icarus_shim, layout_fields
+from sim.rtl.build import REPO_ROOT, source_digest, layout_fields, log_tail, write_build_files
 
 BUILD_ROOT = Path(os.environ.get("FHESIM_BUILD_DIR", REPO_ROOT / "build")) / "compare"
 TOP = "fhesim_replay"
@@ -124,7 +124,7 @@ class BuiltReplay:
 def build_replay(spec: ReplaySpec) -> BuiltReplay:
     """Emit (or reuse) the Verilog of ``spec``; returns the build directory and port map."""
     key = {"spec": asdict(spec), "fmt": BUILD_FORMAT,
-           "src": _source_digest() + hashlib.sha256(Path(__file__).read_bytes()).hexdigest()}
+           "src": source_digest() + hashlib.sha256(Path(__file__).read_bytes()).hexdigest()}
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
     d = BUILD_ROOT / f"replay_{digest}"
     d.mkdir(parents=True, exist_ok=True)
@@ -144,13 +144,7 @@ def build_replay(spec: ReplaySpec) -> BuiltReplay:
                             "rows": u.rows, "stages": u.stages},
                     "modmul": {"latency": top.mm.latency}}
             text = verilog.convert(top, name=TOP)
-            for path, body in ((vfile, text), (sfile, icarus_shim(text))):
-                tmp = path.with_suffix(".v.tmp")
-                tmp.write_text(body)
-                os.replace(tmp, path)
-            tmp = mfile.with_suffix(".json.tmp")
-            tmp.write_text(json.dumps(meta, indent=1))
-            os.replace(tmp, mfile)
+            write_build_files(vfile, sfile, mfile, text, meta)
         meta = json.loads(mfile.read_text())
     return BuiltReplay(spec=spec, dir=d, sim_verilog=sfile, meta=meta)
 
@@ -158,12 +152,6 @@ def build_replay(spec: ReplaySpec) -> BuiltReplay:
 class ReplayError(RuntimeError):
     """The replay simulation produced no result (build failure, simulator crash)."""
 
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
 
 
 def simulate(spec: ReplaySpec, stimulus: dict, *, waves: bool = False, keep: bool = False,
@@ -192,7 +180,7 @@ def simulate(spec: ReplaySpec, stimulus: dict, *, waves: bool = False, keep: boo
             runner.build(sources=[built.sim_verilog], hdl_toplevel=TOP, build_dir=sim_dir,
                          timescale=("1ns", "1ps"), waves=waves, always=False, log_file=log)
         except (RuntimeError, SystemExit) as e:
-            raise ReplayError(f"Icarus build of {spec.label} failed: {e}\n{_tail(log)}") from None
+            raise ReplayError(f"Icarus build of {spec.label} failed: {e}\n{log_tail(log)}") from None
     t_compile = time.perf_counter() - t0 - t_build
     runs = built.dir / "runs"
     runs.mkdir(exist_ok=True)
@@ -217,13 +205,13 @@ def simulate(spec: ReplaySpec, stimulus: dict, *, waves: bool = False, keep: boo
     except SystemExit:
         pass
     except RuntimeError as e:
-        raise ReplayError(f"replay of {spec.label} failed to run: {e}\n{_tail(sim_log)}") from None
+        raise ReplayError(f"replay of {spec.label} failed to run: {e}\n{log_tail(sim_log)}") from None
     rfile = run_dir / "result.json"
     if not rfile.is_file():
-        raise ReplayError(f"replay of {spec.label} wrote no result; log {sim_log}:\n{_tail(sim_log)}")
+        raise ReplayError(f"replay of {spec.label} wrote no result; log {sim_log}:\n{log_tail(sim_log)}")
     result = json.loads(rfile.read_text())
     if result.get("error"):
-        raise ReplayError(f"replay of {spec.label}: {result['error']}\n{_tail(sim_log)}")
+        raise ReplayError(f"replay of {spec.label}: {result['error']}\n{log_tail(sim_log)}")
     with np.load(run_dir / "rtl.npz") as z:
         result.update({k: z[k] for k in z.files})
     result.update({"time_build_s": round(t_build, 3), "time_compile_s": round(t_compile, 3),

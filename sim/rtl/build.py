@@ -75,7 +75,7 @@ def _dependency_files() -> list[Path]:
     return sorted(seen)
 
 
-def _source_digest() -> str:
+def source_digest() -> str:
     h = hashlib.sha256()
     for f in _dependency_files():
         h.update(str(f.relative_to(REPO_ROOT)).encode())
@@ -200,8 +200,31 @@ def _prune_stale(current: Path, meta: dict) -> None:
             continue
 
 
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename, so that a reader
+    (another job sharing the build cache) never sees a half-written file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def write_build_files(vfile: Path, sfile: Path, mfile: Path, text: str, meta: dict) -> None:
+    """Store a build: the emitted Verilog, its Icarus-shimmed copy and the JSON metadata."""
+    write_atomic(vfile, text)
+    write_atomic(sfile, icarus_shim(text))
+    write_atomic(mfile, json.dumps(meta, indent=1))
+
+
+def log_tail(path: Path, lines: int = 30) -> str:
+    """The last ``lines`` lines of a log file, or ``(no log)`` when it cannot be read."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
 def build_unit(spec: UnitSpec, *, force: bool = False) -> Built:
-    key = {"spec": spec.build_key(), "src": _source_digest(), "fmt": BUILD_FORMAT}
+    key = {"spec": spec.build_key(), "src": source_digest(), "fmt": BUILD_FORMAT}
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
     d = BUILD_ROOT / f"{spec.kind}_{digest}"
     top = f"fhesim_{spec.kind}"
@@ -217,13 +240,7 @@ def build_unit(spec: UnitSpec, *, force: bool = False) -> Built:
                     "props": _props(component), "ports": _port_map(component)}
             text = verilog.convert(component, name=top)
             _check_ports(text, top, meta["ports"])
-            for path, body in ((vfile, text), (sfile, icarus_shim(text))):
-                tmp = path.with_suffix(".v.tmp")
-                tmp.write_text(body)
-                os.replace(tmp, path)
-            tmp = mfile.with_suffix(".json.tmp")
-            tmp.write_text(json.dumps(meta, indent=1))
-            os.replace(tmp, mfile)
+            write_build_files(vfile, sfile, mfile, text, meta)
         meta = json.loads(mfile.read_text())
     _prune_stale(d, meta)
     return Built(spec=spec, dir=d, top=top, verilog=vfile, sim_verilog=sfile, meta=meta)

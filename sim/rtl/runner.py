@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .build import REPO_ROOT, build_unit
+from .build import REPO_ROOT, build_unit, log_tail
 from .units import ELEMENTWISE, TRANSFORM, UnitSpec
 
 TEST_MODULES = {**{k: "sim.rtl.tb_elementwise" for k in ELEMENTWISE},
@@ -32,12 +32,6 @@ TEST_MODULES = {**{k: "sim.rtl.tb_elementwise" for k in ELEMENTWISE},
 class RtlError(RuntimeError):
     """The simulation did not produce a verdict (build failure, simulator crash, ...)."""
 
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
 
 
 def run_rtl(spec: UnitSpec, *, vectors: int = 200, seed: int = 1, direction: str = "forward",
@@ -81,7 +75,7 @@ def run_rtl(spec: UnitSpec, *, vectors: int = 200, seed: int = 1, direction: str
                          timescale=("1ns", "1ps"), waves=waves, always=False,
                          log_file=log)
         except (RuntimeError, SystemExit) as e:
-            raise RtlError(f"Icarus build of {spec.label} failed: {e}\n{_tail(log)}") from None
+            raise RtlError(f"Icarus build of {spec.label} failed: {e}\n{log_tail(log)}") from None
     t_compile = time.perf_counter() - t0 - t_build
 
     runs = built.dir / "runs"
@@ -113,11 +107,11 @@ def run_rtl(spec: UnitSpec, *, vectors: int = 200, seed: int = 1, direction: str
     except SystemExit:
         pass   # the cocotb runner exits on a failing test under pytest; the verdict is in result.json
     except RuntimeError as e:
-        raise RtlError(f"simulation of {spec.label} failed to run: {e}\n{_tail(sim_log)}") from None
+        raise RtlError(f"simulation of {spec.label} failed to run: {e}\n{log_tail(sim_log)}") from None
     rfile = run_dir / "result.json"
     if not rfile.is_file():
         raise RtlError(f"simulation of {spec.label} wrote no result (crash or test error); "
-                       f"log {sim_log}:\n{_tail(sim_log)}")
+                       f"log {sim_log}:\n{log_tail(sim_log)}")
     result = json.loads(rfile.read_text())
     result.update({
         "spec": {"kind": spec.kind, "n": spec.n, "q": spec.q, "width": spec.width,

@@ -1,7 +1,7 @@
 """``reports/synth.csv``: synthesised resources per unit, so reports never re-run Yosys.
 
 One row per unit name (:mod:`sim.synth.units`); a new synthesis of a unit replaces its row.
-``src`` is the digest of the generator sources (:func:`sim.rtl.build._source_digest`) at
+``src`` is the digest of the generator sources (:func:`sim.rtl.build.source_digest`) at
 synthesis time: rows whose digest differs from the current sources are reported as
 ``stale`` (still used, flagged in every output).
 """
@@ -24,8 +24,8 @@ _FLOAT = {"bram36", "throughput", "seconds"}
 
 
 def current_src() -> str:
-    from sim.rtl.build import _source_digest
-    return _source_digest()[:16]
+    from sim.rtl.build import source_digest
+    return source_digest()[:16]
 
 
 def read_cache(path: str | Path | None = None) -> dict[str, dict]:
