@@ -1,0 +1,399 @@
+"""The encrypted ResNet: compile a model for a CKKS parameter set, then run it.
+
+Pipeline (:class:`EncryptedResNet`)
+-----------------------------------
+1. **Calibrate** (plaintext): each ReLU's bound ``B_l = margin * max |x|`` over
+   calibration images (training data).
+2. **Units.** Every tensor ``X`` is encrypted as ``X / u_X``. Each ReLU input has unit
+   ``B_l`` (so the polynomial sees ``t in [-1, 1]``); additions force equal units on both
+   operands (an identity shortcut carries the previous ReLU's output in the unit of the next
+   block's sum); the units are folded into the linear layers' weights and the activation
+   polynomials' output constants: no level is spent on scaling.
+3. **Linear layers** (:mod:`sw.nn.packing`): multiplexed parallel convolutions (stride 1
+   and 2), the option-A shortcut, average pooling fused with the FC layer: one level each.
+4. **Activations** (:mod:`sw.nn.activations`): composite minimax or data-guided polynomials,
+   evaluated by :class:`sw.circuits.PolynomialEvaluator`.
+5. **Level plan** (:mod:`sw.nn.planner`): bootstraps (imaginary-removing, real messages,
+   :mod:`sw.bootstrap`) where levels run out.
+
+Every ciphertext between layers carries the scale ``Delta = params.default_scale`` exactly
+(each layer lands on it), so additions never need a scale fix.
+
+The same code runs shape-only inside ``sw.trace.recording(dry_run=True)`` (no weights are
+encoded, keys and ciphertexts are placeholders), which is how ``fhesim trace`` produces the
+op trace of ResNet-110 at ``N = 2^16`` in seconds.
+"""
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sw import trace
+from sw.circuits import Polynomial, PolynomialEvaluator
+
+from .activations import (COMPOSITE_DEGREES, CompositeSign, ReluApprox, calibrate_bounds, composite_relu,
+                          data_guided_relu)
+from .data import check_images, load_digits_split
+from .models import Op, ResNet
+from .packing import (LinearMap, MPLayout, conv_map, pack, pool_fc_map, required_slots,
+                      shortcut_a_map, stage_layouts)
+from .planner import LevelPlan, plan_levels
+from .plain import BoundWarning, collect_preactivations, forward
+
+__all__ = ["EncryptedResNet", "SlotCapacityError", "HeSession", "RunStats"]
+
+
+def _placeholder_act(method: str, degree: int, degrees, name: str) -> ReluApprox:
+    if method == "composite":
+        polys = [Polynomial(np.ones(d + 1), "chebyshev", (-1.0, 1.0), "odd") for d in degrees]
+        return ReluApprox("composite", 1.0, sign=CompositeSign(tuple(degrees), float("nan"), polys,
+                                                               [], float("nan")), name=name)
+    return ReluApprox("data-guided", 1.0, poly=Polynomial(np.ones(degree + 1), "chebyshev", (-1.0, 1.0)),
+                      name=name)
+
+
+class SlotCapacityError(ValueError):
+    """The model's multiplexed tensors need more slots than the parameters have."""
+
+
+@dataclass
+class RunStats:
+    bootstraps: int = 0
+    levels_consumed: int = 0
+    min_level: int = 10 ** 9
+    seconds: float = 0.0
+    op_seconds: dict = field(default_factory=dict)
+
+
+class HeSession:
+    """Keys and evaluator objects for one parameter set (key generation happens here).
+
+    bootstrap: build a :class:`sw.bootstrap.Bootstrapper` for ``slots`` (real messages,
+    imaginary-removing) and put its keys in the same key set.
+    """
+
+    def __init__(self, params, slots: int, rotations, *, bootstrap: bool = False, seed: int = 1,
+                 boot_config: Any = None):
+        from sw.ckks import (CkksContext, Decryptor, Encoder, Encryptor, Evaluator, KeyGenerator)
+        self.params = params
+        self.slots = slots
+        t0 = time.time()
+        self.ctx = CkksContext(params)
+        kg = KeyGenerator(self.ctx, seed=seed)
+        sk = kg.gen_secret_key()
+        self.keys = kg.gen_keyset(rotations=sorted(set(int(r) for r in rotations)), conjugation=bootstrap,
+                                  sk=sk)
+        self.bootstrapper = None
+        if bootstrap:
+            from sw.bootstrap import BootstrapConfig, Bootstrapper, gen_bootstrap_keys
+            cfg = boot_config or BootstrapConfig(slots=slots, real=True)
+            bk = gen_bootstrap_keys(kg, sk, cfg, keyset=self.keys)
+            self.bootstrapper = Bootstrapper(self.ctx, bk)
+        self.encoder = Encoder(self.ctx)
+        self.encryptor = Encryptor(self.ctx, self.keys.public if self.keys.public is not None else sk,
+                                   seed=seed + 1)
+        self.decryptor = None if trace.is_dry_run() else Decryptor(self.ctx, sk)
+        self.ev = Evaluator(self.ctx, self.keys)
+        self.keygen_seconds = time.time() - t0
+
+    @property
+    def boot_level(self) -> int | None:
+        return None if self.bootstrapper is None else int(self.bootstrapper.output_level)
+
+
+class EncryptedResNet:
+    """A ResNet compiled for encrypted inference.
+
+    Parameters
+    ----------
+    model : ResNet
+    params : CkksParams
+    method : ``"composite"`` (minimax 15/15/27) or ``"data-guided"`` (one polynomial per layer)
+    degree : degree of the data-guided polynomials
+    slots : slot count (default: what the multiplexed layouts need; must be <= N/2)
+    calibration : images for the bounds and the data-guided fits (default: 256 training images)
+    margin : ``B_l = margin * max |x|``
+    fresh_level : level of the encrypted input (default: the bootstrap output level when
+        bootstrapping, else ``params.max_level``)
+    dry_run : build shape-only linear maps (no weights; for traces)
+    """
+
+    def __init__(self, model: ResNet, params, *, method: str = "composite", degree: int = 15,
+                 slots: int | None = None, calibration: np.ndarray | None = None, margin: float = 1.25,
+                 dry_run: bool = False, composite_degrees=None, composite_eps_log2=None):
+        self.model = model
+        self.params = params
+        self.method = method
+        self.degree = degree
+        self.dry_run = dry_run
+        g = model.geometry
+        self.layouts = stage_layouts(g.channels, g.size)
+        need = required_slots(g.channels, g.size)
+        self.slots = int(slots or need)
+        if self.slots < need or self.slots & (self.slots - 1):
+            raise SlotCapacityError(f"{model.name}/{g.name}: slots={self.slots} must be a power of two >= {need}")
+        if self.slots > params.n // 2:
+            raise SlotCapacityError(
+                f"{model.name}/{g.name}: the multiplexed tensors need {need} slots (input "
+                f"{self.layouts['input']}, stage 1 {self.layouts['stage1']}) but {params.name} has only "
+                f"N/2 = {params.n // 2}")
+        self.graph = model.graph()
+        relus = [op.name for op in self.graph if op.kind == "relu"]
+        kw = {}
+        if composite_degrees is not None:
+            kw["degrees"] = tuple(composite_degrees)
+        if composite_eps_log2 is not None:
+            kw["eps_log2"] = composite_eps_log2
+        if method not in ("composite", "data-guided"):
+            raise ValueError(f"unknown activation method {method!r} (composite, data-guided)")
+        self.acts: dict[str, ReluApprox] = {}
+        if dry_run:
+            # shape only: unit bounds, polynomials with the same degrees and parity (the op
+            # sequence depends only on which coefficients are nonzero), no calibration
+            self.pre, self.bounds = {}, {r: 1.0 for r in relus}
+            for r in relus:
+                self.acts[r] = _placeholder_act(method, degree, kw.get("degrees", COMPOSITE_DEGREES), r)
+        else:
+            if calibration is None:
+                xtr, _, _, _ = load_digits_split(g.name)
+                calibration = xtr[:256]
+            self.pre = collect_preactivations(model, calibration)
+            self.bounds = calibrate_bounds(self.pre, margin)
+            for r in relus:
+                B = self.bounds[r]
+                if method == "composite":
+                    self.acts[r] = composite_relu(B, name=r, **kw)
+                else:
+                    self.acts[r] = data_guided_relu(self.pre[r], B, degree, name=r)
+        self._units()
+        self._layout_of()
+        self._build_maps()
+
+    # -- compilation ----------------------------------------------------------------------
+    def _units(self) -> None:
+        u: dict[str, float] = {"input": 1.0}
+        for op in self.graph:
+            if op.kind == "relu":
+                u[op.src] = self.bounds[op.name]
+        for op in self.graph:
+            if op.kind == "add":
+                u[op.src2] = u[op.src] = u[op.dst]
+        for op in self.graph:
+            if op.kind == "relu" and op.dst not in u:
+                u[op.dst] = self.bounds[op.name]
+        u["pooled"] = u[[o for o in self.graph if o.kind == "avgpool"][0].src]
+        u["logits"] = 1.0
+        self.units = u
+
+    def _layout_of(self) -> None:
+        lay = {"input": self.layouts["input"]}
+        for op in self.graph:
+            if op.kind in ("conv", "shortcut_a", "relu", "add"):
+                if len(op.shape) == 3:
+                    c, h, _ = op.shape
+                    st = {16: "stage1", 32: "stage2", 64: "stage3"}[c]
+                    lay[op.dst] = self.layouts[st]
+        self.tensor_layout = lay
+
+    def _build_maps(self) -> None:
+        self.maps: dict[str, LinearMap] = {}
+        cache: dict = {}
+        u, S = self.units, self.slots
+        for op in self.graph:
+            lin = self.tensor_layout.get(op.src)
+            if op.kind == "conv":
+                lout = self.tensor_layout[op.dst]
+                if self.dry_run:
+                    key = ("conv", lin, lout, op.stride, op.weight.shape[-1], op.pad)
+                    if key not in cache:
+                        cache[key] = conv_map(op.name, None, None, op.stride, op.pad, lin, lout, S,
+                                              ksize=op.weight.shape[-1])
+                    m = cache[key]
+                else:
+                    w = op.weight * (u[op.src] / u[op.dst])
+                    b = op.bias / u[op.dst]
+                    m = conv_map(op.name, w, b, op.stride, op.pad, lin, lout, S)
+            elif op.kind == "shortcut_a":
+                lout = self.tensor_layout[op.dst]
+                m = shortcut_a_map(op.name, op.stride, op.pad, lin, lout, S, u[op.src] / u[op.dst],
+                                   with_values=not self.dry_run)
+            elif op.kind == "fc":
+                pool_src = [o for o in self.graph if o.kind == "avgpool"][0].src
+                lin = self.tensor_layout[pool_src]
+                w = None if self.dry_run else op.weight * u[pool_src]
+                m = pool_fc_map(op.name, w, None if self.dry_run else op.bias, lin, S, op.shape[0])
+                if self.dry_run:
+                    m.bias = None
+            else:
+                continue
+            self.maps[op.name] = m
+
+    def cost(self) -> dict[str, int]:
+        c = {}
+        for op in self.graph:
+            if op.kind in ("conv", "shortcut_a", "fc"):
+                c[op.name] = 1
+            elif op.kind == "relu":
+                c[op.name] = self.acts[op.name].depth
+        return c
+
+    def plan(self, fresh_level: int, boot_level: int | None) -> LevelPlan:
+        return plan_levels(self.graph, self.cost(), fresh_level, boot_level)
+
+    def rotation_steps(self) -> list[int]:
+        steps = set()
+        for m in self.maps.values():
+            steps.update(m.rotation_steps)
+        return sorted(steps)
+
+    def summary(self) -> dict:
+        ops = [m for m in self.maps.values()]
+        return {"model": self.model.name, "geometry": self.model.geometry.name, "slots": self.slots,
+                "method": self.method, "degrees": list(next(iter(self.acts.values())).degrees),
+                "levels_per_activation": next(iter(self.acts.values())).depth,
+                "relus": len(self.acts), "linear_layers": len(ops),
+                "rotations": sum(len(m.babies) + len(m.giants) for m in ops),
+                "pmults": sum(m.n_pmults for m in ops), "rotation_keys": len(self.rotation_steps())}
+
+    # -- plaintext references -------------------------------------------------------------
+    def plain_logits(self, x, *, poly: bool = True) -> np.ndarray:
+        """Plaintext logits, exact (``poly=False``) or with the polynomial activations;
+        warns (:class:`BoundWarning`, naming the layer) when a ReLU input exceeds its bound."""
+        return forward(self.model, x, self.acts if poly else None, bounds=self.bounds, graph=self.graph)
+
+    def bound_violations(self, x) -> list[tuple[str, float, float]]:
+        """``(layer, max |x|, B)`` for every ReLU whose input exceeds its bound on ``x``."""
+        rec: dict = {}
+        forward(self.model, x, self.acts, record=rec, graph=self.graph)
+        out = []
+        for k, v in rec.items():
+            m = float(max(np.max(np.abs(a)) for a in v))
+            if m > self.bounds[k]:
+                out.append((k, m, self.bounds[k]))
+        return out
+
+    # -- encrypted ------------------------------------------------------------------------
+    def session(self, *, bootstrap: bool, seed: int = 1, boot_config=None) -> HeSession:
+        return HeSession(self.params, self.slots, self.rotation_steps(), bootstrap=bootstrap, seed=seed,
+                         boot_config=boot_config)
+
+    def encrypt(self, sess: HeSession, image, level: int):
+        x = check_images(image, self.model.geometry.name)
+        if len(x) != 1:
+            raise ValueError(f"encrypt: one image at a time (got a batch of {len(x)})")
+        v = np.zeros(1) if trace.is_dry_run() else pack(x[0], self.layouts["input"], self.slots)
+        pt = sess.encoder.encode(v, level=level, scale=self.params.default_scale, slots=self.slots)
+        return sess.encryptor.encrypt(pt)
+
+    def decrypt_logits(self, sess: HeSession, ct) -> np.ndarray:
+        v = sess.encoder.decode(sess.decryptor.decrypt(ct))
+        return np.real(v[: self.model.num_classes]) * self.units["logits"]
+
+    def _linear(self, sess: HeSession, ct, m: LinearMap):
+        ev, enc, p = sess.ev, sess.encoder, self.params
+        delta = p.default_scale
+        lvl = int(ct.level)
+        pt_scale = delta * float(p.level_scale(lvl)) / float(ct.scale)
+        babies = m.babies
+        rots = {0: ct}
+        if babies:
+            rots.update(ev.rotate_hoisted(ct, babies))
+        acc = None
+        dry = m.diag is None
+        for gv in np.unique(m.g):
+            inner = None
+            for j in np.flatnonzero(m.g == gv):
+                vec = np.zeros(1) if dry else m.diag[j]
+                pt = enc.encode(vec, level=lvl, scale=pt_scale, slots=self.slots)
+                term = ev.mul_plain(rots[int(m.b[j])], pt)
+                inner = term if inner is None else ev.add(inner, term)
+            if gv:
+                inner = ev.rotate(inner, int(gv))
+            acc = inner if acc is None else ev.add(acc, inner)
+        out = ev.rescale(acc)
+        if m.bias is not None or (dry and m.meta.get("kind") in ("conv", "pool_fc")):
+            vec = np.zeros(1) if dry else m.bias
+            out = ev.add_plain(out, enc.encode(vec, level=int(out.level), scale=float(out.scale),
+                                               slots=self.slots))
+        return out
+
+    def _relu(self, sess: HeSession, ct, act: ReluApprox, out_unit: float):
+        ev, p = sess.ev, self.params
+        delta = p.default_scale
+        c = act.bound / out_unit
+        pe = PolynomialEvaluator(ev)
+        if act.sign is None:
+            poly = Polynomial(np.asarray(act.poly.coeffs) * c, "chebyshev", (-1.0, 1.0))
+            return pe.evaluate(ct, poly, target_scale=delta)
+        s = ct
+        for poly in act.sign.polys:
+            s = pe.evaluate(s, poly, target_scale=delta)
+        s1 = ev.add_const(s, 1.0)
+        lvl = int(s1.level)
+        # t * c/2 landing on the scale that makes (t c/2) * s1 rescale onto Delta
+        want = delta * float(p.level_scale(lvl)) / float(s1.scale)
+        L = int(ct.level)
+        sigma = want * float(p.level_scale(L)) / float(ct.scale)
+        tt = ev.rescale(ev.mul_const(ct, 0.5 * c, scale=sigma))
+        tt = ev.drop_to_level(tt, lvl)
+        return ev.rescale(ev.mul(tt, s1))
+
+    def _add(self, sess: HeSession, a, b):
+        ev = sess.ev
+        lvl = min(int(a.level), int(b.level))
+        return ev.add(ev.drop_to_level(a, lvl), ev.drop_to_level(b, lvl))
+
+    def run(self, sess: HeSession, ct, *, plan: LevelPlan | None = None, progress: bool = False,
+            desc: str = "layers") -> tuple[Any, RunStats]:
+        """Evaluate the network on the encrypted input ``ct``; returns ``(logits ct, stats)``."""
+        plan = plan or self.plan(int(ct.level), sess.boot_level)
+        env = {"input": ct}
+        st = RunStats()
+        t0 = time.time()
+        it = self.graph
+        bar = None
+        if progress:
+            from tqdm import tqdm
+            bar = tqdm(total=len(self.graph), desc=desc, unit="layer", leave=False)
+        for op in it:
+            if bar is not None:
+                bar.set_postfix_str(op.name)
+            t1 = time.time()
+            for tname in plan.boots_before(op.name):
+                with trace.stage(f"{op.name}/bootstrap"):
+                    if sess.bootstrapper is None:
+                        raise RuntimeError(f"{op.name}: the plan bootstraps {tname} but the session has "
+                                           "no bootstrapper")
+                    env[tname] = sess.bootstrapper.bootstrap(env[tname])
+                st.bootstraps += 1
+            with trace.stage(op.name):
+                if op.kind in ("conv", "shortcut_a"):
+                    y = self._linear(sess, env[op.src], self.maps[op.name])
+                elif op.kind == "relu":
+                    y = self._relu(sess, env[op.src], self.acts[op.name], self.units[op.dst])
+                elif op.kind == "add":
+                    y = self._add(sess, env[op.src], env[op.src2])
+                elif op.kind == "avgpool":
+                    y = env[op.src]
+                elif op.kind == "fc":
+                    y = self._linear(sess, env[op.src], self.maps[op.name])
+                else:
+                    raise ValueError(op.kind)
+            env[op.dst] = y
+            exp = plan.op_levels[op.name][1]
+            if int(y.level) != exp:
+                raise AssertionError(f"{op.name}: output at level {y.level}, planned {exp}")
+            st.min_level = min(st.min_level, int(y.level))
+            st.op_seconds[op.name] = st.op_seconds.get(op.name, 0.0) + time.time() - t1
+            if bar is not None:
+                bar.update(1)
+        if bar is not None:
+            bar.close()
+        st.levels_consumed = plan.levels_consumed
+        st.seconds = time.time() - t0
+        return env["logits"], st

@@ -1,0 +1,89 @@
+"""Encrypted ResNet-20 end to end (every layer, every bootstrap) at a small insecure set,
+the level planner, the dry-run trace and the error paths."""
+from __future__ import annotations
+
+import io
+import json
+import warnings
+from contextlib import redirect_stdout
+
+import numpy as np
+import pytest
+
+from sim.cli import main
+from sw.nn.encrypted import EncryptedResNet, SlotCapacityError
+from sw.nn.models import ResNet
+from sw.nn.params import resolve_params
+from sw.nn.planner import LevelPlanError
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    import numba
+    old = numba.get_num_threads()
+    numba.set_num_threads(1)   # toy sizes: threads only add contention on a shared machine
+    yield
+    numba.set_num_threads(old)
+
+
+def _params(name="toy-boot-n11"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return resolve_params(name, allow_insecure=True)
+
+
+def test_encrypted_resnet20_two_images_with_bootstrapping():
+    """CI target: full encrypted ResNet-20 (composite minimax ReLU 15/15/27, 18 imaginary-
+    removing bootstraps) on 2 digits test images; encrypted top-1 == plaintext top-1 and the
+    largest logit error (vs the plaintext network with the same polynomials) is bounded."""
+    buf = io.StringIO()
+    with redirect_stdout(buf), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rc = main(["infer", "--model", "resnet20", "--geometry", "digits8", "--params", "toy-boot-n11",
+                   "--allow-insecure", "--images", "2", "--json"])
+    assert rc == 0
+    res = json.loads(buf.getvalue())
+    print({k: v for k, v in res.items() if k != "images"})
+    for r in res["images"]:
+        print(r)
+    assert res["insecure"] and res["method"] == "composite" and res["degrees"] == [15, 15, 27]
+    assert res["levels_per_activation"] == 14 and res["slots"] == 1024
+    assert res["bootstraps_planned"] == 18 and res["bound_warnings"] == []
+    assert len(res["images"]) == 2 and res["agreement"] == 1.0
+    for r in res["images"]:
+        assert r["top1_encrypted"] == r["top1_plain"] == r["top1_plain_poly"]
+        assert r["bootstraps"] == 18 and r["levels_used"] == 19 * 14 + 22
+        assert r["max_logit_err"] < 5e-3            # measured ~1e-4
+        assert r["max_logit_err_vs_exact"] < 0.1
+
+
+def test_level_plan():
+    m = ResNet("resnet20", "digits8")
+    enn = EncryptedResNet(m, _params(), method="composite", dry_run=True)
+    plan = enn.plan(16, 16)
+    assert plan.n_bootstraps == 18 and plan.levels_consumed == 19 * 14 + 22
+    # every activation input gets a bootstrap right before it when fewer than 14 levels are left
+    assert all(op.endswith(("relu1", "relu2")) or op.endswith("conv1") for op, _ in plan.bootstraps)
+    with pytest.raises(LevelPlanError, match=r"layer1.0.relu1: needs 14 levels .* at level 0 and no bootstrapping"):
+        enn.plan(16, None)
+    dg = EncryptedResNet(m, _params(), method="data-guided", degree=15, dry_run=True)
+    assert dg.plan(16, 16).n_bootstraps < plan.n_bootstraps
+
+
+def test_dry_run_trace_matches_plan():
+    from sim.commands.trace import run_trace
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = run_trace("resnet20", "digits8", "toy-boot-n11", allow_insecure=True)
+    assert res["bootstraps"] == 18 == res["top_level_ops"]["bootstrap"]
+    assert res["top_level_ops"]["pmult"] > 1000 and res["kernels"]["ntt"] > 0
+
+
+def test_errors():
+    with pytest.raises(SlotCapacityError, match=r"need 16384 slots .* N/2 = 1024"):
+        EncryptedResNet(ResNet("resnet20", "cifar32"), _params(), dry_run=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(["infer", "--params", "toy-boot-n11", "--allow-insecure", "--images", "0"]) == 2
+        assert main(["infer", "--params", "no-such-set", "--images", "1"]) == 2
+        assert main(["infer", "--params", "toy-boot-n11", "--images", "1"]) == 2   # insecure without opt-in

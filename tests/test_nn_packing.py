@@ -1,0 +1,59 @@
+"""Multiplexed packing and the layers as slot-linear maps (plaintext, exact to rounding)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sw.nn.packing import (MPLayout, conv_map, pack, pool_fc_map, required_slots, shortcut_a_map,
+                           stage_layouts, unpack)
+from sw.nn.plain import conv2d, shortcut_a
+
+L8 = stage_layouts(1, 8)
+
+
+def test_layout_sizes():
+    assert [L8[k].period for k in ("input", "stage1", "stage2", "stage3")] == [64, 1024, 512, 256]
+    L32 = stage_layouts(3, 32)
+    assert [L32[k].period for k in ("input", "stage1", "stage2", "stage3")] == [4096, 16384, 8192, 4096]
+    assert required_slots(1, 8) == 1024 and required_slots(3, 32) == 16384
+    lay = MPLayout(32, 4, 4, 2)
+    idx = lay.index()
+    assert len(np.unique(idx)) == idx.size and idx.max() < lay.period
+    # channel 3 = (block 0, a=1, b=1) at pixel (0, 0) sits at physical (1, 1) of an 8-wide image
+    assert idx[3, 0, 0] == 1 * 8 + 1 and idx[4, 0, 0] == 64
+    x = np.random.default_rng(0).standard_normal((32, 4, 4))
+    v = pack(x, lay, 1024)
+    assert np.array_equal(v[:512], v[512:]) and np.array_equal(unpack(v, lay), x)
+
+
+@pytest.mark.parametrize("lin,lout,stride,ksize,pad", [
+    ("input", "stage1", 1, 3, 1), ("stage1", "stage1", 1, 3, 1), ("stage1", "stage2", 2, 3, 1),
+    ("stage2", "stage3", 2, 3, 1), ("stage3", "stage3", 1, 3, 1), ("stage1", "stage2", 2, 1, 0)])
+def test_conv_map_matches_reference(lin, lout, stride, ksize, pad):
+    rng = np.random.default_rng(3)
+    li, lo = L8[lin], L8[lout]
+    w = rng.standard_normal((lo.c, li.c, ksize, ksize))
+    b = rng.standard_normal(lo.c)
+    x = rng.standard_normal((li.c, li.h, li.w))
+    m = conv_map("c", w, b, stride, pad, li, lo, 1024)
+    y = m.apply_plain(pack(x, li, 1024))
+    ref = conv2d(x[None], w, b, stride, pad)[0]
+    assert np.max(np.abs(y - pack(ref, lo, 1024))) < 1e-12      # every copy, zeros elsewhere
+    assert m.n_pmults == len(m.g) <= li.period
+    # the shape-only map (dry run) has the same rotations
+    d = conv_map("c", None, None, stride, pad, li, lo, 1024, ksize=ksize)
+    assert d.rotation_steps == m.rotation_steps and d.n_pmults == m.n_pmults
+
+
+def test_shortcut_and_pool_fc():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((16, 8, 8))
+    m = shortcut_a_map("s", 2, 8, L8["stage1"], L8["stage2"], 1024, scale=0.5)
+    ref = 0.5 * shortcut_a(x[None], 2, 8)[0]
+    assert np.max(np.abs(m.apply_plain(pack(x, L8["stage1"], 1024)) - pack(ref, L8["stage2"], 1024))) < 1e-12
+    W, b = rng.standard_normal((10, 64)), rng.standard_normal(10)
+    x3 = rng.standard_normal((64, 2, 2))
+    f = pool_fc_map("fc", W, b, L8["stage3"], 1024)
+    out = f.apply_plain(pack(x3, L8["stage3"], 1024))
+    assert np.max(np.abs(out[:10] - (W @ x3.mean(axis=(1, 2)) + b))) < 1e-12
+    assert np.all(out[10:] == 0)
