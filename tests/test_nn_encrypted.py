@@ -13,7 +13,7 @@ import pytest
 from sim.cli import main
 from sw.nn.encrypted import EncryptedResNet, SlotCapacityError
 from sw.nn.models import ResNet
-from sw.nn.params import resolve_params
+from sw.ckks import get_params
 from sw.nn.planner import LevelPlanError
 
 
@@ -29,7 +29,7 @@ def _one_thread():
 def _params(name="toy-boot-n11"):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return resolve_params(name, allow_insecure=True)
+        return get_params(name, allow_insecure=True)
 
 
 def test_encrypted_resnet20_two_images_with_bootstrapping():

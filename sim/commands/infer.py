@@ -39,10 +39,10 @@ def run_infer(model: str, geometry: str, params_name: str, images: int, *, metho
     from sw.nn.data import load_digits_split
     from sw.nn.encrypted import EncryptedResNet
     from sw.nn.models import load_model
-    from sw.nn.params import resolve_params
+    from sw.ckks import get_params
     from sw.nn.plain import BoundWarning, forward
 
-    params = resolve_params(params_name, allow_insecure=allow_insecure)
+    params = get_params(params_name, allow_insecure=allow_insecure)
     _threads(threads, params)
     net = load_model(model, geometry)
     xtr, _, xte, yte = load_digits_split(geometry)
@@ -117,19 +117,19 @@ def run_compare(model: str, geometry: str, params_name: str, images: int, method
     from sw.nn.data import load_digits_split
     from sw.nn.encrypted import EncryptedResNet
     from sw.nn.models import load_model
-    from sw.nn.params import resolve_params
+    from sw.ckks import get_params
     from sw.nn.plain import forward
 
     net = load_model(model, geometry)
     xtr, _, xte, yte = load_digits_split(geometry)
     exact = np.argmax(forward(net, xte), 1)
-    tparams = resolve_params(trace_params, allow_insecure=True)
+    tparams = get_params(trace_params, allow_insecure=True)
     rows = []
     for spec in methods:
         method, _, deg = spec.partition(":")
         degree = int(deg or 15)
         kw = dict(method=method, degree=degree)
-        enn = EncryptedResNet(net, tparams if images == 0 else resolve_params(params_name, allow_insecure),
+        enn = EncryptedResNet(net, tparams if images == 0 else get_params(params_name, allow_insecure),
                               calibration=xtr[:256], **kw)
         act = next(iter(enn.acts.values()))
         poly = np.argmax(enn.plain_logits(xte), 1)

@@ -24,11 +24,11 @@ def run_trace(model: str, geometry: str, params_name: str, *, method: str = "com
     from sw import trace
     from sw.nn.encrypted import EncryptedResNet
     from sw.nn.models import ResNet, load_model, weights_path
-    from sw.nn.params import resolve_params
+    from sw.ckks import get_params
 
     if not dry_run:
         raise ValueError("fhesim trace: only --dry-run is supported (use fhesim infer for real runs)")
-    params = resolve_params(params_name, allow_insecure=allow_insecure)
+    params = get_params(params_name, allow_insecure=allow_insecure)
     t0 = time.time()
     net = load_model(model, geometry) if weights_path(model, geometry).exists() else ResNet(model, geometry)
     with trace.recording(dry_run=True) as rec:

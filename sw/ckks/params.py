@@ -235,6 +235,8 @@ _SETS = {
     "toy-n10": dict(log_n=10, group_sizes=[1] * 8 + [2] * 2 + [1] * 2, dnum=4, security=None),
     "toy-n12": dict(log_n=12, group_sizes=_BOOT_SHAPE, dnum=3, security=None),
     "toy-boot-n10": dict(log_n=10, group_sizes=_BOOT_SHAPE_V2, dnum=4, security=None),
+    # N = 2^11: the smallest ring whose 1024 slots hold the digits8 ResNets' 8x8x16 tensor
+    "toy-boot-n11": dict(log_n=11, group_sizes=_BOOT_SHAPE_V2, dnum=4, security=None),
     "toy-boot-n12": dict(log_n=12, group_sizes=_BOOT_SHAPE_V2, dnum=4, security=None),
     "n16-128": dict(log_n=16, group_sizes=_BOOT_SHAPE_V2, dnum=4, security=128),
 }

@@ -6,6 +6,5 @@
 * :mod:`.activations`: composite minimax ReLU (Lee et al.), data-guided ReLU (seed 001).
 * :mod:`.packing`: multiplexed packing and the layers as slot-linear maps.
 * :mod:`.planner`: level planner (where bootstrapping goes).
-* :mod:`.params`: parameter sets (adds the insecure `toy-boot-n11`).
 * :mod:`.encrypted`: the encrypted network (also dry-run for traces).
 """
