@@ -25,6 +25,27 @@ def write_result(cfg: dict, result: dict) -> None:
     os.replace(tmp, path)
 
 
+
+async def run_with_verdict(dut, cfg: dict, body, describe: str) -> None:
+    """Run the bench coroutine ``body(dut, cfg)`` and always leave a verdict.
+
+    The result JSON is written whether ``body`` returns (its result dict) or raises (an
+    infrastructure or protocol failure, recorded with ``pass = False`` and the error); the
+    cocotb test then fails unless the result passed. ``describe`` names the case in the
+    failure message.
+    """
+    try:
+        result = await body(dut, cfg)
+    except Exception as e:
+        write_result(cfg, {"kind": cfg["kind"], "label": cfg["label"], "seed": cfg["seed"],
+                           "pass": False, "error": f"{type(e).__name__}: {e}",
+                           "vectors_checked": 0, "mismatches": None})
+        raise
+    write_result(cfg, result)
+    assert result["pass"], (f"{describe}: {result['mismatches']} mismatches, "
+                            f"timeouts={result['timeouts']}, timing={result['timing']}; "
+                            f"first: {result['first_mismatch']}")
+
 def corner_values(q: int) -> tuple[int, ...]:
     return (0, 1, q - 1)
 

@@ -23,7 +23,7 @@ import cocotb
 from sim.rtl import golden
 from sim.rtl.scoreboard import Scoreboard
 from sim.rtl.stream import ClockedBench, Codec, StreamDriver, StreamMonitor
-from sim.rtl.tb_common import corner_values, load_config, residue, timing_verdict, write_result
+from sim.rtl.tb_common import corner_values, load_config, residue, run_with_verdict, timing_verdict
 
 
 class ElementwiseModel:
@@ -68,17 +68,7 @@ class ElementwiseModel:
 @cocotb.test()
 async def elementwise(dut):
     cfg = load_config()
-    try:
-        result = await _elementwise(dut, cfg)
-    except Exception as e:   # infrastructure or protocol failure: still leave a verdict
-        write_result(cfg, {"kind": cfg["kind"], "label": cfg["label"], "seed": cfg["seed"],
-                           "pass": False, "error": f"{type(e).__name__}: {e}",
-                           "vectors_checked": 0, "mismatches": None})
-        raise
-    write_result(cfg, result)
-    assert result["pass"], (f"{cfg['label']}: {result['mismatches']} mismatches, "
-                            f"timeouts={result['timeouts']}, timing={result['timing']}; "
-                            f"first: {result['first_mismatch']}")
+    await run_with_verdict(dut, cfg, _elementwise, cfg["label"])
 
 
 async def _elementwise(dut, cfg: dict) -> dict:

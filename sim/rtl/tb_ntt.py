@@ -30,7 +30,7 @@ import cocotb
 from sim.rtl import golden
 from sim.rtl.scoreboard import Scoreboard
 from sim.rtl.stream import ClockedBench, Codec, StreamDriver, StreamMonitor
-from sim.rtl.tb_common import load_config, timing_verdict, write_result
+from sim.rtl.tb_common import load_config, run_with_verdict, timing_verdict
 
 
 def _lane_offsets(codec: Codec, prefix: str, lanes: int) -> list[int]:
@@ -44,17 +44,7 @@ def _lane_offsets(codec: Codec, prefix: str, lanes: int) -> list[int]:
 @cocotb.test()
 async def transform(dut):
     cfg = load_config()
-    try:
-        result = await _transform(dut, cfg)
-    except Exception as e:   # infrastructure or protocol failure: still leave a verdict
-        write_result(cfg, {"kind": cfg["kind"], "label": cfg["label"], "seed": cfg["seed"],
-                           "pass": False, "error": f"{type(e).__name__}: {e}",
-                           "vectors_checked": 0, "mismatches": None})
-        raise
-    write_result(cfg, result)
-    assert result["pass"], (f"{cfg['label']} {cfg['direction']}: {result['mismatches']} mismatches, "
-                            f"timeouts={result['timeouts']}, timing={result['timing']}; "
-                            f"first: {result['first_mismatch']}")
+    await run_with_verdict(dut, cfg, _transform, f"{cfg['label']} {cfg['direction']}")
 
 
 async def _transform(dut, cfg: dict) -> dict:
