@@ -29,6 +29,14 @@ TEST_MODULES = {**{k: "sim.rtl.tb_elementwise" for k in ELEMENTWISE},
                 **{k: "sim.rtl.tb_ntt" for k in TRANSFORM}}
 
 
+
+def _display_path(path: Path) -> str:
+    """``path`` relative to the repository when it lies inside it (reports stay portable)."""
+    try:
+        return str(Path(path).resolve().relative_to(REPO_ROOT.resolve()))
+    except ValueError:
+        return str(path)
+
 class RtlError(RuntimeError):
     """The simulation did not produce a verdict (build failure, simulator crash, ...)."""
 
@@ -117,7 +125,7 @@ def run_rtl(spec: UnitSpec, *, vectors: int = 200, seed: int = 1, direction: str
         "spec": {"kind": spec.kind, "n": spec.n, "q": spec.q, "width": spec.width,
                  "lanes": spec.lanes, "multiplier": spec.multiplier, "bug": spec.bug},
         "direction": direction if spec.kind in TRANSFORM else None,
-        "props": built.props, "build_dir": str(built.dir),
+        "props": built.props, "build_dir": _display_path(built.dir),
         "time_build_s": round(t_build, 3), "time_compile_s": round(t_compile, 3),
         "time_total_s": round(time.perf_counter() - t0, 3),
     })
