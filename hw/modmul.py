@@ -172,17 +172,8 @@ def make_datapath(multiplier: str, q: int, width: int):
     return MULTIPLIERS[multiplier](q, width)
 
 
-class _TwoOperandMultiplier(wiring.Component):
-    _datapath_cls = None
-
-    def __init__(self, q: int, width: int):
-        self._dp = self._datapath_cls(q, width)   # validates q and width
-        self.q, self.width = q, width
-        W = width
-        super().__init__({
-            "i": In(stream.Signature(data.StructLayout({"a": unsigned(W), "b": unsigned(W)}))),
-            "o": Out(stream.Signature(unsigned(W))),
-        })
+class _PipelinedMultiplier(wiring.Component):
+    """Shared timing of the multiplier components: the datapath's depth, one beat per cycle."""
 
     @property
     def latency(self) -> int:
@@ -193,6 +184,19 @@ class _TwoOperandMultiplier(wiring.Component):
     def throughput(self) -> float:
         """Beats per cycle in steady state."""
         return 1.0
+
+
+class _TwoOperandMultiplier(_PipelinedMultiplier):
+    _datapath_cls = None
+
+    def __init__(self, q: int, width: int):
+        self._dp = self._datapath_cls(q, width)   # validates q and width
+        self.q, self.width = q, width
+        W = width
+        super().__init__({
+            "i": In(stream.Signature(data.StructLayout({"a": unsigned(W), "b": unsigned(W)}))),
+            "o": Out(stream.Signature(unsigned(W))),
+        })
 
     def elaborate(self, platform):
         m = Module()
@@ -238,7 +242,7 @@ class MontgomeryMultiplier(_TwoOperandMultiplier):
     _datapath_cls = MontgomeryDatapath
 
 
-class ShoupMultiplier(wiring.Component):
+class ShoupMultiplier(_PipelinedMultiplier):
     """Pipelined ``o = a*w mod q`` with a precomputed Shoup companion (see :class:`ShoupDatapath`).
 
     Members
@@ -261,16 +265,6 @@ class ShoupMultiplier(wiring.Component):
                 {"a": unsigned(W), "w": unsigned(W), "w_shoup": unsigned(W)}))),
             "o": Out(stream.Signature(unsigned(W))),
         })
-
-    @property
-    def latency(self) -> int:
-        """Rising edges from an input transfer to its output transfer (output always ready): 3."""
-        return self._dp.latency
-
-    @property
-    def throughput(self) -> float:
-        """Beats per cycle in steady state."""
-        return 1.0
 
     def elaborate(self, platform):
         m = Module()
