@@ -203,3 +203,29 @@ def test_toy_n12_ops():
     s = e.p.level_scale(lvl)
     c = e.ev.rescale(e.ev.mul(e.ct(z, level=lvl, scale=s), e.ct(w, level=lvl, scale=s)))
     assert c.level == lvl - 1 and err(e.dec(c), z * w) < 1e-6
+
+
+def test_truncated_compact_rotation_keys():
+    """Rotation keys truncated to a level (and stored as uint32) rotate correctly at and
+    below that level, refuse a ciphertext above it, and are as small as the formula says."""
+    from sw.ckks.errors import LevelError
+    e = Env("toy-n10", rotations=())
+    p, top = e.p, e.p.max_level - 3
+    keys = e.kg.gen_rotation_keys(e.keys.secret, [7, -2], level=top, compact=True)
+    e.keys.rotation.update(keys)
+    k = next(iter(keys.values()))
+    assert k.level == top and k.b.dtype == np.uint32
+    nd, nqp = len(p.digits_at(top)), len(p.primes_at(top)) + len(p.p_primes)
+    assert k.nbytes == 2 * nd * nqp * p.n * 4
+    full = e.kg.gen_galois_key(e.keys.secret, k.galois)
+    assert k.nbytes < full.nbytes / 2
+    z = e.vec()
+    for lvl in (top, top - 2):
+        ct = e.E.encrypt(e.enc.encode(z, level=lvl))
+        for s in (7, -2):
+            assert err(e.dec(e.ev.rotate(ct, s)), np.roll(z, -s)) < TOL
+    with pytest.raises(LevelError, match="truncated to level"):
+        e.ev.rotate(e.E.encrypt(e.enc.encode(z, level=top + 1)), 7)
+    # keys already present are not made again
+    assert e.kg.gen_rotation_keys(e.keys.secret, [7, 9], skip=e.keys.rotation).keys() == \
+        {e.ctx.galois_element(9)}

@@ -61,7 +61,7 @@ def run_infer(model: str, geometry: str, params_name: str, images: int, *, metho
         log(f"warning: {msg}")
     plain_exact = forward(net, x, graph=enn.graph)
     t0 = time.time()
-    sess = enn.session(bootstrap=bootstrap, seed=seed)
+    sess = enn.session(bootstrap=bootstrap, seed=seed, progress=progress)
     keygen_s = time.time() - t0
     fresh = sess.boot_level if sess.boot_level is not None else params.max_level
     plan = enn.plan(fresh, sess.boot_level)
@@ -81,6 +81,7 @@ def run_infer(model: str, geometry: str, params_name: str, images: int, *, metho
                 levels_per_activation=next(iter(enn.acts.values())).depth, slots=enn.slots,
                 bootstraps_planned=plan.n_bootstraps, compile_seconds=round(compile_s, 1),
                 keygen_seconds=round(keygen_s, 1), rotation_keys=len(enn.rotation_steps()),
+                key_gib=round(sess.key_bytes / 2 ** 30, 2), key_level=sess.key_level,
                 images=rows, agreement=agree,
                 accuracy_encrypted=float(np.mean([r["top1_encrypted"] == r["label"] for r in rows])),
                 accuracy_plain=float(np.mean([r["top1_plain"] == r["label"] for r in rows])),
@@ -184,7 +185,8 @@ def _cmd(args: argparse.Namespace) -> int:
     print(f"{res['model']} / {res['geometry']} on {res['params']}"
           f"{' (INSECURE)' if res['insecure'] else ''}: {res['method']} ReLU {res['degrees']}, "
           f"{res['levels_per_activation']} levels per activation, {res['slots']} slots, "
-          f"{res['rotation_keys']} rotation keys; compile {res['compile_seconds']} s, keys {res['keygen_seconds']} s")
+          f"{res['rotation_keys']} rotation keys (truncated to level {res['key_level']}); compile "
+          f"{res['compile_seconds']} s, keys {res['keygen_seconds']} s, {res['key_gib']} GiB")
     print(df.to_string(index=False))
     print(f"agreement {res['agreement']:.3f}  accuracy encrypted {res['accuracy_encrypted']:.3f}  "
           f"plain {res['accuracy_plain']:.3f}  max logit error {res['max_logit_err']:.3g}  "

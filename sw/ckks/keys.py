@@ -56,10 +56,13 @@ class SwitchingKey:
     level: int | None = None      # None: over Q_top + P; else truncated to Q_level + P
 
     def compact(self) -> "SwitchingKey":
-        """The same key stored as uint32 words (residues are < 2^31): half the memory; key
-        switching widens the rows it uses on the fly."""
+        """The same key stored as uint32 words (residues are < 2^32): half the memory; key
+        switching widens the rows it uses on the fly. Refused for primes of 32 bits or more."""
         if self.b is None or self.b.dtype == np.uint32:
             return self
+        widest = max(self.params.q_primes + self.params.p_primes)
+        if widest >= 1 << 32:
+            raise ValueError(f"SwitchingKey.compact: prime {widest} does not fit a 32-bit word")
         return SwitchingKey(self.b.astype(np.uint32), self.a.astype(np.uint32), self.params,
                             self.galois, self.kind, self.level)
 
@@ -215,22 +218,33 @@ class KeyGenerator:
         self.ctx.check_same("gen_relin_key", sk)
         return self.gen_switching_key(sk, sk.poly.mul(sk.poly), kind="relin")
 
-    def gen_galois_key(self, sk: SecretKey, galois: int, kind: str = "rotation") -> SwitchingKey:
-        """Key from ``s(X^galois)`` to ``s``."""
+    def gen_galois_key(self, sk: SecretKey, galois: int, kind: str = "rotation",
+                       level: int | None = None) -> SwitchingKey:
+        """Key from ``s(X^galois)`` to ``s`` (truncated to ``Q_level + P`` if ``level``)."""
         s_g = sk.poly.automorphism(galois)
-        return self.gen_switching_key(sk, s_g, galois=galois, kind=kind)
+        return self.gen_switching_key(sk, s_g, galois=galois, kind=kind, level=level)
 
-    def gen_rotation_keys(self, sk: SecretKey, steps) -> dict[int, SwitchingKey]:
+    def gen_rotation_keys(self, sk: SecretKey, steps, *, level: int | None = None,
+                          compact: bool = False, skip=()) -> dict[int, SwitchingKey]:
         """Rotation keys for left rotations by ``steps`` (ints, negative allowed), keyed by
-        Galois element ``5^step mod 2n``."""
+        Galois element ``5^step mod 2n``.
+
+        level : truncate the keys to ``Q_level + P`` (they then serve ciphertexts at levels
+            ``<= level`` only; a key at level 16 of ``n16-128`` is 29 of 55 primes and 2 of 4
+            digits, 3.8x smaller).
+        compact : store the keys as uint32 words (:meth:`SwitchingKey.compact`); each key is
+            compacted as soon as it is made, so at most one uint64 key exists at a time.
+        skip : Galois elements not to generate (e.g. those already in a key set)."""
         self.ctx.check_same("gen_rotation_keys", sk)
         out = {}
+        skip = set(skip)
         for st in steps:
             if isinstance(st, bool) or not isinstance(st, (int, np.integer)):
                 raise TypeError(f"gen_rotation_keys: step {st!r} is not an int")
             g = self.ctx.galois_element(int(st))
-            if g != 1 and g not in out:
-                out[g] = self.gen_galois_key(sk, g)
+            if g != 1 and g not in out and g not in skip:
+                k = self.gen_galois_key(sk, g, level=level)
+                out[g] = k.compact() if compact else k
         return out
 
     def gen_conjugation_key(self, sk: SecretKey) -> SwitchingKey:

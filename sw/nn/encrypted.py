@@ -75,31 +75,60 @@ class HeSession:
 
     bootstrap: build a :class:`sw.bootstrap.Bootstrapper` for ``slots`` (real messages,
     imaginary-removing) and put its keys in the same key set.
+
+    Key memory: the network's rotation keys serve ciphertexts at or below the level the
+    network starts at (the bootstrap output level, else the top level), so they are
+    truncated to that level; for wide parameter sets (``N >= 2^15``) they and the
+    bootstrapping keys are stored as uint32 words. At ``n16-128`` with ResNet-20/cifar32
+    that is ~30 MiB per network key instead of 230 MiB (see docs/resnet.md). Galois
+    elements that bootstrapping already has a full-height key for are not generated twice.
     """
 
     def __init__(self, params, slots: int, rotations, *, bootstrap: bool = False, seed: int = 1,
-                 boot_config: Any = None):
+                 boot_config: Any = None, compact: bool | None = None, progress: bool = False):
         from sw.ckks import (CkksContext, Decryptor, Encoder, Encryptor, Evaluator, KeyGenerator)
         self.params = params
         self.slots = slots
+        compact = params.log_n >= 15 if compact is None else compact
         t0 = time.time()
         self.ctx = CkksContext(params)
         kg = KeyGenerator(self.ctx, seed=seed)
         sk = kg.gen_secret_key()
-        self.keys = kg.gen_keyset(rotations=sorted(set(int(r) for r in rotations)), conjugation=bootstrap,
-                                  sk=sk)
+        self.keys = kg.gen_keyset(conjugation=False, sk=sk, relin=not compact)
         self.bootstrapper = None
+        top = params.max_level
         if bootstrap:
+            from dataclasses import replace
             from sw.bootstrap import BootstrapConfig, Bootstrapper, gen_bootstrap_keys
             cfg = boot_config or BootstrapConfig(slots=slots, real=True)
+            if compact and not cfg.compact_keys:
+                cfg = replace(cfg, compact_keys=True)
             bk = gen_bootstrap_keys(kg, sk, cfg, keyset=self.keys)
             self.bootstrapper = Bootstrapper(self.ctx, bk)
+            top = int(self.bootstrapper.output_level)
+        elif compact:
+            self.keys.relin = kg.gen_relin_key(sk).compact()
+        steps = sorted(set(int(r) for r in rotations))
+        it = steps
+        if progress and not trace.is_dry_run():
+            from tqdm import tqdm
+            it = tqdm(steps, desc="rotation keys", unit="key", leave=False)
+        self.keys.rotation.update(kg.gen_rotation_keys(
+            sk, it, level=None if top == params.max_level else top, compact=compact,
+            skip=self.keys.rotation))
+        self.key_level = top
         self.encoder = Encoder(self.ctx)
         self.encryptor = Encryptor(self.ctx, self.keys.public if self.keys.public is not None else sk,
                                    seed=seed + 1)
         self.decryptor = None if trace.is_dry_run() else Decryptor(self.ctx, sk)
         self.ev = Evaluator(self.ctx, self.keys)
         self.keygen_seconds = time.time() - t0
+
+    @property
+    def key_bytes(self) -> int:
+        """Bytes of evaluation-key material held (relin, conjugation, rotation)."""
+        ks = [self.keys.relin, self.keys.conjugation, *self.keys.rotation.values()]
+        return int(sum(k.nbytes for k in ks if k is not None))
 
     @property
     def boot_level(self) -> int | None:
@@ -278,9 +307,10 @@ class EncryptedResNet:
         return out
 
     # -- encrypted ------------------------------------------------------------------------
-    def session(self, *, bootstrap: bool, seed: int = 1, boot_config=None) -> HeSession:
+    def session(self, *, bootstrap: bool, seed: int = 1, boot_config=None, compact: bool | None = None,
+                progress: bool = False) -> HeSession:
         return HeSession(self.params, self.slots, self.rotation_steps(), bootstrap=bootstrap, seed=seed,
-                         boot_config=boot_config)
+                         boot_config=boot_config, compact=compact, progress=progress)
 
     def encrypt(self, sess: HeSession, image, level: int):
         x = check_images(image, self.model.geometry.name)
