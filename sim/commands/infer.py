@@ -35,7 +35,10 @@ def _threads(n: int | None, params) -> None:
 def run_infer(model: str, geometry: str, params_name: str, images: int, *, method: str = "composite",
               degree: int = 15, allow_insecure: bool = False, start: int = 0, seed: int = 1,
               bootstrap: bool = True, progress: bool = True, threads: int | None = None,
-              log=print) -> dict:
+              log=print, on_image=None) -> dict:
+    """Encrypted inference on test images ``start .. start + images - 1`` (see module
+    docstring); ``on_image(row)`` is called as each image finishes (long runs keep their
+    results even if stopped)."""
     from sw.nn.data import load_digits_split
     from sw.nn.encrypted import EncryptedResNet
     from sw.nn.models import load_model
@@ -74,7 +77,10 @@ def run_infer(model: str, geometry: str, params_name: str, images: int, *, metho
                          top1_plain=int(np.argmax(plain_exact[i])), top1_plain_poly=int(np.argmax(plain_poly[i])),
                          max_logit_err=float(np.max(np.abs(lg - plain_poly[i]))),
                          max_logit_err_vs_exact=float(np.max(np.abs(lg - plain_exact[i]))),
-                         bootstraps=st.bootstraps, levels_used=st.levels_consumed, seconds=round(st.seconds, 2)))
+                         bootstraps=st.bootstraps, levels_used=st.levels_consumed, seconds=round(st.seconds, 2),
+                         **{f"s_{k}": round(v, 2) for k, v in sorted(st.kind_seconds.items())}))
+        if on_image is not None:
+            on_image(rows[-1])
     agree = float(np.mean([r["top1_encrypted"] == r["top1_plain"] for r in rows]))
     return dict(model=model, geometry=geometry, params=params_name, insecure=not params.is_secure,
                 method=method, degrees=list(next(iter(enn.acts.values())).degrees),
@@ -170,11 +176,17 @@ def _cmd(args: argparse.Namespace) -> int:
         else:
             print(pd.DataFrame(rows).to_markdown(index=False) if _has_tabulate() else pd.DataFrame(rows).to_string())
         return 0
+    on_image = None
+    if args.jsonl:
+        def on_image(row, path=args.jsonl):
+            with open(path, "a") as f:
+                f.write(json.dumps(dict(model=args.model, geometry=args.geometry, params=args.params,
+                                        method=args.method, **row)) + "\n")
     try:
         res = run_infer(args.model, args.geometry, args.params, args.images, method=args.method,
                         degree=args.degree, allow_insecure=args.allow_insecure, start=args.start,
                         seed=args.seed, bootstrap=not args.no_bootstrap, progress=not args.json,
-                        threads=args.threads, log=lambda m: print(m, file=sys.stderr))
+                        threads=args.threads, log=lambda m: print(m, file=sys.stderr), on_image=on_image)
     except (ValueError, KeyError, FileNotFoundError) as e:
         print(f"fhesim infer: error: {e}", file=sys.stderr)
         return 2
@@ -217,6 +229,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, help="numba threads (default: 1 for N <= 2^12)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--jsonl", metavar="FILE", help="append one JSON line per image as it finishes")
     p.add_argument("--compare", metavar="METHODS",
                    help="comparison table instead, e.g. composite,data-guided:7,data-guided:15 "
                         "(plaintext-with-polynomials accuracy on all test images, encrypted agreement "

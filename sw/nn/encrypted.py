@@ -67,7 +67,8 @@ class RunStats:
     levels_consumed: int = 0
     min_level: int = 10 ** 9
     seconds: float = 0.0
-    op_seconds: dict = field(default_factory=dict)
+    op_seconds: dict = field(default_factory=dict)      # layer -> s, bootstraps excluded
+    kind_seconds: dict = field(default_factory=dict)    # conv/shortcut_a/relu/add/fc/bootstrap -> s
 
 
 class HeSession:
@@ -393,14 +394,16 @@ class EncryptedResNet:
         for op in it:
             if bar is not None:
                 bar.set_postfix_str(op.name)
-            t1 = time.time()
             for tname in plan.boots_before(op.name):
+                tb = time.time()
                 with trace.stage(f"{op.name}/bootstrap"):
                     if sess.bootstrapper is None:
                         raise RuntimeError(f"{op.name}: the plan bootstraps {tname} but the session has "
                                            "no bootstrapper")
                     env[tname] = sess.bootstrapper.bootstrap(env[tname])
                 st.bootstraps += 1
+                st.kind_seconds["bootstrap"] = st.kind_seconds.get("bootstrap", 0.0) + time.time() - tb
+            t1 = time.time()
             with trace.stage(op.name):
                 if op.kind in ("conv", "shortcut_a"):
                     y = self._linear(sess, env[op.src], self.maps[op.name])
@@ -419,7 +422,9 @@ class EncryptedResNet:
             if int(y.level) != exp:
                 raise AssertionError(f"{op.name}: output at level {y.level}, planned {exp}")
             st.min_level = min(st.min_level, int(y.level))
-            st.op_seconds[op.name] = st.op_seconds.get(op.name, 0.0) + time.time() - t1
+            dt = time.time() - t1
+            st.op_seconds[op.name] = st.op_seconds.get(op.name, 0.0) + dt
+            st.kind_seconds[op.kind] = st.kind_seconds.get(op.kind, 0.0) + dt
             if bar is not None:
                 bar.update(1)
         if bar is not None:
