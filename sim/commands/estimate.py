@@ -1,13 +1,17 @@
 """``fhesim estimate``: projected accelerator latency of a workload on a configuration.
 
-    fhesim estimate --config NAME_OR_PATH [--trace FILE | --workload NAME] [--params SET]
-                    [--top K] [--json]
+    fhesim estimate --config NAME_OR_PATH [--trace FILE | --workload NAME | --model RESNET]
+                    [--geometry G] [--params SET] [--top K] [--json]
     fhesim estimate --list
 
 ``--config`` takes a preset name (``fhesim estimate --list``) or a TOML file
-(``docs/accelerator-config.md``). ``--trace`` reads an op-trace JSON written by
-``sw.trace`` (``rec.to_json()``); ``--workload`` traces a built-in CKKS operation workload
-in dry-run mode (``cmult``, ``rotate``, ``mulrot``; labelled as such in the output).
+(``docs/accelerator-config.md``). ``--trace`` reads an op trace written by ``sw.trace``
+(either format of ``docs/trace-format.md``, ``.gz`` too; e.g. ``fhesim trace --out F``);
+``--workload`` traces a built-in CKKS operation workload in dry-run mode (``cmult``,
+``rotate``, ``mulrot``; labelled as such in the output); ``--model`` traces one encrypted
+ResNet inference (``resnet20`` ... ``resnet110``, ``--geometry cifar32``, ``--params
+n16-128`` by default) with :func:`sw.nn.trace.dry_run_trace`. Prints the total and the top
+contributors by operation, label, ResNet block (``top_layers``) and kernel.
 """
 from __future__ import annotations
 
@@ -26,12 +30,45 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     src.add_argument("--trace", metavar="FILE", help="op-trace JSON written by sw.trace")
     src.add_argument("--workload", metavar="NAME",
                      help="built-in CKKS operation workload (cmult, rotate, mulrot)")
+    src.add_argument("--model", metavar="RESNET",
+                     choices=["resnet20", "resnet32", "resnet44", "resnet56", "resnet110"],
+                     help="one encrypted ResNet inference, dry-run traced (resnet20 ... resnet110)")
+    parser.add_argument("--geometry", default="cifar32", choices=["digits8", "cifar32"],
+                        help="input geometry for --model (default cifar32)")
     parser.add_argument("--params", default=None,
-                        help="CKKS parameter set for --workload (default n16-128)")
+                        help="CKKS parameter set for --workload / --model (default n16-128)")
+    parser.add_argument("--allow-insecure", action="store_true",
+                        help="allow an insecure toy parameter set for --model")
     parser.add_argument("--top", type=int, default=5, help="contributors to list (default 5)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--list", action="store_true", help="list presets and workloads")
     parser.set_defaults(func=run)
+
+
+def _by_layer(est):
+    """Cycles per ResNet block (``sim.cycle.adapters.layer_of``) and part, for traces of
+    ``sw.nn.trace`` (labels ``inference/...``); empty for other workloads."""
+    import pandas as pd
+
+    from sim.cycle.adapters import layer_of
+
+    cols = ["block", "cycles", "seconds", "share", "linear", "activation", "bootstrap", "add"]
+    bl = est.by_label()
+    bl = bl[bl["label"].astype(str).str.startswith("inference/")]
+    if not len(bl):
+        return pd.DataFrame(columns=cols)
+    parts = [layer_of(x) for x in bl["label"]]
+    df = bl.assign(block=[p[1] for p in parts], part=[p[2] for p in parts])
+    g = df.pivot_table(index="block", columns="part", values="cycles", aggfunc="sum", fill_value=0)
+    for p in ("linear", "activation", "bootstrap", "add"):
+        if p not in g.columns:
+            g[p] = 0
+    g["cycles"] = g[["linear", "activation", "bootstrap", "add"]].sum(axis=1)
+    g["seconds"] = g["cycles"] / est.config.clock_hz
+    total = est.total_cycles or 1
+    g["share"] = g["cycles"] / total
+    g = g.reset_index().sort_values("cycles", ascending=False, kind="stable")
+    return g[cols].reset_index(drop=True)
 
 
 def _fail(msg: str) -> int:
@@ -62,13 +99,27 @@ def run(args) -> int:
             ops, notes = ops_from_trace(args.trace)
             notes.insert(0, f"trace file {args.trace}")
             workload = args.trace
+        elif args.model:
+            import warnings
+
+            from sim.cycle.adapters import ops_from_trace
+            from sw.nn.trace import dry_run_trace
+            params = args.params or workloads.DEFAULT_PARAMS
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                rec = dry_run_trace(model=args.model, geometry=args.geometry, params=params,
+                                    allow_insecure=args.allow_insecure)
+            ops, notes = ops_from_trace(rec)
+            workload = f"{args.model}/{args.geometry}/{params}"
+            notes.insert(0, f"encrypted {args.model} ({args.geometry}, {params}, one image): dry-run trace "
+                            "of sw.nn.trace.dry_run_trace")
         else:
             name = args.workload or "mulrot"
             ops, notes = workloads.workload_ops(name, args.params or workloads.DEFAULT_PARAMS)
             workload = name
     except ImportError as exc:
         return _fail(f"built-in workloads trace the CKKS layer (sw.ckks), which failed to import: {exc}")
-    except (ValueError, OSError) as exc:
+    except (ValueError, KeyError, OSError) as exc:
         return _fail(str(exc))
     from sim.cycle.model import estimate
 
@@ -78,9 +129,10 @@ def run(args) -> int:
         print(f"fhesim estimate: {exc}", file=sys.stderr)
         return 2
     top = max(1, args.top)
-    by_label = est.by_label().head(top)
+    by_label = est.by_label().sort_values("cycles", ascending=False, kind="stable").head(top)
     by_op = est.by_op().sort_values("cycles", ascending=False, kind="stable").head(top)
     by_kernel = est.by_kernel().head(top)
+    by_layer = _by_layer(est).head(top)
     if args.json:
         out = {
             "workload": workload,
@@ -89,6 +141,7 @@ def run(args) -> int:
             "top_ops": json.loads(by_op.to_json(orient="records")),
             "top_labels": json.loads(by_label.to_json(orient="records")),
             "top_kernels": json.loads(by_kernel.to_json(orient="records")),
+            "top_layers": json.loads(by_layer.to_json(orient="records")),
             "notes": est.notes,
         }
         print(json.dumps(out, indent=2))
@@ -104,8 +157,11 @@ def run(args) -> int:
     cols = ["count", "cycles", "seconds", "share", "memory_bound_ops", "rtl_backed"]
     print("\ntop operations:")
     print(by_op[["op", *cols]].to_string(index=False))
-    print("\ntop labels:")
+    print("\ntop labels (stage / layer):")
     print(by_label[["label", *cols]].to_string(index=False))
+    if len(by_layer):
+        print("\ntop layers (encrypted ResNet blocks; bootstraps counted in the block that needs them):")
+        print(by_layer.to_string(index=False))
     print("\ntop kernels (compute cycles):")
     print(by_kernel.to_string(index=False))
     for note in est.notes:

@@ -1,8 +1,10 @@
 """Build the cycle model's :class:`~sim.cycle.events.Op` list from the CKKS op trace.
 
-Input: the JSON of ``sw.trace`` (``rec.to_json()``; ``docs/ckks-api.md`` section 6), a file
-holding it, the parsed list of events, or a live recorder. Each top-level event (``depth
-0``) becomes one :class:`Op`; its kernels are all kernel calls of the event and of its
+Input: an op trace of ``sw.trace`` in either format of ``docs/trace-format.md``
+(``fhesim-trace-1``, nested events, ``rec.to_json()``; ``fhesim-trace-2``, compact,
+``rec.to_json(version=2)``), as a file (``.json`` or ``.json.gz``), JSON text, the parsed
+document or list of events, or a live recorder. Each top-level event (``depth 0``) becomes
+one :class:`Op`; its kernels are all kernel calls of the event and of its
 nested children (a ``rotate`` contains a ``keyswitch`` containing ``modup``/``moddown``).
 
 What each operation kind reads and writes (ciphertext polynomials; a degree-1 ciphertext
@@ -23,7 +25,6 @@ composite event become one extra operation of kind ``<kind>:glue``.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -46,23 +47,38 @@ COMPOSITE_KINDS = frozenset({"bootstrap"})
 _RELIN_PARENTS = frozenset({"cmult", "relin"})
 
 
-def _as_events(trace: Any) -> list[Mapping[str, Any]]:
+def _as_doc(trace: Any) -> dict:
+    """The trace as a document of format 1 or 2 (``sw.trace.load``)."""
+    from sw import trace as swtrace
+
+    if hasattr(trace, "to_doc") and callable(trace.to_doc):
+        return trace.to_doc()
     if hasattr(trace, "to_json") and callable(trace.to_json):
         trace = trace.to_json()
-    if isinstance(trace, Path) or (isinstance(trace, str) and not trace.lstrip().startswith(("[", "{"))):
-        trace = Path(trace).read_text()
-    if isinstance(trace, (str, bytes)):
-        trace = json.loads(trace)
-    if isinstance(trace, Mapping):
+    if isinstance(trace, Mapping) and "format" not in trace:
         for key in ("events", "ops"):
             if key in trace:
                 trace = trace[key]
                 break
         else:
             raise ValueError("op trace: a JSON object must hold the events under 'events'")
-    if not isinstance(trace, list):
-        raise ValueError(f"op trace: expected a list of events, got {type(trace).__name__}")
-    return trace
+    if isinstance(trace, Mapping):
+        return swtrace.load(dict(trace))
+    if isinstance(trace, list):
+        return {"format": swtrace.FORMAT_V1, "events": trace}
+    if isinstance(trace, (str, bytes, Path)):
+        doc = swtrace.load(trace)
+        if not isinstance(doc.get("events"), list):
+            raise ValueError("op trace: a JSON object must hold the events under 'events'")
+        return doc
+    raise ValueError(f"op trace: expected a list of events, got {type(trace).__name__}")
+
+
+def _as_events(trace: Any) -> list[Mapping[str, Any]]:
+    """The nested (format 1) events of any accepted trace."""
+    from sw import trace as swtrace
+
+    return swtrace.events_v1(_as_doc(trace))
 
 
 def _walk(ev: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
@@ -138,34 +154,125 @@ def _op_from_event(ev: Mapping[str, Any], label_prefix: str, kind: str | None = 
     )
 
 
+def _convert(ev: Mapping[str, Any], label_prefix: str, composite, ops: list, skipped: dict,
+             expanded: dict) -> None:
+    kind = str(ev["kind"])
+    if kind in CLIENT_KINDS:
+        skipped[kind] = skipped.get(kind, 0) + 1
+        return
+    if kind in composite:
+        expanded[kind] = expanded.get(kind, 0) + 1
+        if ev.get("kernels"):
+            ops.append(_op_from_event(ev, label_prefix, f"{kind}:glue", kernels_of_self_only=True))
+        for child in ev.get("children", ()) or ():
+            if child.get("n") is None:
+                child = {**child, "n": ev["n"]}
+            _convert(child, label_prefix, composite, ops, skipped, expanded)
+        return
+    ops.append(_op_from_event(ev, label_prefix))
+
+
+#: Stands for a top-level event's own stage while a format-2 shape is converted once.
+_TOP = "\x00top"
+
+
+def _real_stage(raw: str | None, top: str | None) -> str | None:
+    if raw == _TOP:
+        return top
+    if raw is not None and raw.startswith(_TOP + "/"):
+        rel = raw[len(_TOP) + 1:]
+        return f"{top}/{rel}" if top else rel
+    return raw
+
+
+def _ops_v2(doc: Mapping[str, Any], label_prefix: str, composite, ops: list, skipped: dict,
+            expanded: dict) -> None:
+    """Format 2: each distinct shape is converted once (its stage left symbolic), then its
+    operations are copied for every occurrence with their labels and source ids."""
+    import copy
+
+    from sw import trace as swtrace
+
+    shapes, stages = doc["shapes"], doc["stages"]
+    kf = doc.get("kernel_fields") or swtrace._KFIELDS
+    cache: dict[int, tuple] = {}
+    next_id = 0
+    for s, st in doc["events"]:
+        ent = cache.get(s)
+        if ent is None:
+            ev, size = swtrace.shape_events(shapes[s], _TOP, 0, kf)
+            o: list = []
+            sk: dict = {}
+            ex: dict = {}
+            _convert(ev, "", composite, o, sk, ex)
+            by_id = {e["id"]: e.get("stage") for e in _walk(ev)}
+            specs = [(op, by_id.get(op.source_id), op.source_id) for op in o]
+            ent = cache[s] = (specs, size, sk, ex)
+        specs, size, sk, ex = ent
+        top = stages[st]
+        for op, raw, rel_id in specs:
+            new = copy.copy(op)
+            stage = _real_stage(raw, top) or ""
+            new.label = f"{label_prefix}{stage}" if stage or label_prefix else op.kind
+            new.source_id = None if rel_id is None else next_id + rel_id
+            ops.append(new)
+        for k, v in sk.items():
+            skipped[k] = skipped.get(k, 0) + v
+        for k, v in ex.items():
+            expanded[k] = expanded.get(k, 0) + v
+        next_id += size
+
+
 def ops_from_trace(trace: Any, *, label_prefix: str = "",
                    composite: frozenset[str] | set[str] = COMPOSITE_KINDS) -> tuple[list[Op], list[str]]:
-    """Convert an op trace to ``(ops, notes)``; see the module docstring for the rules."""
+    """Convert an op trace to ``(ops, notes)``; see the module docstring for the rules.
+    Operations converted from the same format-2 shape share their ``kernels`` and ``keys``
+    lists (read-only)."""
+    from sw import trace as swtrace
+
     ops: list[Op] = []
     skipped: dict[str, int] = {}
     expanded: dict[str, int] = {}
-
-    def visit(ev: Mapping[str, Any]) -> None:
-        kind = str(ev["kind"])
-        if kind in CLIENT_KINDS:
-            skipped[kind] = skipped.get(kind, 0) + 1
-            return
-        if kind in composite:
-            expanded[kind] = expanded.get(kind, 0) + 1
-            if ev.get("kernels"):
-                ops.append(_op_from_event(ev, label_prefix, f"{kind}:glue", kernels_of_self_only=True))
-            for child in ev.get("children", ()) or ():
-                if child.get("n") is None:
-                    child = {**child, "n": ev["n"]}
-                visit(child)
-            return
-        ops.append(_op_from_event(ev, label_prefix))
-
-    for ev in _as_events(trace):
-        if int(ev.get("depth") or 0) != 0 or ev.get("parent") is not None:
-            continue
-        visit(ev)
+    doc = _as_doc(trace)
+    if doc["format"] == swtrace.FORMAT_V2:
+        _ops_v2(doc, label_prefix, composite, ops, skipped, expanded)
+    else:
+        for ev in doc["events"]:
+            if int(ev.get("depth") or 0) != 0 or ev.get("parent") is not None:
+                continue
+            _convert(ev, label_prefix, composite, ops, skipped, expanded)
     notes = [f"skipped {count} client-side '{kind}' event(s)" for kind, count in sorted(skipped.items())]
     notes += [f"expanded {count} composite '{kind}' event(s) into their operations"
               for kind, count in sorted(expanded.items())]
     return ops, notes
+
+
+def layer_of(label: str) -> tuple[str, str, str]:
+    """``(stage group, block, part)`` of an encrypted-ResNet trace label (sw/nn/trace.py) such as
+    ``inference/layer2.0.conv1``, ``inference/layer1.0.relu1/bootstrap/bootstrap/cts``,
+    ``inference/stem.conv`` or ``inference/fc``."""
+    parts = str(label).split("/")
+    if parts and parts[0] == "inference":
+        parts = parts[1:]
+    if not parts or not parts[0]:
+        return "head", "other", "linear"
+    name = parts[0]
+    boot = len(parts) > 1 and parts[1] == "bootstrap"
+    segs = name.split(".")
+    if segs[0].startswith("layer") and len(segs) >= 3:
+        stage, block, op = segs[0], f"{segs[0]}.{segs[1]}", segs[2]
+    elif segs[0] in ("stem", "conv1", "relu1", "bn1"):
+        stage = block = "stem"
+        op = segs[-1]
+    else:
+        stage = block = "head"
+        op = segs[-1]
+    if boot:
+        part = "bootstrap"
+    elif op.startswith("relu"):
+        part = "activation"
+    elif op.startswith("add"):
+        part = "add"
+    else:
+        part = "linear"        # conv, shortcut, fc (avgpool is fused into fc)
+    return stage, block, part

@@ -3,8 +3,9 @@
 Each workload runs real ``sw.ckks`` code in the trace's dry-run mode (shapes only, no
 arithmetic), at a named parameter set (default ``n16-128``: N = 2^16, 128-bit security),
 and returns the recorded op trace. They are *operation-level* workloads, not a neural
-network: they stand in for the encrypted ResNet trace until it exists, and every output
-labels them as such.
+network, and every output labels them as such. The encrypted ResNet traces (``resnet20`` ... ``resnet110``) come from
+:func:`sw.nn.trace.dry_run_trace` (``fhesim trace``; the report's workloads,
+:mod:`sim.report.sources`).
 """
 from __future__ import annotations
 

@@ -3,20 +3,20 @@
 A workload is a list of cycle-model operations (:class:`sim.cycle.events.Op`). Sources, in
 order of preference:
 
-1. **A trace file** ``<traces dir>/<name>.json`` (default ``reports/traces/``): the JSON of
-   ``sw.trace`` (``rec.to_json()``), e.g. written by
-   ``fhesim trace --model resnet20 --geometry cifar32 --params n16-128 --dry-run``.
-2. **A callable** found by import, with the dry-run contract below; the first one present
-   is used:
+1. **A trace file** ``<traces dir>/<name>.json`` or ``<name>.json.gz`` (default
+   ``reports/traces/``): an op trace of ``sw.trace`` in either format of
+   ``docs/trace-format.md``, e.g. written by
+   ``fhesim trace --model resnet20 --geometry cifar32 --params n16-128 --dry-run --out F``.
+2. **A dry run** of the software path:
 
-   * ResNet-``d`` (d = 20, 32, 44, 56, 110): ``sw.nn.trace.dry_run_trace``,
-     ``sw.nn.dry_run_trace`` or ``sw.nn.encrypted.dry_run_trace``, called as
-     ``f(model="resnet20", geometry="cifar32", params="n16-128")`` and returning a
-     recorder, trace JSON text, a path, or a list of events.
-   * bootstrapping: ``sw.bootstrap.dry_run_trace(params="n16-128")`` with the same return
-     contract; otherwise the public API (``BootstrapConfig``, ``gen_bootstrap_keys``,
-     ``Bootstrapper``) is driven here in dry-run mode, fully packed (``slots = N/2``, the
-     benchmark definition of the published tables), default configuration.
+   * ResNet-``d`` (d = 20, 32, 44, 56, 110; workloads ``resnet20`` ... ``resnet110``):
+     :func:`sw.nn.trace.dry_run_trace` ``(model="resnet20", geometry="cifar32",
+     params="n16-128")``, one cifar32 inference with bootstrapping, composite ReLU;
+   * bootstrapping: ``sw.bootstrap.dry_run_trace(params="n16-128")`` if it exists (returning
+     a recorder, trace JSON text, a path or a list of events); otherwise the public API
+     (``BootstrapConfig``, ``gen_bootstrap_keys``, ``Bootstrapper``) is driven here in
+     dry-run mode, fully packed (``slots = N/2``, the benchmark definition of the published
+     tables), default configuration.
 3. The built-in CKKS operation workloads (:mod:`sim.cycle.workloads`), always available.
 
 A workload that no source provides is listed as missing with the reason (import error,
@@ -32,8 +32,6 @@ from typing import Callable
 RESNET_DEPTHS = (20, 32, 44, 56, 110)
 PARAMS = "n16-128"
 GEOMETRY = "cifar32"
-_RESNET_CALLABLES = ("sw.nn.trace:dry_run_trace", "sw.nn:dry_run_trace",
-                     "sw.nn.encrypted:dry_run_trace")
 _BOOT_CALLABLES = ("sw.bootstrap:dry_run_trace",)
 
 
@@ -126,8 +124,8 @@ def discover(traces_dir: str | Path | None = None, *, quick: bool = False,
     # bootstrapping
     desc = f"fully packed bootstrapping (slots = N/2), dry-run trace at {params}"
     boot = Workload("bootstrap", "bootstrap", desc)
-    f = tdir / "bootstrap.json"
-    if f.is_file():
+    f = _trace_file(tdir, "bootstrap")
+    if f is not None:
         boot.load, boot.source = (lambda f=f: _from_trace(f)), f"trace file {f}"
     elif quick:
         boot.missing = "skipped in --quick mode"
@@ -153,8 +151,8 @@ def discover(traces_dir: str | Path | None = None, *, quick: bool = False,
     bl8 = Workload("bootstrap-l8", "bootstrap",
                    "fully packed bootstrapping, 8 usable levels after it (the published tables' "
                    "benchmark), dry-run trace at bench-boot-l8 (n16-128 layout, 8 app levels, dnum 4)")
-    f = tdir / "bootstrap-l8.json"
-    if f.is_file():
+    f = _trace_file(tdir, "bootstrap-l8")
+    if f is not None:
         bl8.load, bl8.source = (lambda f=f: _from_trace(f)), f"trace file {f}"
     elif quick:
         bl8.missing = "skipped in --quick mode"
@@ -171,22 +169,25 @@ def discover(traces_dir: str | Path | None = None, *, quick: bool = False,
     for depth in RESNET_DEPTHS:
         name = f"resnet{depth}"
         w = Workload(name, "resnet", f"encrypted ResNet-{depth}, {GEOMETRY}, one image, dry-run trace at {params}")
-        f = tdir / f"{name}.json"
-        if f.is_file():
+        f = _trace_file(tdir, name)
+        if f is not None:
             w.load, w.source = (lambda f=f: _from_trace(f)), f"trace file {f}"
         elif quick:
             w.missing = "skipped in --quick mode"
         else:
-            reasons = []
-            for spec in _RESNET_CALLABLES:
-                fn, why = _find(spec)
-                if fn:
-                    w.load = lambda fn=fn, name=name: _from_trace(fn(model=name, geometry=GEOMETRY, params=params))
-                    w.source = spec
-                    break
-                reasons.append(why)
-            if w.load is None:
-                w.missing = ("no ResNet trace yet (no trace file, no dry-run callable: "
-                             + "; ".join(reasons) + ")")
+            try:
+                from sw.nn.trace import dry_run_trace
+            except Exception as exc:      # noqa: BLE001 - reported as the reason
+                w.missing = f"no ResNet trace (no trace file; sw.nn.trace: {type(exc).__name__}: {exc})"
+            else:
+                w.load = lambda name=name: _from_trace(dry_run_trace(model=name, geometry=GEOMETRY, params=params))
+                w.source = f"dry run sw.nn.trace.dry_run_trace ({GEOMETRY}, {params})"
         out.append(w)
     return out
+
+
+def _trace_file(tdir: Path, name: str) -> Path | None:
+    for f in (tdir / f"{name}.json", tdir / f"{name}.json.gz"):
+        if f.is_file():
+            return f
+    return None

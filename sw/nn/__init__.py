@@ -7,4 +7,5 @@
 * :mod:`.packing`: multiplexed packing and the layers as slot-linear maps.
 * :mod:`.planner`: level planner (where bootstrapping goes).
 * :mod:`.encrypted`: the encrypted network (also dry-run for traces).
+* :mod:`.trace`: the op trace of one inference for the cycle model (fast dry run).
 """
