@@ -13,6 +13,11 @@ The format is documented in ``docs/accelerator-config.md``. In short::
     on_chip_bytes = 41_000_000          # >= 0
     off_chip_gbps = 460                 # > 0, 1 GB/s = 1e9 bytes/s
     overlap = "op"                      # optional: "op" (default) or "prefetch" (sim.cycle.model)
+    execution = "serial"                # optional: "serial" (default) or "pipelined" (sim.cycle.model)
+    evk_a_generated = false             # optional: the "a" half of each evaluation key comes
+                                        #   from an on-chip PRNG (only the "b" half is loaded)
+    plaintexts = "offchip"              # optional: "offchip" (default) or "generated" (on chip
+                                        #   from one stored limb; sim.cycle.model)
 
     [units]                             # each unit: a count, or a table {count, lanes}
     ntt = 4                             # >= 1 (the NTT and modmul units are required)
@@ -54,7 +59,7 @@ PRESET_DIR = Path(__file__).resolve().parent.parent / "configs"
 _TOP_KEYS = {
     "name", "description", "source", "kind", "clock_mhz", "word_bits", "lanes",
     "on_chip_bytes", "off_chip_gbps", "units", "device", "multiplier", "max_ring_degree",
-    "overlap",
+    "overlap", "execution", "evk_a_generated", "plaintexts",
 }
 _UNIT_KEYS = {"count", "lanes"}
 _DEVICE_KEYS = {"dsp", "lut", "ff", "bram36", "uram", "name"}
@@ -62,6 +67,13 @@ _KINDS = ("asic", "fpga")
 #: How transfers overlap compute (sim.cycle.model): ``"op"`` within one operation only;
 #: ``"prefetch"`` also the next operation's transfers during this one's compute.
 OVERLAP_KINDS = ("op", "prefetch")
+#: How the kernels of one operation share time (sim.cycle.model): ``"serial"`` one after
+#: another; ``"pipelined"`` the unit kinds work concurrently (chained/fused units), so an
+#: operation's compute is bounded by its busiest unit kind.
+EXECUTION_KINDS = ("serial", "pipelined")
+#: Where plaintext operands come from: ``"offchip"`` read in full from off-chip memory;
+#: ``"generated"`` produced on chip from one stored limb (runtime data generation, ARK).
+PLAINTEXT_KINDS = ("offchip", "generated")
 #: Modular multiplier algorithms the RTL offers (``hw.modmul``).
 MULTIPLIER_KINDS = ("barrett", "montgomery")
 
@@ -114,6 +126,9 @@ class AcceleratorConfig:
     device_budget: Mapping[str, Any] = field(default_factory=dict)
     max_ring_degree: int = 1 << 16
     overlap: str = "op"
+    execution: str = "serial"
+    evk_a_generated: bool = False
+    plaintexts: str = "offchip"
     path: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -161,7 +176,9 @@ class AcceleratorConfig:
             "name": self.name, "kind": self.kind, "clock_mhz": self.clock_mhz,
             "word_bits": self.word_bits, "lanes": self.lanes, "multiplier": self.multiplier,
             "on_chip_bytes": self.on_chip_bytes, "off_chip_gbps": self.off_chip_gbps,
-            "overlap": self.overlap, "max_ring_degree": self.max_ring_degree, "source": self.source,
+            "overlap": self.overlap, "execution": self.execution,
+            "evk_a_generated": self.evk_a_generated, "plaintexts": self.plaintexts,
+            "max_ring_degree": self.max_ring_degree, "source": self.source,
         }
         for k, spec in self.units.items():
             out[f"{k}_count"] = spec.count
@@ -268,6 +285,20 @@ def _string(data: Mapping[str, Any], key: str, default: str) -> str:
     return value
 
 
+def _choice(data: Mapping[str, Any], key: str, allowed: tuple[str, ...], default: str) -> str:
+    value = _string(data, key, default)
+    if value not in allowed:
+        raise ValueError(f"accelerator config: field '{key}' must be one of {allowed}, got {value!r}")
+    return value
+
+
+def _bool(data: Mapping[str, Any], key: str, default: bool) -> bool:
+    value = data.get(key, default)
+    if not isinstance(value, bool):
+        raise ValueError(f"accelerator config: field '{key}' must be true or false, got {value!r}")
+    return value
+
+
 def _check_keys(data: Mapping[str, Any], allowed: set[str], ctx: str) -> None:
     unknown = sorted(set(data) - allowed)
     if unknown:
@@ -348,10 +379,10 @@ def config_from_dict(data: Mapping[str, Any], *, name: str | None = None,
                          f"P <= max_ring_degree/2 = {max_n // 2} (hw.ntt.NttUnit), "
                          f"got {units['ntt'].lanes}") from None
 
-    overlap = _string(data, "overlap", "op")
-    if overlap not in OVERLAP_KINDS:
-        raise ValueError(f"accelerator config: field 'overlap' must be one of {OVERLAP_KINDS}, "
-                         f"got {overlap!r}")
+    overlap = _choice(data, "overlap", OVERLAP_KINDS, "op")
+    execution = _choice(data, "execution", EXECUTION_KINDS, "serial")
+    plaintexts = _choice(data, "plaintexts", PLAINTEXT_KINDS, "offchip")
+    evk_a_generated = _bool(data, "evk_a_generated", False)
 
     dsp_budget = None
     device_budget: dict[str, Any] = {}
@@ -377,7 +408,7 @@ def config_from_dict(data: Mapping[str, Any], *, name: str | None = None,
         kind=kind, multiplier=multiplier, description=_string(data, "description", ""),
         source=_string(data, "source", ""), dsp_budget=dsp_budget,
         device_budget=MappingProxyType(device_budget), max_ring_degree=max_n, overlap=overlap,
-        path=path,
+        execution=execution, evk_a_generated=evk_a_generated, plaintexts=plaintexts, path=path,
     )
     if dsp_budget is not None:
         need = dsp_estimate(cfg, synth_rows)

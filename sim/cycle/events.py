@@ -19,6 +19,9 @@ KERNEL_UNIT: dict[str, str] = {
     "modadd": "modadd",
     "bconv": "bconv",
     "automorphism": "automorphism",
+    # not in the op trace: the model adds it for on-chip plaintext generation
+    # (``plaintexts = "generated"``, sim.cycle.model); it runs on the NTT units
+    "ptgen": "ntt",
 }
 KERNEL_KINDS: tuple[str, ...] = tuple(KERNEL_UNIT)
 
@@ -78,8 +81,11 @@ class KeyUse:
     primes: int
     special: int
 
-    def words(self, n: int) -> int:
-        return self.digits * 2 * (self.primes + self.special) * n
+    def words(self, n: int, *, a_generated: bool = False) -> int:
+        """Words read for this key; ``a_generated``: only the ``b_i`` halves (the ``a_i`` come
+        from an on-chip PRNG seed), ``digits * (primes + special) * n``."""
+        halves = 1 if a_generated else 2
+        return self.digits * halves * (self.primes + self.special) * n
 
 
 @dataclass

@@ -19,7 +19,8 @@ kernel         occupancy / fill                                            RTL-b
 =============  ==========================================================  ==========
 ntt, intt      ``ceil(rows / c) * NttUnit(n, q, W, L).initiation_interval``      yes
                fill ``cycles_per_transform - initiation_interval`` (``k``
-               back-to-back transforms on one unit take ``(k-1) * II + cpt``)
+               back-to-back transforms on one unit take ``(k-1) * II + cpt``);
+               ``ptgen`` (on-chip plaintext generation, sim.cycle.model) the same
 modmul         ``ceil(E / (c * L * thr))``, fill ``latency`` of the          yes
                ``BarrettMultiplier`` / ``MontgomeryMultiplier`` (``thr`` its throughput)
 modadd         ``ceil(E / (c * L))``, fill ``MODADD_LATENCY`` = 1            no
@@ -50,7 +51,7 @@ MODADD_LATENCY = 1
 #: Units that may be absent, and where their kernels then run.
 FALLBACK_UNIT = {"modadd": "modmul", "bconv": "modmul"}
 #: Whether the kernel kinds' costs come from RTL components.
-RTL_BACKED = {"ntt": True, "intt": True, "modmul": True,
+RTL_BACKED = {"ntt": True, "intt": True, "ptgen": True, "modmul": True,
               "modadd": False, "bconv": False, "automorphism": False}
 
 
@@ -136,7 +137,7 @@ class UnitCosts:
         unit = self._unit_for(k.kind)
         spec = self.cfg.units[unit]
         backed = RTL_BACKED[k.kind]
-        if k.kind in ("ntt", "intt"):
+        if k.kind in ("ntt", "intt", "ptgen"):
             if k.rows == 0:
                 return KernelCost(k.kind, unit, 0, 0, backed)
             cpt, ii = self.ntt_props(k.n)

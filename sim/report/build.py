@@ -64,6 +64,115 @@ def _decompose(est) -> dict:
     return {"stall": stall, "fill": int(ops["fill_cycles"].sum()) if len(ops) else 0}
 
 
+# ---- validation against published designs (docs/cycle-model.md, "Validation") ----------
+#: Workloads compared with the published figures: (name, anchor field, unit, seconds -> unit).
+VALIDATION_WORKLOADS = (("bootstrap-l8", "bootstrap_ms", "ms", 1e3),
+                        ("bootstrap", "bootstrap_ms", "ms", 1e3),
+                        ("resnet20", "resnet20_s", "s", 1.0))
+#: The issue's target: model within this factor of the published figure.
+VALIDATION_FACTOR = 2.0
+
+
+def _validation(results: dict, available: set[str]) -> tuple[pd.DataFrame, list[str]]:
+    """``validation.csv`` rows and the report's validation section.
+
+    One row per preset of a published design (:data:`sim.report.anchors.VALIDATIONS`),
+    published figure and workload: model and published latency, ``ratio`` = model /
+    published, ``factor`` = max(ratio, 1/ratio), and the model's own split of its cycles
+    (compute, fill, exposed memory stall) and off-chip bytes (keys, plaintexts,
+    ciphertexts), from which the gaps are explained. ``status``: ``compared``; ``workload
+    missing`` (no trace); ``not estimated`` (the preset refused it, e.g. ring degree).
+    """
+    from .anchors import NOT_COMPARABLE, VALIDATIONS, anchor
+
+    rows = []
+    for v in VALIDATIONS:
+        for system in v.anchors:
+            a = anchor(system)
+            for wname, field, unit, scale in VALIDATION_WORKLOADS:
+                published = getattr(a, field)
+                if field == "resnet20_s" and published is not None:
+                    published = float(published)
+                est = results.get((v.preset, wname))
+                row = {"preset": v.preset, "published_design": system, "workload": wname,
+                       "published": published, "model": float("nan"), "unit": unit,
+                       "ratio_model_over_published": float("nan"), "factor": float("nan"),
+                       "within_2x": False,
+                       "status": ("compared" if est else "not estimated" if wname in available
+                                  else "workload missing"),
+                       "hardware": v.hardware, "source": a.source}
+                if est is not None:
+                    o = est.ops
+                    cyc = est.total_cycles or 1
+                    model = est.total_seconds * scale
+                    row["model"] = model
+                    if published:
+                        r = model / published
+                        row.update(ratio_model_over_published=r, factor=max(r, 1 / r) if r else float("inf"),
+                                   within_2x=bool(r and max(r, 1 / r) <= VALIDATION_FACTOR))
+                    row.update(
+                        compute_share=float(o["compute_cycles"].sum()) / cyc,
+                        fill_share=float(o["fill_cycles"].sum()) / cyc,
+                        stall_share=float(o["stall_cycles"].sum()) / cyc,
+                        serial_compute_ms=float(o["serial_compute_cycles"].sum()) / est.config.clock_hz * 1e3,
+                        transfer_ms=float(o["transfer_cycles"].sum()) / est.config.clock_hz * 1e3,
+                        key_GB=float(o["key_offchip_bytes"].sum()) / 1e9,
+                        plaintext_GB=float(o["pt_offchip_bytes"].sum()) / 1e9,
+                        ciphertext_GB=float(o["ct_offchip_bytes"].sum()) / 1e9)
+                rows.append(row)
+    for preset, why in NOT_COMPARABLE.items():
+        rows.append({"preset": preset, "published_design": "", "workload": "bootstrap-l8",
+                     "published": float("nan"), "model": float("nan"), "unit": "ms",
+                     "ratio_model_over_published": float("nan"), "factor": float("nan"),
+                     "within_2x": False, "status": f"not comparable: {why}", "hardware": "",
+                     "source": ""})
+    val = pd.DataFrame(rows)
+
+    primary = {v.preset: v.anchors[0] for v in VALIDATIONS}
+    compared = val[val["status"] == "compared"]
+    is_primary = pd.Series([primary.get(p) == d for p, d in zip(compared["preset"], compared["published_design"])],
+                           index=compared.index, dtype=bool)
+    target = {}        # workload -> (presets within the factor, presets compared), primary anchors
+    for wname in ("bootstrap-l8", "resnet20"):
+        sub = compared[is_primary & (compared["workload"] == wname) & compared["published"].notna()]
+        if len(sub):
+            target[wname] = (sorted(sub.loc[sub["within_2x"], "preset"]), len(sub))
+    md = ["### Validation of presets that mimic a published design", "",
+          "Each preset is set from the design's stated hardware (sources per figure in "
+          "`sim/configs/<preset>.toml`; [S] secondary source, [R] recalled, not re-read), never "
+          "fitted to the figure. `ratio` = model / published; `factor` = max(ratio, 1/ratio).", ""]
+    shown = val[val["status"] == "compared"]
+    if len(shown):
+        t = shown[["preset", "published_design", "workload", "published", "model", "unit",
+                   "ratio_model_over_published", "factor", "compute_share", "stall_share",
+                   "key_GB", "plaintext_GB"]].rename(
+            columns={"ratio_model_over_published": "ratio", "published_design": "published design"})
+        md += [_md_table(t), ""]
+    else:
+        md += ["(no validation workload available in this run)", ""]
+    rest = val[val["status"] != "compared"]
+    if len(rest):
+        groups: dict[str, list[str]] = {}
+        for r in rest.itertuples():
+            groups.setdefault(r.status, [])
+            if f"{r.preset}/{r.workload}" not in groups[r.status]:
+                groups[r.status].append(f"{r.preset}/{r.workload}")
+        md += ["Not compared in this run: " + "; ".join(
+            f"{status}: {', '.join(names)}" for status, names in groups.items()) + ".", ""]
+    if target:
+        parts = [f"`{w}` {'met' if len(ok) >= 2 else 'not met'} ({len(ok)} of {n}"
+                 f"{': ' + ', '.join(ok) if ok else ''})" for w, (ok, n) in target.items()]
+        md += [f"**Target** (model within {VALIDATION_FACTOR:g}x of the primary published figure "
+               f"for at least two designs): " + "; ".join(parts) + ".", ""]
+    md += ["Gaps per design (numbers and causes: docs/cycle-model.md, \"Validation against "
+           "published designs\"; `compute_share`/`stall_share`: shares of the model's cycles):", ""]
+    md += [f"* **{v.preset}** ({v.hardware}): {v.note}." for v in VALIDATIONS]
+    md += [f"* **{p}**: {why}." for p, why in NOT_COMPARABLE.items()]
+    md += ["* BTS (ISCA 2022): no preset; its processing element's unit mix and its clock were not "
+           "found in a readable source (docs/cycle-model.md).", ""]
+    return val, md
+
+
 def _sweep_config(base, lanes: int, gbps: float):
     """The base preset with NTT lanes ``lanes``, the other units' lanes scaled by
     ``lanes / 8``, off-chip bandwidth ``gbps``; no DSP guard (fit is reported separately)."""
@@ -83,6 +192,173 @@ def _sweep_config(base, lanes: int, gbps: float):
                    name=f"{base.name}-P{lanes}-{gbps:g}GBs")
 
 
+# ---- encrypted ResNets (section 4 of report.md) -------------------------------------------
+#: Parts of a ResNet layer in the per-layer breakdown, in plotting order.
+RESNET_PARTS = ("linear", "activation", "bootstrap", "add")
+#: Stage groups of a ResNet, in order.
+RESNET_STAGES = ("stem", "layer1", "layer2", "layer3", "head")
+#: ResNet latencies that anchors.py does not hold (ANCHORS.md, each with its source), and
+#: this project's own measured CPU times (docs/resnet.md, "Encrypted runs"):
+#: (system, kind, device, {model: seconds}, source).
+RESNET_ANCHORS_EXTRA = (
+    ("Lee et al. (ICML 2022), rerun by AutoFHE, amortized per image", "cpu",
+     "96 vCPU, SEAL, 96 images at once", {"resnet20": 99.0, "resnet32": 176.0, "resnet44": 251.0},
+     "AutoFHE, USENIX Security 2024 [V] (ANCHORS.md)"),
+    ("Lee et al. (ICML 2022), rerun by AutoFHE, latency", "cpu", "96 vCPU, SEAL",
+     {"resnet32": 16910.0, "resnet44": 24082.0},
+     "AutoFHE, USENIX Security 2024 [V] (ANCHORS.md); ResNet-20 in the row above"),
+    ("OpenFHE, polynomial ReLU", "cpu", "CPU", {"resnet20": 1145.0}, "arXiv 2508.11575 [V] (ANCHORS.md)"),
+    ("HyPHEN (IEEE Access 2023)", "gpu", "GPU", {"resnet20": 1.40}, "ANCHORS.md"),
+    ("fhesim software, measured (toy-boot-n11: N = 2^11, INSECURE, not n16-128)", "cpu",
+     "this project's machine, 2 shared cores, 1 thread", {"resnet20": 24.0, "resnet110": 113.0},
+     "docs/resnet.md, Encrypted runs: fastest per-image time measured (up to 52 s for ResNet-20 "
+     "and 237 s for ResNet-110 under load); n16-128 not run (48 GB of rotation keys)"),
+)
+
+
+def _resnet_layer_rows(est, preset: str, workload: str) -> list[dict]:
+    """Cycles per (block, part) of a ResNet estimate (:func:`sim.cycle.adapters.layer_of`)."""
+    from sim.cycle.adapters import layer_of
+
+    bl = est.by_label()
+    acc: dict[tuple, dict] = {}
+    for r in bl.itertuples():
+        stage, block, part = layer_of(r.label)
+        k = (stage, block, part)
+        row = acc.get(k)
+        if row is None:
+            row = acc[k] = {"preset": preset, "workload": workload, "stage": stage, "block": block,
+                            "part": part, "ops": 0, "cycles": 0, "ms": 0.0, "memory_bound_ops": 0}
+        row["ops"] += int(r.count)
+        row["cycles"] += int(r.cycles)
+        row["ms"] += float(r.seconds) * 1e3
+        row["memory_bound_ops"] += int(r.memory_bound_ops)
+    return list(acc.values())
+
+
+def _block_key(block: str) -> tuple:
+    if block == "stem":
+        return (0, 0, 0)
+    if block.startswith("layer"):
+        s, _, i = block[5:].partition(".")
+        return (1, int(s or 0), int(i or 0))
+    return (2, 0, 0)
+
+
+def _resnet_plots(layers: pd.DataFrame, lat: pd.DataFrame, plt, save_fig) -> list[str]:
+    """Stacked bars of the ResNet workloads: by stage group x part (shares, every preset and
+    model) and per block (absolute, one figure per preset). Returns the figure names."""
+    names = []
+    if not len(layers):
+        return names
+    models = sorted(set(layers["workload"]), key=lambda m: int(m[6:]) if m[6:].isdigit() else 0)
+    presets = list(dict.fromkeys(layers["preset"]))
+    part_shade = {"linear": 0.85, "activation": 0.65, "bootstrap": 0.45, "add": 0.25}
+    stage_cmap = {"stem": "Greys", "layer1": "Blues", "layer2": "Greens", "layer3": "Oranges", "head": "Purples"}
+
+    # shares by stage group x part, one bar per (preset, model)
+    seg = layers.assign(segment=layers["stage"] + " " + layers["part"],
+                        bar=layers["preset"] + "\n" + layers["workload"])
+    bars = [f"{p}\n{m}" for p in presets for m in models if ((seg["preset"] == p) & (seg["workload"] == m)).any()]
+    piv = seg.pivot_table(index="bar", columns="segment", values="cycles", aggfunc="sum", fill_value=0).loc[bars]
+    share = piv.div(piv.sum(axis=1), axis=0) * 100
+    cols = [f"{s} {p}" for s in RESNET_STAGES for p in RESNET_PARTS if f"{s} {p}" in share.columns]
+    fig, ax = plt.subplots(figsize=(max(8, 0.55 * len(bars) + 4), 5.5))
+    bottom = pd.Series(0.0, index=share.index)
+    for col in cols:
+        s, p = col.split(" ")
+        ax.bar(range(len(share)), share[col], bottom=bottom, label=col,
+               color=plt.get_cmap(stage_cmap[s])(part_shade[p]), edgecolor="white", linewidth=0.3)
+        bottom += share[col]
+    tot = lat.assign(bar=lat["preset"] + "\n" + lat["workload"]).set_index("bar")["ms"]
+    for i, b in enumerate(share.index):
+        v = tot.get(b, float("nan")) / 1e3
+        ax.text(i, 101, f"{v:.3g} s", ha="center", va="bottom", fontsize=6, rotation=90)
+    ax.set_xticks(range(len(share)))
+    ax.set_xticklabels([b.replace("resnet", "R") for b in share.index], fontsize=6)
+    ax.set_ylabel("share of projected latency (%)")
+    ax.set_ylim(0, 118)
+    ax.set_title("Encrypted ResNets (cifar32, n16-128): latency by stage and part; total above each bar")
+    ax.legend(fontsize=6, bbox_to_anchor=(1.01, 1), loc="upper left", ncol=1)
+    save_fig(fig, "resnet_by_stage.png")
+    names.append("resnet_by_stage.png")
+
+    # per block, absolute, one figure per preset
+    colors = {"linear": "#4C72B0", "activation": "#DD8452", "bootstrap": "#C44E52", "add": "#8C8C8C"}
+    for preset in presets:
+        sub = layers[layers["preset"] == preset]
+        ms = [m for m in models if (sub["workload"] == m).any()]
+        if not ms:
+            continue
+        fig, axes = plt.subplots(len(ms), 1, figsize=(14, 2.3 * len(ms) + 0.6), squeeze=False)
+        for ax, m in zip(axes[:, 0], ms):
+            d = sub[sub["workload"] == m]
+            piv = d.pivot_table(index="block", columns="part", values="ms", aggfunc="sum", fill_value=0.0)
+            piv = piv.loc[sorted(piv.index, key=_block_key)]
+            bottom = pd.Series(0.0, index=piv.index)
+            for p in RESNET_PARTS:
+                if p in piv.columns:
+                    ax.bar(range(len(piv)), piv[p], bottom=bottom, color=colors[p], label=p, width=0.85)
+                    bottom += piv[p]
+            total = float(d["ms"].sum())
+            ax.set_xlim(-0.6, len(piv) - 0.4)
+            ax.set_xticks(range(len(piv)))
+            ax.set_xticklabels([b.replace("layer", "") for b in piv.index], fontsize=6 if len(piv) > 30 else 7,
+                               rotation=90)
+            ax.set_ylabel("ms", fontsize=7)
+            ax.tick_params(axis="y", labelsize=7)
+            ax.set_title(f"{m}: {total / 1e3:.3g} s on {preset}; ms per block (stem, <stage>.<block>, "
+                         f"head = pooling + FC); a bootstrap counts in the block that needs it",
+                         fontsize=8, loc="left")
+        handles, labels_ = axes[0, 0].get_legend_handles_labels()
+        fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))
+        fig.legend(handles, labels_, fontsize=8, ncol=len(labels_), loc="upper center",
+                   bbox_to_anchor=(0.5, 1.0), frameon=False)
+        name = f"resnet_layers_{preset}.png"
+        save_fig(fig, name)
+        names.append(name)
+    return names
+
+
+def _resnet_tables(layers: pd.DataFrame, lat: pd.DataFrame, anchors) -> tuple[pd.DataFrame, pd.DataFrame,
+                                                                                pd.DataFrame]:
+    """``(summary, latency pivot, comparison)`` of the ResNet workloads."""
+    rl = lat[lat["group"] == "resnet"]
+    rows = []
+    for r in rl.itertuples():
+        d = layers[(layers["preset"] == r.preset) & (layers["workload"] == r.workload)]
+        cyc = float(d["cycles"].sum()) or 1.0
+        parts = d.groupby("part")["cycles"].sum()
+        blocks = d.groupby("block")["cycles"].sum().sort_values(ascending=False)
+        rows.append({"preset": r.preset, "model": r.workload, "latency_s": r.ms / 1e3, "bound": r.bound,
+                     "memory_bound_share": r.memory_bound_share, "offchip_GB": r.offchip_MB / 1e3,
+                     **{f"{p}_share": float(parts.get(p, 0)) / cyc for p in RESNET_PARTS},
+                     "top_block": f"{blocks.index[0]} ({blocks.iloc[0] / cyc:.1%})" if len(blocks) else ""})
+    summary = pd.DataFrame(rows)
+    piv = pd.DataFrame()
+    if len(summary):
+        piv = summary.pivot_table(index="model", columns="preset", values="latency_s", aggfunc="first")
+        piv = piv.loc[sorted(piv.index, key=lambda m: int(m[6:]))].reset_index()
+        piv.columns.name = None
+    models = [f"resnet{d}" for d in (20, 32, 44, 56, 110)]
+    comp = []
+    for a in anchors:
+        if a.resnet20_s is None:
+            continue
+        comp.append({"system": a.system, "kind": a.kind, "device": a.device,
+                     **{m: (float(a.resnet20_s) if m == "resnet20" else float("nan")) for m in models},
+                     "source": a.source})
+    for system, kind, device, vals, source in RESNET_ANCHORS_EXTRA:
+        comp.append({"system": system, "kind": kind, "device": device,
+                     **{m: float(vals.get(m, float("nan"))) for m in models}, "source": source})
+    for preset in dict.fromkeys(summary["preset"]) if len(summary) else ():
+        s = summary[summary["preset"] == preset].set_index("model")["latency_s"]
+        comp.append({"system": f"fhesim model: {preset}", "kind": "model", "device": preset,
+                     **{m: float(s.get(m, float("nan"))) for m in models},
+                     "source": "this report (cycle model, dry-run trace at n16-128)"})
+    return summary, piv, pd.DataFrame(comp)
+
+
 def generate(out_dir: str | Path = "reports", *, quick: bool = False,
              traces_dir: str | Path | None = None, synth_cache: str | Path | None = None,
              log=print) -> dict:
@@ -96,7 +372,7 @@ def generate(out_dir: str | Path = "reports", *, quick: bool = False,
     from sim.synth.cache import current_src, read_cache
     from sim.synth.resources import U280, fit_report
 
-    from .anchors import ANCHORS, VALIDATION, anchor
+    from .anchors import ANCHORS
     from .sources import discover
 
     t0 = time.perf_counter()
@@ -143,6 +419,7 @@ def generate(out_dir: str | Path = "reports", *, quick: bool = False,
 
     # ---- latency and breakdowns
     lat_rows, kern_rows, op_rows, label_rows, notes_all = [], [], [], [], set()
+    layer_rows: list[dict] = []
     results = {}
     unsupported = []
     for cfg in presets:
@@ -152,7 +429,10 @@ def generate(out_dir: str | Path = "reports", *, quick: bool = False,
             except ValueError as exc:     # e.g. ring degree beyond the design's NTT units
                 unsupported.append({"preset": cfg.name, "workload": w.name, "reason": str(exc)})
                 continue
-            results[(cfg.name, w.name)] = est
+            if w.group != "resnet" or any(w.name == v[0] for v in VALIDATION_WORKLOADS):
+                results[(cfg.name, w.name)] = est    # (the deeper ResNets' frames are large)
+            if w.group == "resnet":
+                layer_rows += _resnet_layer_rows(est, cfg.name, w.name)
             tot, dec = est.total(), _decompose(est)
             mem_cycles = int(est.ops.loc[est.ops["bound"] == "memory", "cycles"].sum())
             lat_rows.append({
@@ -223,9 +503,30 @@ def generate(out_dir: str | Path = "reports", *, quick: bool = False,
         ax.legend(fontsize=7, bbox_to_anchor=(1.01, 1), loc="upper left")
         save_fig(fig, name)
 
-    stacked(kern, "segment", "Latency by kernel kind (+ memory stall); total above each bar",
+    resnet_names = {w.name for w, _, _ in available if w.group == "resnet"}
+
+    def not_resnet(df):   # the ResNets have figures of their own (below)
+        keep = df[~df["workload"].isin(resnet_names)] if len(df) else df
+        return keep if len(keep) else df
+
+    stacked(not_resnet(kern), "segment", "Latency by kernel kind (+ memory stall); total above each bar",
             "latency_by_kernel.png")
-    stacked(opdf, "op", "Latency by operation kind; total above each bar", "latency_by_op.png")
+    stacked(not_resnet(opdf), "op", "Latency by operation kind; total above each bar", "latency_by_op.png")
+
+    # ---- encrypted ResNets: per stage / block / part, kernels, anchors
+    layers = pd.DataFrame(layer_rows)
+    resnet_figs: list[str] = []
+    if len(layers):
+        save_csv(layers, "resnet_layers.csv")
+        resnet_figs = _resnet_plots(layers, lat, plt, save_fig)
+        rk = kern[kern["workload"].isin(resnet_names)]
+        stacked(rk, "segment", "Encrypted ResNets: latency by kernel kind (+ memory stall); total above each bar",
+                "resnet_by_kernel.png")
+        resnet_figs.insert(0, "resnet_by_kernel.png")
+    rsum, rpiv, rcomp = _resnet_tables(layers, lat, ANCHORS) if len(layers) else (pd.DataFrame(),) * 3
+    if len(rsum):
+        save_csv(rsum, "resnet.csv")
+        save_csv(rcomp, "resnet_anchors.csv")
 
     # ---- sweep
     base = load_config("u280")
@@ -283,20 +584,8 @@ def generate(out_dir: str | Path = "reports", *, quick: bool = False,
                            "source": "this report (cycle model)"})
     anc_all = pd.concat([anc, pd.DataFrame(model_rows)], ignore_index=True)
     save_csv(anc_all, "anchors.csv")
-    val_rows = []
-    for preset, system in VALIDATION.items():
-        a = anchor(system)
-        for wname, published, unit, scale in (("bootstrap-l8", a.bootstrap_ms, "ms", 1e3),
-                                             ("bootstrap", a.bootstrap_ms, "ms", 1e3),
-                                             ("resnet20", a.resnet20_s, "s", 1.0)):
-            est = results.get((preset, wname))
-            model = est.total_seconds * scale if est else float("nan")
-            val_rows.append({"preset": preset, "published_design": system, "workload": wname,
-                             "published": published, "model": model, "unit": unit,
-                             "ratio_model_over_published": model / published if est and published else float("nan"),
-                             "status": "compared" if est else "workload missing",
-                             "source": a.source})
-    val = pd.DataFrame(val_rows)
+    val, val_md = _validation(results, {w.name for w, _, _ in available})
+    val_rows = val.to_dict("records")
     save_csv(val, "validation.csv")
 
     # ---- resources
@@ -342,6 +631,23 @@ def generate(out_dir: str | Path = "reports", *, quick: bool = False,
     if unsupported:
         md += ["Not estimated (the workload is outside the design's stated range):", "",
                _md_table(pd.DataFrame(unsupported)), ""]
+    if len(rsum):
+        md += ["## 2b. Encrypted ResNets (cifar32, n16-128)", "",
+               "One CIFAR-style 32x32x3 image through ResNet-20 ... 110 (composite ReLU 15/15/27, "
+               "multiplexed parallel convolutions, bootstrapping placed by the level planner): the "
+               "dry-run op trace of the real software path (`sw.nn.trace.dry_run_trace`, "
+               "docs/resnet.md) on each preset. Projected latency in seconds:", "",
+               _md_table(rpiv), "",
+               "Compute vs memory bound and the share of each part of the network "
+               "(`linear`: convolutions, shortcuts, FC; `activation`: polynomial ReLU; `bootstrap`; "
+               "`add`: residual additions); `top_block`: the costliest block (`resnet.csv`, per block "
+               "and part: `resnet_layers.csv`):", "",
+               _md_table(rsum.drop(columns=["offchip_GB"])), ""]
+        for f in resnet_figs:
+            md += [f"![{f}]({f})", ""]
+        md += ["Comparison with published and measured figures (seconds per image; each row "
+               "with its source; the published accelerator and GPU figures are ResNet-20 only, "
+               "`resnet_anchors.csv`):", "", _md_table(rcomp), ""]
     md += ["## 3. Breakdown", "", "![by kernel](latency_by_kernel.png)", "", "![by operation](latency_by_op.png)", "",
            "Per label (stage / layer), top 5 per preset and workload:", ""]
     if len(labdf):
@@ -361,24 +667,7 @@ def generate(out_dir: str | Path = "reports", *, quick: bool = False,
     md += ["## 5. Anchors and validation", "",
            "Published figures (ANCHORS.md, each with its source) beside the model's projection:", "",
            _md_table(anc_all), ""]
-    md += ["### Validation of presets that mimic a published design", "", _md_table(val), ""]
-    md += ["Primary comparison: `bootstrap-l8` (fully packed, 8 usable levels after it: the published "
-           "tables' benchmark definition). Per design (not tuned away; docs/cycle-model.md, \"Validation\"):", "",
-           "* **SHARP** (preset from the stated hardware, [S]): the model is slower by the ratio above. "
-           "(1) Kernels of an operation run one after another on one unit kind at a time; SHARP "
-           "pipelines NTT, BConv and elementwise units, so the per-op time approaches the busiest unit "
-           "(elementwise modmul+modadd alone is about 56 % of the model's compute cycles). (2) Off-chip "
-           "traffic: plaintext diagonals (~2.2 GB) are read from HBM for every CtS/StC pmult and "
-           "evaluation keys stream in full (~3.4 GB after LRU reuse); SHARP, like ARK and CraterLake, "
-           "generates half of each key from a PRNG seed and reuses keys/plaintexts by scheduling, "
-           "neither modelled. (3) Workload: 31-bit primes on a 36-bit datapath (about 14 % more rows "
-           "than 36-bit primes would need), fhesim's own CtS/EvalMod/StC split and dnum 4; SHARP's own "
-           "parameters were not read. (4) NTT, multiplier RTL-backed; BConv, automorphism, modadd formulas.",
-           "* **F1** (preset from recalled hardware, [R]): N <= 2^14, cannot run the N = 2^16 "
-           "benchmark; no published bootstrapping figure to compare.",
-           "* **BTS, CraterLake, ARK**: no preset. Their hardware tables (lanes, unit mix, on-chip "
-           "memory, bandwidth) could not be read in the primary sources in this session, and a preset "
-           "from guessed lane counts would validate nothing.", ""]
+    md += val_md
     md += ["## 6. FPGA resources", "",
            f"Synthesis (`fhesim synth`, Yosys `synth_xilinx -family xcup`, cached in `synth.csv`; "
            f"current generator digest `{src}`):", ""]

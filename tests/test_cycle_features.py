@@ -1,0 +1,198 @@
+"""Pipelined execution, PRNG-generated key halves and on-chip plaintext generation, by hand.
+
+Configuration (as tests/test_cycle_overlap.py): 100 MHz, 32-bit words (4 B), 0.4 GB/s = 4 bytes
+per cycle, ASIC; n = 16. Unit costs used below:
+* NTT: 2 units x P = 2 at n = 16: cycles_per_transform 65, initiation interval 60, so k rows
+  take ceil(k/2) * 60 occupancy and 65 - 60 = 5 fill;
+* modmul: 1 unit x 4 lanes, Barrett latency 4, throughput 1: E residues take ceil(E/4), fill 4;
+* modadd: 1 unit x 4 lanes, latency 1: ceil(E/4), fill 1;
+* automorphism: 1 unit x 4 lanes: ceil(E/4), fill n/L = 16/4 = 4.
+"""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from sim.cycle.config import load_config, loads_config
+from sim.cycle.events import Kernel, KeyUse, Op
+from sim.cycle.model import estimate
+from sim.cycle.units import ntt_props
+
+BASE = """
+name = "tiny"
+clock_mhz = 100
+word_bits = 32
+lanes = 4
+on_chip_bytes = {on_chip}
+off_chip_gbps = 0.4
+{extra}
+[units]
+ntt = {{ count = 2, lanes = 2 }}
+modmul = 1
+modadd = {modadd}
+bconv = {{ count = 1, lanes = 8 }}
+automorphism = 1
+"""
+N = 16
+
+
+def cfg(extra: str = "", on_chip: int = 4096, modadd: int = 1):
+    return loads_config(BASE.format(extra=extra, on_chip=on_chip, modadd=modadd))
+
+
+def test_unit_costs_assumed_in_this_file():
+    assert ntt_props(N, 32, 2, "barrett") == (65, 60)
+
+
+def _compute_ops():
+    # op 0: modmul 3 rows: 48 residues -> 12 occupancy, fill 4
+    #       modadd 2 rows: 32 residues -> 8, fill 1
+    #       automorphism 3 rows: 48 -> 12, fill 4
+    #       ntt 3 rows: ceil(3/2) * 60 = 120, fill 5
+    # op 1: modmul 2 rows -> 8, fill 4; modadd 2 rows -> 8, fill 1 (a tie between two units)
+    # No ciphertexts, plaintexts or keys: no traffic.
+    op0 = Op("mix", N, 3, 3, kernels=[Kernel("modmul", N, 3), Kernel("modadd", N, 2),
+                                      Kernel("automorphism", N, 3), Kernel("ntt", N, 3)])
+    op1 = Op("tie", N, 2, 2, kernels=[Kernel("modmul", N, 2), Kernel("modadd", N, 2)])
+    return [op0, op1]
+
+
+def test_serial_execution_sums_the_kernels():
+    est = estimate(_compute_ops(), cfg())          # execution defaults to "serial"
+    ops = est.ops
+    # op 0: 12 + 8 + 12 + 120 = 152 compute, 4 + 1 + 4 + 5 = 14 fill -> 166
+    # op 1: 8 + 8 = 16 compute, 4 + 1 = 5 fill -> 21
+    assert list(ops["compute_cycles"]) == [152, 16]
+    assert list(ops["fill_cycles"]) == [14, 5]
+    assert list(ops["cycles"]) == [166, 21]
+    assert est.total_cycles == 187
+    assert list(est.kernels["exposed"]) == list(est.kernels["occupancy"])
+
+
+def test_pipelined_execution_is_bounded_by_the_busiest_unit():
+    est = estimate(_compute_ops(), cfg('execution = "pipelined"'))
+    ops, k = est.ops, est.kernels
+    # op 0: busy ntt 120, modmul 12, automorphism 12, modadd 8 -> compute 120 (the NTT unit);
+    #       fill is still paid by every unit of the chain: 14 -> 134 cycles
+    # op 1: modmul 8 and modadd 8 tie; the first unit in UNIT_KINDS order (modmul) is
+    #       exposed -> compute 8, fill 5 -> 13 cycles
+    assert list(ops["compute_cycles"]) == [120, 8]
+    assert list(ops["serial_compute_cycles"]) == [152, 16]
+    assert list(ops["cycles"]) == [134, 13]
+    assert est.total_cycles == 147
+    # exposed occupancy: only the critical unit's calls; kernel cycles = exposed + fill
+    assert list(k["exposed"]) == [0, 0, 0, 120, 8, 0]
+    assert list(k["cycles"]) == [4, 1, 4, 125, 12, 1]
+    assert k["cycles"].sum() == est.total_cycles      # exact decomposition (no stall here)
+
+
+def test_pipelined_units_shared_through_fallback_add_up():
+    # modadd count 0: additions run on the modmul lanes (fill = multiplier latency 4), so in
+    # op 1 the modmul unit is busy 8 + 8 = 16 cycles: compute 16, fill 4 + 4 = 8 -> 24.
+    est = estimate(_compute_ops()[1:], cfg('execution = "pipelined"', modadd=0))
+    assert est.ops["compute_cycles"].iloc[0] == 16
+    assert est.ops["cycles"].iloc[0] == 24
+
+
+def _key_ops():
+    # one key switch each with the same key: digits 2, level primes 3, special 1:
+    # 2 * 2 * (3 + 1) * 16 = 256 words = 1,024 B in full; 512 B with the "a" halves generated.
+    use = KeyUse("relin", digits=2, primes=3, special=1)
+    return [Op("relin", N, 3, 3, keys=[use]) for _ in range(2)]
+
+
+def test_key_a_halves_from_prng_halve_traffic_and_footprint():
+    # capacity 768 B: the full key (1,024 B) never stays on chip, so both ops read it:
+    # 1,024 / 4 = 256 transfer cycles each, no compute -> 512 cycles.
+    full = estimate(_key_ops(), cfg(on_chip=768))
+    assert list(full.ops["key_offchip_bytes"]) == [1024, 1024]
+    assert full.total_cycles == 512
+    # halves generated: 512 B fits, so op 0 reads 512 B (128 cycles) and op 1 finds it on chip.
+    half = estimate(_key_ops(), cfg("evk_a_generated = true", on_chip=768))
+    assert list(half.ops["key_bytes"]) == [512, 512]
+    assert list(half.ops["key_offchip_bytes"]) == [512, 0]
+    assert half.total_cycles == 128
+
+
+def _pt_op():
+    # plaintext multiply: 2 plaintext polynomials over 3 primes, modmul 3 rows (12 occ, fill 4)
+    return [Op("pmult", N, 3, 3, pt_polys=2, kernels=[Kernel("modmul", N, 3)])]
+
+
+def test_plaintexts_from_off_chip_memory():
+    # 2 * 3 * 16 words * 4 B = 384 B = 96 transfer cycles; max(12, 96) + 4 = 100
+    est = estimate(_pt_op(), cfg())
+    assert est.ops["pt_offchip_bytes"].iloc[0] == 384
+    assert est.total_cycles == 100
+
+
+def test_plaintexts_generated_on_chip_trade_traffic_for_ntts():
+    # one limb per polynomial read: 2 * 1 * 16 * 4 B = 128 B = 32 cycles;
+    # the other limbs: a ptgen kernel of 2 * 3 = 6 rows on the NTT units:
+    # ceil(6/2) * 60 = 180 occupancy, fill 5.
+    est = estimate(_pt_op(), cfg('plaintexts = "generated"'))
+    op, k = est.ops.iloc[0], est.kernels
+    assert op["pt_offchip_bytes"] == 128
+    assert list(k["kernel"]) == ["modmul", "ptgen"]
+    assert list(k["occupancy"]) == [12, 180]
+    # serial: compute 12 + 180 = 192, fill 4 + 5 = 9: max(192, 32) + 9 = 201
+    assert est.total_cycles == 201
+    # pipelined: max(180 on the NTT units, 12 on modmul) + 9 = 189
+    est_p = estimate(_pt_op(), cfg('plaintexts = "generated"\nexecution = "pipelined"'))
+    assert est_p.total_cycles == 189
+    assert list(est_p.kernels["exposed"]) == [0, 180]
+
+
+@pytest.mark.parametrize("extra, field", [
+    ('execution = "fused"', "execution"),
+    ('plaintexts = "cached"', "plaintexts"),
+    ('evk_a_generated = "yes"', "evk_a_generated"),
+    ("evk_a_generated = 1", "evk_a_generated"),
+    ("execution = 3", "execution"),
+])
+def test_new_fields_are_checked_and_named(extra, field):
+    with pytest.raises(ValueError, match=f"field '{field}'"):
+        cfg(extra)
+
+
+def test_defaults_keep_the_old_behaviour():
+    c = cfg()
+    assert (c.execution, c.evk_a_generated, c.plaintexts) == ("serial", False, "offchip")
+    s = c.summary()
+    assert s["execution"] == "serial" and s["plaintexts"] == "offchip"
+
+
+def test_ark_and_craterlake_presets_from_stated_hardware():
+    ark = load_config("ark")
+    assert (ark.clock_mhz, ark.word_bits, ark.on_chip_bytes, ark.off_chip_gbps) == \
+        (1000, 64, 512 * 2 ** 20, 1000)
+    assert (ark.execution, ark.plaintexts, ark.evk_a_generated) == ("pipelined", "generated", False)
+    assert ark.units["bconv"].total_lanes == 4 * 256 * 6          # 4 BConvUs x 256 lanes x 6 MACs
+    assert ark.units["automorphism"].total_lanes == 4 * 256
+    assert ark.units["modmul"].total_lanes == 8 * 256
+    # NTT: 1,024 words/cycle from RTL units of P = 2,048 (ARK's butterflies per NTTU)
+    _, ii = ntt_props(65536, 64, 2048, "barrett")
+    assert ark.units["ntt"].count == math.ceil(1024 / (65536 / ii)) == 7
+    assert "MICRO 2022" in ark.source
+
+    cl = load_config("craterlake")
+    assert (cl.clock_mhz, cl.word_bits, cl.lanes, cl.on_chip_bytes) == (1000, 28, 2048, 256 * 2 ** 20)
+    assert (cl.execution, cl.evk_a_generated) == ("pipelined", True)
+    _, ii = ntt_props(65536, 28, 2048, "barrett")
+    assert cl.units["ntt"].count == math.ceil(4096 / (65536 / ii)) == 27
+    assert "[R]" in cl.source and "ISCA 2022" in cl.source
+
+
+@pytest.mark.parametrize("preset", ["ark", "craterlake", "sharp"])
+def test_decomposition_stays_exact_on_a_real_trace(preset):
+    from sim.cycle.workloads import workload_ops
+
+    ops, _ = workload_ops("mulrot")
+    est = estimate(ops, load_config(preset))
+    o, k = est.ops, est.kernels
+    assert k["cycles"].sum() + o["stall_cycles"].sum() == est.total_cycles
+    assert (o["cycles"] == o["compute_cycles"] + o["fill_cycles"] + o["stall_cycles"]).all()
+    per_op = k.groupby("op_index")["exposed"].sum()
+    assert (per_op.reindex(o["op_index"]).fillna(0).to_numpy() == o["compute_cycles"].to_numpy()).all()
+    assert (o["compute_cycles"] <= o["serial_compute_cycles"]).all()
