@@ -21,7 +21,27 @@ Common interface of :class:`BarrettMultiplier` and :class:`MontgomeryMultiplier`
 
 Inputs are in ``[0, q)``; outputs canonical in ``[0, q)``. ``latency`` (rising
 edges from input transfer to output transfer with the output always ready) is
-4 for both; ``throughput`` is 1.0 beat per cycle.
+4 for both; ``throughput`` is 1.0 beat per cycle. :class:`ShoupMultiplier` takes a
+third operand (the companion ``w_shoup`` of the constant ``w``) and has ``latency`` 3.
+
+Constant operands (twiddles, scale factors)
+-------------------------------------------
+Butterflies and NTT units multiply by constants only, so they accept any of the three
+datapaths by the name ``multiplier`` (:data:`MULTIPLIERS`, :func:`make_datapath`). Every
+datapath describes how a plain constant ``c`` in ``[0, q)`` is *stored* for it
+(:meth:`~BarrettDatapath.stored_constant`) and builds its product from those stored words
+(:meth:`~BarrettDatapath.build_stored`):
+
+=============  ===========================================  ==================  =======
+multiplier     stored words of ``c``                        product             latency
+=============  ===========================================  ==================  =======
+``barrett``    ``(c,)``                                     ``a*c mod q``       4
+``montgomery`` ``(c*2^W mod q,)`` (Montgomery form)         ``a*c mod q``       4
+``shoup``      ``(c, floor(c*2^W/q))`` (value, companion)   ``a*c mod q``       3
+=============  ===========================================  ==================  =======
+
+The product of ``a`` with the stored form is the plain ``a*c mod q`` in every case, so
+the data around the multiplier are plain residues whatever the choice.
 """
 from __future__ import annotations
 
@@ -29,7 +49,8 @@ from amaranth.hdl import Module, Mux, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from sw.modred import barrett_params, check_modulus, montgomery_params
+from sw.modred import (barrett_params, check_modulus, montgomery_params, shoup_companion,
+                       to_montgomery)
 
 from .pipeline import Pipe, stream_pipeline
 
@@ -63,10 +84,21 @@ class BarrettDatapath:
     latency = 4
     #: Register stage (1-based) holding each golden-model intermediate.
     stage_of = {"x": 1, "qhat": 2, "r": 3, "out": 4}
+    #: ``W``-bit words stored per constant operand (see :meth:`stored_constant`).
+    constant_words = 1
 
     def one(self) -> int:
         """Multiplier operand that leaves the other operand unchanged (1)."""
         return 1
+
+    def stored_constant(self, c: int) -> tuple[int, ...]:
+        """Words stored for the plain constant ``c`` in ``[0, q)``: ``(c,)``."""
+        return (int(c),)
+
+    def build_stored(self, pipe: Pipe, a, words, name: str):
+        """``a * c mod q`` from the stored words of ``c`` (:meth:`stored_constant`)."""
+        (b,) = words
+        return self.build(pipe, a, b, name)
 
     def __init__(self, q: int, width: int):
         self.params = barrett_params(q, width)
@@ -106,6 +138,7 @@ class MontgomeryDatapath:
 
     latency = 4
     stage_of = {"x": 1, "m": 2, "t": 3, "out": 4}
+    constant_words = 1
 
     def __init__(self, q: int, width: int):
         self.params = montgomery_params(q, width)
@@ -114,6 +147,15 @@ class MontgomeryDatapath:
     def one(self) -> int:
         """Montgomery form of 1 (``2^W mod q``): multiplying by it is the identity."""
         return self.params.r_mod_q
+
+    def stored_constant(self, c: int) -> tuple[int, ...]:
+        """Words stored for the plain constant ``c``: its Montgomery form ``(c*2^W mod q,)``."""
+        return (to_montgomery(int(c), self.q, self.width),)
+
+    def build_stored(self, pipe: Pipe, a, words, name: str):
+        """``a * c mod q`` (plain) from the Montgomery form of ``c``."""
+        (b,) = words
+        return self.build(pipe, a, b, name)
 
     def build(self, pipe: Pipe, a, b, name: str = "mont"):
         """Build the stages in ``pipe`` for operands ``a, b`` in ``[0, q)``; return the output register."""
@@ -141,6 +183,7 @@ class ShoupDatapath:
 
     latency = 3
     stage_of = {"qhat": 1, "p": 1, "r": 2, "out": 3}
+    constant_words = 2
 
     def __init__(self, q: int, width: int):
         check_modulus(q, width)
@@ -149,6 +192,16 @@ class ShoupDatapath:
     def one(self) -> int:
         """Multiplier operand that leaves the other operand unchanged (1)."""
         return 1
+
+    def stored_constant(self, c: int) -> tuple[int, ...]:
+        """Words stored for the plain constant ``c``: ``(c, floor(c*2^W/q))``."""
+        c = int(c)
+        return (c, shoup_companion(c, self.q, self.width))
+
+    def build_stored(self, pipe: Pipe, a, words, name: str):
+        """``a * c mod q`` from ``(c, companion)``."""
+        w, w_shoup = words
+        return self.build(pipe, a, w, w_shoup, name)
 
     def build(self, pipe: Pipe, a, w, w_shoup, name: str = "shoup"):
         W, q = self.width, self.q
@@ -161,12 +214,16 @@ class ShoupDatapath:
 
 
 #: Datapath classes by the ``multiplier=`` name accepted by butterflies and NTT units.
-MULTIPLIERS = {"barrett": BarrettDatapath, "montgomery": MontgomeryDatapath}
+MULTIPLIERS = {"barrett": BarrettDatapath, "montgomery": MontgomeryDatapath,
+               "shoup": ShoupDatapath}
 
 
 def make_datapath(multiplier: str, q: int, width: int):
-    """The two-operand datapath named ``multiplier`` (``"barrett"`` or ``"montgomery"``)."""
-    if multiplier not in MULTIPLIERS:
+    """The datapath named ``multiplier`` (``"barrett"``, ``"montgomery"`` or ``"shoup"``).
+
+    Raises ``ValueError`` naming the rejected value when ``multiplier`` is not one of them.
+    """
+    if not isinstance(multiplier, str) or multiplier not in MULTIPLIERS:
         raise ValueError(
             f"multiplier={multiplier!r} must be one of {sorted(MULTIPLIERS)}")
     return MULTIPLIERS[multiplier](q, width)

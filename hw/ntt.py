@@ -31,14 +31,19 @@ Architecture
   CT/GS butterfly (:class:`hw.butterfly.UnifiedButterflyDatapath`, ``Lb`` stages)
   -> write back in place. The next stage starts after the last write of the
   current one: each stage takes ``T = B + Lb + 1`` cycles.
-* **Twiddles** (Montgomery forms ``w*2^W mod q`` with ``multiplier="montgomery"``):
-  stages with ``t >= P`` use one twiddle per block, read from a narrow ROM of
-  ``2n/P`` words; each of the ``log2(P)`` stages with ``t < P`` uses ``P/t`` distinct
-  twiddles per block, read as one ``P/t``-word entry of that stage's own ROM (``2B``
-  entries: ``n/t`` words). Every stored word is a different table entry, so the ROMs
-  hold ``2n/P + sum_t n/t = 2n`` words for every ``P`` (the two tables, entry 0 of each
-  unused); lane ``l`` of a ``t < P`` block takes word ``l >> log2(t)`` of the entry.
-  See :meth:`NttUnit.twiddle_roms` and :attr:`NttUnit.twiddle_rom_words`.
+* **Twiddles**, stored in the form the multiplier takes a constant in
+  (:meth:`hw.modmul.BarrettDatapath.stored_constant`): plain ``w`` (Barrett), the
+  Montgomery form ``w*2^W mod q`` (Montgomery), or the pair ``(w, w')`` with the Shoup
+  companion ``w' = floor(w*2^W/q)`` (Shoup; :meth:`sw.ntt_tables.NttTables.fwd_shoup`),
+  packed as one ``2W``-bit ROM word ``w | w' << W``. Stages with ``t >= P`` use one
+  twiddle per block, read from a narrow ROM of ``2n/P`` entries; each of the ``log2(P)``
+  stages with ``t < P`` uses ``P/t`` distinct twiddles per block, read as one
+  ``P/t``-twiddle entry of that stage's own ROM (``2B`` entries: ``n/t`` twiddles). Every
+  stored twiddle is a different table entry, so the ROMs hold ``2n/P + sum_t n/t = 2n``
+  twiddles for every ``P`` (the two tables, entry 0 of each unused): ``2n`` words, or
+  ``4n`` ``W``-bit words with Shoup; lane ``l`` of a ``t < P`` block takes twiddle
+  ``l >> log2(t)`` of the entry. See :meth:`NttUnit.twiddle_roms` and
+  :attr:`NttUnit.twiddle_rom_words`.
 * **Output**: rows are read in order ``0 .. R-1`` into an output pipeline of ``P``
   modular multipliers (``Lm`` stages) multiplying by ``n_inv`` (inverse) or 1
   (forward), so both directions have the same timing. The output pipeline stalls
@@ -56,7 +61,21 @@ Timing without stalls (``R = n/P``, ``B = n/(2P)``, ``Lb`` butterfly latency,
 ``Lm`` multiplier latency, ``T = B + Lb + 1``): ``latency = log2(n)*T + Lm + 2``;
 ``cycles_per_transform = 2R + log2(n)*T + Lm + 1``; back-to-back transforms start
 every ``initiation_interval = 2R + log2(n)*T`` cycles. With Barrett or Montgomery
-(``Lm = 4``, ``Lb = 6``): ``T = n/(2P) + 7``.
+(``Lm = 4``, ``Lb = 6``): ``T = n/(2P) + 7``, ``latency = log2(n)*(n/(2P) + 7) + 6``; with
+Shoup (``Lm = 3``, ``Lb = 5``): ``T = n/(2P) + 6``, ``latency = log2(n)*(n/(2P) + 6) + 5``.
+
+Fault injection (``fault=``, for testing error detection; elaboration-time only, so a unit
+built without it has no fault logic at all):
+
+* twiddle fault ``{"twiddle_address": k, "twiddle_bit": b}``: bit ``b`` of stored twiddle
+  ``k`` is flipped in the ROM contents (no logic; with Shoup, bits ``W .. 2W-1`` of the
+  ``2W``-bit ROM word are the companion's);
+* butterfly-output fault ``{"butterfly_stage": s, "butterfly_index": i, "butterfly_bit": b,
+  "butterfly_direction": "forward" | "inverse" | "both"}``: when stage ``s`` writes element
+  ``i`` of the array back (the value of element ``i`` after stage ``s``), bit ``b`` of the
+  written word is flipped. This adds a one-bit XOR on each of the two rows written per
+  cycle, enabled by comparing the stage counter, the direction and the write row with
+  constants; nothing when the key is absent.
 """
 from __future__ import annotations
 
@@ -117,14 +136,26 @@ class NttUnit(wiring.Component):
     lanes : int
         ``P``, number of parallel butterflies and words per stream beat: a power of two
         with ``P <= n/2`` (simulated for ``P`` in :data:`TESTED_LANES`).
-    multiplier : {"barrett", "montgomery"}
+    multiplier : {"barrett", "montgomery", "shoup"}
         Modular multiplier of the butterflies and the output scaler. Inputs and outputs
-        are plain residues either way (only the ROM contents change).
+        are plain residues with each (only the ROM contents change: Montgomery forms, or
+        twiddles with their Shoup companions). Shoup shortens the butterfly and the scaler
+        by one stage each (``latency`` and ``stage_cycles`` follow).
     fault : dict, optional
-        Fault injection for testing error detection. ``{"twiddle_address": k}`` flips
-        bit ``fault.get("twiddle_bit", 0)`` of stored twiddle ``k`` wherever the ROMs
-        hold it (``0 <= k < n``: ``fwd[k]``; ``n <= k < 2n``: ``inv[k-n]``), see
-        :meth:`twiddle_table_words`.
+        Fault injection for testing error detection (see the module docstring); one or
+        both of:
+
+        * ``{"twiddle_address": k, "twiddle_bit": b}`` (``b`` default 0) flips bit ``b``
+          of stored twiddle ``k`` wherever the ROMs hold it (``0 <= k < n``: ``fwd[k]``;
+          ``n <= k < 2n``: ``inv[k-n]``), see :meth:`twiddle_table_words`; ``b < W``, or
+          ``b < 2W`` with Shoup (``b >= W`` flips bit ``b - W`` of the companion,
+          :meth:`twiddle_companion_words`);
+        * ``{"butterfly_stage": s, "butterfly_index": i, "butterfly_bit": b,
+          "butterfly_direction": d}`` (``b`` default 0, ``d`` in ``"forward"``,
+          ``"inverse"``, ``"both"``, default ``"both"``) flips bit ``b`` (``< W``) of
+          element ``i`` (``< n``) of the array written back by stage ``s`` (``< log2 n``),
+          in transforms of direction ``d``: the array after stage ``s`` then differs from
+          the fault-free one in exactly that element, by ``2^b``.
     debug : bool
         Add the ``dbg`` output (see Members).
 
@@ -158,6 +189,7 @@ class NttUnit(wiring.Component):
         check_ntt_modulus(q, n, width=width)
         self._mul = make_datapath(multiplier, q, width)    # validates multiplier
         self._bf = UnifiedButterflyDatapath(q, width, multiplier)
+        self._words = self._mul.constant_words              # W-bit words per stored constant
 
         self.n, self.q, self.width, self.lanes, self.multiplier = n, q, width, lanes, multiplier
         self.tables = ntt_tables(q, n)
@@ -174,22 +206,53 @@ class NttUnit(wiring.Component):
             members["dbg"] = Out(self.debug_layout)
         super().__init__(members)
 
+    #: Keys accepted in ``fault`` (see the class docstring).
+    TWIDDLE_FAULT_KEYS = ("twiddle_address", "twiddle_bit")
+    BUTTERFLY_FAULT_KEYS = ("butterfly_stage", "butterfly_index", "butterfly_bit",
+                            "butterfly_direction")
+    FAULT_DIRECTIONS = ("forward", "inverse", "both")
+
     def _check_fault(self, fault):
         if fault is None:
             return None
         if not isinstance(fault, dict):
             raise ValueError(f"fault={fault!r} must be a dict or None")
-        unknown = set(fault) - {"twiddle_address", "twiddle_bit"}
+        allowed = self.TWIDDLE_FAULT_KEYS + self.BUTTERFLY_FAULT_KEYS
+        unknown = set(fault) - set(allowed)
         if unknown:
-            raise ValueError(f"fault has unknown keys {sorted(unknown)}; "
-                             "allowed: 'twiddle_address', 'twiddle_bit'")
-        addr = fault.get("twiddle_address")
-        if not isinstance(addr, int) or not 0 <= addr < 2 * self.n:
-            raise ValueError(f"fault['twiddle_address']={addr!r} must be an int in [0, 2n={2 * self.n})")
-        bit = fault.get("twiddle_bit", 0)
-        if not isinstance(bit, int) or not 0 <= bit < self.width:
-            raise ValueError(f"fault['twiddle_bit']={bit!r} must be an int in [0, width={self.width})")
-        return {"twiddle_address": addr, "twiddle_bit": bit}
+            raise ValueError(f"fault has unknown keys {sorted(unknown)}; allowed: "
+                             + ", ".join(repr(k) for k in allowed))
+
+        def integer(key, default, lo, hi, hi_text):
+            v = fault.get(key, default)
+            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v < hi:
+                raise ValueError(f"fault[{key!r}]={v!r} must be an int in [{lo}, {hi_text})")
+            return v
+
+        out = {}
+        if any(k in fault for k in self.TWIDDLE_FAULT_KEYS):
+            out["twiddle_address"] = integer("twiddle_address", None, 0, 2 * self.n,
+                                             f"2n={2 * self.n}")
+            bits = self.width * self._words
+            out["twiddle_bit"] = integer(
+                "twiddle_bit", 0, 0, bits,
+                f"width={self.width}" if self._words == 1 else
+                f"{self._words}*width={bits} (bits >= width flip the Shoup companion)")
+        if any(k in fault for k in self.BUTTERFLY_FAULT_KEYS):
+            out["butterfly_stage"] = integer("butterfly_stage", None, 0, self.stages,
+                                             f"log2(n)={self.stages}")
+            out["butterfly_index"] = integer("butterfly_index", None, 0, self.n, f"n={self.n}")
+            out["butterfly_bit"] = integer("butterfly_bit", 0, 0, self.width,
+                                           f"width={self.width}")
+            d = fault.get("butterfly_direction", "both")
+            if d not in self.FAULT_DIRECTIONS:
+                raise ValueError(f"fault['butterfly_direction']={d!r} must be one of "
+                                 f"{', '.join(self.FAULT_DIRECTIONS)}")
+            out["butterfly_direction"] = d
+        if not out:
+            raise ValueError(f"fault={fault!r} names no fault: give 'twiddle_address' or "
+                             "'butterfly_stage' and 'butterfly_index'")
+        return out
 
     # ---------------------------------------------------------------- derived constants
     @property
@@ -209,13 +272,18 @@ class NttUnit(wiring.Component):
 
     @property
     def butterfly_latency(self) -> int:
-        """``Lb``: stages of the unified butterfly (multiplier latency + 2)."""
+        """``Lb``: stages of the unified butterfly (multiplier latency + 2: 6, or 5 with Shoup)."""
         return self._bf.latency
 
     @property
     def scaler_latency(self) -> int:
-        """``Lm``: stages of the output multiplier (``n^-1`` or 1)."""
+        """``Lm``: stages of the output multiplier (``n^-1`` or 1): 4, or 3 with Shoup."""
         return self._mul.latency
+
+    @property
+    def twiddle_words(self) -> int:
+        """``W``-bit words stored per twiddle: 2 with Shoup (value, companion), else 1."""
+        return self._words
 
     @property
     def stage_cycles(self) -> int:
@@ -264,37 +332,75 @@ class NttUnit(wiring.Component):
         })
 
     # ---------------------------------------------------------------- tables
+    def _twiddle_fault(self, word: int):
+        """``(address, bit)`` of a twiddle fault in stored word ``word`` (0: value, 1: companion)."""
+        f = self.fault
+        if f is None or "twiddle_address" not in f:
+            return None
+        w, b = divmod(f["twiddle_bit"], self.width)
+        return (f["twiddle_address"], b) if w == word else None
+
     def twiddle_table_words(self) -> list[int]:
         """The ``2n`` twiddles as stored: ``fwd`` then ``inv`` (Montgomery forms if applicable).
 
-        Entry ``k < n`` is ``fwd[k]``, entry ``n + k`` is ``inv[k]``; a ``fault`` flips one bit
-        of one entry here, wherever the ROMs below hold it.
+        Entry ``k < n`` is ``fwd[k]``, entry ``n + k`` is ``inv[k]``; a twiddle ``fault``
+        (bit ``< W``) flips one bit of one entry here, wherever the ROMs below hold it.
+        With Shoup these are the plain twiddles; their companions are
+        :meth:`twiddle_companion_words`.
         """
         fwd, inv = self.tables.fwd, self.tables.inv
         if self.multiplier == "montgomery":
             fwd = twiddle_to_montgomery(fwd, self.q, self.width)
             inv = twiddle_to_montgomery(inv, self.q, self.width)
         words = list(fwd) + list(inv)
-        if self.fault is not None:
-            words[self.fault["twiddle_address"]] ^= 1 << self.fault["twiddle_bit"]
+        fault = self._twiddle_fault(0)
+        if fault is not None:
+            words[fault[0]] ^= 1 << fault[1]
         return words
+
+    def twiddle_companion_words(self) -> list[int]:
+        """With Shoup: the ``2n`` companions ``floor(w*2^W/q)`` of ``fwd`` then ``inv``
+        (:meth:`sw.ntt_tables.NttTables.fwd_shoup`, ``inv_shoup``), as stored; else ``[]``.
+
+        A twiddle fault with bit ``b >= W`` flips bit ``b - W`` of one entry here. The
+        companions are those of the fault-free twiddles (a flipped twiddle keeps its
+        original companion, as a bit flip in the stored value would).
+        """
+        if self._words == 1:
+            return []
+        words = list(self.tables.fwd_shoup(self.width)) + list(self.tables.inv_shoup(self.width))
+        fault = self._twiddle_fault(1)
+        if fault is not None:
+            words[fault[0]] ^= 1 << fault[1]
+        return words
+
+    def twiddle_entries(self) -> list[int]:
+        """The ``2n`` stored twiddles as ROM words: :meth:`twiddle_table_words`, or with
+        Shoup the ``2W``-bit packing ``w | w' << W`` of each twiddle and its companion."""
+        words = self.twiddle_table_words()
+        if self._words == 1:
+            return words
+        W = self.width
+        return [w | (c << W) for w, c in zip(words, self.twiddle_companion_words())]
 
     def twiddle_roms(self) -> tuple[list[int], list[list[list[int]]]]:
         """Contents of the twiddle ROMs as built, ``(narrow, small)``.
 
-        * ``narrow`` (one word per entry, shared by all lanes) serves the stages with
+        * ``narrow`` (one twiddle per entry, shared by all lanes) serves the stages with
           half-size ``t >= P``, where every lane of a block uses the same twiddle: ``2R``
-          words, ``narrow[d*R + k] = table_d[k]`` for ``k < R = n/P`` (``d = 0`` forward,
+          entries, ``narrow[d*R + k] = table_d[k]`` for ``k < R = n/P`` (``d = 0`` forward,
           ``d = 1`` inverse; entry 0 unused).
         * ``small[lt]`` serves the stage with ``t = 2^lt < P``: ``2B`` entries of ``P/t``
-          words, entry ``d*B + b`` word ``j`` = ``table_d[n/(2t) + b*P/t + j]``; lane ``l``
-          of block ``b`` takes word ``l >> lt``. Empty list when ``P = 1``.
+          twiddles, entry ``d*B + b`` item ``j`` = ``table_d[n/(2t) + b*P/t + j]``; lane
+          ``l`` of block ``b`` takes item ``l >> lt``. Empty list when ``P = 1``.
 
-        Each table entry ``1 .. n-1`` of each direction is stored exactly once:
-        ``2n/P + sum(n/t for t < P) = 2n`` words (:attr:`twiddle_rom_words`).
+        Each twiddle is a ROM word of :meth:`twiddle_entries` (``W`` bits, or ``2W`` bits
+        ``w | w' << W`` with Shoup). Each table entry ``1 .. n-1`` of each direction is
+        stored exactly once: ``2n/P + sum(n/t for t < P) = 2n`` twiddles
+        (:attr:`twiddle_rom_words` counts them in ``W``-bit words).
         """
         n, P, R, B = self.n, self.lanes, self.rows, self.blocks_per_stage
-        words = self.twiddle_table_words()
+        words = self.twiddle_entries()
         narrow = [words[d * n + k] for d in range(2) for k in range(R)]
         small = []
         for lt in range(_log2(P)):
@@ -322,9 +428,10 @@ class NttUnit(wiring.Component):
 
     @property
     def twiddle_rom_words(self) -> int:
-        """Words stored in the twiddle ROMs (all of :meth:`twiddle_roms`): ``2n`` for every ``P``."""
+        """``W``-bit words stored in the twiddle ROMs (all of :meth:`twiddle_roms`): ``2n``
+        for every ``P``, ``4n`` with Shoup (each twiddle with its companion)."""
         R, B, P = self.rows, self.blocks_per_stage, self.lanes
-        return 2 * R + sum(2 * B * (P >> lt) for lt in range(_log2(P)))
+        return (2 * R + sum(2 * B * (P >> lt) for lt in range(_log2(P)))) * self._words
 
     @property
     def data_ram_words(self) -> int:
@@ -334,26 +441,34 @@ class NttUnit(wiring.Component):
     def memory_shapes(self) -> list[tuple[str, int, int]]:
         """``(name, depth, width in bits)`` of every RAM and ROM the unit instantiates.
 
-        Two data banks of ``R/2`` rows of ``P*W`` bits, the narrow twiddle ROM (``2R`` x ``W``)
-        and one ROM per stage with ``t = 2^lt < P`` (``2B`` x ``(P/t)*W``).
+        Two data banks of ``R/2`` rows of ``P*W`` bits, the narrow twiddle ROM (``2R`` x ``TW``)
+        and one ROM per stage with ``t = 2^lt < P`` (``2B`` x ``(P/t)*TW``), where the stored
+        twiddle is ``TW = W`` bits wide, or ``2W`` with Shoup (value and companion).
         """
         W, P, R, B = self.width, self.lanes, self.rows, self.blocks_per_stage
+        TW = W * self._words
         out = [(f"bank{k}", max(1, R // 2), P * W) for k in range(2)]
-        out.append(("twiddle_rom_narrow", 2 * R, W))
-        out += [(f"twiddle_rom_t{1 << lt}", 2 * B, (P >> lt) * W) for lt in range(_log2(P))]
+        out.append(("twiddle_rom_narrow", 2 * R, TW))
+        out += [(f"twiddle_rom_t{1 << lt}", 2 * B, (P >> lt) * TW) for lt in range(_log2(P))]
         return out
 
     @property
     def memory_words(self) -> int:
-        """All RAM/ROM words of the unit: ``data_ram_words + twiddle_rom_words`` = ``3n``."""
+        """All RAM/ROM words of the unit: ``data_ram_words + twiddle_rom_words`` = ``3n``
+        (``5n`` with Shoup)."""
         return self.data_ram_words + self.twiddle_rom_words
 
     def scale_constants(self) -> tuple[int, int]:
-        """``(forward, inverse)`` operands of the output multiplier (1 and ``n^-1``, as stored)."""
-        if self.multiplier == "montgomery":
-            R = 1 << self.width
-            return R % self.q, self.tables.n_inv * R % self.q
-        return 1, self.tables.n_inv
+        """``(forward, inverse)`` operands of the output multiplier (1 and ``n^-1``, as stored;
+        with Shoup the values, whose companions are in :meth:`scale_constant_words`)."""
+        fwd, inv = self.scale_constant_words()
+        return fwd[0], inv[0]
+
+    def scale_constant_words(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """``(forward, inverse)`` stored words of the output multiplier's constants 1 and
+        ``n^-1`` (:meth:`hw.modmul.BarrettDatapath.stored_constant`): ``(c,)``, the
+        Montgomery form ``(c*2^W mod q,)``, or ``(c, floor(c*2^W/q))`` with Shoup."""
+        return self._mul.stored_constant(1), self._mul.stored_constant(self.tables.n_inv)
 
     # ---------------------------------------------------------------- hardware
     def elaborate(self, platform):
@@ -379,12 +494,13 @@ class NttUnit(wiring.Component):
             m.submodules[f"bank{k}"] = mem
             banks.append((mem.read_port(), mem.write_port()))
         narrow_words, small_roms = self.twiddle_roms()
-        rom_n = Memory(shape=unsigned(W), depth=len(narrow_words), init=narrow_words)
+        TW = W * self._words                             # bits per stored twiddle
+        rom_n = Memory(shape=unsigned(TW), depth=len(narrow_words), init=narrow_words)
         m.submodules.twiddle_rom_narrow = rom_n
         rom_n_rd = rom_n.read_port()
-        rom_s_rd = []                                    # stage t = 2^lt < P: P/t words per entry
+        rom_s_rd = []                                    # stage t = 2^lt < P: P/t twiddles per entry
         for lts, entries in enumerate(small_roms):
-            rom = Memory(shape=data.ArrayLayout(unsigned(W), P >> lts), depth=len(entries),
+            rom = Memory(shape=data.ArrayLayout(unsigned(TW), P >> lts), depth=len(entries),
                          init=entries)
             m.submodules[f"twiddle_rom_t{1 << lts}"] = rom
             rom_s_rd.append(rom.read_port())
@@ -448,7 +564,7 @@ class NttUnit(wiring.Component):
                 with m.Case(ltc):
                     for lane, (e0, e1) in enumerate(perm[min(ltc, log_p)]):
                         m.d.comb += [bf_a[lane].eq(elems[e0]), bf_b[lane].eq(elems[e1])]
-        tw = [Signal(W, name=f"twiddle{lane}") for lane in range(P)]
+        tw = [Signal(TW, name=f"twiddle{lane}") for lane in range(P)]
         # lt is constant during a stage, so it also selects the ROM in the data cycle
         for lane in range(P):
             sel = rom_n_rd.data
@@ -457,7 +573,10 @@ class NttUnit(wiring.Component):
             m.d.comb += tw[lane].eq(sel)
         xs, ys = [], []
         for lane in range(P):
-            x, y = self._bf.build(pipe1, bf_a[lane], bf_b[lane], tw[lane], inverse,
+            # the stored twiddle: one word, or (w, w') unpacked from the 2W-bit Shoup word
+            tw_l = tw[lane] if self._words == 1 else \
+                [tw[lane][k * W:(k + 1) * W] for k in range(self._words)]
+            x, y = self._bf.build(pipe1, bf_a[lane], bf_b[lane], tw_l, inverse,
                                   f"bf{lane}")
             xs.append(x)
             ys.append(y)
@@ -474,12 +593,14 @@ class NttUnit(wiring.Component):
                 with m.Case(ltc):
                     for lane, (e0, e1) in enumerate(perm[min(ltc, log_p)]):
                         m.d.comb += [welems[e0].eq(xs[lane]), welems[e1].eq(ys[lane])]
+        wb_a, wb_b = self._butterfly_fault(m, out_a, out_b, wr_valid, wr_row_a, wr_row_b,
+                                           stage, inverse, row_layout)
 
         if self.debug:
             m.d.comb += [
                 self.dbg.valid.eq(wr_valid), self.dbg.stage.eq(stage),
                 self.dbg.row_a.eq(wr_row_a), self.dbg.row_b.eq(wr_row_b),
-                self.dbg.data_a.eq(out_a), self.dbg.data_b.eq(out_b),
+                self.dbg.data_a.eq(wb_a), self.dbg.data_b.eq(wb_b),
             ]
 
         # ---- bank ports
@@ -511,7 +632,7 @@ class NttUnit(wiring.Component):
                 m.d.comb += [
                     wp.en.eq(wr_valid),
                     wp.addr.eq(Mux(wr_par_a == k, bank_addr(wr_row_a), bank_addr(wr_row_b))),
-                    wp.data.eq(Mux(wr_par_a == k, out_a, out_b)),
+                    wp.data.eq(Mux(wr_par_a == k, wb_a, wb_b)),
                 ]
         m.d.comb += [rom_n_rd.en.eq(1), rom_n_rd.addr.eq(tw_narrow)]
         for rd_port in rom_s_rd:
@@ -525,13 +646,13 @@ class NttUnit(wiring.Component):
             m.d.sync += valid[0].eq(unload_issue)
             for j in range(1, Lm + 1):
                 m.d.sync += valid[j].eq(valid[j - 1])
-        c_fwd, c_inv = self.scale_constants()
+        c_fwd, c_inv = self.scale_constant_words()
         row_out = Signal(row_layout, name="out_row")
         m.d.comb += row_out.eq(Mux(par_1, rd[1], rd[0]))
-        const = Mux(inv_1, c_inv, c_fwd)
+        const = [Mux(inv_1, ci, cf) for cf, ci in zip(c_fwd, c_inv)]
         for lane in range(P):
             mul = make_datapath(self.multiplier, q, W)
-            res = mul.build(opipe, row_out[lane], const, f"scale{lane}")
+            res = mul.build_stored(opipe, row_out[lane], const, f"scale{lane}")
             m.d.comb += self.o.payload[lane].eq(res)
 
         # ---- control FSM
@@ -556,3 +677,26 @@ class NttUnit(wiring.Component):
                     with m.If(cnt == R - 1):
                         m.d.sync += [state.eq(_LOAD), cnt.eq(0)]
         return m
+
+    def _butterfly_fault(self, m, out_a, out_b, wr_valid, wr_row_a, wr_row_b, stage, inverse,
+                         row_layout):
+        """The rows written back: ``(out_a, out_b)`` themselves without a butterfly fault (no
+        logic at all), else copies with bit ``b`` of element ``i`` flipped in stage ``s``."""
+        f = self.fault
+        if f is None or "butterfly_stage" not in f:
+            return out_a, out_b
+        W, P = self.width, self.lanes
+        row, lane = divmod(f["butterfly_index"], P)
+        hit = Signal(name="fault_bf_hit")
+        cond = wr_valid & (stage == f["butterfly_stage"])
+        if f["butterfly_direction"] != "both":
+            cond = cond & (inverse == int(f["butterfly_direction"] == "inverse"))
+        m.d.comb += hit.eq(cond)
+        mask = Const(1 << (lane * W + f["butterfly_bit"]), P * W)
+        res = []
+        for name, vec, r in (("a", out_a, wr_row_a), ("b", out_b, wr_row_b)):
+            sig = Signal(row_layout, name=f"fault_wb_{name}")
+            m.d.comb += sig.as_value().eq(
+                vec.as_value() ^ Mux(hit & (r == row), mask, Const(0, P * W)))
+            res.append(sig)
+        return tuple(res)

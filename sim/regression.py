@@ -7,9 +7,13 @@ unit's Python properties:
 * **modmul** -- Barrett and Montgomery; W = 32, 60 and 64; per width the largest
   NTT-friendly prime below 2^W (q = 1 mod 2^17), the next one down, and one three bits
   smaller (headroom case).
+* **Shoup multiplier** (constant operand with its precomputed companion, latency 3) --
+  W = 32 (and W = 64 in the full matrix), largest prime; operand ``a`` also above ``q``.
 * **butterflies** -- CT and GS, each with the Barrett and the Montgomery multiplier;
-  W = 32 and 64, largest prime and the headroom prime.
+  W = 32 and 64, largest prime and the headroom prime; with the Shoup multiplier CT at
+  W = 32 and GS at W = 64, largest prime.
 * **NTT** -- forward and inverse; lanes P in {1, 2, 4, 8} at n = 64 (W = 32, Barrett);
+  n = 64 with P = 4, W = 32, Shoup (twiddle ROM holding the companions);
   n = 256 with P = 4, W = 64, Montgomery; n = 1024 with P = 8 at W = 32 (Montgomery) and
   W = 60 (Barrett); and the full ring degree **n = 2^16** (P = 8, W = 32, Barrett, forward
   and inverse), for which only the no-stall timing transform is run (the stall and reset
@@ -22,7 +26,8 @@ clean stream, and the timing phase.
 
 ``run_regression(quick=False)`` returns a pandas DataFrame and writes
 ``reports/rtl_regression.csv`` / ``.json`` (``--quick``: a reduced matrix without
-n = 2^16, written under ``build/rtl/`` so it never replaces the full report). The exit
+n = 2^16, written under ``build/rtl/`` so it never replaces the full report; so is a run
+restricted with ``--only``, under ``build/rtl/regression_only``). The exit
 status of :func:`main` is non-zero when any row fails (mismatch, missing/extra output,
 timeout, or measured timing differing from the modelled one).
 """
@@ -44,6 +49,7 @@ from .rtl.units import SpecError, make_spec
 
 REPORT_PREFIX = REPO_ROOT / "reports" / "rtl_regression"
 QUICK_PREFIX = BUILD_ROOT / "regression_quick"
+ONLY_PREFIX = BUILD_ROOT / "regression_only"
 RING = 1 << 16
 
 
@@ -117,6 +123,17 @@ def matrix(quick: bool = False) -> list[Case]:
             cases.append(Case("ntt", 32, q, n=RING, lanes=8, multiplier="barrett", direction=d,
                               phases=("timing",), seed=7, note="full ring; timing phase only",
                               run_kw={"timing_transforms": 1}))
+    # Shoup multiplier (appended last so that the seeds of the rows above stay as they were)
+    for w in ((32,) if quick else (32, 64)):
+        cases.append(Case("modmul", w, _primes(w, "max"), multiplier="shoup",
+                          vectors=200 if quick else 400, seed=w + len(cases), note="max"))
+    for unit, w in (("ct", 32), ("gs", 64)):
+        cases.append(Case(unit, w, _primes(w, "max"), multiplier="shoup",
+                          vectors=200 if quick else 300, seed=w + len(cases), note="max"))
+    q = ntt_primes(64, 32, 1)[0]
+    for d in ("forward", "inverse"):
+        cases.append(Case("ntt", 32, q, n=64, lanes=4, multiplier="shoup", direction=d,
+                          transforms=2, seed=64 + 4 + 32 + len(cases)))
     return cases
 
 
@@ -203,7 +220,9 @@ def run_regression(*, quick: bool = False, jobs: int | None = None, progress: bo
         "wall_time_s": round(wall, 1), "jobs": jobs,
         "total_vectors": int(sum(r.get("vectors") or 0 for r in rows)),
     }
-    prefix = Path(out_prefix) if out_prefix else (QUICK_PREFIX if quick else REPORT_PREFIX)
+    # a partial run (--quick, --only) never replaces the full report
+    default = QUICK_PREFIX if quick else (ONLY_PREFIX if only else REPORT_PREFIX)
+    prefix = Path(out_prefix) if out_prefix else default
     prefix.parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(prefix.with_suffix(".csv"), index=False)
     prefix.with_suffix(".json").write_text(json.dumps(

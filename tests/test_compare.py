@@ -8,7 +8,9 @@
   Montgomery multiplier, fed the documented operand form, gives the same products;
 * fault injection: an NTT unit built with one flipped twiddle bit (forward and inverse
   table) is pinpointed at exactly the stage and element the butterfly arithmetic predicts,
-  with the faulty value the wrong twiddle produces, and a waveform of the rerun.
+  with the faulty value the wrong twiddle produces, and a waveform of the rerun; one built
+  with one flipped bit on a butterfly output (stage s, index i, bit b) is pinpointed at
+  exactly (s, i), expected = the software stage value, actual = expected XOR 2^b.
 """
 from __future__ import annotations
 
@@ -176,3 +178,55 @@ def test_fault_injection_pinpoints_stage_and_index(trace, direction, addr, bit):
     assert w["reproduced"] and (w["stage"], w["index"]) == (s, index)
     assert Path(w["file"]).is_file() and Path(w["file"]).stat().st_size > 0
     assert isinstance(w["cycle"], int) and w["cycle"] > 0
+
+
+@pytest.mark.parametrize("direction,stage,index,bit,cli", [
+    ("forward", 3, 517, 30, False),
+    ("inverse", 6, 77, 0, True),
+])
+def test_butterfly_output_fault_pinpointed(trace, trace_path, capsys, direction, stage, index,
+                                           bit, cli):
+    """A bit flip on one butterfly output is reported at exactly that stage and index, with
+    the software model's value as expected and that value XOR 2^bit as actual."""
+    q = _q_small(trace)
+    kind = "ntt" if direction == "forward" else "intt"
+    k = next(k for k in trace.kernels if k.kind == kind and q in k.primes)
+    r = k.primes.index(q)
+    if cli:
+        assert fhesim(["compare", "--trace", str(trace_path), "--primes", str(q),
+                       "--kernels", str(k.id), "--jobs", "1", "--json",
+                       "--inject-butterfly-fault", f"{stage}:{index}:{bit}:{direction}"]) == 1
+        rep = json.loads(capsys.readouterr().out)
+    else:
+        rep = compare(trace, CompareOptions(butterfly_fault=(stage, index, bit, direction),
+                                            primes=(q,), kernels=(k.id,)))
+    assert not rep["pass"]
+    assert rep["rtl"]["fault"] == {"butterfly_stage": stage, "butterfly_index": index,
+                                   "butterfly_bit": bit, "butterfly_direction": direction,
+                                   "primes": None}
+    f = rep["first_mismatch"]
+    assert (f["kernel"], f["kind"], f["prime"], f["row"]) == (k.id, kind, q, r)
+    assert (f["stage"], f["index"]) == (stage, index)
+    expected = int(k.arrays["stages"][r][stage][index])
+    assert f["expected"] == expected
+    assert f["actual"] == expected ^ (1 << bit)
+    per_stage = f["mismatched_words_per_stage"]
+    assert per_stage[:stage] == [0] * stage and per_stage[stage] == 1
+    w = f["waveform"]
+    assert w["reproduced"] and (w["stage"], w["index"]) == (stage, index)
+    assert Path(w["file"]).is_file() and Path(w["file"]).stat().st_size > 0
+
+
+def test_butterfly_fault_bad_arguments(trace_path, capsys):
+    assert fhesim(["compare", "--trace", str(trace_path), "--inject-butterfly-fault", "3"]) == 2
+    assert "STAGE:INDEX" in capsys.readouterr().err
+    assert fhesim(["compare", "--trace", str(trace_path), "--primes", "12289",
+                   "--inject-butterfly-fault", "x:1"]) == 2
+
+
+def test_compare_refuses_unsupported_multiplier():
+    """A Shoup product multiplier needs companions the replay does not make: refused, not
+    silently replaced."""
+    from sim.compare.engine import CompareOptions
+    with pytest.raises(ValueError, match="'shoup' is not supported"):
+        CompareOptions(multiplier="shoup")

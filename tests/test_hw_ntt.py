@@ -85,6 +85,7 @@ CONFIGS = [  # n, lanes, width, multiplier
     (8, 1, 16, "barrett"), (8, 4, 32, "montgomery"), (16, 2, 64, "barrett"),
     (32, 8, 32, "barrett"), (64, 4, 16, "montgomery"), (128, 1, 32, "montgomery"),
     (256, 8, 32, "barrett"),
+    (8, 2, 16, "shoup"), (16, 1, 32, "shoup"), (32, 4, 64, "shoup"), (64, 8, 32, "shoup"),
 ]
 
 
@@ -109,7 +110,8 @@ def test_forward_then_inverse_with_gaps_and_backpressure(n, lanes, width, multip
 
 @pytest.mark.parametrize("n,lanes,multiplier", [(8, 1, "barrett"), (16, 2, "montgomery"),
                                                  (32, 4, "barrett"), (64, 8, "montgomery"),
-                                                 (128, 2, "barrett")])
+                                                 (128, 2, "barrett"), (8, 1, "shoup"),
+                                                 (32, 4, "shoup"), (64, 2, "shoup")])
 def test_timing_properties_exact(n, lanes, multiplier):
     q = prime(n, 30)
     dut = NttUnit(n, q, 32, lanes, multiplier)
@@ -133,6 +135,13 @@ def test_timing_properties_exact(n, lanes, multiplier):
     T = n // (2 * lanes) + dut.butterfly_latency + 1
     assert dut.latency == dut.stages * T + dut.scaler_latency + 2
     assert dut.cycles_per_transform == 2 * R + dut.stages * T + dut.scaler_latency + 1
+    # by hand: Barrett / Montgomery Lb = 6, Lm = 4; Shoup Lb = 5, Lm = 3
+    Lb, Lm = (5, 3) if multiplier == "shoup" else (6, 4)
+    assert (dut.butterfly_latency, dut.scaler_latency) == (Lb, Lm)
+    B, log_n = n // (2 * lanes), n.bit_length() - 1
+    assert dut.stage_cycles == B + Lb + 1
+    assert dut.latency == log_n * (B + Lb + 1) + Lm + 2
+    assert dut.initiation_interval == 2 * R + log_n * (B + Lb + 1)
 
 
 @pytest.mark.parametrize("phase", ["load", "compute", "unload"])
@@ -179,7 +188,7 @@ def collect_stage_arrays(dut, stream, n_out):
 
 
 @pytest.mark.parametrize("n,lanes,multiplier", [(16, 1, "barrett"), (32, 4, "montgomery"),
-                                                 (64, 8, "barrett")])
+                                                 (64, 8, "barrett"), (32, 4, "shoup")])
 def test_debug_tap_matches_textbook_stages(n, lanes, multiplier):
     q = prime(n, 31)
     dut = NttUnit(n, q, 32, lanes, multiplier, debug=True)
@@ -225,9 +234,26 @@ def test_fault_injection_twiddle(address):
     (dict(n=8, q=97, width=65, lanes=1), "width"),
     (dict(n=8, q=97, width=16, lanes=3), "lanes"),
     (dict(n=8, q=97, width=16, lanes=8), "lanes"),
-    (dict(n=8, q=97, width=16, lanes=1, multiplier="karatsuba"), "multiplier"),
+    (dict(n=8, q=97, width=16, lanes=1, multiplier="karatsuba"), "multiplier='karatsuba'"),
+    (dict(n=8, q=97, width=16, lanes=1, multiplier="SHOUP"), "multiplier='SHOUP'"),
     (dict(n=8, q=97, width=16, lanes=1, fault={"twiddle_address": 16}), "twiddle_address"),
     (dict(n=8, q=97, width=16, lanes=1, fault={"stuck": 1}), "unknown"),
+    (dict(n=8, q=97, width=16, lanes=1, fault={}), "names no fault"),
+    (dict(n=8, q=97, width=16, lanes=1, fault={"twiddle_address": 3, "twiddle_bit": 16}),
+     "twiddle_bit"),
+    (dict(n=8, q=97, width=16, lanes=1, multiplier="shoup",
+          fault={"twiddle_address": 3, "twiddle_bit": 32}), "twiddle_bit"),
+    (dict(n=8, q=97, width=16, lanes=1, fault={"butterfly_stage": 3, "butterfly_index": 0}),
+     "butterfly_stage"),
+    (dict(n=8, q=97, width=16, lanes=1, fault={"butterfly_stage": 0}), "butterfly_index"),
+    (dict(n=8, q=97, width=16, lanes=1, fault={"butterfly_stage": 0, "butterfly_index": 8}),
+     "butterfly_index"),
+    (dict(n=8, q=97, width=16, lanes=1,
+          fault={"butterfly_stage": 0, "butterfly_index": 1, "butterfly_bit": 16}), "butterfly_bit"),
+    (dict(n=8, q=97, width=16, lanes=1,
+          fault={"butterfly_stage": 0, "butterfly_index": 1, "butterfly_direction": "up"}),
+     "butterfly_direction"),
+    (dict(n=8, q=97, width=16, lanes=1, fault={"butterfly_index": 1}), "butterfly_stage"),
 ])
 def test_bad_parameters(kwargs, word):
     with pytest.raises(ValueError, match=word):
@@ -264,7 +290,9 @@ def test_twiddle_rom_layout():
     assert NttUnit(n, q, 32, 1).twiddle_rom_contents() == (list(tb.fwd + tb.inv), [])
 
 
-@pytest.mark.parametrize("n,lanes,multiplier", [(32, 2, "barrett"), (64, 4, "montgomery")])
+@pytest.mark.parametrize("n,lanes,multiplier", [(32, 2, "barrett"), (64, 4, "montgomery"),
+                                                 (32, 2, "shoup"), (64, 8, "shoup"),
+                                                 (16, 1, "shoup")])
 def test_stages_equal_software_path(n, lanes, multiplier):
     """The RTL's per-stage memory equals sw.ntt's stage-by-stage arrays (the software path)."""
     from sw import ntt as sw_ntt
@@ -277,3 +305,117 @@ def test_stages_equal_software_path(n, lanes, multiplier):
         ref = [[int(v) for v in st] for st in sw_stages(a, q)]
         assert arrays == ref[:dut.stages]
         assert flat(run.outputs) == ref[-1]
+
+
+# ------------------------------------------------------------------ Shoup multiplier
+def test_shoup_twiddle_roms_hold_companions():
+    """With Shoup each stored twiddle is the 2W-bit word w | w' << W, w' = floor(w*2^W/q)
+    (sw.ntt_tables' companions): twice the twiddle-ROM bits, same entries as Barrett."""
+    n, P, W = 32, 4, 32
+    q = prime(n, 31)
+    tb = ntt_tables(q, n)
+    dut = NttUnit(n, q, W, P, "shoup")
+    comp = list(tb.fwd_shoup(W)) + list(tb.inv_shoup(W))
+    assert dut.twiddle_table_words() == list(tb.fwd + tb.inv)
+    assert dut.twiddle_companion_words() == comp == [(w << W) // q for w in tb.fwd + tb.inv]
+    assert dut.twiddle_entries() == [w | (c << W) for w, c in zip(tb.fwd + tb.inv, comp)]
+    narrow, small = dut.twiddle_roms()
+    bnarrow, bsmall = NttUnit(n, q, W, P, "barrett").twiddle_roms()
+    mask = (1 << W) - 1
+    assert [e & mask for e in narrow] == bnarrow
+    assert [[[e & mask for e in ent] for ent in rom] for rom in small] == bsmall
+    assert [e >> W for e in narrow] == [(w << W) // q for w in bnarrow]
+    assert dut.twiddle_rom_words == 4 * n and dut.memory_words == 5 * n
+    assert dut.memory_shapes() == [("bank0", 4, P * W), ("bank1", 4, P * W),
+                                   ("twiddle_rom_narrow", 16, 2 * W),
+                                   ("twiddle_rom_t1", 8, 4 * 2 * W),
+                                   ("twiddle_rom_t2", 8, 2 * 2 * W)]
+    assert dut.twiddle_words == 2 and NttUnit(n, q, W, P).twiddle_words == 1
+    one, ninv = dut.scale_constant_words()
+    assert one == (1, (1 << W) // q) and ninv == (tb.n_inv, (tb.n_inv << W) // q)
+    assert dut.scale_constants() == (1, tb.n_inv)
+    assert NttUnit(n, q, W, P, "montgomery").scale_constant_words() == \
+        (((1 << W) % q,), ((tb.n_inv << W) % q,))
+
+
+@pytest.mark.parametrize("bit", [3, 32 + 5])
+def test_shoup_twiddle_fault_value_or_companion(bit):
+    """A twiddle fault flips a bit of the 2W-bit Shoup ROM word: bits >= W hit the companion."""
+    n, P, W, addr = 16, 2, 32, 5
+    q = prime(n, 31)
+    tb = ntt_tables(q, n)
+    dut = NttUnit(n, q, W, P, "shoup", fault={"twiddle_address": addr, "twiddle_bit": bit})
+    good = NttUnit(n, q, W, P, "shoup")
+    diff = [k for k, (x, y) in enumerate(zip(dut.twiddle_entries(), good.twiddle_entries()))
+            if x != y]
+    assert diff == [addr]
+    assert dut.twiddle_entries()[addr] ^ good.twiddle_entries()[addr] == 1 << bit
+    if bit < W:
+        assert dut.twiddle_table_words()[addr] == tb.fwd[addr] ^ (1 << bit)
+        assert dut.twiddle_companion_words() == good.twiddle_companion_words()
+    else:
+        assert dut.twiddle_table_words() == good.twiddle_table_words()
+        assert dut.twiddle_companion_words()[addr] == (tb.fwd[addr] << W) // q ^ (1 << (bit - W))
+
+
+# ------------------------------------------------------------------ butterfly-output fault
+def sw_stage_arrays(a, q, inverse):
+    from sw import ntt as sw_ntt
+    f = sw_ntt.inverse_stages if inverse else sw_ntt.forward_stages
+    return [[int(v) for v in st] for st in f(a, q)]
+
+
+@pytest.mark.parametrize("n,lanes,multiplier,inverse,stage,index,bit", [
+    (16, 2, "barrett", 0, 0, 5, 0),
+    (16, 1, "barrett", 1, 3, 15, 29),
+    (32, 4, "montgomery", 0, 2, 13, 7),
+    (32, 4, "shoup", 1, 1, 2, 31),
+    (32, 8, "shoup", 0, 4, 31, 3),       # t = 1 < P: the permuted crossbar of the last stage
+])
+def test_butterfly_output_fault_pinpointed(n, lanes, multiplier, inverse, stage, index, bit):
+    """A bit flip on one butterfly output: the debug tap shows every stage before it equal to
+    the sw golden model's stage arrays, and stage ``stage`` different in exactly element
+    ``index``, by 2^bit."""
+    q = prime(n, 30)
+    rng = random.Random(n + stage + index)
+    a = [rng.randrange(q) for _ in range(n)]
+    fault = {"butterfly_stage": stage, "butterfly_index": index, "butterfly_bit": bit}
+    dut = NttUnit(n, q, 32, lanes, multiplier, fault=fault, debug=True)
+    assert dut.fault == {**fault, "butterfly_direction": "both"}
+    _, arrays = collect_stage_arrays(dut, beats(a, lanes, inverse), n // lanes)
+    ref = sw_stage_arrays(a, q, inverse)
+    assert arrays[:stage] == ref[:stage]
+    bad = [k for k in range(n) if arrays[stage][k] != ref[stage][k]]
+    assert bad == [index]
+    assert arrays[stage][index] == ref[stage][index] ^ (1 << bit)
+
+
+def test_butterfly_output_fault_direction():
+    """A fault restricted to one direction leaves the other direction exact."""
+    n, lanes = 16, 2
+    q = prime(n, 30)
+    a = [random.Random(4).randrange(q) for _ in range(n)]
+    fault = {"butterfly_stage": 1, "butterfly_index": 6, "butterfly_bit": 2,
+             "butterfly_direction": "forward"}
+    dut = NttUnit(n, q, 32, lanes, fault=fault)
+    run = run_stream(dut, beats(a, lanes, 1) + beats(a, lanes, 0), 2 * n // lanes)
+    out = flat(run.outputs)
+    assert out[:n] == intt_ref(a, q, n)          # inverse: untouched
+    assert out[n:] != ntt_ref(a, q, n)           # forward: faulty
+
+
+def test_fault_logic_only_when_asked():
+    """A fault is elaboration-time: without one the Verilog has no fault logic and does not
+    depend on how 'no fault' was spelled; a butterfly fault adds the named XOR logic; a
+    twiddle fault changes only ROM contents."""
+    n, lanes, width = 16, 2, 32
+    q = prime(n, width)
+    base = verilog.convert(NttUnit(n, q, width, lanes), name="ntt")
+    assert verilog.convert(NttUnit(n, q, width, lanes, fault=None), name="ntt") == base
+    assert "fault" not in base
+    bf = verilog.convert(NttUnit(n, q, width, lanes, fault={"butterfly_stage": 1,
+                                                           "butterfly_index": 3}), name="ntt")
+    assert "fault_bf_hit" in bf and "fault_wb_a" in bf
+    tw = verilog.convert(NttUnit(n, q, width, lanes, fault={"twiddle_address": 3}), name="ntt")
+    assert "fault" not in tw
+    assert len(tw.splitlines()) == len(base.splitlines()) and tw != base

@@ -1,8 +1,8 @@
 """RTL units simulated with cocotb + Icarus against independent golden models.
 
-A representative subset of ``sim/regression.py``: modular multipliers (Barrett, Montgomery)
-at W = 32 and 64, CT/GS butterflies with both multipliers, the NTT unit forward and inverse
-at small n with P = 1 and P = 4 (every run includes random input gaps, random output
+A representative subset of ``sim/regression.py``: modular multipliers (Barrett, Montgomery,
+Shoup) at W = 32 and 64, CT/GS butterflies with each multiplier, the NTT unit forward and
+inverse at small n with P = 1 and P = 4, and with the Shoup multiplier (every run includes random input gaps, random output
 back-pressure, corner values, a reset in the middle of a stream and a no-stall timing
 phase). Each test asserts zero mismatches and measured == modelled latency / cycles.
 Further tests show the checker is not vacuous (a wrong golden value, a beat-dropping design
@@ -72,6 +72,9 @@ def test_golden_modmul_and_butterflies():
     q, W = ntt_primes(RING, 64, 1)[0], 64
     a, b, w = q - 1, q - 2, 12345
     assert golden.modmul_montgomery(a, b, q, W) * (1 << W) % q == a * b % q
+    from sw.modred import shoup_mul
+    ws = golden.shoup_companion(b, q, W)
+    assert golden.modmul_shoup((1 << W) - 1, b, q) == shoup_mul((1 << W) - 1, b, q, W, w_shoup=ws)
     x, y = golden.ct_butterfly(a, b, w, q)
     assert (x + y) % q == 2 * a % q and (x - y) % q == 2 * w * b % q
     x, y = golden.gs_butterfly(a, b, w, q)
@@ -99,6 +102,29 @@ def test_invalid_parameters_are_rejected():
     assert r.returncode == 2 and "power of two" in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
+def test_bad_multiplier_is_refused_by_name():
+    with pytest.raises(SpecError, match="'karatsuba'.*barrett, montgomery, shoup"):
+        make_spec("ntt", width=32, n=16, lanes=2, multiplier="karatsuba")
+    r = subprocess.run([sys.executable, "-m", "sim.cli", "sim", "--unit", "ntt", "--n", "16",
+                        "--multiplier", "karatsuba"], capture_output=True, text=True)
+    assert r.returncode == 2 and "'karatsuba'" in r.stderr and "shoup" in r.stderr
+
+
+def test_shoup_spec_builds_companion_ports():
+    """A Shoup unit's ports carry the companion beside the constant operand (elementwise),
+    and its modelled timing is one stage shorter per multiplier (NTT: butterfly and scaler)."""
+    mm = build_unit(make_spec("modmul", width=32, n=RING, multiplier="shoup")).meta
+    assert [f["path"] for f in mm["ports"]["i"]["fields"]] == ["a", "w", "w_shoup"]
+    assert mm["props"]["latency"] == 3
+    ct = build_unit(make_spec("ct", width=32, n=RING, multiplier="shoup")).meta
+    assert [f["path"] for f in ct["ports"]["i"]["fields"]] == ["a", "b", "w", "w_shoup"]
+    assert ct["props"]["latency"] == 4
+    props = {m: build_unit(make_spec("ntt", width=32, n=16, lanes=2, multiplier=m)).props
+             for m in ("barrett", "shoup")}
+    # log2(16) stages one cycle shorter each, and a scaler one stage shorter
+    assert props["barrett"]["latency"] - props["shoup"]["latency"] == 4 + 1
+
+
 # --------------------------------------------------------------------------- RTL units
 @rtl
 @pytest.mark.parametrize("multiplier", ["barrett", "montgomery"])
@@ -113,8 +139,18 @@ def test_rtl_modmul(multiplier, width):
 
 
 @rtl
+@pytest.mark.parametrize("width", [32, 64])
+def test_rtl_modmul_shoup(width):
+    spec = make_spec("modmul", width=width, n=RING, multiplier="shoup")
+    res = run_rtl(spec, vectors=150, seed=width + 1)
+    _assert_clean(res)
+    assert res["timing"]["latency"]["measured"] == 3
+
+
+@rtl
 @pytest.mark.parametrize("kind,multiplier,width", [
-    ("ct", "barrett", 32), ("ct", "montgomery", 64), ("gs", "barrett", 64), ("gs", "montgomery", 32)])
+    ("ct", "barrett", 32), ("ct", "montgomery", 64), ("gs", "barrett", 64), ("gs", "montgomery", 32),
+    ("ct", "shoup", 64), ("gs", "shoup", 32)])
 def test_rtl_butterfly(kind, multiplier, width):
     q = ntt_primes(RING, width - 3, 1)[0] if width == 64 else ntt_primes(RING, width, 1)[0]
     res = run_rtl(make_spec(kind, width=width, q=q, multiplier=multiplier), vectors=120, seed=3)
@@ -138,6 +174,31 @@ def test_rtl_ntt(direction, lanes):
     assert res["resets"][1]["inputs_before_reset"] == n // lanes
     assert res["resets"][1]["outputs_before_reset"] == 0
     assert res["resets"][2]["outputs_before_reset"] >= 1
+
+
+@rtl
+@pytest.mark.parametrize("direction,n,lanes", [("forward", 16, 2), ("inverse", 32, 4)])
+def test_rtl_ntt_shoup(direction, n, lanes):
+    """The NTT unit with Shoup butterflies and scaler (twiddle ROM with companions), through
+    Icarus: stalls, resets, exact outputs and measured latency / cycles = properties."""
+    spec = make_spec("ntt", width=32, n=n, lanes=lanes, multiplier="shoup")
+    res = run_rtl(spec, transforms=2, seed=n + lanes, direction=direction)
+    _assert_clean(res)
+    B, log_n = n // (2 * lanes), n.bit_length() - 1
+    assert res["timing"]["latency"]["measured"] == log_n * (B + 6) + 5
+
+
+@rtl
+def test_cli_sim_ntt_shoup(capsys):
+    """``fhesim sim --unit ntt --multiplier shoup`` simulates the Shoup NTT unit."""
+    import json
+
+    from sim.cli import main as fhesim
+    assert fhesim(["sim", "--unit", "intt", "--n", "16", "--lanes", "2", "--multiplier", "shoup",
+                   "--phases", "stall,timing", "--transforms", "1", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["pass"] and res["spec"]["multiplier"] == "shoup" and res["direction"] == "inverse"
+    assert res["timing"]["latency"] == {"modelled": 4 * (4 + 6) + 5, "measured": 45, "ok": True}
 
 
 @rtl
@@ -190,7 +251,11 @@ def test_regression_matrix_covers_the_documented_parameters():
     assert {c.direction for c in ntt} == {"forward", "inverse"}
     assert {c.width for c in cases} >= {32, 64}
     assert {(c.unit, c.multiplier) for c in cases if c.unit != "ntt"} == {
-        (u, m) for u in ("modmul", "ct", "gs") for m in ("barrett", "montgomery")}
+        (u, m) for u in ("modmul", "ct", "gs") for m in ("barrett", "montgomery", "shoup")}
+    for quick in (False, True):   # a small Shoup NTT, both directions, in either matrix
+        shoup_ntt = [c for c in matrix(quick) if c.unit == "ntt" and c.multiplier == "shoup"]
+        assert {c.direction for c in shoup_ntt} == {"forward", "inverse"}
+        assert all(c.n <= 256 for c in shoup_ntt)
     for w in (32, 64):   # the largest NTT-friendly prime below 2^W is in, with others
         qs = {c.q for c in cases if c.unit == "modmul" and c.width == w}
         assert ntt_primes(RING, w, 1)[0] in qs and len(qs) >= 2

@@ -7,7 +7,8 @@ trace file (docs/trace-format.md).
 
 ``fhesim compare --trace FILE [--capture] [--params P --program X --level L] [--lanes P]
 [--multiplier barrett|montgomery] [--jobs J] [--kernels IDS] [--primes QS]
-[--inject-twiddle-fault ADDR[:BIT]] [--no-waves] [--json]`` replays every captured kernel
+[--inject-twiddle-fault ADDR[:BIT]] [--inject-butterfly-fault STAGE:INDEX[:BIT[:DIR]]]
+[--no-waves] [--json]`` replays every captured kernel
 through the RTL (Icarus + cocotb), one simulation per prime, and prints per kernel the
 vectors (rows of n words), mismatches and, for the first mismatch, the kernel, prime, stage,
 index, expected and actual values and the waveform file of a rerun of that row. With
@@ -43,6 +44,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--primes", default=None, help="comma-separated primes to replay (default all)")
     p.add_argument("--inject-twiddle-fault", default=None, metavar="ADDR[:BIT]",
                    help="build the NTT units with twiddle ADDR's bit BIT flipped (fault injection)")
+    p.add_argument("--inject-butterfly-fault", default=None, metavar="STAGE:INDEX[:BIT[:DIR]]",
+                   help="build the NTT units with bit BIT (default 0) of element INDEX flipped "
+                   "where butterfly stage STAGE writes it back, in DIR transforms (forward, "
+                   "inverse or both, the default) (fault injection)")
     p.add_argument("--no-waves", action="store_true", help="do not rerun the first mismatch with waves")
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
     p.set_defaults(func=cmd_compare)
@@ -113,6 +118,14 @@ def cmd_compare(args) -> int:
         if args.inject_twiddle_fault:
             parts = args.inject_twiddle_fault.split(":")
             fault = (int(parts[0]), int(parts[1]) if len(parts) > 1 else 0)
+        bf_fault = None
+        if args.inject_butterfly_fault:
+            parts = args.inject_butterfly_fault.split(":")
+            if not 2 <= len(parts) <= 4:
+                raise ValueError(f"--inject-butterfly-fault {args.inject_butterfly_fault!r}: "
+                                 "expected STAGE:INDEX[:BIT[:DIR]]")
+            bf_fault = (int(parts[0]), int(parts[1]), int(parts[2]) if len(parts) > 2 else 0,
+                        parts[3] if len(parts) > 3 else "both")
         kernels, primes = _ints(args.kernels, "kernels"), _ints(args.primes, "primes")
         if args.lanes not in (1, 2, 4, 8):
             raise ValueError(f"--lanes {args.lanes} must be 1, 2, 4 or 8")
@@ -130,8 +143,8 @@ def cmd_compare(args) -> int:
         return _err("compare", str(e))
     progress = None if args.json else (lambda s: print(s, flush=True))
     opts = CompareOptions(lanes=args.lanes, width=args.width, multiplier=args.multiplier,
-                          fault=fault, kernels=kernels, primes=primes, jobs=args.jobs,
-                          waves=not args.no_waves, progress=progress)
+                          fault=fault, butterfly_fault=bf_fault, kernels=kernels, primes=primes,
+                          jobs=args.jobs, waves=not args.no_waves, progress=progress)
     try:
         rep = compare(tr, opts)
     except ValueError as e:

@@ -1,14 +1,17 @@
 """``fhesim sim`` (one RTL configuration) and ``fhesim regression`` (the RTL matrix).
 
 ``fhesim sim --unit {modmul,butterfly,ntt,intt} [--n N] [--q Q] [--width W] [--lanes P]
-[--multiplier barrett|montgomery] [--butterfly ct|gs] [--vectors K] [--transforms T]
+[--multiplier barrett|montgomery|shoup] [--butterfly ct|gs] [--vectors K] [--transforms T]
 [--seed S] [--phases stall,reset,timing] [--waves] [--json]``
 
 builds the unit (cached Verilog under ``build/rtl/``), simulates it with Icarus through
 cocotb and checks every output against the golden model. ``q`` defaults to the largest
 NTT-friendly prime (q = 1 mod 2n) below 2^W; ``n`` defaults to 2^16 for the elementwise
-units (it only selects q) and to 256 for ``ntt``/``intt``. Exit status: 0 pass, 1 fail
-(mismatch or timing disagreement), 2 invalid parameters (one-line message).
+units (it only selects q) and to 256 for ``ntt``/``intt``. ``--multiplier`` picks the modular
+multiplier of every unit (``shoup``: the constant operand -- twiddle, scale factor -- comes
+with its precomputed companion ``floor(w*2^W/q)``, one stage shorter than the other two).
+Exit status: 0 pass, 1 fail (mismatch or timing disagreement), 2 invalid parameters
+(one-line message).
 
 ``fhesim regression [--quick] [--json] [--jobs J] [--only TEXT]`` runs
 :func:`sim.regression.matrix` (``make sim``).
@@ -33,7 +36,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--q", type=int, default=None, help="modulus (default: largest NTT prime < 2^W)")
     p.add_argument("--width", type=int, default=32, help="word width W (16..64)")
     p.add_argument("--lanes", type=int, default=1, help="NTT lanes P (a power of two dividing n/2; the regression covers 1, 2, 4, 8)")
-    p.add_argument("--multiplier", choices=("barrett", "montgomery"), default="barrett")
+    from ..rtl.units import MULTIPLIERS
+    p.add_argument("--multiplier", choices=MULTIPLIERS, default="barrett",
+                   help="modular multiplier: barrett (default), montgomery or shoup "
+                   "(latency 4, 4, 3)")
     p.add_argument("--butterfly", choices=("ct", "gs"), default="ct", help="butterfly kind")
     p.add_argument("--vectors", type=int, default=300, help="input vectors (elementwise units)")
     p.add_argument("--transforms", type=int, default=2, help="transforms in the stall phase (NTT)")

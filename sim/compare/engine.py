@@ -19,6 +19,13 @@ row of the first mismatching kernel in trace (software) order; with ``waves=True
 alone is replayed again with an FST waveform, and the report gives the file and the clock
 edge / simulation time of its first differing write.
 
+Fault injection (to show that a hardware error is found and located): ``fault`` builds the
+NTT units with one twiddle-ROM bit flipped, ``butterfly_fault`` with one bit of one butterfly
+output flipped (``(stage, index, bit, direction)``: element ``index`` of the array written
+back by stage ``stage``); see :class:`hw.ntt.NttUnit` and docs/trace-format.md. A butterfly
+fault shows as the first mismatch at exactly ``(stage, index)``, with ``actual == expected
+^ 2^bit``.
+
 Montgomery multiplier (``multiplier="montgomery"``): the RTL computes ``a*b*2^-W mod q``;
 the replay feeds ``a`` and ``b*2^W mod q`` (the second operand in Montgomery form, as a
 twiddle is stored), which gives exactly the canonical product ``a*b mod q`` of the software.
@@ -45,7 +52,11 @@ class CompareOptions:
     width: int = 32
     multiplier: str = "barrett"
     fault: tuple | None = None           # (twiddle_address, twiddle_bit) injected into NttUnit
-    fault_primes: tuple | None = None    # primes whose build gets the fault (None: all)
+    #: (stage, index[, bit[, direction]]): flip bit ``bit`` (default 0) of element ``index``
+    #: of the array written back by butterfly stage ``stage``, in transforms of
+    #: ``direction`` ("forward", "inverse" or "both", the default); see hw.ntt.NttUnit
+    butterfly_fault: tuple | None = None
+    fault_primes: tuple | None = None    # primes whose build gets the fault(s) (None: all)
     kernels: tuple | None = None         # kernel ids to replay (None: all)
     primes: tuple | None = None          # primes to replay (None: all)
     jobs: int = 1
@@ -56,12 +67,50 @@ class CompareOptions:
     progress: object = None              # callable(str) for progress lines
     extra: dict = field(default_factory=dict)
 
+    def __post_init__(self):
+        # the replay feeds plain (Barrett) or Montgomery-form operands; a Shoup multiplier
+        # would need each product's companion, which the replay does not make
+        if self.multiplier not in ("barrett", "montgomery"):
+            raise ValueError(f"CompareOptions: multiplier {self.multiplier!r} is not supported by the "
+                             "replay (barrett, montgomery)")
+
+
+def _butterfly_fault(o: CompareOptions) -> tuple | None:
+    """``o.butterfly_fault`` with its defaults filled in: ``(stage, index, bit, direction)``."""
+    f = o.butterfly_fault
+    if f is None:
+        return None
+    f = tuple(f)
+    if not 2 <= len(f) <= 4:
+        raise ValueError(f"butterfly_fault={f!r} must be (stage, index[, bit[, direction]])")
+    return (int(f[0]), int(f[1]), int(f[2]) if len(f) > 2 else 0,
+            str(f[3]) if len(f) > 3 else "both")
+
 
 def _spec(n: int, q: int, o: CompareOptions) -> ReplaySpec:
-    fault = None
-    if o.fault is not None and (o.fault_primes is None or q in o.fault_primes):
-        fault = (int(o.fault[0]), int(o.fault[1]) if len(o.fault) > 1 else 0)
-    return ReplaySpec(n=n, q=q, width=o.width, lanes=o.lanes, multiplier=o.multiplier, fault=fault)
+    fault = bf = None
+    if o.fault_primes is None or q in o.fault_primes:
+        if o.fault is not None:
+            fault = (int(o.fault[0]), int(o.fault[1]) if len(o.fault) > 1 else 0)
+        bf = _butterfly_fault(o)
+    return ReplaySpec(n=n, q=q, width=o.width, lanes=o.lanes, multiplier=o.multiplier, fault=fault,
+                      butterfly_fault=bf)
+
+
+def _fault_report(o: CompareOptions) -> dict | None:
+    """The ``rtl.fault`` entry of the report: the injected fault(s) and the primes they hit."""
+    out = {}
+    if o.fault is not None:
+        out.update({"twiddle_address": o.fault[0],
+                    "twiddle_bit": o.fault[1] if len(o.fault) > 1 else 0})
+    bf = _butterfly_fault(o)
+    if bf is not None:
+        out.update(dict(zip(("butterfly_stage", "butterfly_index", "butterfly_bit",
+                             "butterfly_direction"), bf)))
+    if not out:
+        return None
+    out["primes"] = o.fault_primes
+    return out
 
 
 def _plan(trace: Trace, o: CompareOptions):
@@ -241,9 +290,7 @@ def compare(trace: Trace, options: CompareOptions | None = None, **kw) -> dict:
             "program": trace.meta.get("program"), "level": trace.meta.get("level"),
             "n": trace.kernels[0].n,
             "rtl": {"lanes": o.lanes, "width": o.width, "multiplier": o.multiplier,
-                    "fault": None if o.fault is None else {"twiddle_address": o.fault[0],
-                                                           "twiddle_bit": o.fault[1] if len(o.fault) > 1 else 0,
-                                                           "primes": o.fault_primes}},
+                    "fault": _fault_report(o)},
             "primes": len(plan), "per_prime": per_prime, "kernels": kernels, "by_kind": by_kind,
             "totals": totals, "first_mismatch": first, "pass": totals["mismatches"] == 0,
             "wall_s": round(time.perf_counter() - t0, 2)}

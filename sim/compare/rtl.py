@@ -11,7 +11,8 @@ elementwise products -- replays in a single Icarus simulation. Verilog ports::
     mm_i__payload/valid/ready    multiplier i (a, b)
     mm_o__payload/valid/ready    multiplier o
 
-:func:`build_replay` emits the Verilog once per ``(n, q, width, lanes, multiplier, fault)``
+:func:`build_replay` emits the Verilog once per ``(n, q, width, lanes, multiplier, fault,
+butterfly_fault)``
 and generator sources (cache ``build/compare/replay_<hash>/``, same source digest and Icarus
 shim as :mod:`sim.rtl.build`); :func:`simulate` compiles it with Icarus and runs the cocotb
 test :mod:`sim.compare.tb_replay` through ``cocotb_tools.runner`` (as :mod:`sim.rtl.runner`
@@ -48,18 +49,28 @@ class ReplaySpec:
     lanes: int = 4
     multiplier: str = "barrett"
     fault: tuple | None = None      # (twiddle_address, twiddle_bit) for NttUnit(fault=...)
+    #: (stage, index, bit, direction): a bit flip on a butterfly output, NttUnit(fault=...)
+    butterfly_fault: tuple | None = None
 
     @property
     def fault_dict(self) -> dict | None:
-        if self.fault is None:
-            return None
-        return {"twiddle_address": int(self.fault[0]), "twiddle_bit": int(self.fault[1])}
+        out = {}
+        if self.fault is not None:
+            out.update({"twiddle_address": int(self.fault[0]), "twiddle_bit": int(self.fault[1])})
+        if self.butterfly_fault is not None:
+            s, i, b, d = self.butterfly_fault
+            out.update({"butterfly_stage": int(s), "butterfly_index": int(i),
+                        "butterfly_bit": int(b), "butterfly_direction": str(d)})
+        return out or None
 
     @property
     def label(self) -> str:
         s = f"replay_n{self.n}_P{self.lanes}_W{self.width}_q{self.q}_{self.multiplier}"
         if self.fault is not None:
             s += f"_fault-tw{self.fault[0]}b{self.fault[1]}"
+        if self.butterfly_fault is not None:
+            st, i, b, d = self.butterfly_fault
+            s += f"_fault-bf{d}-s{st}i{i}b{b}"
         return s
 
 

@@ -7,6 +7,9 @@ share); the transform loops here are written separately from any ``sw``/``hw`` N
 
 * ``modmul_barrett(a, b, q)``            -> ``a*b mod q``
 * ``modmul_montgomery(a, b, q, width)``  -> ``a*b*2^-width mod q`` (canonical)
+* ``modmul_shoup(a, w, q)``             -> ``a*w mod q`` (``a`` any word, ``w < q``)
+* ``shoup_companion(w, q, width)``       -> ``floor(w*2^width/q)``, the Shoup multiplier's
+  precomputed operand
 * ``ct_butterfly(a, b, w, q)``          -> ``(a + w*b, a - w*b) mod q``
 * ``gs_butterfly(a, b, w, q)``          -> ``(a + b, (a - b)*w) mod q``
 * ``ntt_forward(a, q)``                 -> negacyclic NTT, natural in, bit-reversed out
@@ -27,6 +30,15 @@ def modmul_barrett(a: int, b: int, q: int) -> int:
 
 def modmul_montgomery(a: int, b: int, q: int, width: int) -> int:
     return a * b * pow(1 << width, -1, q) % q
+
+
+def modmul_shoup(a: int, w: int, q: int) -> int:
+    return a * w % q
+
+
+def shoup_companion(w: int, q: int, width: int) -> int:
+    """``floor(w * 2^width / q)``: what a Shoup datapath takes beside the constant ``w``."""
+    return (w << width) // q
 
 
 def to_montgomery(w: int, q: int, width: int) -> int:

@@ -32,15 +32,20 @@ class ElementwiseModel:
     def __init__(self, cfg: dict):
         self.kind, self.q, self.width = cfg["kind"], cfg["q"], cfg["width"]
         self.mont = cfg.get("multiplier") == "montgomery" and self.kind != "selftest"
+        self.shoup = cfg.get("multiplier") == "shoup" and self.kind != "selftest"
         q, W = self.q, self.width
-        if self.kind in ("modmul", "selftest"):
+        if self.kind == "modmul" and self.shoup:
+            self.inputs = ("a", "w")       # a: any W-bit word; w < q with its companion
+        elif self.kind in ("modmul", "selftest"):
             self.inputs = ("a", "b")
         elif self.kind in ("ct", "gs"):
             self.inputs = ("a", "b", "w")
         else:
             raise ValueError(f"not an elementwise unit: {self.kind}")
         if self.kind == "modmul":
-            if self.mont:
+            if self.shoup:
+                self.fn = lambda v: {"": golden.modmul_shoup(v["a"], v["w"], q)}
+            elif self.mont:
                 self.fn = lambda v: {"": golden.modmul_montgomery(v["a"], v["b"], q, W)}
             else:
                 self.fn = lambda v: {"": golden.modmul_barrett(v["a"], v["b"], q)}
@@ -52,9 +57,12 @@ class ElementwiseModel:
             self.fn = lambda v: dict(zip(("x", "y"), golden.gs_butterfly(v["a"], v["b"], v["w"], q)))
 
     def port_values(self, v: dict) -> dict:
-        """Logical inputs -> port fields (twiddles go in Montgomery form to a Montgomery datapath)."""
+        """Logical inputs -> port fields (twiddles go in Montgomery form to a Montgomery
+        datapath; a Shoup datapath also gets the companion ``w_shoup`` of ``w``)."""
         if self.mont and "w" in v:
             return {**v, "w": golden.to_montgomery(v["w"], self.q, self.width)}
+        if self.shoup and "w" in v:
+            return {**v, "w_shoup": golden.shoup_companion(v["w"], self.q, self.width)}
         return v
 
     def corners(self) -> list[dict]:
@@ -62,7 +70,11 @@ class ElementwiseModel:
         return [dict(zip(self.inputs, c)) for c in itertools.product(vals, repeat=len(self.inputs))]
 
     def random(self, rng: random.Random) -> dict:
-        return {f: residue(rng, self.q) for f in self.inputs}
+        v = {f: residue(rng, self.q) for f in self.inputs}
+        if self.kind == "modmul" and self.shoup and rng.random() < 0.2:
+            # Shoup reduces any W-bit a, not only residues
+            v["a"] = rng.choice((rng.randrange(self.q, 1 << self.width), (1 << self.width) - 1))
+        return v
 
 
 @cocotb.test()
@@ -80,6 +92,9 @@ async def _elementwise(dut, cfg: dict) -> dict:
     missing_fields = set(model.inputs) - set(in_codec.paths)
     if missing_fields:
         raise AssertionError(f"input payload lacks fields {sorted(missing_fields)}: {in_codec.paths}")
+    undriven = set(in_codec.paths) - set(model.port_values(model.random(random.Random(0))))
+    if undriven:   # e.g. a Shoup companion the model does not provide
+        raise AssertionError(f"the bench does not drive input fields {sorted(undriven)}")
 
     sb = Scoreboard(out_codec)
     bench = ClockedBench(dut)

@@ -10,12 +10,18 @@ Component kinds:
 kind           component                                               test module
 =============  ======================================================  =====================
 ``modmul``     ``hw.modmul.BarrettMultiplier`` / ``MontgomeryMultiplier``  ``tb_elementwise``
+               / ``ShoupMultiplier``
 ``ct``         ``hw.butterfly.CTButterfly``                             ``tb_elementwise``
 ``gs``         ``hw.butterfly.GSButterfly``                             ``tb_elementwise``
 ``ntt``        ``hw.ntt.NttUnit`` (forward and inverse)                 ``tb_ntt``
 ``selftest``   :class:`sim.rtl.selftest.RegisteredAdder` (bench check)  ``tb_elementwise``
 ``selftest_ntt`` :class:`sim.rtl.selftest.BitrevBuffer` (bench check)   ``tb_ntt``
 =============  ======================================================  =====================
+
+``multiplier`` is one of :data:`MULTIPLIERS` (``hw.modmul.MULTIPLIERS``): ``barrett``,
+``montgomery`` or ``shoup``. With ``shoup`` the multiplier's constant operand ``w`` comes
+with its companion ``w_shoup = floor(w*2^W/q)`` (an extra input field of ``modmul``,
+``ct`` and ``gs``; the NTT unit stores it beside each twiddle).
 """
 from __future__ import annotations
 
@@ -26,7 +32,7 @@ from sw.primes import check_ntt_modulus, is_power_of_two, is_prime, ntt_primes
 KINDS = ("modmul", "ct", "gs", "ntt", "selftest", "selftest_ntt")
 ELEMENTWISE = ("modmul", "ct", "gs", "selftest")
 TRANSFORM = ("ntt", "selftest_ntt")
-MULTIPLIERS = ("barrett", "montgomery")
+MULTIPLIERS = ("barrett", "montgomery", "shoup")
 MIN_WIDTH, MAX_WIDTH = 16, 64
 
 
@@ -117,7 +123,8 @@ def make_component(spec: UnitSpec):
             return BitrevBuffer(spec.n, spec.width, spec.lanes)
         if spec.kind == "modmul":
             from hw import modmul
-            cls = modmul.BarrettMultiplier if spec.multiplier == "barrett" else modmul.MontgomeryMultiplier
+            cls = {"barrett": modmul.BarrettMultiplier, "montgomery": modmul.MontgomeryMultiplier,
+                   "shoup": modmul.ShoupMultiplier}[spec.multiplier]
             return cls(spec.q, spec.width)
         if spec.kind in ("ct", "gs"):
             from hw import butterfly
