@@ -55,6 +55,10 @@ def test_encrypted_resnet20_two_images_with_bootstrapping():
         assert r["bootstraps"] == 18 and r["levels_used"] == 19 * 14 + 22
         assert r["max_logit_err"] < 5e-3            # measured ~1e-4
         assert r["max_logit_err_vs_exact"] < 0.1
+        assert r["s_bootstrap"] > 0 and r["s_conv"] > 0 and r["s_relu"] > 0
+    # the network's rotation keys are truncated to the bootstrap output level (16), which
+    # is where the network starts; bootstrapping keeps its full-height keys
+    assert res["key_level"] == 16 < _params().max_level
 
 
 def test_level_plan():

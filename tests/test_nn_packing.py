@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sw.nn.packing import (MPLayout, conv_map, pack, pool_fc_map, required_slots, shortcut_a_map,
-                           stage_layouts, unpack)
+from sw.nn.packing import (MPLayout, conv_map, fc_map, pack, pool_fc_map, pool_steps, required_slots,
+                           shortcut_a_map, stage_layouts, unpack)
 from sw.nn.plain import conv2d, shortcut_a
 
 L8 = stage_layouts(1, 8)
@@ -57,3 +57,27 @@ def test_shortcut_and_pool_fc():
     out = f.apply_plain(pack(x3, L8["stage3"], 1024))
     assert np.max(np.abs(out[:10] - (W @ x3.mean(axis=(1, 2)) + b))) < 1e-12
     assert np.all(out[10:] == 0)
+
+
+@pytest.mark.parametrize("geometry", [(1, 8), (3, 32)])
+def test_pool_by_rotations_then_fc(geometry):
+    """Rotate-and-sum pooling followed by fc_map equals mean pooling + FC (numpy), and
+    needs far fewer diagonals than the fused pool_fc_map."""
+    lay = stage_layouts(*geometry)["stage3"]
+    slots = required_slots(*geometry)
+    rng = np.random.default_rng(7)
+    W, b = rng.standard_normal((10, 64)), rng.standard_normal(10)
+    x3 = rng.standard_normal((64, lay.h, lay.w))
+    v = pack(x3, lay, slots)
+    steps = pool_steps(lay)
+    assert len(steps) == int(np.log2(lay.h)) + int(np.log2(lay.w))
+    for st in steps:
+        v = v + np.roll(v, -st)             # left rotation: out[i] = in[i + st]
+    f = fc_map("fc", W, b, lay, slots)
+    out = f.apply_plain(v)
+    assert np.max(np.abs(out[:10] - (W @ x3.mean(axis=(1, 2)) + b))) < 1e-12
+    assert np.all(out[10:] == 0)
+    fused = pool_fc_map("fc", W, b, lay, slots)
+    assert f.n_pmults * 4 <= fused.n_pmults or lay.h * lay.w <= 4
+    with pytest.raises(ValueError, match="height 3"):
+        pool_steps(MPLayout(64, 3, 4, 4))

@@ -40,7 +40,7 @@ from .activations import (COMPOSITE_DEGREES, CompositeSign, ReluApprox, calibrat
                           data_guided_relu)
 from .data import check_images, load_digits_split
 from .models import Op, ResNet
-from .packing import (LinearMap, MPLayout, conv_map, pack, pool_fc_map, required_slots,
+from .packing import (LinearMap, MPLayout, conv_map, fc_map, pack, pool_steps, required_slots,
                       shortcut_a_map, stage_layouts)
 from .planner import LevelPlan, plan_levels
 from .plain import BoundWarning, collect_preactivations, forward
@@ -232,6 +232,7 @@ class EncryptedResNet:
 
     def _build_maps(self) -> None:
         self.maps: dict[str, LinearMap] = {}
+        self.pool_steps: list[int] = []
         cache: dict = {}
         u, S = self.units, self.slots
         for op in self.graph:
@@ -253,10 +254,13 @@ class EncryptedResNet:
                 m = shortcut_a_map(op.name, op.stride, op.pad, lin, lout, S, u[op.src] / u[op.dst],
                                    with_values=not self.dry_run)
             elif op.kind == "fc":
+                # average pooling is rotate-and-sum (op "avgpool", no level); the FC layer
+                # reads each channel's sum and divides by h * w
                 pool_src = [o for o in self.graph if o.kind == "avgpool"][0].src
                 lin = self.tensor_layout[pool_src]
+                self.pool_steps = pool_steps(lin)
                 w = None if self.dry_run else op.weight * u[pool_src]
-                m = pool_fc_map(op.name, w, None if self.dry_run else op.bias, lin, S, op.shape[0])
+                m = fc_map(op.name, w, None if self.dry_run else op.bias, lin, S, op.shape[0])
                 if self.dry_run:
                     m.bias = None
             else:
@@ -276,7 +280,7 @@ class EncryptedResNet:
         return plan_levels(self.graph, self.cost(), fresh_level, boot_level)
 
     def rotation_steps(self) -> list[int]:
-        steps = set()
+        steps = set(self.pool_steps)
         for m in self.maps.values():
             steps.update(m.rotation_steps)
         return sorted(steps)
@@ -347,7 +351,7 @@ class EncryptedResNet:
                 inner = ev.rotate(inner, int(gv))
             acc = inner if acc is None else ev.add(acc, inner)
         out = ev.rescale(acc)
-        if m.bias is not None or (dry and m.meta.get("kind") in ("conv", "pool_fc")):
+        if m.bias is not None or (dry and m.meta.get("kind") in ("conv", "fc")):
             vec = np.zeros(1) if dry else m.bias
             out = ev.add_plain(out, enc.encode(vec, level=int(out.level), scale=float(out.scale),
                                                slots=self.slots))
@@ -413,6 +417,8 @@ class EncryptedResNet:
                     y = self._add(sess, env[op.src], env[op.src2])
                 elif op.kind == "avgpool":
                     y = env[op.src]
+                    for step in self.pool_steps:
+                        y = sess.ev.add(y, sess.ev.rotate(y, step))
                 elif op.kind == "fc":
                     y = self._linear(sess, env[op.src], self.maps[op.name])
                 else:

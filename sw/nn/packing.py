@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["MPLayout", "LinearMap", "conv_map", "shortcut_a_map", "pool_fc_map", "pack", "unpack",
+__all__ = ["MPLayout", "LinearMap", "conv_map", "shortcut_a_map", "pool_fc_map", "pool_steps", "fc_map", "pack", "unpack",
            "stage_layouts", "next_pow2"]
 
 
@@ -286,6 +286,38 @@ def pool_fc_map(name: str, weight: np.ndarray | None, bias: np.ndarray | None, l
         bias_slots[:classes] = bias
     return _build(name, slots, out_idx, in_idx, wts, None, lin.period, np.zeros(1, np.int64), bias_slots,
                   dict(kind="pool_fc"))
+
+
+def pool_steps(lin: MPLayout) -> list[int]:
+    """Rotation steps of global average pooling by rotate-and-sum (no level, no plaintext).
+
+    After ``x += rot(x, s)`` for each step, the slot of ``(c, 0, 0)`` holds the sum of
+    channel ``c`` over its ``h x w`` positions (the other slots hold partial sums that
+    :func:`fc_map` ignores): ``log2 w`` steps of ``k * 2^j`` along a row, then ``log2 h``
+    steps of ``k * W * 2^j`` down the columns. ``h`` and ``w`` must be powers of two."""
+    for d, name in ((lin.h, "height"), (lin.w, "width")):
+        if d & (d - 1):
+            raise ValueError(f"pool_steps: {name} {d} of {lin} is not a power of two")
+    return ([lin.k << j for j in range(lin.w.bit_length() - 1)]
+            + [(lin.k * lin.W) << j for j in range(lin.h.bit_length() - 1)])
+
+
+def fc_map(name: str, weight: np.ndarray | None, bias: np.ndarray | None, lin: MPLayout, slots: int,
+           classes: int = 10) -> LinearMap:
+    """Fully connected layer after :func:`pool_steps`: reads channel ``c``'s sum at the slot of
+    ``(c, 0, 0)``, divides by ``h * w`` (the mean) and writes logits to slots ``0..classes-1``.
+    About ``c * classes / w`` diagonals instead of the ``c * h * w`` of :func:`pool_fc_map`."""
+    ii = lin.index()
+    J, C = np.meshgrid(np.arange(classes), np.arange(lin.c), indexing="ij")
+    out_idx = J.ravel().astype(np.int64)
+    in_idx = ii[C, 0, 0].ravel()
+    wts = None if weight is None else (weight[J, C] / (lin.h * lin.w)).ravel()
+    bias_slots = None
+    if bias is not None:
+        bias_slots = np.zeros(slots)
+        bias_slots[:classes] = bias
+    return _build(name, slots, out_idx, in_idx, wts, None, lin.period, np.zeros(1, np.int64), bias_slots,
+                  dict(kind="fc", pool_steps=pool_steps(lin)))
 
 
 def stage_layouts(in_ch: int, size: int) -> dict[str, MPLayout]:
