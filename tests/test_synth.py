@@ -139,9 +139,17 @@ def test_block_ram_packing_by_hand():
 
 
 def test_composed_resources_and_u280_fit():
-    from sim.cycle.config import load_config
+    from dataclasses import replace
+    from types import MappingProxyType
 
-    cfg = load_config("u280")
+    from sim.cycle.config import UnitSpec, load_config
+
+    # the unit mix the u280 preset had before fhesim explore chose its units (the rules are
+    # tested here, not the preset): NTT 4 x 8, modmul 4 x 32, modadd 4 x 32, bconv 2 x 128,
+    # automorphism 2 x 32, on the U280 platform
+    cfg = replace(load_config("u280"), units=MappingProxyType({
+        "ntt": UnitSpec(4, 8), "modmul": UnitSpec(4, 32), "modadd": UnitSpec(4, 32),
+        "bconv": UnitSpec(2, 128), "automorphism": UnitSpec(2, 32)}))
     ur = UnitResources(ROWS)
     per, src = ur.ntt_logic("barrett", 32, 8)
     # no NTT rows: 8 CT butterflies + 8 output multipliers

@@ -274,5 +274,5 @@ def layer_of(label: str) -> tuple[str, str, str]:
     elif op.startswith("add"):
         part = "add"
     else:
-        part = "linear"        # conv, shortcut, fc (avgpool is fused into fc)
+        part = "linear"        # conv, shortcut, avgpool (rotate-and-sum), fc
     return stage, block, part

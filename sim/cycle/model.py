@@ -66,11 +66,11 @@ Ring degree: an operation with ``n > cfg.max_ring_degree`` raises :class:`ValueE
 """
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Iterable
 
+import numpy as np
 import pandas as pd
 
 from .config import UNIT_KINDS, AcceleratorConfig
@@ -186,94 +186,333 @@ def _group(ops: pd.DataFrame, key: str, cfg: AcceleratorConfig) -> pd.DataFrame:
     return g[[key, *cols]]
 
 
-def estimate(ops: Iterable[Op], cfg: AcceleratorConfig, *, notes: Iterable[str] = ()) -> Estimate:
-    """Run the cycle model over ``ops`` on ``cfg``; see the module docstring for the rules."""
-    costs = UnitCosts(cfg)
-    bpc = cfg.bytes_per_cycle
-    cache = KeyCache()
-    capacity = cfg.data_capacity_bytes
-    krows: list[dict] = []
-    orows: list[dict] = []
-    prefetch = cfg.overlap == "prefetch"
-    pipelined = cfg.execution == "pipelined"
-    generate_pt = cfg.plaintexts == "generated"
-    t_end = c_end = c_end_prev2 = 0   # timeline of the "prefetch" rule (cycles)
-    for index, op in enumerate(ops):
-        if op.n > cfg.max_ring_degree:
-            raise ValueError(f"accelerator {cfg.name!r}: operation {index} ({op.kind}) has ring degree "
-                             f"n={op.n} > max_ring_degree={cfg.max_ring_degree}")
-        kernels = list(op.kernels)
-        if generate_pt and op.pt_polys and op.primes_in:
-            kernels.append(Kernel("ptgen", op.n, op.primes_in, count=op.pt_polys))
-        calls = [(k, costs.cost(k)) for k in kernels]
-        serial = sum(c.occupancy for _, c in calls)
-        fill = sum(c.fill for _, c in calls)
-        backed = all(c.rtl_backed for _, c in calls)
-        busy: dict[str, int] = {}
-        for _, c in calls:
-            busy[c.unit] = busy.get(c.unit, 0) + c.occupancy
-        if pipelined and busy:
-            critical = max(UNIT_KINDS, key=lambda u: busy.get(u, -1))
-            compute = busy[critical]
+def _segment_sums(values: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Sums of ``values`` over the segments ``[bounds[i], bounds[i+1])`` (exact, int64)."""
+    cs = np.zeros(len(values) + 1, dtype=np.int64)
+    np.cumsum(values, out=cs[1:])
+    return cs[bounds[1:]] - cs[bounds[:-1]]
+
+
+def _bytes_for(words: np.ndarray, word_bits: int) -> np.ndarray:
+    """:meth:`AcceleratorConfig.bytes_for` on an array: ``ceil(words * word_bits / 8)``."""
+    return -(-(words.astype(np.int64) * int(word_bits)) // 8)
+
+
+class CompiledOps:
+    """A workload in column form, built once and estimated on any number of configurations.
+
+    :func:`estimate` accepts a list of :class:`~sim.cycle.events.Op` (compiled on the fly) or
+    one of these. The rules are those of the module docstring; only the bookkeeping differs
+    from a row-per-kernel loop: the kernel calls are grouped by their shape
+    ``(kind, n, primes, src_primes, dst_primes, count)`` and each shape is costed once per
+    configuration (:class:`~sim.cycle.units.UnitCosts`); per-operation sums are taken over
+    arrays. What stays sequential (the key cache and the ``"prefetch"`` timeline) runs over
+    plain integers. The off-chip traffic of a workload depends on the configuration only
+    through ``(data capacity, word_bits, evk_a_generated, plaintexts)`` and is cached on
+    that key, so a design-space sweep (``fhesim explore``) pays for it once per capacity.
+    """
+
+    def __init__(self, ops: Iterable[Op]):
+        ops = list(ops)
+        self.n_ops = len(ops)
+        shapes: dict[tuple, int] = {}
+        kid: list[int] = []
+        ku_op: list[int] = []
+        ku_key: list = []
+        ku_words: list[int] = []
+        cols: list[tuple] = []
+        kinds: list[str] = []
+        labels: list[str] = []
+        self.source_id = []
+        for i, op in enumerate(ops):
+            ks = op.kernels
+            cols.append((op.n, op.primes_in, op.primes_out, op.ct_in_polys, op.ct_out_polys,
+                         op.pt_polys, len(ks)))
+            kinds.append(op.kind)
+            labels.append(op.label)
+            self.source_id.append(op.source_id)
+            for k in ks:
+                key = (k.kind, k.n, k.primes, k.src_primes, k.dst_primes, k.count)
+                j = shapes.get(key)
+                if j is None:
+                    j = shapes[key] = len(shapes)
+                kid.append(j)
+            for use in op.keys:
+                ku_op.append(i)
+                ku_key.append(use.key)
+                # b halves only; the full key is twice that (KeyUse.words)
+                ku_words.append(use.words(op.n, a_generated=True))
+        self._shapes = shapes
+        self.shape_list: list[tuple] = list(shapes)
+        self.kid = np.asarray(kid, dtype=np.int64)
+        c = np.asarray(cols, dtype=np.int64).reshape(-1, 7)
+        (self.n, self.primes_in, self.primes_out, self.ct_in, self.ct_out, self.pt_polys,
+         self.kernel_counts) = (np.ascontiguousarray(c[:, j]) for j in range(7))
+        self.kernel_op = np.repeat(np.arange(self.n_ops, dtype=np.int64), self.kernel_counts)
+        self.op_kind = np.array(kinds, dtype=object)
+        self.label = np.array(labels, dtype=object)
+        self.key_op = np.asarray(ku_op, dtype=np.int64)
+        self.key_name = ku_key
+        self.key_half_words = np.asarray(ku_words, dtype=np.int64)
+        self.key_bounds = np.searchsorted(self.key_op, np.arange(self.n_ops + 1), side="left")
+        self._layout: dict[bool, tuple] = {}
+        self._memory: dict[tuple, dict] = {}
+
+    def __len__(self) -> int:
+        return self.n_ops
+
+    # -- kernel rows -----------------------------------------------------------------------
+    def _rows(self, generate_pt: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(shape id per row, op index per row, row bounds per op)``; with ``generate_pt``
+        a ``ptgen`` row (plaintext generation) follows the kernels of every op that reads a
+        plaintext."""
+        if generate_pt not in self._layout:
+            if not generate_pt:
+                kid, kop, counts = self.kid, self.kernel_op, self.kernel_counts
+            else:
+                need = np.flatnonzero((self.pt_polys > 0) & (self.primes_in > 0))
+                trip = np.stack([self.n[need], self.primes_in[need], self.pt_polys[need]], axis=1)
+                uniq, inverse = np.unique(trip.reshape(-1, 3), axis=0, return_inverse=True)
+                ids = np.empty(len(uniq), dtype=np.int64)
+                for u, (n, primes, polys) in enumerate(uniq.tolist()):
+                    key = ("ptgen", n, primes, 0, 0, polys)
+                    sid = self._shapes.get(key)
+                    if sid is None:
+                        Kernel("ptgen", n, primes, count=polys)        # validates the shape
+                        sid = self._shapes[key] = len(self._shapes)
+                        self.shape_list.append(key)
+                    ids[u] = sid
+                extra = ids[inverse.reshape(-1)]
+                order = np.argsort(np.concatenate([self.kernel_op * 2, need * 2 + 1]), kind="stable")
+                kid = np.concatenate([self.kid, extra])[order]
+                kop = np.concatenate([self.kernel_op, need])[order]
+                counts = self.kernel_counts.copy()
+                counts[need] += 1
+            bounds = np.zeros(self.n_ops + 1, dtype=np.int64)
+            np.cumsum(counts, out=bounds[1:])
+            self._layout[generate_pt] = (kid, kop, bounds)
+        return self._layout[generate_pt]
+
+    def _shape_costs(self, cfg: AcceleratorConfig, kid: np.ndarray, kop: np.ndarray) -> dict:
+        """Cost arrays per shape id (``UnitCosts.cost`` once per shape); raises the error of
+        the first operation (in trace order) that the configuration cannot run."""
+        costs = UnitCosts(cfg)
+        ns = len(self.shape_list)
+        occ = np.zeros(ns, dtype=np.int64)
+        fill = np.zeros(ns, dtype=np.int64)
+        unit = np.zeros(ns, dtype=np.int64)
+        backed = np.ones(ns, dtype=bool)
+        used = np.zeros(ns, dtype=bool)
+        used[kid] = True
+        bad_ring = np.flatnonzero(self.n > cfg.max_ring_degree)
+        first_ring = int(bad_ring[0]) if len(bad_ring) else self.n_ops
+        failed: dict[int, Exception] = {}
+        for s in np.flatnonzero(used):
+            kind, n, primes, src, dst, count = self.shape_list[s]
+            try:
+                c = costs.cost(Kernel(kind, n, primes, src, dst, count))
+            except Exception as exc:            # noqa: BLE001 - re-raised below, in trace order
+                failed[int(s)] = exc
+                continue
+            occ[s], fill[s], backed[s] = c.occupancy, c.fill, c.rtl_backed
+            unit[s] = UNIT_KINDS.index(c.unit)
+        first_fail, exc = self.n_ops, None
+        if failed:
+            rows = np.flatnonzero(np.isin(kid, np.fromiter(failed, dtype=np.int64)))
+            first_fail = int(kop[rows[0]])
+            exc = failed[int(kid[rows[0]])]
+        if first_ring < self.n_ops and first_ring <= first_fail:
+            raise ValueError(f"accelerator {cfg.name!r}: operation {first_ring} ({self.op_kind[first_ring]}) "
+                             f"has ring degree n={int(self.n[first_ring])} > "
+                             f"max_ring_degree={cfg.max_ring_degree}")
+        if exc is not None:
+            raise exc
+        return {"occupancy": occ, "fill": fill, "unit": unit, "rtl_backed": backed}
+
+    # -- off-chip traffic (depends on the capacity, not on the units) -----------------------
+    def memory(self, cfg: AcceleratorConfig) -> dict:
+        """Per-operation bytes (ciphertexts, plaintexts, keys) of the module docstring's rules."""
+        capacity = cfg.data_capacity_bytes
+        generate_pt = cfg.plaintexts == "generated"
+        key = (capacity, cfg.word_bits, cfg.evk_a_generated, generate_pt)
+        hit = self._memory.get(key)
+        if hit is not None:
+            return hit
+        wb = cfg.word_bits
+        ct_bytes = _bytes_for((self.ct_in * self.primes_in + self.ct_out * self.primes_out) * self.n, wb)
+        resident = ct_bytes <= capacity
+        ct_off = np.where(resident, 0, ct_bytes)
+        pt_limbs = np.minimum(self.primes_in, 1) if generate_pt else self.primes_in
+        pt_off = _bytes_for(self.pt_polys * pt_limbs * self.n, wb)
+        key_capacity = capacity - np.where(resident, ct_bytes, 0)
+        words = self.key_half_words if cfg.evk_a_generated else 2 * self.key_half_words
+        sizes = _bytes_for(words, wb)
+        key_bytes = _segment_sums(sizes, self.key_bounds)
+        key_off = np.zeros(self.n_ops, dtype=np.int64)
+        # the LRU of whole keys (KeyCache), inlined: one pass over the operations
+        entries: OrderedDict = OrderedDict()
+        used = 0
+        kcap = key_capacity.tolist()
+        bounds = self.key_bounds.tolist()
+        size_l = sizes.tolist()
+        names = self.key_name
+        for i in range(self.n_ops):
+            cap = kcap[i]
+            if used > cap and used > 0:
+                lim = cap if cap > 0 else 0
+                while entries and used > lim:
+                    used -= entries.popitem(last=False)[1]
+            lo, hi = bounds[i], bounds[i + 1]
+            if lo == hi:
+                continue
+            loaded = 0
+            for j in range(lo, hi):
+                name, size = names[j], size_l[j]
+                if name is None:
+                    loaded += size
+                    continue
+                have = entries.get(name)
+                if have is not None and have >= size:
+                    entries.move_to_end(name)
+                    continue
+                if have is not None:
+                    used -= entries.pop(name)
+                lim = cap - size
+                lim = lim if lim > 0 else 0
+                while entries and used > lim:
+                    used -= entries.popitem(last=False)[1]
+                if size <= cap:
+                    entries[name] = size
+                    used += size
+                loaded += size
+            key_off[i] = loaded
+        out = {"ct_bytes": ct_bytes, "ct_offchip_bytes": ct_off, "pt_offchip_bytes": pt_off,
+               "key_bytes": key_bytes, "key_offchip_bytes": key_off,
+               "offchip_bytes": ct_off + pt_off + key_off}
+        self._memory[key] = out
+        return out
+
+    # -- the model ---------------------------------------------------------------------------
+    def run(self, cfg: AcceleratorConfig) -> dict:
+        """Every per-row and per-operation array of the model on ``cfg`` (no DataFrames)."""
+        generate_pt = cfg.plaintexts == "generated"
+        kid, kop, bounds = self._rows(generate_pt)
+        sc = self._shape_costs(cfg, kid, kop)
+        occ, fill_r, unit_r = sc["occupancy"][kid], sc["fill"][kid], sc["unit"][kid]
+        backed_r = sc["rtl_backed"][kid]
+        serial = _segment_sums(occ, bounds)
+        fill = _segment_sums(fill_r, bounds)
+        calls = np.diff(bounds)
+        backed = _segment_sums((~backed_r).astype(np.int64), bounds) == 0
+        nu = len(UNIT_KINDS)
+        busy = np.zeros((self.n_ops, nu), dtype=np.int64)
+        present = np.zeros((self.n_ops, nu), dtype=bool)
+        for u in range(nu):
+            on = unit_r == u
+            if on.any():
+                busy[:, u] = _segment_sums(np.where(on, occ, 0), bounds)
+                present[:, u] = _segment_sums(on.astype(np.int64), bounds) > 0
+        if cfg.execution == "pipelined":
+            critical = np.argmax(np.where(present, busy, -1), axis=1)
+            has = calls > 0
+            compute = np.where(has, busy[np.arange(self.n_ops), critical], serial)
+            exposed = np.where(unit_r == critical[kop], occ, 0)
         else:
-            critical, compute = None, serial
-        for k, c in calls:
-            exposed = c.occupancy if critical is None or c.unit == critical else 0
-            krows.append({
-                "op_index": index, "op": op.kind, "label": op.label, "kernel": k.kind,
-                "unit": c.unit, "n": k.n, "primes": k.primes, "src_primes": k.src_primes,
-                "dst_primes": k.dst_primes, "occupancy": c.occupancy, "exposed": exposed,
-                "fill": c.fill, "cycles": exposed + c.fill, "rtl_backed": c.rtl_backed,
-            })
-        ct_bytes = cfg.bytes_for((op.ct_in_polys * op.primes_in + op.ct_out_polys * op.primes_out) * op.n)
-        ct_resident = ct_bytes <= capacity
-        ct_offchip = 0 if ct_resident else ct_bytes
-        pt_limbs = min(op.primes_in, 1) if generate_pt else op.primes_in
-        pt_offchip = cfg.bytes_for(op.pt_polys * pt_limbs * op.n)
-        key_capacity = capacity - (ct_bytes if ct_resident else 0)
-        cache.shrink(key_capacity)
-        key_bytes = key_offchip = 0
-        for use in op.keys:
-            size = cfg.bytes_for(use.words(op.n, a_generated=cfg.evk_a_generated))
-            key_bytes += size
-            key_offchip += cache.access(use.key, size, key_capacity)
-        offchip = ct_offchip + pt_offchip + key_offchip
-        transfer = math.ceil(offchip / bpc) if offchip else 0
-        if prefetch:
-            t_start = max(t_end, c_end_prev2) if index else 0
-            t_end = t_start + transfer
-            c_start = max(c_end, t_start)
-            new_end = max(c_start + compute, t_end) + fill
-            cycles = new_end - c_end
-            c_end_prev2, c_end = c_end, new_end
+            critical = None
+            compute = serial
+            exposed = occ
+        mem = self.memory(cfg)
+        # math.ceil(bytes / bytes_per_cycle) of every operation (IEEE division either way)
+        transfer = np.ceil(mem["offchip_bytes"] / cfg.bytes_per_cycle).astype(np.int64)
+        if cfg.overlap == "prefetch":
+            cycles = np.empty(self.n_ops, dtype=np.int64)
+            t_end = c_end = c_end_prev2 = 0
+            comp_l, tr_l, fill_l = compute.tolist(), transfer.tolist(), fill.tolist()
+            for i in range(self.n_ops):
+                t_start = (t_end if t_end > c_end_prev2 else c_end_prev2) if i else 0
+                t_end = t_start + tr_l[i]
+                c_start = c_end if c_end > t_start else t_start
+                done = c_start + comp_l[i]
+                new_end = (done if done > t_end else t_end) + fill_l[i]
+                cycles[i] = new_end - c_end
+                c_end_prev2, c_end = c_end, new_end
         else:
-            cycles = max(compute, transfer) + fill
+            cycles = np.maximum(compute, transfer) + fill
         stall = cycles - compute - fill
-        orows.append({
-            "op_index": index, "op": op.kind, "label": op.label, "n": op.n,
-            "primes_in": op.primes_in, "primes_out": op.primes_out,
-            "kernel_calls": len(kernels), "compute_cycles": compute,
-            "serial_compute_cycles": serial, "fill_cycles": fill,
-            "ct_bytes": ct_bytes, "ct_offchip_bytes": ct_offchip, "pt_offchip_bytes": pt_offchip,
-            "key_bytes": key_bytes, "key_offchip_bytes": key_offchip, "offchip_bytes": offchip,
-            "transfer_cycles": transfer, "cycles": cycles, "seconds": cycles / cfg.clock_hz,
-            "stall_cycles": stall,
-            "bound": "memory" if stall > 0 else "compute", "rtl_backed": backed,
-            "source_id": op.source_id,
-        })
-    kdf = pd.DataFrame(krows, columns=[
-        "op_index", "op", "label", "kernel", "unit", "n", "primes", "src_primes", "dst_primes",
-        "occupancy", "exposed", "fill", "cycles", "rtl_backed"])
-    odf = pd.DataFrame(orows, columns=[
-        "op_index", "op", "label", "n", "primes_in", "primes_out", "kernel_calls",
-        "compute_cycles", "serial_compute_cycles", "fill_cycles", "ct_bytes", "ct_offchip_bytes", "pt_offchip_bytes",
-        "key_bytes", "key_offchip_bytes", "offchip_bytes", "transfer_cycles", "cycles",
-        "seconds", "stall_cycles", "bound", "rtl_backed", "source_id"])
-    all_notes = list(notes)
-    used = sorted(set(kdf["kernel"]) & set(NOT_RTL_BACKED)) if len(kdf) else []
-    if used:
-        all_notes.append("not RTL-backed (model formula, see sim/cycle/units.py): " + ", ".join(used))
-    return Estimate(cfg, kdf, odf, all_notes)
+        return {"kid": kid, "kernel_op": kop, "occupancy": occ, "exposed": exposed, "fill_row": fill_r,
+                "unit_row": unit_r, "backed_row": backed_r, "serial": serial, "compute": compute,
+                "fill": fill, "calls": calls, "backed": backed, "busy": busy, "cycles": cycles,
+                "stall": stall, "transfer": transfer, "memory": mem}
+
+    def totals(self, cfg: AcceleratorConfig) -> dict:
+        """The model's totals on ``cfg`` without building the per-row tables (for sweeps):
+        cycles, seconds, compute/fill/stall/transfer cycles, off-chip bytes, and the cycles
+        of each unit kind (``exposed + fill`` of the kernels on it)."""
+        r = self.run(cfg)
+        cyc = int(r["cycles"].sum())
+        exp_fill = r["exposed"] + r["fill_row"]
+        per_unit = {u: int(exp_fill[r["unit_row"] == i].sum()) for i, u in enumerate(UNIT_KINDS)}
+        mem = r["memory"]
+        return {"config": cfg.name, "ops": self.n_ops, "cycles": cyc, "seconds": cyc / cfg.clock_hz,
+                "compute_cycles": int(r["compute"].sum()), "serial_compute_cycles": int(r["serial"].sum()),
+                "fill_cycles": int(r["fill"].sum()), "stall_cycles": int(r["stall"].sum()),
+                "transfer_cycles": int(r["transfer"].sum()),
+                "offchip_bytes": int(mem["offchip_bytes"].sum()),
+                "memory_bound_ops": int((r["stall"] > 0).sum()), "unit_cycles": per_unit}
+
+    def estimate(self, cfg: AcceleratorConfig, *, notes: Iterable[str] = ()) -> Estimate:
+        """The full :class:`Estimate` (per-kernel and per-operation DataFrames)."""
+        r = self.run(cfg)
+        kid, kop = r["kid"], r["kernel_op"]
+        shapes = np.array(self.shape_list, dtype=object).reshape(-1, 6)
+        shape_int = shapes[:, 1:5].astype(np.int64)
+        kinds = shapes[:, 0]
+        units = np.array(UNIT_KINDS, dtype=object)
+        exposed = r["exposed"]
+        kdf = pd.DataFrame({
+            "op_index": kop, "op": self.op_kind[kop], "label": self.label[kop], "kernel": kinds[kid],
+            "unit": units[r["unit_row"]], "n": shape_int[kid, 0], "primes": shape_int[kid, 1],
+            "src_primes": shape_int[kid, 2], "dst_primes": shape_int[kid, 3],
+            "occupancy": r["occupancy"], "exposed": exposed, "fill": r["fill_row"],
+            "cycles": exposed + r["fill_row"], "rtl_backed": r["backed_row"],
+        }) if len(kid) else pd.DataFrame(columns=_KCOLS)
+        mem, cycles, stall = r["memory"], r["cycles"], r["stall"]
+        odf = pd.DataFrame({
+            "op_index": np.arange(self.n_ops, dtype=np.int64), "op": self.op_kind, "label": self.label,
+            "n": self.n, "primes_in": self.primes_in, "primes_out": self.primes_out,
+            "kernel_calls": r["calls"], "compute_cycles": r["compute"],
+            "serial_compute_cycles": r["serial"], "fill_cycles": r["fill"],
+            "ct_bytes": mem["ct_bytes"], "ct_offchip_bytes": mem["ct_offchip_bytes"],
+            "pt_offchip_bytes": mem["pt_offchip_bytes"], "key_bytes": mem["key_bytes"],
+            "key_offchip_bytes": mem["key_offchip_bytes"], "offchip_bytes": mem["offchip_bytes"],
+            "transfer_cycles": r["transfer"], "cycles": cycles,
+            "seconds": cycles / cfg.clock_hz, "stall_cycles": stall,
+            "bound": np.where(stall > 0, "memory", "compute").astype(object),
+            "rtl_backed": r["backed"], "source_id": self.source_id,
+        }) if self.n_ops else pd.DataFrame(columns=_OCOLS)
+        all_notes = list(notes)
+        used = sorted(set(kinds[np.unique(kid)]) & set(NOT_RTL_BACKED)) if len(kid) else []
+        if used:
+            all_notes.append("not RTL-backed (model formula, see sim/cycle/units.py): " + ", ".join(used))
+        return Estimate(cfg, kdf, odf, all_notes)
 
 
-__all__ = ["Estimate", "KeyCache", "estimate", "KERNEL_KINDS"]
+_KCOLS = ["op_index", "op", "label", "kernel", "unit", "n", "primes", "src_primes", "dst_primes",
+          "occupancy", "exposed", "fill", "cycles", "rtl_backed"]
+_OCOLS = ["op_index", "op", "label", "n", "primes_in", "primes_out", "kernel_calls",
+          "compute_cycles", "serial_compute_cycles", "fill_cycles", "ct_bytes", "ct_offchip_bytes",
+          "pt_offchip_bytes", "key_bytes", "key_offchip_bytes", "offchip_bytes", "transfer_cycles",
+          "cycles", "seconds", "stall_cycles", "bound", "rtl_backed", "source_id"]
+
+
+def estimate(ops: Iterable[Op] | CompiledOps, cfg: AcceleratorConfig, *,
+             notes: Iterable[str] = ()) -> Estimate:
+    """Run the cycle model over ``ops`` on ``cfg``; see the module docstring for the rules.
+
+    ``ops``: a list of operations, or a :class:`CompiledOps` (compile a workload once to
+    estimate it on several configurations)."""
+    compiled = ops if isinstance(ops, CompiledOps) else CompiledOps(ops)
+    return compiled.estimate(cfg, notes=notes)
+
+
+__all__ = ["CompiledOps", "Estimate", "KeyCache", "estimate", "KERNEL_KINDS"]

@@ -37,7 +37,6 @@ SWEEP_LANES = (2, 4, 8, 16, 64, 256, 1024)
 SWEEP_GBPS = (115, 230, 460, 920, 1840)
 QUICK_LANES = (8, 128)
 QUICK_GBPS = (460, 1840)
-BASE_NTT_LANES = 8
 KEEP = {"synth.csv", "rtl_regression.csv", "rtl_regression.json"}
 
 
@@ -175,13 +174,14 @@ def _validation(results: dict, available: set[str]) -> tuple[pd.DataFrame, list[
 
 def _sweep_config(base, lanes: int, gbps: float):
     """The base preset with NTT lanes ``lanes``, the other units' lanes scaled by
-    ``lanes / 8``, off-chip bandwidth ``gbps``; no DSP guard (fit is reported separately)."""
+    ``lanes / P0`` (``P0``: the preset's NTT lanes), off-chip bandwidth ``gbps``; no DSP guard
+    (fit is reported separately)."""
     from dataclasses import replace
     from types import MappingProxyType
 
     from sim.cycle.config import UnitSpec
 
-    f = lanes / BASE_NTT_LANES
+    f = lanes / base.units["ntt"].lanes
     units = {}
     for k, spec in base.units.items():
         if k == "ntt":
@@ -359,6 +359,112 @@ def _resnet_tables(layers: pd.DataFrame, lat: pd.DataFrame, anchors) -> tuple[pd
     return summary, piv, pd.DataFrame(comp)
 
 
+# ---- U280 design space (section 2c; fhesim explore) -----------------------------------------
+#: Workloads the design-space section explores, in order of preference.
+DSE_WORKLOADS = ("resnet20", "bootstrap", "mulrot", "cmult")
+
+
+def _design_space(compiled: dict, quick: bool, rows: dict, save_csv, save_fig, log) -> list[str]:
+    """``fhesim explore --device u280`` on ResNet-20 (the first available of
+    :data:`DSE_WORKLOADS`): every explored design (``u280_design_space.csv``), the Pareto plot
+    (``u280_pareto.png``), the lower bound beside the GPU figures (``u280_bound.csv``) and the
+    section's Markdown. ``quick``: the small grid, no refinement."""
+    import dataclasses
+
+    from sim.commands.explore import Design, explore, plot_front
+
+    from .anchors import ANCHORS
+
+    wname = next((w for w in DSE_WORKLOADS if w in compiled), None)
+    if wname is None:
+        return []
+    log(f"report: exploring the U280 design space on {wname} ...")
+    res = explore("u280", wname, grid="small" if quick else "default", refine=not quick,
+                  progress=False, ops=compiled[wname], rows=rows)
+    save_csv(res.table, "u280_design_space.csv")
+    gpus = {f"Cheddar {a.device}": float(a.resnet20_s) for a in ANCHORS
+            if a.system == "Cheddar" and a.device in ("H100", "RTX 5090") and a.resnet20_s}
+    is_resnet20 = wname == "resnet20"
+    plot_front(res, anchors=gpus if is_resnet20 else None, save=lambda fig: save_fig(fig, "u280_pareto.png"))
+    b, bd, p = res.best, res.bound, res.preset
+    design = Design(*(int(b[f]) for f in Design.__dataclass_fields__))
+    cfg = dataclasses.replace(res.base, units=design.units(res.base.lanes))
+    others = []
+    if "bootstrap" in compiled and wname != "bootstrap":
+        t = compiled["bootstrap"].totals(cfg)
+        others.append(f"bootstrapping (`bootstrap`, n16-128) {t['seconds'] * 1e3:.0f} ms")
+    what_if = compiled[wname].totals(dataclasses.replace(cfg, execution="pipelined", overlap="prefetch"))
+    bound_rows = [
+        {"quantity": "modular multiplications", "value": bd["modmul_total"], "unit": "",
+         "note": ", ".join(f"{k} {v:.3g}" for k, v in bd["modmuls"].items())},
+        {"quantity": "multipliers (fhesim RTL)", "value": bd["multipliers"], "unit": "",
+         "note": f"{bd['dsp']:,} DSP // {bd['dsp_per_multiplier']} per {bd['multiplier_source']}"},
+        {"quantity": "compute bound", "value": bd["compute_s"], "unit": "s", "note": f"at {bd['clock_mhz']:g} MHz"},
+        {"quantity": "compulsory off-chip bytes", "value": bd["memory_bytes"], "unit": "B",
+         "note": f"plaintexts {bd['plaintext_bytes'] / 1e9:.1f} GB + {bd['distinct_keys']} distinct keys once"},
+        {"quantity": "memory bound", "value": bd["memory_s"], "unit": "s", "note": f"at {bd['off_chip_gbps']:g} GB/s"},
+        {"quantity": "lower bound", "value": bd["bound_s"], "unit": "s", "note": "max(compute, memory)"},
+        {"quantity": "floor, 1 product per multiplication", "value": bd["floor_s"], "unit": "s",
+         "note": f"{bd['multipliers_floor']} multipliers of {bd['dsp_per_product']} DSP, reduction free"},
+        {"quantity": "best fitting design", "value": float(b["latency_s"]), "unit": "s", "note": b["design"]},
+        *({"quantity": k, "value": v, "unit": "s", "note": "ANCHORS.md [V]"} for k, v in gpus.items()),
+    ]
+    save_csv(pd.DataFrame(bound_rows), "u280_bound.csv")
+    front = res.front_rows(12)[["design", "latency_s", "bottleneck", "dsp", "lut", "ff", "bram36", "uram",
+                                "unit_ram_MB", "data_MB"]]
+    md = ["## 2c. U280 design space", "",
+          f"`fhesim explore --device u280 --workload {wname}`"
+          + (" (quick: small grid, no refinement)" if quick else "") +
+          f": {len(res.table)} unit mixes at 300 MHz and 460 GB/s, {int(res.table['fits'].sum())} of which "
+          "fit the U280's LUT, FF, DSP, BRAM36 and URAM (synthesised units, section 6) and its on-chip RAM "
+          "(units' RAM blocks + the model's data capacity); each estimated with the cycle model "
+          f"(execution `{b['execution']}`, overlap `{b['overlap']}`, as the `u280` preset). "
+          "Pareto front (latency vs DSP and LUT, every design in `u280_design_space.csv`):", "",
+          "![u280_pareto.png](u280_pareto.png)", "", _md_table(front, "{:,.4g}"), "",
+          f"**Best fitting design** ({b['design']}): {wname} {float(b['latency_s']):.3g} s"
+          + ("; " + "; ".join(others) if others else "") +
+          f"; bottleneck `{b['bottleneck']}`; DSP {int(b['dsp']):,} ({float(b['dsp_util']):.0%}), LUT "
+          f"{int(b['lut']):,} ({float(b['lut_util']):.0%}), BRAM36 {float(b['bram36']):g}, URAM {int(b['uram'])}. "
+          f"The `u280` preset ({p['design']}) projects {float(p['latency_s']):.3g} s"
+          + (" (it is this design: `sim/configs/u280.toml` was set from this exploration)"
+             if p["design"] == b["design"] else "") + ". "
+          f"The same units with concurrent unit kinds and prefetched transfers (`execution = \"pipelined\"`, "
+          f"`overlap = \"prefetch\"`, not in the RTL) would take {what_if['seconds']:.3g} s.", "",
+          f"**Lower bound** (`u280_bound.csv`): the trace needs {bd['modmul_total']:.3g} modular multiplications; "
+          f"the U280's {bd['dsp']:,} DSP slices hold at most {bd['multipliers']} of fhesim's multipliers "
+          f"({bd['dsp_per_multiplier']} DSP each, {bd['multiplier_source']}), so no design built from them "
+          f"runs {wname} in less than {bd['compute_s']:.3g} s at {bd['clock_mhz']:g} MHz; the compulsory "
+          f"off-chip traffic ({bd['memory_bytes'] / 1e9:.1f} GB) takes {bd['memory_s']:.3g} s at "
+          f"{bd['off_chip_gbps']:g} GB/s. Bound: {bd['bound_s']:.3g} s. With one {res.base.word_bits}-bit "
+          f"product per multiplication ({bd['dsp_per_product']} DSP, the reduction for free in LUTs) the "
+          f"floor is {bd['floor_s']:.3g} s.", ""]
+    if is_resnet20 and gpus:
+        best_gpu, h100 = min(gpus.values()), max(gpus.values())
+        lat_b = float(b["latency_s"])
+        if bd["bound_s"] > h100:
+            verdict = (f"cannot beat them: the lower bound {bd['bound_s']:.3g} s is already "
+                       f"{bd['bound_s'] / h100:.1f}x the slower GPU figure ({h100:g} s)")
+        elif bd["bound_s"] > best_gpu:
+            verdict = (f"cannot beat the fastest GPU figure ({best_gpu:g} s, below the lower bound "
+                       f"{bd['bound_s']:.3g} s); the bound does not exclude the {h100:g} s figure")
+        else:
+            verdict = f"is not excluded from beating them by the lower bound ({bd['bound_s']:.3g} s)"
+        md += [f"**Against the GPU figures** ({', '.join(f'{k} {v:g} s' for k, v in gpus.items())}): the "
+               f"best U280 design projects {lat_b:.3g} s ({lat_b / best_gpu:.1f}x the fastest GPU figure; "
+               f"{'it does not beat' if lat_b > best_gpu else 'it beats'} the GPU figure). A U280 built from "
+               f"fhesim's units {verdict}. The cause is the multiplier budget: {bd['multipliers']} "
+               f"{res.base.word_bits}-bit modular multipliers at {bd['clock_mhz']:g} MHz "
+               f"({bd['multipliers'] * bd['clock_mhz'] / 1e6:.3f} T multiplications/s) against "
+               f"{bd['modmul_total'] / 1e12:.2f} T multiplications; the memory alone would allow "
+               f"{bd['memory_s']:.2f} s. The best design is a further {lat_b / bd['bound_s']:.1f}x above the "
+               "bound: the iterative NTT unit spends two multipliers per lane (butterfly and output "
+               "multiplier) for about 0.8 butterflies per cycle, the unit kinds run one after another, and "
+               "memory stalls remain. Only multipliers of about "
+               f"{bd['dsp_per_product']} DSP (special primes, reduction in LUTs), busy at every cycle, would "
+               f"bring the floor ({bd['floor_s']:.3g} s) to the GPU figures.", ""]
+    return md
+
+
 def generate(out_dir: str | Path = "reports", *, quick: bool = False,
              traces_dir: str | Path | None = None, synth_cache: str | Path | None = None,
              log=print) -> dict:
@@ -368,7 +474,7 @@ def generate(out_dir: str | Path = "reports", *, quick: bool = False,
     import matplotlib.pyplot as plt
 
     from sim.cycle.config import load_config, preset_names
-    from sim.cycle.model import estimate
+    from sim.cycle.model import CompiledOps, estimate
     from sim.synth.cache import current_src, read_cache
     from sim.synth.resources import U280, fit_report
 
@@ -417,6 +523,9 @@ def generate(out_dir: str | Path = "reports", *, quick: bool = False,
     wl_df = pd.DataFrame(wl_rows)
     save_csv(wl_df, "workloads.csv")
 
+    # every workload compiled once (sim.cycle.model.CompiledOps), estimated on every preset
+    compiled = {w.name: CompiledOps(ops) for w, ops, _ in available}
+
     # ---- latency and breakdowns
     lat_rows, kern_rows, op_rows, label_rows, notes_all = [], [], [], [], set()
     layer_rows: list[dict] = []
@@ -425,7 +534,7 @@ def generate(out_dir: str | Path = "reports", *, quick: bool = False,
     for cfg in presets:
         for w, ops, notes in available:
             try:
-                est = estimate(ops, cfg, notes=notes)
+                est = estimate(compiled[w.name], cfg, notes=notes)
             except ValueError as exc:     # e.g. ring degree beyond the design's NTT units
                 unsupported.append({"preset": cfg.name, "workload": w.name, "reason": str(exc)})
                 continue
@@ -524,12 +633,14 @@ def generate(out_dir: str | Path = "reports", *, quick: bool = False,
                 "resnet_by_kernel.png")
         resnet_figs.insert(0, "resnet_by_kernel.png")
     rsum, rpiv, rcomp = _resnet_tables(layers, lat, ANCHORS) if len(layers) else (pd.DataFrame(),) * 3
+    dse_md = _design_space(compiled, quick, read_cache(synth_cache), save_csv, save_fig, log)
     if len(rsum):
         save_csv(rsum, "resnet.csv")
         save_csv(rcomp, "resnet_anchors.csv")
 
     # ---- sweep
     base = load_config("u280")
+    base_lanes = base.units["ntt"].lanes
     sweep_wl = next(((w, ops) for w, ops, _ in available if w.name == "bootstrap"), None) or \
         next(((w, ops) for w, ops, _ in available if w.name == ("mulrot" if not quick else "cmult")), None) or \
         ((available[0][0], available[0][1]) if available else None)
@@ -539,10 +650,10 @@ def generate(out_dir: str | Path = "reports", *, quick: bool = False,
         for P in (QUICK_LANES if quick else SWEEP_LANES):
             for g in (QUICK_GBPS if quick else SWEEP_GBPS):
                 cfg = _sweep_config(base, P, g)
-                est = estimate(sweep_wl[1], cfg)
+                est = estimate(compiled[sweep_wl[0].name], cfg)
                 fit = fit_report(cfg, U280, rows_cache)
                 tot = est.total()
-                sweep_rows.append({"workload": sweep_wl[0].name, "ntt_lanes": P, "lane_scale": P / BASE_NTT_LANES,
+                sweep_rows.append({"workload": sweep_wl[0].name, "ntt_lanes": P, "lane_scale": P / base_lanes,
                                    "off_chip_gbps": g, "cycles": tot["cycles"], "ms": tot["seconds"] * 1e3,
                                    "memory_bound_ops": tot["memory_bound_ops"], "fits_u280": fit["fits"],
                                    "dsp": fit["totals"]["dsp"], "lut": fit["totals"]["lut"]})
@@ -564,7 +675,7 @@ def generate(out_dir: str | Path = "reports", *, quick: bool = False,
         ax.set_yticks(range(len(piv.index)))
         ax.set_yticklabels([str(p) for p in piv.index])
         ax.set_xlabel("off-chip bandwidth (GB/s)")
-        ax.set_ylabel(f"NTT lanes P (other units' lanes x P/{BASE_NTT_LANES})")
+        ax.set_ylabel(f"NTT lanes P (other units' lanes x P/{base_lanes})")
         ax.set_title(f"{sweep_wl[0].name} on the u280 design point, 300 MHz (log colour)")
         fig.colorbar(im, ax=ax, label="log10(ms)")
         save_fig(fig, "sweep_lanes_bandwidth.png")
@@ -648,6 +759,7 @@ def generate(out_dir: str | Path = "reports", *, quick: bool = False,
         md += ["Comparison with published and measured figures (seconds per image; each row "
                "with its source; the published accelerator and GPU figures are ResNet-20 only, "
                "`resnet_anchors.csv`):", "", _md_table(rcomp), ""]
+    md += dse_md
     md += ["## 3. Breakdown", "", "![by kernel](latency_by_kernel.png)", "", "![by operation](latency_by_op.png)", "",
            "Per label (stage / layer), top 5 per preset and workload:", ""]
     if len(labdf):
@@ -660,7 +772,7 @@ def generate(out_dir: str | Path = "reports", *, quick: bool = False,
     md += ["## 4. Lanes x off-chip bandwidth", ""]
     if len(sweep):
         md += [f"Workload `{sweep_wl[0].name}` on the `u280` design point (300 MHz, unit counts fixed); "
-               f"NTT lanes P, all other units' lanes scaled by P/{BASE_NTT_LANES}. `fits_u280`: the "
+               f"NTT lanes P, all other units' lanes scaled by P/{base_lanes} (the preset's NTT lanes). `fits_u280`: the "
                "configuration's synthesised/extrapolated resources fit the U280 (section 6).", "",
                "![sweep](sweep_lanes_bandwidth.png)", "",
                _md_table(sweep[["ntt_lanes", "off_chip_gbps", "ms", "memory_bound_ops", "fits_u280", "dsp", "lut"]]), ""]
