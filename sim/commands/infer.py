@@ -35,10 +35,11 @@ def _threads(n: int | None, params) -> None:
 def run_infer(model: str, geometry: str, params_name: str, images: int, *, method: str = "composite",
               degree: int = 15, allow_insecure: bool = False, start: int = 0, seed: int = 1,
               bootstrap: bool = True, progress: bool = True, threads: int | None = None,
-              log=print, on_image=None) -> dict:
+              log=print, on_image=None, layer_times: bool = False) -> dict:
     """Encrypted inference on test images ``start .. start + images - 1`` (see module
     docstring); ``on_image(row)`` is called as each image finishes (long runs keep their
-    results even if stopped)."""
+    results even if stopped); ``layer_times``: each row also gets ``layer_seconds`` (layer ->
+    seconds, bootstraps excluded)."""
     from sw.nn.data import load_digits_split
     from sw.nn.encrypted import EncryptedResNet
     from sw.nn.models import load_model
@@ -79,6 +80,8 @@ def run_infer(model: str, geometry: str, params_name: str, images: int, *, metho
                          max_logit_err_vs_exact=float(np.max(np.abs(lg - plain_exact[i]))),
                          bootstraps=st.bootstraps, levels_used=st.levels_consumed, seconds=round(st.seconds, 2),
                          **{f"s_{k}": round(v, 2) for k, v in sorted(st.kind_seconds.items())}))
+        if layer_times:
+            rows[-1]["layer_seconds"] = {k: round(v, 3) for k, v in st.op_seconds.items()}
         if on_image is not None:
             on_image(rows[-1])
     agree = float(np.mean([r["top1_encrypted"] == r["top1_plain"] for r in rows]))

@@ -1,0 +1,38 @@
+"""`fhesim bench resnet --project`: deeper models projected from measured per-layer times."""
+import warnings
+
+import pytest
+
+from sim.benchmarks.resnet import _same_shape_layer, project
+from sw.ckks import get_params
+from sw.nn.models import load_model
+
+
+def _params():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return get_params("toy-boot-n11", allow_insecure=True)
+
+
+def test_same_shape_layer_mapping():
+    assert _same_shape_layer("layer2.0.conv1") == "layer2.0.conv1"
+    assert _same_shape_layer("layer3.17.relu2") == "layer3.1.relu2"
+    assert _same_shape_layer("stem.conv") == "stem.conv" and _same_shape_layer("fc") == "fc"
+
+
+def test_projection_counts_every_layer_and_bootstrap():
+    """With every ResNet-20 layer timed 1 s except the stride-2 convolutions (5 s) and 10 s per
+    bootstrap, ResNet-32 projects to (#layers + 4 * #stride-2 convs) + 10 * 30 bootstraps."""
+    g20 = load_model("resnet20", "digits8").graph()
+    secs = {op.name: (5.0 if op.kind == "conv" and op.stride == 2 else 1.0) for op in g20}
+    g32 = load_model("resnet32", "digits8").graph()
+    n_s2 = sum(1 for op in g32 if op.kind == "conv" and op.stride == 2)
+    assert n_s2 == 2
+    pr = project("resnet32", "digits8", _params(), secs, 10.0, 16)
+    assert pr["bootstraps"] == 30
+    assert pr["seconds"] == pytest.approx(len(g32) + 4 * n_s2 + 300.0)
+    # ResNet-20 projected from itself is the sum of its own layers plus its 18 bootstraps
+    assert project("resnet20", "digits8", _params(), secs, 10.0, 16)["seconds"] == \
+        pytest.approx(sum(secs.values()) + 180.0)
+    with pytest.raises(ValueError, match="no measured layer"):
+        project("resnet32", "digits8", _params(), {"stem.conv": 1.0}, 10.0, 16)
