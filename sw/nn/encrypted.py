@@ -10,7 +10,8 @@ Pipeline (:class:`EncryptedResNet`)
    block's sum); the units are folded into the linear layers' weights and the activation
    polynomials' output constants: no level is spent on scaling.
 3. **Linear layers** (:mod:`sw.nn.packing`): multiplexed parallel convolutions (stride 1
-   and 2), the option-A shortcut, average pooling fused with the FC layer: one level each.
+   and 2), the option-A shortcut, the FC layer: one level each; global average pooling
+   before it is rotate-and-sum (no level).
 4. **Activations** (:mod:`sw.nn.activations`): composite minimax or data-guided polynomials,
    evaluated by :class:`sw.circuits.PolynomialEvaluator`.
 5. **Level plan** (:mod:`sw.nn.planner`): bootstraps (imaginary-removing, real messages,
@@ -388,6 +389,13 @@ class EncryptedResNet:
         """Evaluate the network on the encrypted input ``ct``; returns ``(logits ct, stats)``."""
         plan = plan or self.plan(int(ct.level), sess.boot_level)
         env = {"input": ct}
+        # a tensor is dropped after its last reader (ResNet-110 at N = 2^16 would otherwise
+        # hold ~276 ciphertexts of ~19 MB each)
+        last_use = {}
+        for i, o in enumerate(self.graph):
+            for src in (o.src, getattr(o, "src2", None)):
+                if src is not None:
+                    last_use[src] = i
         st = RunStats()
         t0 = time.time()
         it = self.graph
@@ -395,7 +403,7 @@ class EncryptedResNet:
         if progress:
             from tqdm import tqdm
             bar = tqdm(total=len(self.graph), desc=desc, unit="layer", leave=False)
-        for op in it:
+        for idx, op in enumerate(it):
             if bar is not None:
                 bar.set_postfix_str(op.name)
             for tname in plan.boots_before(op.name):
@@ -424,6 +432,9 @@ class EncryptedResNet:
                 else:
                     raise ValueError(op.kind)
             env[op.dst] = y
+            for src in (op.src, getattr(op, "src2", None)):
+                if src is not None and last_use.get(src) == idx and src != op.dst:
+                    del env[src]
             exp = plan.op_levels[op.name][1]
             if int(y.level) != exp:
                 raise AssertionError(f"{op.name}: output at level {y.level}, planned {exp}")

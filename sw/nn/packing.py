@@ -18,7 +18,8 @@ cifar32: 16384, 8192, 4096 slots, the sparse slot counts of the paper).
 Layers as slot-linear maps, evaluated "in parallel" over all channels
 ------------------------------------------------------------------------
 Every linear layer (convolution with batch norm folded, stride 1 or 2, the option-A
-downsampling shortcut, average pooling fused with the final fully connected layer) is an
+downsampling shortcut, the final fully connected layer after rotate-and-sum pooling
+(:func:`pool_steps`, :func:`fc_map`; :func:`pool_fc_map` is the fused one-map form) is an
 affine map ``y = sum_d w_d * rot(x, d) + bias`` between two multiplexed layouts, with
 ``d = slot_in - slot_out mod T'_in``. The rotation ``d`` of a convolution tap splits into a
 *tap offset* ``b = (dy - p) k W + (dx - p) k`` (``W`` the physical width) and a *channel
