@@ -186,21 +186,22 @@ class EncryptedResNet:
         if dry_run:
             # shape only: unit bounds, polynomials with the same degrees and parity (the op
             # sequence depends only on which coefficients are nonzero), no calibration
-            self.pre, self.bounds = {}, {r: 1.0 for r in relus}
+            self.bounds = {r: 1.0 for r in relus}
             for r in relus:
                 self.acts[r] = _placeholder_act(method, degree, kw.get("degrees", COMPOSITE_DEGREES), r)
         else:
             if calibration is None:
                 xtr, _, _, _ = load_digits_split(g.name)
                 calibration = xtr[:256]
-            self.pre = collect_preactivations(model, calibration)
-            self.bounds = calibrate_bounds(self.pre, margin)
+            # the calibration activations are not kept (ResNet-110/cifar32: ~2 GB)
+            pre = collect_preactivations(model, calibration)
+            self.bounds = calibrate_bounds(pre, margin)
             for r in relus:
                 B = self.bounds[r]
                 if method == "composite":
                     self.acts[r] = composite_relu(B, name=r, **kw)
                 else:
-                    self.acts[r] = data_guided_relu(self.pre[r], B, degree, name=r)
+                    self.acts[r] = data_guided_relu(pre[r], B, degree, name=r)
         self._units()
         self._layout_of()
         self._build_maps()
