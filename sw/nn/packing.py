@@ -278,15 +278,19 @@ def pool_fc_map(name: str, weight: np.ndarray | None, bias: np.ndarray | None, l
     ii = lin.index()
     J, C, Y, X = np.meshgrid(np.arange(classes), np.arange(lin.c), np.arange(lin.h), np.arange(lin.w),
                              indexing="ij")
-    out_idx = J.ravel().astype(np.int64)
-    in_idx = ii[C, Y, X].ravel()
+    return _logits_map(name, weight, bias, lin, slots, classes, J, C, ii[C, Y, X], dict(kind="pool_fc"))
+
+
+def _logits_map(name, weight, bias, lin: MPLayout, slots: int, classes: int, J, C, in_idx,
+                meta: dict) -> LinearMap:
+    """Map entries ``weight[J, C] / (h w)`` from slots ``in_idx`` to logit slots ``J`` (0..classes-1)."""
     wts = None if weight is None else (weight[J, C] / (lin.h * lin.w)).ravel()
     bias_slots = None
     if bias is not None:
         bias_slots = np.zeros(slots)
         bias_slots[:classes] = bias
-    return _build(name, slots, out_idx, in_idx, wts, None, lin.period, np.zeros(1, np.int64), bias_slots,
-                  dict(kind="pool_fc"))
+    return _build(name, slots, J.ravel().astype(np.int64), in_idx.ravel(), wts, None, lin.period,
+                  np.zeros(1, np.int64), bias_slots, meta)
 
 
 def pool_steps(lin: MPLayout) -> list[int]:
@@ -310,15 +314,8 @@ def fc_map(name: str, weight: np.ndarray | None, bias: np.ndarray | None, lin: M
     About ``c * classes / w`` diagonals instead of the ``c * h * w`` of :func:`pool_fc_map`."""
     ii = lin.index()
     J, C = np.meshgrid(np.arange(classes), np.arange(lin.c), indexing="ij")
-    out_idx = J.ravel().astype(np.int64)
-    in_idx = ii[C, 0, 0].ravel()
-    wts = None if weight is None else (weight[J, C] / (lin.h * lin.w)).ravel()
-    bias_slots = None
-    if bias is not None:
-        bias_slots = np.zeros(slots)
-        bias_slots[:classes] = bias
-    return _build(name, slots, out_idx, in_idx, wts, None, lin.period, np.zeros(1, np.int64), bias_slots,
-                  dict(kind="fc", pool_steps=pool_steps(lin)))
+    return _logits_map(name, weight, bias, lin, slots, classes, J, C, ii[C, 0, 0],
+                       dict(kind="fc", pool_steps=pool_steps(lin)))
 
 
 def stage_layouts(in_ch: int, size: int) -> dict[str, MPLayout]:
