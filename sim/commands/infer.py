@@ -100,14 +100,8 @@ def run_infer(model: str, geometry: str, params_name: str, images: int, *, metho
 
 def _projected_seconds(enn_kwargs: dict, model, params, config: str) -> tuple[float | None, int]:
     """Dry-run trace of one inference on ``params`` -> (cycle-model seconds on ``config``, key switches)."""
-    from sw import trace
-    from sw.nn.encrypted import EncryptedResNet
-    with trace.recording(dry_run=True) as rec:
-        enn = EncryptedResNet(model, params, dry_run=True, **enn_kwargs)
-        sess = enn.session(bootstrap=True)
-        ct = enn.encrypt(sess, np.zeros(model.geometry.shape), sess.boot_level)
-        with trace.stage("inference"):
-            enn.run(sess, ct)
+    from sw.nn.trace import dry_run_trace
+    rec = dry_run_trace(model, model.geometry.name, params, **enn_kwargs)
     ks = sum(1 for top in rec.events for e in top.walk() if e.kind == "keyswitch")
     try:
         from sim.cycle import config as cfgmod
