@@ -1,0 +1,38 @@
+"""``fhesim bench bootstrap`` at a toy size, without DESILO FHE.
+
+No wall-clock assertions: the row must carry a correct bootstrap (levels left, precision)
+and a stage breakdown that accounts for the measured bootstrap.
+"""
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from sim.benchmarks import bootstrap as bench
+
+STAGES = ("modraise_s", "cts_s", "evalmod_s", "stc_s")
+
+
+def test_stage_seconds_are_differences_of_marks():
+    marks = [("modraise", 1.0), ("cts", 1.5), ("evalmod", 3.0), ("stc", 7.0), ("done", 8.25)]
+    assert bench._stage_seconds(marks) == {"modraise_s": 0.5, "cts_s": 1.5, "evalmod_s": 4.0,
+                                            "stc_s": 1.25}
+
+
+def test_bench_bootstrap_toy_has_stage_breakdown():
+    parser = argparse.ArgumentParser()
+    bench.add_arguments(parser)
+    args = parser.parse_args(["--params", "toy-boot-n10", "--allow-insecure", "--no-peer",
+                              "--no-progress"])
+    with pytest.warns(Warning, match="INSECURE"):
+        df = bench.run(args)
+    row = df.iloc[0]
+    assert row["system"] == "fhesim (ours)" and row["slots"] == 512
+    assert row["levels_left"] == 16
+    assert row["mean_bits"] > 18 and row["worst_bits"] > 15
+    parts = [float(row[c]) for c in STAGES]
+    assert all(p >= 0 for p in parts) and parts[2] > 0   # rounded to 0.01 s
+    # the stages run between the first and last progress marks, inside the timed call
+    # (both rounded to 0.01 s in the table)
+    assert sum(parts) <= row["bootstrap_s"] + 0.05
