@@ -205,6 +205,26 @@ def test_toy_n12_ops():
     assert c.level == lvl - 1 and err(e.dec(c), z * w) < 1e-6
 
 
+def test_compact_keys_switch_bit_identically():
+    """A key stored as uint32 words gives exactly the words of its uint64 original, for a
+    plain and a hoisted rotation and at a lower level (the kernel widens as it reads)."""
+    e = Env("toy-n10", rotations=(3, -5))
+    gs = [e.ctx.galois_element(s) for s in (3, -5)]
+    z = e.vec()
+    cts = [e.E.encrypt(e.enc.encode(z, level=lvl)) for lvl in (e.p.max_level, 2)]
+    ref = [(e.ev.rotate(c, 3), e.ev.rotate_hoisted(c, [3, -5])) for c in cts]
+    for g in gs:
+        e.keys.rotation[g] = e.keys.rotation[g].compact()
+        assert e.keys.rotation[g].b.dtype == np.uint32
+    for c, (r1, rh) in zip(cts, ref):
+        got1, goth = e.ev.rotate(c, 3), e.ev.rotate_hoisted(c, [3, -5])
+        for a, b in zip(r1.polys, got1.polys):
+            assert np.array_equal(a.data, b.data)
+        for s in (3, -5):
+            for a, b in zip(rh[s].polys, goth[s].polys):
+                assert np.array_equal(a.data, b.data)
+
+
 def test_truncated_compact_rotation_keys():
     """Rotation keys truncated to a level (and stored as uint32) rotate correctly at and
     below that level, refuse a ciphertext above it, and are as small as the formula says."""

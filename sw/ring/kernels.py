@@ -213,8 +213,9 @@ def ks_inner(ext, basis: RnsBasis, kb, ka, rowmap: np.ndarray, ndigits: int, per
     """Fused ``(sum_i ext_i * kb_i, sum_i ext_i * ka_i)`` over ``ndigits`` digits.
 
     ``ext``: (ndigits, len(basis), n) digits in evaluation form; ``kb``, ``ka``: key digit
-    stacks (D >= ndigits, rows, n) of which rows ``rowmap`` match ``basis``; ``perm``: an
-    optional evaluation-form automorphism applied to the digits first. Reported as
+    stacks (D >= ndigits, rows, n), uint64 or compact uint32 words, of which rows
+    ``rowmap`` match ``basis``; ``perm``: an optional evaluation-form automorphism applied
+    to the digits first. Reported as
     ``automorphism`` (ndigits x rows, if ``perm``), ``modmul`` (2 x ndigits) and ``modadd``
     (2 x (ndigits - 1)). When the recorder keeps ``modmul`` data, the per-digit products
     are computed separately and attached to the ``modmul`` report (see :func:`_ks_inner_data`).
