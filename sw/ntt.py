@@ -43,6 +43,7 @@ __all__ = [
     "inverse_stages",
     "pointwise_add",
     "pointwise_mul",
+    "pointwise_mul_add",
     "pointwise_mul_const",
     "pointwise_sub",
 ]
@@ -648,6 +649,24 @@ def pointwise_mul(a, b, primes, *, out=None, check: bool = False, backend: str =
     else:
         from .kernels import elementwise as E
         (E.mul_rows_par if A.size >= _PAR_MIN_ELEMS else E.mul_rows)(A, Bm, O, Q, MU, K)
+    return _ret(O, out, flat)
+
+
+def pointwise_mul_add(a, b, c, primes, *, out=None, check: bool = False,
+                      backend: str = "numba") -> np.ndarray:
+    """``(a * b + c) mod q_i`` row by row in one pass (Barrett); canonical inputs and
+    outputs; ``out`` may alias any operand (``out=c`` accumulates in place)."""
+    P, A, Bm, O, flat, Q, MU, K = _elementwise_setup(a, b, primes, out, check, backend)
+    Cm, _ = _as_matrix(c, len(P), name="c")
+    if Cm.shape != A.shape:
+        raise ValueError(f"c has shape {np.shape(c)}, a has shape {np.shape(a)}")
+    if check:
+        _check_range(Cm, Q[:, None], name="c")
+    if backend == "numpy":
+        np.remainder(A * Bm + Cm, Q[:, None], out=O)
+    else:
+        from .kernels import elementwise as E
+        (E.mul_add_rows_par if A.size >= _PAR_MIN_ELEMS else E.mul_add_rows)(A, Bm, Cm, O, Q, MU, K)
     return _ret(O, out, flat)
 
 

@@ -249,3 +249,30 @@ def test_truncated_compact_rotation_keys():
     # keys already present are not made again
     assert e.kg.gen_rotation_keys(e.keys.secret, [7, 9], skip=e.keys.rotation).keys() == \
         {e.ctx.galois_element(9)}
+
+
+def test_mul_plain_acc_is_add_of_mul_plain():
+    """The fused ``acc + ct * pt`` gives the words of ``add(acc, mul_plain(ct, pt))``, with
+    and without a trace recorder (which takes the unfused path and records the same ops),
+    and refuses a sum of another scale."""
+    from sw import trace
+    from sw.ckks.errors import ScaleMismatchError
+    e = Env("toy-n10")
+    x, y = e.ct(e.vec()), e.ct(e.vec())
+    p1, p2 = e.enc.encode(e.vec()), e.enc.encode(e.vec())
+    ref = e.ev.add(e.ev.mul_plain(x, p1), e.ev.mul_plain(y, p2))
+    fused = e.ev.mul_plain_acc(e.ev.mul_plain(x, p1), y, p2)
+    for a, b in zip(ref.polys, fused.polys):
+        assert np.array_equal(a.data, b.data)
+    assert fused.scale == ref.scale and fused.level == ref.level
+    kinds = []
+    for f in (lambda: e.ev.add(e.ev.mul_plain(x, p1), e.ev.mul_plain(y, p2)),
+              lambda: e.ev.mul_plain_acc(e.ev.mul_plain(x, p1), y, p2)):
+        with trace.recording() as rec:
+            out = f()
+        kinds.append([ev.kind for ev in rec.events])
+        for a, b in zip(ref.polys, out.polys):
+            assert np.array_equal(a.data, b.data)
+    assert kinds[0] and kinds[0] == kinds[1]
+    with pytest.raises(ScaleMismatchError, match="mul_plain_acc"):
+        e.ev.mul_plain_acc(x, y, p2)

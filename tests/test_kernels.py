@@ -173,3 +173,24 @@ def test_to_rns_signed():
     np.testing.assert_array_equal(got, np.mod(x[None, :], np.array(primes, np.int64)[:, None]).astype(np.uint64))
     with pytest.raises(ValueError, match="primes"):
         to_rns(x, [97])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("n", [8, 1 << 14])  # 1 << 14 x 8 rows takes the parallel kernel
+def test_pointwise_mul_add(backend, n):
+    """``a * b + c`` against Python integers, including the largest value the fused Barrett
+    step sees, ``(q-1)^2 + (q-1)``; ``out=c`` accumulates in place."""
+    rng = np.random.default_rng(n + 1)
+    A, B, C = (edge_matrix(rng, PRIMES, n) for _ in range(3))
+    for r, q in enumerate(PRIMES):
+        A[r, :3] = B[r, :3] = C[r, :3] = q - 1
+    ref = [[(int(x) * int(y) + int(z)) % q for x, y, z in zip(A[r], B[r], C[r])]
+           for r, q in enumerate(PRIMES)]
+    A0, B0, C0 = A.copy(), B.copy(), C.copy()
+    assert ntt.pointwise_mul_add(A, B, C, PRIMES, backend=backend).tolist() == ref
+    for x, x0 in ((A, A0), (B, B0), (C, C0)):
+        np.testing.assert_array_equal(x, x0)
+    assert ntt.pointwise_mul_add(A, B, C, PRIMES, backend=backend, out=C) is C
+    assert C.tolist() == ref
+    with pytest.raises(ValueError, match="c has shape"):
+        ntt.pointwise_mul_add(A, B, C[:, :4], PRIMES, backend=backend)

@@ -403,8 +403,7 @@ class Bootstrapper:
             inner = None
             for b in sorted(groups[gi]):
                 pt = self._pt(key + (gi, b), groups[gi][b], lvl, pt_scale, x.slots)
-                t = ev.mul_plain(rots[b], pt)
-                inner = t if inner is None else ev.add(inner, t)
+                inner = ev.mul_plain(rots[b], pt) if inner is None else ev.mul_plain_acc(inner, rots[b], pt)
             if gi:
                 inner = ev.rotate(inner, n1 * gi)
             acc = inner if acc is None else ev.add(acc, inner)

@@ -234,12 +234,17 @@ class LinearTransform:
                 rots.update(evaluator.rotate_hoisted(ct, babies))
             else:
                 rots.update({i: evaluator.rotate(ct, i) for i in babies})
+        fused = getattr(evaluator, "mul_plain_acc", None)
         acc = None
         for j in sorted(pts):
             inner = None
             for i in sorted(pts[j]):
-                term = evaluator.mul_plain(rots[i], pts[j][i])
-                inner = term if inner is None else evaluator.add(inner, term)
+                if inner is None:
+                    inner = evaluator.mul_plain(rots[i], pts[j][i])
+                elif fused is not None:
+                    inner = fused(inner, rots[i], pts[j][i])
+                else:
+                    inner = evaluator.add(inner, evaluator.mul_plain(rots[i], pts[j][i]))
             if j:
                 inner = evaluator.rotate(inner, self.n1 * j)
             acc = inner if acc is None else evaluator.add(acc, inner)

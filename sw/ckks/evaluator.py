@@ -189,6 +189,28 @@ class Evaluator:
         with self._scope("pmult", ct) as ev:
             return self._out(ev, self._new([p.mul(m) for p in ct.polys], ct, scale=ct.scale * pt.scale))
 
+    def mul_plain_acc(self, acc: Ciphertext, ct: Ciphertext, pt: Plaintext) -> Ciphertext:
+        """``acc + ct * pt`` for the sums of plaintext products of linear transforms.
+
+        ``acc`` is consumed: its arrays are overwritten with the result, so pass a fresh
+        sum that nothing else holds (e.g. a previous ``mul_plain`` result). The checks, the
+        result and the trace are those of ``add(acc, mul_plain(ct, pt))``, which is what runs
+        while a trace recorder is active; otherwise product and sum are fused into one pass
+        over the operands with no new arrays.
+        """
+        if trace.active() is not None:
+            return self.add(acc, self.mul_plain(ct, pt))
+        self._ct("mul_plain_acc", acc, ct)
+        self._need_level("mul_plain", ct)
+        m = self._pt_at("mul_plain", pt, ct)
+        self._same_level_scale("mul_plain_acc", acc, self._new((), ct, scale=ct.scale * pt.scale),
+                               "ct * pt")
+        if len(acc.polys) != len(ct.polys):
+            return self.add(acc, self.mul_plain(ct, pt))
+        for pa, pc in zip(acc.polys, ct.polys):
+            pa.mul_add_inplace(pc, m)
+        return acc
+
     def mul_const(self, ct: Ciphertext, c, *, scale: float | None = None) -> Ciphertext:
         """``ct * c`` with ``c`` encoded at ``scale`` (default ``level_scale(ct.level)``, which
         makes the following rescale return to ``ct.scale`` exactly)."""

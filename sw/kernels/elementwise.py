@@ -10,6 +10,8 @@ Arithmetic (all exact in ``uint64``; every product is 32 x 32 -> 64 bits):
 * mul: Barrett (HAC 14.42, base 2): with ``k = bitlen(q)`` and ``mu = floor(2^(2k) / q)``,
   ``x = a * b``, ``qh = ((x >> (k - 1)) * mu) >> (k + 1)``, ``r = x - qh * q`` in
   ``[0, 3q)``, then two conditional subtractions.
+* mul_add: ``x = a * b + c`` stays below ``q^2 <= 2^(2k)``, so the same Barrett step
+  reduces it (one pass over the operands instead of a product array and a sum).
 * mul_const: Shoup with ``c' = floor(c * 2^32 / q)``: ``r = a * c - ((a * c') >> 32) * q`` in
   ``[0, 2q)``, then one conditional subtraction.
 * to_rns (:func:`to_rns`, kernel :func:`signed_to_rns_rows`): signed int64 -> residues.
@@ -46,6 +48,20 @@ def _mul_row(a, b, out, q, mu, k):
     mum = mu & _M32
     for j in range(a.shape[0]):
         x = (a[j] & _M32) * (b[j] & _M32)
+        qh = (((x >> sh1) & _M32) * mum) >> sh2
+        r = x - qh * qm
+        r = min(r, r - qm)
+        out[j] = min(r, r - qm)
+
+
+@njit(cache=True, boundscheck=False, inline="always")
+def _mul_add_row(a, b, c, out, q, mu, k):
+    sh1 = k - _ONE
+    sh2 = k + _ONE
+    qm = q & _M32
+    mum = mu & _M32
+    for j in range(a.shape[0]):
+        x = (a[j] & _M32) * (b[j] & _M32) + (c[j] & _M32)      # <= (q-1)^2 + q-1 < q^2
         qh = (((x >> sh1) & _M32) * mum) >> sh2
         r = x - qh * qm
         r = min(r, r - qm)
@@ -100,6 +116,19 @@ def mul_rows(A, B, OUT, Q, MU, K):
 def mul_rows_par(A, B, OUT, Q, MU, K):
     for r in prange(A.shape[0]):
         _mul_row(A[r], B[r], OUT[r], Q[r], MU[r], K[r])
+
+
+@njit(cache=True, boundscheck=False)
+def mul_add_rows(A, B, C, OUT, Q, MU, K):
+    """``OUT[r] = (A[r] * B[r] + C[r]) mod Q[r]`` (Barrett, as :func:`mul_rows`)."""
+    for r in range(A.shape[0]):
+        _mul_add_row(A[r], B[r], C[r], OUT[r], Q[r], MU[r], K[r])
+
+
+@njit(cache=True, boundscheck=False, parallel=True)
+def mul_add_rows_par(A, B, C, OUT, Q, MU, K):
+    for r in prange(A.shape[0]):
+        _mul_add_row(A[r], B[r], C[r], OUT[r], Q[r], MU[r], K[r])
 
 
 @njit(cache=True, boundscheck=False)

@@ -347,8 +347,8 @@ class EncryptedResNet:
             for j in np.flatnonzero(m.g == gv):
                 vec = np.zeros(1) if dry else m.diag[j]
                 pt = enc.encode(vec, level=lvl, scale=pt_scale, slots=self.slots)
-                term = ev.mul_plain(rots[int(m.b[j])], pt)
-                inner = term if inner is None else ev.add(inner, term)
+                x = rots[int(m.b[j])]
+                inner = ev.mul_plain(x, pt) if inner is None else ev.mul_plain_acc(inner, x, pt)
             if gv:
                 inner = ev.rotate(inner, int(gv))
             acc = inner if acc is None else ev.add(acc, inner)

@@ -1,7 +1,8 @@
 """The kernel funnel: every arithmetic step of the RNS ring layer goes through here.
 
 Each function takes uint64 matrices of shape ``(len(basis), n)`` (rows in basis order,
-canonical residues) and returns a new matrix; inputs are never modified. Each call is
+canonical residues) and returns a new matrix; inputs are never modified (except by the
+``*_inplace`` functions, which say so). Each call is
 reported to the active :mod:`sw.trace` recorder as one :class:`sw.trace.KernelCall`
 (``ntt``, ``intt``, ``bconv``, ``modmul``, ``modadd``, ``automorphism``), with the integer
 inputs and outputs kept when the recorder asks for them.
@@ -97,6 +98,22 @@ def mul(a, b, basis: RnsBasis):
     out = _ntt.pointwise_mul(a, b, basis.primes) if _live("modmul", a, b) else None
     _report("modmul", basis, a, out, extra=lambda: {"form": "mul", "input_b": b})
     return out
+
+
+def mul_add_inplace(acc, a, b, basis: RnsBasis):
+    """``acc <- acc + a * b`` row by row, in one pass (reported as ``modmul`` + ``modadd``,
+    the kernels a separate product and sum would report)."""
+    if trace.wants_data("modmul") or trace.wants_data("modadd"):
+        # a recorder keeps operands: report the product and the sum as their own kernels
+        s = add(acc, mul(a, b, basis), basis)
+        if s is not None:
+            acc[...] = s
+        return acc
+    if _live("modmul", acc, a, b):
+        _ntt.pointwise_mul_add(a, b, acc, basis.primes, out=acc)
+    trace.report_kernel("modmul", len(basis), basis.n)
+    trace.report_kernel("modadd", len(basis), basis.n)
+    return acc
 
 
 def add(a, b, basis: RnsBasis):

@@ -112,6 +112,16 @@ class RnsPoly:
             raise ValueError("RnsPoly.mul: operands must be in evaluation (NTT) form")
         return RnsPoly(self.basis, K.mul(self.data, other.data, self.basis), True)
 
+    def mul_add_inplace(self, a: "RnsPoly", b: "RnsPoly") -> "RnsPoly":
+        """``self += a * b`` in place (evaluation form; one pass); returns ``self``. Only for
+        a polynomial whose rows nothing else shares (e.g. a fresh product)."""
+        self._same(a, "RnsPoly.mul_add_inplace")
+        self._same(b, "RnsPoly.mul_add_inplace")
+        if not self.is_ntt:
+            raise ValueError("RnsPoly.mul_add_inplace: operands must be in evaluation (NTT) form")
+        K.mul_add_inplace(self.data, a.data, b.data, self.basis)
+        return self
+
     def mul_scalar(self, consts) -> "RnsPoly":
         """Multiply row ``i`` by ``consts[i]`` (Python ints; a single int applies to every row)."""
         if isinstance(consts, (int, np.integer)):
