@@ -16,6 +16,7 @@ operation for operation (so both back ends hold the same integers after every st
 Public API
 ----------
 forward(a, primes, *, backend="numba", out=None, check=False) -> ndarray
+forward_subring(a, primes, n, *, backend="numba", check=False) -> ndarray
 inverse(a, primes, *, backend="numba", out=None, check=False) -> ndarray
 forward_stages(a_row, q, *, lazy=False) -> list[ndarray]
 inverse_stages(a_row, q, *, lazy=False) -> list[ndarray]
@@ -38,6 +39,7 @@ __all__ = [
     "NttPlan",
     "forward",
     "forward_stages",
+    "forward_subring",
     "get_plan",
     "inverse",
     "inverse_stages",
@@ -510,6 +512,42 @@ def forward(a, primes, *, backend: str = "numba", out=None, check: bool = False)
     result, canonical in ``[0, q)``; both back ends return identical arrays.
     """
     return _transform("fwd", a, primes, backend, out, check)
+
+
+def forward_subring(a, primes, n: int, *, backend: str = "numba", check: bool = False) -> np.ndarray:
+    """Forward NTT of a length-``n`` polynomial of the sub-ring ``Z_q[X^g]``.
+
+    ``a``: shape (len(primes), n / g) (or (n / g,) with one prime): the coefficients of
+    ``X^0, X^g, X^2g, ...`` (all others are zero; ``g`` a power of two). Returns the (L, n)
+    result of :func:`forward` on the zero-filled polynomial, identical word for word, at
+    ``1/g`` of the cost: the first ``log2(n/g)`` Cooley-Tukey stages only ever combine
+    coefficients of the sub-ring, and those stages are the length-``n/g`` transform whose
+    twiddles are the first ``n/g`` entries of the length-``n`` table (``psi^2g`` is its
+    root); each of the remaining ``log2 g`` stages pairs a value with a zero, so every
+    output is repeated ``g`` times in bit-reversed order. (CKKS plaintexts with
+    ``slots < n/2`` are such polynomials, ``g = n / (2 slots)``.)
+    """
+    _check_backend(backend)
+    P = _normalise_primes(primes)
+    A, flat = _as_matrix(a, len(P))
+    m = A.shape[1]
+    _check_ring_degree(int(n), name="n")
+    if m > n or n % m or m & (m - 1):
+        raise ValueError(f"a has {m} coefficients: a sub-ring of degree n={n} needs a power "
+                         f"of two dividing n")
+    if backend == "numpy" or m == 1:
+        full = np.zeros((len(P), n), dtype=_U)
+        full[:, ::n // m] = A
+        out = forward(full, P, backend="numpy" if backend == "numpy" else "numba", check=check)
+        return out.reshape(-1) if flat else out
+    plan = get_plan(n, P)
+    if check:
+        _check_range(A, plan.q[:, None], name="a")
+    from .kernels import ntt as K
+    store = plan._store
+    out = np.empty((len(P), n), dtype=_U)
+    K.forward_rows_subring(A, out, store.fwd, store.fwdp, plan.q, plan.rows)
+    return out.reshape(-1) if flat else out
 
 
 def inverse(a, primes, *, backend: str = "numba", out=None, check: bool = False) -> np.ndarray:

@@ -367,3 +367,32 @@ def test_property_convolution(log_n, data):
                                           ntt.forward(B, q, backend=backend), q, backend=backend),
                         q, backend=backend)
         assert C.tolist() == schoolbook_negacyclic(a, b, q)
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@pytest.mark.parametrize("m", [1, 2, 4, 64, 1 << 11, 1 << 12])
+def test_forward_subring_equals_forward_of_zero_filled(backend, m):
+    """The sub-ring transform (CKKS plaintexts with fewer than n/2 slots) gives the words of
+    the full transform of the zero-filled polynomial, and is the evaluation at the odd
+    powers of psi."""
+    n = 1 << 12
+    P = ntt_primes(n, 31, 3)
+    rng = np.random.default_rng(m)
+    A = np.stack([rng.integers(0, q, m, dtype=np.uint64) for q in P])
+    A[:, -1] = [q - 1 for q in P]
+    full = np.zeros((len(P), n), dtype=np.uint64)
+    full[:, :: n // m] = A
+    got = ntt.forward_subring(A, P, n, backend=backend)
+    np.testing.assert_array_equal(got, ntt.forward(full, P, backend="numpy"))
+    q, g = P[0], n // m
+    root = psi(q, n)
+    for k in (0, 1, n // 2 + 3, n - 1):
+        x = pow(root, 2 * bit_reverse(k, 12) + 1, q)
+        assert int(got[0, k]) == sum(int(c) * pow(x, g * i, q) for i, c in enumerate(A[0])) % q
+
+
+def test_forward_subring_rejects_bad_lengths():
+    P = ntt_primes(1 << 10, 31, 1)
+    for m in (3, 2048):
+        with pytest.raises(ValueError, match="sub-ring of degree"):
+            ntt.forward_subring(np.zeros(m, dtype=np.uint64), P, 1 << 10)

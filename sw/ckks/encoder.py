@@ -172,11 +172,10 @@ class Encoder:
                     raise ScaleError(f"encode: coefficient magnitude 2^{math.log2(amax):.1f} (scale "
                                      f"2^{math.log2(scale):.1f}) does not fit Q/2 = 2^{log_q - 1:.1f} "
                                      f"at level {level}")
-                gap = p.n // (2 * slots)
-                full = np.zeros(p.n, dtype=np.float64)
-                full[::gap] = m
-                data = float_to_rns(full, basis.primes)
-            poly = RnsPoly(basis, data, False).to_ntt()
+                # m' lives in the sub-ring Z[X^gap], gap = n / (2 slots): transform only
+                # its 2 slots coefficients (same words as the zero-filled polynomial's NTT)
+                data = float_to_rns(m, basis.primes)
+            poly = RnsPoly(basis, K.ntt_subring(data, basis), True)
         return Plaintext(poly, level, scale, slots, p)
 
     def encode_const(self, c, *, level: int, scale: float, slots: int | None = None) -> Plaintext:

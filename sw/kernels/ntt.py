@@ -191,6 +191,27 @@ def forward_rows(SRC, DST, W, WP, Q, idx, copy):
         forward_row(d, W[idx[r]], WP[idx[r]], Q[r])
 
 
+@njit(cache=True, boundscheck=False, parallel=True)
+def forward_rows_subring(SRC, DST, W, WP, Q, idx):
+    """``DST[r]`` (length ``n``) = NTT of the polynomial whose coefficients at multiples of
+    ``g = n / m`` are ``SRC[r]`` (length ``m``) and zero elsewhere: the length-``m``
+    transform (the first ``m`` twiddles of the length-``n`` table), then each value
+    repeated ``g`` times (see :func:`sw.ntt.forward_subring`). Parallel over rows."""
+    m = SRC.shape[1]
+    g = DST.shape[1] // m
+    for r in prange(DST.shape[0]):
+        d = DST[r]
+        s = SRC[r]
+        head = d[:m]
+        for j in range(m):
+            head[j] = s[j]
+        forward_row(head, W[idx[r]], WP[idx[r]], Q[r])
+        for j in range(m - 1, -1, -1):     # spread from the end: j * g >= j
+            v = d[j]
+            for k in range(g):
+                d[j * g + k] = v
+
+
 # --------------------------------------------------------------------------------------
 # inverse (Gentleman-Sande)
 # --------------------------------------------------------------------------------------

@@ -75,6 +75,22 @@ def ntt(a, basis: RnsBasis, inplace: bool = False):
     return out
 
 
+def ntt_subring(a, basis: RnsBasis):
+    """Forward NTT of a polynomial of the sub-ring ``Z[X^g]`` given by its ``n / g``
+    coefficients ``a`` (rows in basis order; see :func:`sw.ntt.forward_subring`): the
+    ``(len(basis), n)`` result of :func:`ntt` on the zero-filled polynomial, at ``1/g`` of
+    the cost. Reported as that ``ntt``."""
+    out = None
+    full = None
+    if _live("ntt", a):
+        out = _ntt.forward_subring(a, basis.primes, basis.n)
+        if trace.wants_data("ntt"):
+            full = np.zeros((len(basis), basis.n), dtype=_U)
+            full[:, ::basis.n // a.shape[1]] = a
+    _report("ntt", basis, full, out)
+    return out
+
+
 def intt(a, basis: RnsBasis, inplace: bool = False):
     """Inverse NTT of every row (bit-reversed evaluation -> natural coefficient order)."""
     out = None
