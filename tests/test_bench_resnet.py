@@ -36,3 +36,18 @@ def test_projection_counts_every_layer_and_bootstrap():
         pytest.approx(sum(secs.values()) + 180.0)
     with pytest.raises(ValueError, match="no measured layer"):
         project("resnet32", "digits8", _params(), {"stem.conv": 1.0}, 10.0, 16)
+
+
+def test_projection_prices_each_bootstrap_at_its_stage_period():
+    """Per-period bootstrap times (sparse-slot bootstrapping): ResNet-20/digits8 bootstraps
+    6 tensors in each stage (periods 1024, 512, 256); equal times give the scalar result."""
+    secs = {op.name: 1.0 for op in load_model("resnet20", "digits8").graph()}
+    per = {1024: 10.0, 512: 20.0, 256: 30.0}
+    pr = project("resnet20", "digits8", _params(), secs, per, 16)
+    assert pr["bootstraps"] == 18
+    assert pr["bootstrap_s"] == pytest.approx(6 * 10.0 + 6 * 20.0 + 6 * 30.0)
+    same = project("resnet20", "digits8", _params(), secs, dict.fromkeys(per, 10.0), 16)
+    assert same["seconds"] == pytest.approx(
+        project("resnet20", "digits8", _params(), secs, 10.0, 16)["seconds"])
+    with pytest.raises(ValueError, match="period 256"):
+        project("resnet20", "digits8", _params(), secs, {1024: 1.0, 512: 1.0}, 16)

@@ -17,7 +17,8 @@ ResNet-110 at ``n16-128`` (108 bootstraps) runs the same way with ``--model resn
 expect hours on 2 cores. ``--project resnet110`` adds a row *projected* (not measured) from
 this run: every layer of the deeper model is timed as the measured layer of the same shape
 (same stage, first or later block, same kind), plus its planned bootstraps at the measured
-mean bootstrap time.
+mean bootstrap time (with ``--sparse-bootstrap``: the mean of the same slot period, i.e.
+stage).
 """
 from __future__ import annotations
 
@@ -50,6 +51,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--threads", type=int, default=None, help="numba threads (default: all)")
     parser.add_argument("--allow-insecure", action="store_true", help="allow toy-* parameter sets")
     parser.add_argument("--no-progress", action="store_true", help="no tqdm progress bars")
+    parser.add_argument("--sparse-bootstrap", action="store_true",
+                        help="bootstrap each stage at its own slot period (see fhesim infer)")
     parser.add_argument("--project", default="", metavar="MODELS",
                         help="comma-separated deeper models to project from this run's per-layer times "
                              "(e.g. resnet56,resnet110)")
@@ -64,9 +67,11 @@ def _same_shape_layer(name: str) -> str:
     return name
 
 
-def project(model_name: str, geometry: str, params, layer_seconds: dict, boot_seconds: float,
+def project(model_name: str, geometry: str, params, layer_seconds: dict, boot_seconds,
             boot_level: int) -> dict:
-    """Projected seconds of ``model_name`` from measured per-layer times (see module docstring)."""
+    """Projected seconds of ``model_name`` from measured per-layer times (see module docstring).
+    ``boot_seconds``: seconds per bootstrap, one number or a dict slot period -> seconds
+    (sparse-slot bootstrapping: each planned bootstrap costs its tensor's period's time)."""
     from sw.nn.encrypted import EncryptedResNet
     from sw.nn.models import load_model
     enn = EncryptedResNet(load_model(model_name, geometry), params, dry_run=True)
@@ -75,8 +80,17 @@ def project(model_name: str, geometry: str, params, layer_seconds: dict, boot_se
     if missing:
         raise ValueError(f"--project {model_name}: no measured layer of the same shape for {missing[:3]}")
     layers = sum(layer_seconds[_same_shape_layer(op.name)] for op in enn.graph)
-    return dict(seconds=layers + plan.n_bootstraps * boot_seconds, bootstraps=plan.n_bootstraps,
-                bootstrap_s=plan.n_bootstraps * boot_seconds)
+    boot = 0.0
+    for op in enn.graph:
+        for t in plan.boots_before(op.name):
+            if isinstance(boot_seconds, dict):
+                period = enn.tensor_layout[t].period if t in enn.tensor_layout else enn.slots
+                if period not in boot_seconds:
+                    raise ValueError(f"--project {model_name}: no measured bootstrap at period {period}")
+                boot += boot_seconds[period]
+            else:
+                boot += boot_seconds
+    return dict(seconds=layers + boot, bootstraps=plan.n_bootstraps, bootstrap_s=boot)
 
 
 def run(args):
@@ -87,7 +101,7 @@ def run(args):
     res = run_infer(args.model, args.geometry, args.params, args.images, method=args.method,
                     degree=args.degree, allow_insecure=args.allow_insecure, start=args.start,
                     threads=args.threads, progress=not args.no_progress, log=lambda m: None,
-                    layer_times=True)
+                    layer_times=True, sparse_bootstrap=args.sparse_bootstrap)
     wall = time.time() - t0
     rows = []
     for r in res["images"]:
@@ -102,7 +116,8 @@ def run(args):
     if targets:
         from sw.ckks import get_params
         params = get_params(args.params, allow_insecure=args.allow_insecure)
-        boot = first.get("s_bootstrap", 0.0) / max(1, first["bootstraps"])
+        boot = {int(k): sum(v) / len(v) for k, v in first.get("boot_seconds", {}).items() if v} or \
+            first.get("s_bootstrap", 0.0) / max(1, first["bootstraps"])
         for m in targets:
             pr = project(m, args.geometry, params, first["layer_seconds"], boot, res["key_level"])
             rows.append(dict(system="fhesim (this machine), PROJECTED from the measured layers", model=m,
@@ -116,7 +131,8 @@ def run(args):
     df["ratio_to_ours"] = df["seconds"] / ours
     df.attrs["notes"] = [
         f"{res['params']}{' (INSECURE)' if res['insecure'] else ''}, {res['slots']} slots, "
-        f"{res['method']} ReLU {res['degrees']}, {res['bootstraps_planned']} bootstraps planned; "
+        f"{res['method']} ReLU {res['degrees']}, {res['bootstraps_planned']} bootstraps planned "
+        f"(at {'/'.join(map(str, res['boot_slots']))} slots); "
         f"compile {res['compile_seconds']} s, key generation {res['keygen_seconds']} s "
         f"({res['rotation_keys']} network rotation keys truncated to level {res['key_level']}, "
         f"{res['key_gib']} GiB of evaluation keys); whole run {wall:.0f} s",

@@ -35,11 +35,13 @@ def _threads(n: int | None, params) -> None:
 def run_infer(model: str, geometry: str, params_name: str, images: int, *, method: str = "composite",
               degree: int = 15, allow_insecure: bool = False, start: int = 0, seed: int = 1,
               bootstrap: bool = True, progress: bool = True, threads: int | None = None,
-              log=print, on_image=None, layer_times: bool = False) -> dict:
+              log=print, on_image=None, layer_times: bool = False,
+              sparse_bootstrap: bool = False) -> dict:
     """Encrypted inference on test images ``start .. start + images - 1`` (see module
     docstring); ``on_image(row)`` is called as each image finishes (long runs keep their
     results even if stopped); ``layer_times``: each row also gets ``layer_seconds`` (layer ->
-    seconds, bootstraps excluded)."""
+    seconds, bootstraps excluded) and ``boot_seconds`` (slot period -> seconds of each
+    bootstrap); ``sparse_bootstrap``: each stage bootstraps at its own slot period."""
     from sw.nn.data import load_digits_split
     from sw.nn.encrypted import EncryptedResNet
     from sw.nn.models import load_model
@@ -65,7 +67,7 @@ def run_infer(model: str, geometry: str, params_name: str, images: int, *, metho
         log(f"warning: {msg}")
     plain_exact = forward(net, x, graph=enn.graph)
     t0 = time.time()
-    sess = enn.session(bootstrap=bootstrap, seed=seed, progress=progress)
+    sess = enn.session(bootstrap=bootstrap, seed=seed, progress=progress, sparse_bootstrap=sparse_bootstrap)
     keygen_s = time.time() - t0
     fresh = sess.boot_level if sess.boot_level is not None else params.max_level
     plan = enn.plan(fresh, sess.boot_level)
@@ -82,11 +84,13 @@ def run_infer(model: str, geometry: str, params_name: str, images: int, *, metho
                          **{f"s_{k}": round(v, 2) for k, v in sorted(st.kind_seconds.items())}))
         if layer_times:
             rows[-1]["layer_seconds"] = {k: round(v, 3) for k, v in st.op_seconds.items()}
+            rows[-1]["boot_seconds"] = {int(k): [round(t, 3) for t in v] for k, v in st.boot_seconds.items()}
         if on_image is not None:
             on_image(rows[-1])
     agree = float(np.mean([r["top1_encrypted"] == r["top1_plain"] for r in rows]))
     return dict(model=model, geometry=geometry, params=params_name, insecure=not params.is_secure,
-                method=method, degrees=list(next(iter(enn.acts.values())).degrees),
+                method=method, sparse_bootstrap=bool(sparse_bootstrap and bootstrap),
+                boot_slots=sorted(sess.bootstrappers, reverse=True), degrees=list(next(iter(enn.acts.values())).degrees),
                 levels_per_activation=next(iter(enn.acts.values())).depth, slots=enn.slots,
                 bootstraps_planned=plan.n_bootstraps, compile_seconds=round(compile_s, 1),
                 keygen_seconds=round(keygen_s, 1), rotation_keys=len(enn.rotation_steps()),
@@ -183,7 +187,8 @@ def _cmd(args: argparse.Namespace) -> int:
         res = run_infer(args.model, args.geometry, args.params, args.images, method=args.method,
                         degree=args.degree, allow_insecure=args.allow_insecure, start=args.start,
                         seed=args.seed, bootstrap=not args.no_bootstrap, progress=not args.json,
-                        threads=args.threads, log=lambda m: print(m, file=sys.stderr), on_image=on_image)
+                        threads=args.threads, log=lambda m: print(m, file=sys.stderr), on_image=on_image,
+                        sparse_bootstrap=args.sparse_bootstrap)
     except (ValueError, KeyError, FileNotFoundError) as e:
         print(f"fhesim infer: error: {e}", file=sys.stderr)
         return 2
@@ -194,6 +199,7 @@ def _cmd(args: argparse.Namespace) -> int:
     print(f"{res['model']} / {res['geometry']} on {res['params']}"
           f"{' (INSECURE)' if res['insecure'] else ''}: {res['method']} ReLU {res['degrees']}, "
           f"{res['levels_per_activation']} levels per activation, {res['slots']} slots, "
+          f"{'bootstrapping at ' + '/'.join(map(str, res['boot_slots'])) + ' slots, ' if res['sparse_bootstrap'] else ''}"
           f"{res['rotation_keys']} rotation keys (truncated to level {res['key_level']}); compile "
           f"{res['compile_seconds']} s, keys {res['keygen_seconds']} s, {res['key_gib']} GiB")
     print(df.to_string(index=False))
@@ -222,6 +228,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--method", default="composite", choices=["composite", "data-guided"])
     p.add_argument("--degree", type=int, default=15, help="degree of the data-guided polynomials")
     p.add_argument("--no-bootstrap", action="store_true", help="no bootstrapping (needs enough levels)")
+    p.add_argument("--sparse-bootstrap", action="store_true",
+                   help="bootstrap each stage at its own slot period (cifar32: 16384/8192/4096; faster, "
+                        "more key memory)")
     p.add_argument("--allow-insecure", action="store_true", help="allow insecure toy parameter sets")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, help="numba threads (default: 1 for N <= 2^12)")

@@ -28,14 +28,14 @@ import warnings
 
 def run_trace(model: str, geometry: str, params_name: str, *, method: str = "composite", degree: int = 15,
               allow_insecure: bool = False, out: str | None = None, dry_run: bool = True,
-              version: int = 2, replay: bool = True) -> dict:
+              version: int = 2, replay: bool = True, sparse_bootstrap: bool = False) -> dict:
     from sw.nn.trace import trace_resnet
 
     if not dry_run:
         raise ValueError("fhesim trace: only --dry-run is supported (use fhesim infer for real runs)")
     t0 = time.time()
     tr = trace_resnet(model, geometry, params_name, method=method, degree=degree,
-                      allow_insecure=allow_insecure, replay=replay)
+                      allow_insecure=allow_insecure, replay=replay, sparse_bootstrap=sparse_bootstrap)
     rec = tr.recorder
     summary = rec.summary()
     write_s = None
@@ -58,7 +58,8 @@ def _cmd(args: argparse.Namespace) -> int:
             warnings.simplefilter("ignore")
             res = run_trace(args.model, args.geometry, args.params, method=args.method, degree=args.degree,
                             allow_insecure=args.allow_insecure, out=args.out, dry_run=args.dry_run,
-                            version=args.format, replay=not args.no_replay)
+                            version=args.format, replay=not args.no_replay,
+                            sparse_bootstrap=args.sparse_bootstrap)
     except (ValueError, KeyError, OSError) as e:
         print(f"fhesim trace: error: {e}", file=sys.stderr)
         return 2
@@ -89,5 +90,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="trace file format: 2 = compact fhesim-trace-2 (default), 1 = nested fhesim-trace-1")
     p.add_argument("--no-replay", action="store_true",
                    help="record every layer and bootstrap instead of replaying identical ones (slow)")
+    p.add_argument("--sparse-bootstrap", action="store_true",
+                   help="bootstrap each stage at its own slot period (as fhesim infer --sparse-bootstrap)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd)

@@ -79,12 +79,9 @@ def _install_replay(enn, sess, rp: trace.Replayer) -> None:
         return rp.call(("add", _ct_sig(a), _ct_sig(b)), add, sess_, a, b)
 
     enn._linear, enn._relu, enn._add = _linear, _relu, _add
-    boot = sess.bootstrapper
-    if boot is not None:
-        bootstrap = boot.bootstrap
-
-        def _bootstrap(ct):
-            return rp.call(("bootstrap", _ct_sig(ct)), bootstrap, ct)
+    for boot in sess.bootstrappers.values():
+        def _bootstrap(ct, _run=boot.bootstrap, _slots=boot.cfg.slots):
+            return rp.call(("bootstrap", _slots, _ct_sig(ct)), _run, ct)
 
         boot.bootstrap = _bootstrap
 
@@ -106,11 +103,13 @@ def _network(model: Any, geometry: str):
 
 def trace_resnet(model: Any = "resnet20", geometry: str = "cifar32", params: Any = "n16-128", *,
                  method: str = "composite", degree: int = 15, allow_insecure: bool = False,
-                 replay: bool = True) -> ResNetTrace:
+                 replay: bool = True, sparse_bootstrap: bool = False) -> ResNetTrace:
     """Dry-run trace of one inference of ``model`` (a name such as ``"resnet110"`` or a
     :class:`sw.nn.models.ResNet`) on ``geometry`` at ``params`` (a name or ``CkksParams``),
     with bootstrapping, the activation ``method`` (``composite`` or ``data-guided`` of
-    ``degree``). ``replay=False`` records every call (slow; the reference of the tests)."""
+    ``degree``). ``replay=False`` records every call (slow; the reference of the tests).
+    ``sparse_bootstrap``: each stage bootstraps at its own slot period
+    (:meth:`sw.nn.encrypted.EncryptedResNet.session`)."""
     from sw.nn.encrypted import EncryptedResNet
 
     p = _params(params, allow_insecure)
@@ -119,7 +118,7 @@ def trace_resnet(model: Any = "resnet20", geometry: str = "cifar32", params: Any
     rp = trace.Replayer(confirm=2, result_sig=_ct_sig)
     with trace.recording(dry_run=True) as rec:
         enn = EncryptedResNet(net, p, method=method, degree=degree, dry_run=True)
-        sess = enn.session(bootstrap=True)
+        sess = enn.session(bootstrap=True, sparse_bootstrap=sparse_bootstrap)
         plan = enn.plan(sess.boot_level, sess.boot_level)
         ct = enn.encrypt(sess, np.zeros(net.geometry.shape), sess.boot_level)
         if replay:
