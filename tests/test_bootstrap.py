@@ -91,6 +91,26 @@ def test_bootstrap_precision_and_levels(slots, real, mean_min, worst_min):
         assert np.max(np.abs(e.dec(out).imag)) < 2 ** -18
 
 
+def test_plaintext_cache_keeps_one_word_per_subring_run():
+    """Cached DFT diagonals (32 slots of N = 2^10: sub-ring gap g = 16) hold N/g uint32
+    words per prime, and a second bootstrap, served from the cache, gives the same words."""
+    from sw.ring import kernels as K
+    e = Env(32, real=True)
+    x = e.ct(np.linspace(-0.9, 0.9, 32))
+    first = e.bt.bootstrap(x)
+    g = e.p.n // (2 * 32)
+    assert e.bt._pt_cache and all(v.dtype == np.uint32 and v.shape[1] == e.p.n // g
+                                  for v in e.bt._pt_cache.values())
+    assert e.bt.cache_bytes == sum(v.shape[0] for v in e.bt._pt_cache.values()) * (e.p.n // g) * 4
+    again = e.bt.bootstrap(x)
+    for a, b in zip(first.polys, again.polys):
+        np.testing.assert_array_equal(a.data, b.data)
+    pt = e.enc.encode(np.arange(32.0), slots=32)
+    np.testing.assert_array_equal(K.subring_expand(K.subring_compact(pt.poly.data, g), g), pt.poly.data)
+    with pytest.raises(ValueError, match="not a polynomial in X"):
+        K.subring_compact(e.enc.encode(np.arange(512.0), slots=512).poly.data, 2)
+
+
 def test_bootstrap_accepts_any_input_level_and_result_computes():
     e = env(32, real=True)
     z = np.linspace(-0.9, 0.9, 32)

@@ -410,15 +410,19 @@ class Bootstrapper:
         return ev.rescale(acc) if rescale else acc
 
     def _pt(self, key, vec, level, scale, slots):
-        """Encoded diagonal (cached as uint32 residues when ``cache_plaintexts``)."""
+        """Encoded diagonal. With ``cache_plaintexts`` it is kept as uint32 words, and only
+        one word of each run of ``g = N / 2 slots`` equal ones (an encoded plaintext with
+        ``slots < N/2`` lies in the sub-ring ``Z[X^g]``): 1/4 of the uint64 form at 2^14
+        slots and N = 2^16, 1/16 at 2^12."""
         ck = key + (level, float(scale))
+        g = self.params.n // (2 * slots)
         hit = self._pt_cache.get(ck) if self.cfg.cache_plaintexts else None
         if hit is not None:
-            return Plaintext(RnsPoly(self.ctx.q_basis(level), hit.astype(np.uint64), True), level,
+            return Plaintext(RnsPoly(self.ctx.q_basis(level), K.subring_expand(hit, g), True), level,
                              scale, slots, self.params)
         pt = self.enc.encode(vec, level=level, scale=scale, slots=slots)
         if self.cfg.cache_plaintexts and not pt.is_placeholder:
-            self._pt_cache[ck] = pt.poly.data.astype(np.uint32)
+            self._pt_cache[ck] = K.subring_compact(pt.poly.data, g)
         return pt
 
     @property

@@ -111,6 +111,19 @@ def ks_inner(ext, perm, use_perm, kb, ka, rowmap, q, c2s, mu, s1, s2, out0, out1
 
 
 @njit(cache=True, parallel=True, boundscheck=False)
+def widen_repeat_rows(src, g, out):
+    """``out[r, j] = src[r, j // g]`` as uint64 (``out`` has ``g`` times the columns)."""
+    m = src.shape[1]
+    for r in prange(src.shape[0]):
+        s = src[r]
+        o = out[r]
+        for j in range(m):
+            v = np.uint64(s[j])
+            for k in range(g):
+                o[j * g + k] = v
+
+
+@njit(cache=True, parallel=True, boundscheck=False)
 def permute_rows(a, perm, out):
     """``out[r, c] = a[r, perm[c]]`` (automorphism in evaluation form)."""
     for r in prange(a.shape[0]):

@@ -384,3 +384,25 @@ def concat_rows(parts):
     if any(p is None for p in parts):
         return None
     return np.concatenate(parts, axis=0)
+
+
+# ---------------------------------------------------------------------------------------
+# compact storage of sub-ring polynomials (not arithmetic: not reported to the trace)
+# ---------------------------------------------------------------------------------------
+
+def subring_compact(a, g: int) -> np.ndarray:
+    """Evaluation-form rows of a polynomial of the sub-ring ``Z[X^g]`` (e.g. a CKKS
+    plaintext with ``n / 2g`` slots) hold each value ``g`` times in a row
+    (:func:`sw.ntt.forward_subring`): keep every ``g``-th one, as uint32 words (residues
+    are below ``2^31``). Raises ``ValueError`` if ``a`` is not of that form."""
+    if g > 1 and not all(np.array_equal(a[:, 0::g], a[:, k::g]) for k in range(1, g)):
+        raise ValueError(f"subring_compact: the rows do not repeat each value {g} times "
+                         f"(not a polynomial in X^{g})")
+    return np.ascontiguousarray(a[:, ::g], dtype=np.uint32)
+
+
+def subring_expand(c: np.ndarray, g: int) -> np.ndarray:
+    """Inverse of :func:`subring_compact`: the full uint64 evaluation-form rows."""
+    out = np.empty((c.shape[0], c.shape[1] * g), dtype=_U)
+    _nb.widen_repeat_rows(c, g, out)
+    return out
