@@ -13,8 +13,8 @@ machine (ANCHORS.md): OpenFHE on CPU ~1,145 s per ResNet-20 image (arXiv 2508.11
 authors' SEAL code rerun by AutoFHE on 96 vCPUs: 9,481 s latency for 96 images in flight
 (99 s amortized).
 
-ResNet-110 at ``n16-128`` (108 bootstraps) runs the same way with ``--model resnet110``;
-expect hours on 2 cores. ``--project resnet110`` adds a row *projected* (not measured) from
+ResNet-110 at ``n16-128`` (108 bootstraps) runs the same way with ``--model resnet110``:
+about an hour on 2 cores and 19 GB of memory (docs/resnet.md). ``--project resnet110`` adds a row *projected* (not measured) from
 this run: every layer of the deeper model is timed as the measured layer of the same shape
 (same stage, first or later block, same kind), plus its planned bootstraps at the measured
 mean bootstrap time (with ``--sparse-bootstrap``: the mean of the same slot period, i.e.
