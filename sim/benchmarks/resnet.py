@@ -14,8 +14,9 @@ authors' SEAL code rerun by AutoFHE on 96 vCPUs: 9,481 s latency for 96 images i
 (99 s amortized).
 
 ResNet-110 at ``n16-128`` (108 bootstraps) runs the same way with ``--model resnet110``:
-about an hour on 2 cores and 19 GB of memory (docs/resnet.md). ``--project resnet110`` adds a row *projected* (not measured) from
-this run: every layer of the deeper model is timed as the measured layer of the same shape
+about an hour on 2 cores and 19 GB of memory (docs/resnet.md). ``--project resnet110``
+adds a row *projected* (not measured) from this run: every layer of the deeper model is
+timed as the measured layer of the same shape
 (same stage, first or later block, same kind), plus its planned bootstraps at the measured
 mean bootstrap time (with ``--sparse-bootstrap``: the mean of the same slot period, i.e.
 stage).
