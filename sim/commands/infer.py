@@ -229,7 +229,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--degree", type=int, default=15, help="degree of the data-guided polynomials")
     p.add_argument("--no-bootstrap", action="store_true", help="no bootstrapping (needs enough levels)")
     p.add_argument("--sparse-bootstrap", action="store_true",
-                   help="bootstrap each stage at its own slot period (cifar32: 16384/8192/4096; ~5%% "
+                   help="bootstrap each stage at its own slot period (cifar32: 16384/8192/4096; ~4%% "
                         "faster bootstraps on a CPU, ~1.5 GB more memory at n16-128)")
     p.add_argument("--allow-insecure", action="store_true", help="allow insecure toy parameter sets")
     p.add_argument("--seed", type=int, default=1)
