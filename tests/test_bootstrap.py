@@ -111,6 +111,22 @@ def test_plaintext_cache_keeps_one_word_per_subring_run():
         K.subring_compact(e.enc.encode(np.arange(512.0), slots=512).poly.data, 2)
 
 
+def test_shared_encapsulation_keys_serve_another_slot_count():
+    """A 32-slot bootstrapper reusing the 512-slot one's encapsulation and decapsulation keys
+    (``share``) is as precise as one with its own; other sparse-secret settings are refused."""
+    e = env(512, real=True)
+    cfg = BootstrapConfig(slots=32, real=True)
+    keys = gen_bootstrap_keys(e.kg, e.sk, cfg, share=e.keys)
+    assert keys.from_sparse is e.keys.from_sparse and keys.to_sparse is e.keys.to_sparse
+    bt = Bootstrapper(e.ctx, keys)
+    z = np.random.default_rng(7).uniform(-1, 1, 32)
+    out = bt.bootstrap(e.E.encrypt(e.enc.encode(z, level=0, slots=32)))
+    m, w = bits(e.enc.decode(e.D.decrypt(out)) - z)
+    assert m >= 22.5 and w >= 21, (m, w)
+    with pytest.raises(ValueError, match="h_sparse"):
+        gen_bootstrap_keys(e.kg, e.sk, BootstrapConfig(slots=32, h_sparse=16), share=e.keys)
+
+
 def test_bootstrap_accepts_any_input_level_and_result_computes():
     e = env(32, real=True)
     z = np.linspace(-0.9, 0.9, 32)

@@ -187,10 +187,12 @@ class _Plan:
 
 
 def gen_bootstrap_keys(kg: KeyGenerator, sk: SecretKey, cfg: BootstrapConfig,
-                       keyset: KeySet | None = None) -> BootstrapKeys:
+                       keyset: KeySet | None = None, share: BootstrapKeys | None = None) -> BootstrapKeys:
     """Generate the bootstrapping keys for ``sk`` (see :class:`BootstrapKeys`). If ``keyset``
     is given, the keys are added to it (it must hold ``sk``'s relinearisation key or one is
-    made)."""
+    made). ``share``: keys of another slot count for the same ``sk`` whose encapsulation and
+    decapsulation keys are reused (they do not depend on the slot count; at N = 2^16 the
+    decapsulation key is a full-height key of 115-230 MB)."""
     ctx = kg.ctx
     params = ctx.params
     plan = _Plan(params, cfg)
@@ -204,6 +206,14 @@ def gen_bootstrap_keys(kg: KeyGenerator, sk: SecretKey, cfg: BootstrapConfig,
     need = [s for s in sorted(plan.steps) if ctx.galois_element(s) not in have]
     for s in need:   # one at a time, so that compact keys never coexist in uint64 form
         ks.rotation.update({g: small(k) for g, k in kg.gen_rotation_keys(sk, [s]).items()})
+    if share is not None:
+        if (share.config.h_sparse, share.config.p_encaps) != (cfg.h_sparse, cfg.p_encaps):
+            raise ValueError(f"gen_bootstrap_keys: share has h_sparse={share.config.h_sparse}, "
+                             f"p_encaps={share.config.p_encaps}; this config {cfg.h_sparse}, "
+                             f"{cfg.p_encaps}")
+        if share.keyset.params != params:
+            raise ParameterMismatchError("gen_bootstrap_keys: share is for other parameters")
+        return BootstrapKeys(ks, share.to_sparse, share.from_sparse, cfg, sorted(plan.steps))
     # ephemeral sparse secret s'
     prng = kg.prng.fork("bootstrap-sparse")
     c = None if trace.is_dry_run() else sampling.sparse_ternary(prng, params.n, cfg.h_sparse)

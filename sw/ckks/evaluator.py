@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from numbers import Number
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -203,8 +204,8 @@ class Evaluator:
         self._ct("mul_plain_acc", acc, ct)
         self._need_level("mul_plain", ct)
         m = self._pt_at("mul_plain", pt, ct)
-        self._same_level_scale("mul_plain_acc", acc, self._new((), ct, scale=ct.scale * pt.scale),
-                               "ct * pt")
+        product = SimpleNamespace(level=ct.level, scale=ct.scale * pt.scale, slots=ct.slots)
+        self._same_level_scale("mul_plain_acc", acc, product, "ct * pt")
         if len(acc.polys) != len(ct.polys):
             return self.add(acc, self.mul_plain(ct, pt))
         for pa, pc in zip(acc.polys, ct.polys):

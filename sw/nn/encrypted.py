@@ -120,7 +120,7 @@ class HeSession:
                 if n > cfg.slots or cfg.slots % n:
                     raise ValueError(f"HeSession: boot_slots {n} must divide the slot count {cfg.slots}")
                 b = Bootstrapper(self.ctx, gen_bootstrap_keys(kg, sk, replace(cfg, slots=n),
-                                                              keyset=self.keys))
+                                                              keyset=self.keys, share=bk))
                 if int(b.output_level) != top:
                     raise ValueError(f"HeSession: bootstrapping {n} slots ends at level "
                                      f"{b.output_level}, {cfg.slots} slots at {top}")
