@@ -359,7 +359,7 @@ class EncryptedResNet:
         """Keys for this network (:class:`HeSession`). ``sparse_bootstrap``: one bootstrapper
         per stage period (:meth:`boot_periods`) instead of every bootstrap at ``slots``;
         cheaper (n16-128: 84 and 77 instead of 91 key switches per bootstrap in stages 2 and
-        3; measured 2% and 12% faster on a CPU) for 0.64 GiB more keys and 0.57 GiB of DFT
+        3; measured 2% and 12% faster on a CPU) for ~0.43 GiB more keys and 0.57 GiB of DFT
         plaintexts (docs/resnet.md)."""
         return HeSession(self.params, self.slots, self.rotation_steps(), bootstrap=bootstrap, seed=seed,
                          boot_config=boot_config, compact=compact, progress=progress,
