@@ -371,7 +371,7 @@ def _design_space(compiled: dict, quick: bool, rows: dict, save_csv, save_fig, l
     section's Markdown. ``quick``: the small grid, no refinement."""
     import dataclasses
 
-    from sim.commands.explore import Design, explore, plot_front
+    from sim.explore import Design, explore, plot_front
 
     from .anchors import ANCHORS
 
