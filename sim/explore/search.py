@@ -152,10 +152,11 @@ class ExploreResult:
 
 
 def load_workload(name: str, traces_dir=None):
-    """``(ops, notes)`` of a report workload (:mod:`sim.report.sources`)."""
+    """``(ops, notes)`` of a registry workload as found (:func:`sim.cycle.workloads.discover`:
+    a trace file in ``traces_dir`` first, else the dry run)."""
     import warnings
 
-    from sim.report.sources import discover
+    from sim.cycle.workloads import discover
 
     found = {w.name: w for w in discover(traces_dir)}
     if name not in found:

@@ -3,7 +3,7 @@
 Contents (``report.md`` links everything):
 
 1. workloads: which are available and from where, which are missing and why
-   (:mod:`sim.report.sources`);
+   (the workload registry, :mod:`sim.cycle.workloads`);
 2. projected latency of every available workload on every preset (``latency.csv``), with
    compute-bound vs memory-bound split;
 3. breakdowns by kernel kind (plus the memory stall) and by operation kind / label
@@ -475,11 +475,11 @@ def generate(out_dir: str | Path = "reports", *, quick: bool = False,
 
     from sim.cycle.config import load_config, preset_names
     from sim.cycle.model import CompiledOps, estimate
+    from sim.cycle.workloads import discover
     from sim.synth.cache import current_src, read_cache
     from sim.synth.resources import U280, fit_report
 
     from .anchors import ANCHORS
-    from .sources import discover
 
     t0 = time.perf_counter()
     out = Path(out_dir)
@@ -729,7 +729,7 @@ def generate(out_dir: str | Path = "reports", *, quick: bool = False,
     if len(miss):
         md.append("**Missing workloads:** " + ", ".join(miss["workload"]) +
                   ". Their rows are absent below; the report picks them up as soon as a trace file "
-                  "(`reports/traces/<name>.json`) or a dry-run callable exists (sim/report/sources.py).")
+                  "(`reports/traces/<name>.json`) or a dry-run callable exists (sim/cycle/workloads.py).")
         md.append("")
     if (wl_df["group"] == "ckks-ops").any():
         md.append("The `ckks-ops` workloads are CKKS operation traces, not neural networks.")
