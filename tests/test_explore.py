@@ -10,8 +10,8 @@ import json
 import pytest
 
 from sim.cli import main as cli_main
-from sim.commands.explore import (Design, demand, design_config, explore, lower_bound,
-                                  neighbours, pareto, platform, ram_bytes)
+from sim.explore import (Design, demand, design_config, explore, lower_bound,
+                         neighbours, pareto, platform, ram_bytes)
 from sim.cycle.config import load_config, loads_config
 from sim.cycle.events import Kernel, KeyUse, Op
 from sim.cycle.model import CompiledOps, estimate

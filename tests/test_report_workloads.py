@@ -1,7 +1,7 @@
-"""The benchmark-definition bootstrapping workload's parameters (sim.report.sources)."""
+"""The benchmark-definition bootstrapping workload's parameters (sim.cycle.workloads)."""
 from __future__ import annotations
 
-from sim.report.sources import BENCH_L8, bench_l8_params, discover
+from sim.cycle.workloads import BENCH_L8, bench_l8_params, discover
 
 
 def test_bench_l8_parameters():

@@ -1,6 +1,6 @@
 """``fhesim bench resnet``: wall time of one encrypted ResNet inference, by layer kind.
 
-Runs :func:`sim.commands.infer.run_infer` (the same code as ``fhesim infer``) on
+Runs :func:`sw.nn.infer.run_infer` (the same code as ``fhesim infer``) on
 ``--images`` test images and reports, per image, key generation (once), encryption and the
 seconds spent in convolutions, shortcuts, activations, additions, the pooled FC layer and
 bootstrapping, with the top-1 agreement and the largest logit error against the plaintext
@@ -96,7 +96,7 @@ def project(model_name: str, geometry: str, params, layer_seconds: dict, boot_se
 
 def run(args):
     import pandas as pd
-    from sim.commands.infer import run_infer
+    from sw.nn.infer import run_infer
 
     t0 = time.time()
     res = run_infer(args.model, args.geometry, args.params, args.images, method=args.method,

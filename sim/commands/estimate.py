@@ -7,10 +7,11 @@
 ``--config`` takes a preset name (``fhesim estimate --list``) or a TOML file
 (``docs/accelerator-config.md``). ``--trace`` reads an op trace written by ``sw.trace``
 (either format of ``docs/trace-format.md``, ``.gz`` too; e.g. ``fhesim trace --out F``);
-``--workload`` traces a built-in CKKS operation workload in dry-run mode (``cmult``,
-``rotate``, ``mulrot``; labelled as such in the output); ``--model`` traces one encrypted
-ResNet inference (``resnet20`` ... ``resnet110``, ``--geometry cifar32``, ``--params
-n16-128`` by default) with :func:`sw.nn.trace.dry_run_trace`. Prints the total and the top
+``--workload`` traces a workload of the registry :mod:`sim.cycle.workloads` in dry-run mode
+(the CKKS operation workloads ``cmult``, ``rotate``, ``mulrot``, labelled as such in the
+output; ``bootstrap``, ``bootstrap-l8``; ``resnet20`` ... ``resnet110``); ``--model`` traces
+one encrypted ResNet inference of the registry (``resnet20`` ... ``resnet110``, ``--geometry
+cifar32``, ``--params n16-128`` by default) with :func:`sw.nn.trace.dry_run_trace`. Prints the total and the top
 contributors by operation, label, ResNet block (``top_layers``) and kernel.
 """
 from __future__ import annotations
@@ -29,7 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     src = parser.add_mutually_exclusive_group()
     src.add_argument("--trace", metavar="FILE", help="op-trace JSON written by sw.trace")
     src.add_argument("--workload", metavar="NAME",
-                     help="built-in CKKS operation workload (cmult, rotate, mulrot)")
+                     help="registry workload: cmult, rotate, mulrot (CKKS operations), bootstrap, "
+                          "bootstrap-l8, resnet20 ... resnet110 (see --list)")
     src.add_argument("--model", metavar="RESNET",
                      choices=["resnet20", "resnet32", "resnet44", "resnet56", "resnet110"],
                      help="one encrypted ResNet inference, dry-run traced (resnet20 ... resnet110)")
@@ -38,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--params", default=None,
                         help="CKKS parameter set for --workload / --model (default n16-128)")
     parser.add_argument("--allow-insecure", action="store_true",
-                        help="allow an insecure toy parameter set for --model")
+                        help="allow an insecure toy parameter set for --model / --workload resnet*")
     parser.add_argument("--top", type=int, default=5, help="contributors to list (default 5)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--list", action="store_true", help="list presets and workloads")
@@ -71,6 +73,33 @@ def _by_layer(est):
     return g[cols].reset_index(drop=True)
 
 
+def _load(args):
+    """``(ops, notes, workload label)`` of ``--trace``, ``--model`` or ``--workload``
+    (registry entries of :mod:`sim.cycle.workloads`)."""
+    from sim.cycle import workloads
+
+    if args.trace:
+        from sim.cycle.adapters import ops_from_trace
+        ops, notes = ops_from_trace(args.trace)
+        notes.insert(0, f"trace file {args.trace}")
+        return ops, notes, args.trace
+    if args.model:
+        import warnings
+
+        params = args.params or workloads.DEFAULT_PARAMS
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ops, notes = workloads.workload_ops(args.model, params, geometry=args.geometry,
+                                                allow_insecure=args.allow_insecure)
+        notes.insert(0, f"encrypted {args.model} ({args.geometry}, {params}, one image): dry-run trace "
+                        "of sw.nn.trace.dry_run_trace")
+        return ops, notes, f"{args.model}/{args.geometry}/{params}"
+    name = args.workload or "mulrot"
+    ops, notes = workloads.workload_ops(name, args.params, geometry=args.geometry,
+                                        allow_insecure=args.allow_insecure)
+    return ops, notes, name
+
+
 def _fail(msg: str) -> int:
     print(f"fhesim estimate: {msg}", file=sys.stderr)
     return 2
@@ -85,7 +114,7 @@ def run(args) -> int:
             cfg = cfgmod.load_config(name)
             print(f"preset   {name:10s} {cfg.description}")
         for name in workloads.workload_names():
-            print(f"workload {name:10s} {workloads.WORKLOADS[name][0]}")
+            print(f"workload {name:10s} {workloads.WORKLOADS[name].help}")
         return 0
     if not args.config:
         return _fail("--config NAME_OR_PATH is required (see --list)")
@@ -94,29 +123,7 @@ def run(args) -> int:
     except ValueError as exc:
         return _fail(str(exc))
     try:
-        if args.trace:
-            from sim.cycle.adapters import ops_from_trace
-            ops, notes = ops_from_trace(args.trace)
-            notes.insert(0, f"trace file {args.trace}")
-            workload = args.trace
-        elif args.model:
-            import warnings
-
-            from sim.cycle.adapters import ops_from_trace
-            from sw.nn.trace import dry_run_trace
-            params = args.params or workloads.DEFAULT_PARAMS
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                rec = dry_run_trace(model=args.model, geometry=args.geometry, params=params,
-                                    allow_insecure=args.allow_insecure)
-            ops, notes = ops_from_trace(rec)
-            workload = f"{args.model}/{args.geometry}/{params}"
-            notes.insert(0, f"encrypted {args.model} ({args.geometry}, {params}, one image): dry-run trace "
-                            "of sw.nn.trace.dry_run_trace")
-        else:
-            name = args.workload or "mulrot"
-            ops, notes = workloads.workload_ops(name, args.params or workloads.DEFAULT_PARAMS)
-            workload = name
+        ops, notes, workload = _load(args)
     except ImportError as exc:
         return _fail(f"built-in workloads trace the CKKS layer (sw.ckks), which failed to import: {exc}")
     except (ValueError, KeyError, OSError) as exc:

@@ -1,21 +1,48 @@
-"""Built-in workloads for ``fhesim estimate --workload``: CKKS operation traces.
+"""The workload registry: every named workload of ``fhesim estimate``, ``fhesim explore`` and
+``fhesim report``, as cycle-model operations.
 
-Each workload runs real ``sw.ckks`` code in the trace's dry-run mode (shapes only, no
-arithmetic), at a named parameter set (default ``n16-128``: N = 2^16, 128-bit security),
-and returns the recorded op trace. They are *operation-level* workloads, not a neural
-network, and every output labels them as such. The encrypted ResNet traces (``resnet20`` ... ``resnet110``) come from
-:func:`sw.nn.trace.dry_run_trace` (``fhesim trace``; the report's workloads,
-:mod:`sim.report.sources`).
+A workload is a list of cycle-model operations (:class:`sim.cycle.events.Op`) and notes,
+``(ops, notes)``, from real ``sw`` code run in the trace's dry-run mode (shapes only, no
+arithmetic). Entries (:data:`WORKLOADS`), by group:
+
+* ``ckks-ops``: ``cmult``, ``mulrot``, ``rotate``, built-in CKKS operation workloads at a
+  named parameter set (default ``n16-128``: N = 2^16, 128-bit security). They are
+  *operation-level* workloads, not a neural network, and every output labels them as such.
+* ``bootstrap``: ``bootstrap``, fully packed bootstrapping (``slots = N/2``, the benchmark
+  definition of the published tables), default configuration, at the parameter set
+  (``sw.bootstrap.dry_run_trace(params=...)`` if it exists, otherwise the public API,
+  ``BootstrapConfig``, ``gen_bootstrap_keys``, ``Bootstrapper``, driven here);
+  ``bootstrap-l8``, the same with 8 usable levels after it, at its own parameter set
+  :data:`BENCH_L8`.
+* ``resnet``: ``resnet20`` ... ``resnet110``, one encrypted inference of
+  :func:`sw.nn.trace.dry_run_trace` (geometry ``cifar32`` and ``n16-128`` by default,
+  bootstrapping, composite ReLU).
+
+:func:`workload_ops` traces one entry. :func:`discover` lists every entry as the report and
+the exploration find it (:class:`Workload`): a trace file ``<traces dir>/<name>.json`` or
+``<name>.json.gz`` (default ``reports/traces/``, either format of ``docs/trace-format.md``)
+is preferred to the dry run; an entry no source provides is listed as missing with the
+reason (import error, no such callable, exception text).
 """
 from __future__ import annotations
 
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 from .adapters import ops_from_trace
 from .events import Op
 
 DEFAULT_PARAMS = "n16-128"
+DEFAULT_GEOMETRY = "cifar32"
+RESNET_DEPTHS = (20, 32, 44, 56, 110)
+#: The ``ckks-ops`` workloads of ``discover(quick=True)``.
+QUICK_OPS = ("cmult", "rotate")
+_BOOT_CALLABLES = ("sw.bootstrap:dry_run_trace",)
 
+
+# ---- ckks-ops: built-in CKKS operation workloads ------------------------------------------
 
 def _setup(params_name: str, rotations):
     from sw import trace
@@ -53,30 +80,256 @@ def _mulrot(ev, ct, pt):
         x = ev.rescale(ev.mul_plain(x, pt))
 
 
-WORKLOADS: dict[str, tuple[str, Callable, tuple[int, ...]]] = {
-    "cmult": ("one ciphertext multiply + relinearise + rescale at the top level", _cmult, ()),
-    "rotate": ("one rotation by 1 slot (key switch) at the top level", _rotate, (1,)),
-    "mulrot": ("4 x (square+relin+rescale, rotate-and-add, plaintext multiply+rescale)",
-               _mulrot, (1, 2, 4, 8)),
-}
+def _ckks_ops(name: str, help_text: str, body: Callable, rotations: tuple[int, ...]):
+    """The tracer of a built-in CKKS operation workload."""
+    def trace_ops(params_name: str, geometry=None, allow_insecure: bool = False):
+        from sw import trace
+
+        params, ctx, ev, ct, pt = _setup(params_name, rotations)
+        with trace.recording(dry_run=True) as rec:
+            with trace.stage(name):
+                body(ev, ct, pt)
+        ops, notes = ops_from_trace(rec)
+        notes.insert(0, f"workload '{name}': {help_text}; built-in CKKS operation trace (dry run, "
+                        f"parameters {params_name}), not a neural-network trace")
+        return ops, notes
+    return trace_ops
 
 
-def workload_names() -> list[str]:
-    return sorted(WORKLOADS)
+# ---- bootstrapping ------------------------------------------------------------------------
+
+#: The published tables' benchmark (ANCHORS.md): fully packed bootstrapping with 8 usable
+#: levels after it. Same layout as ``n16-128`` (sw/ckks/params.py, BOOT_LAYOUT: 2-prime q0,
+#: StC 2+1+1 primes, EvalMod 8 x 2, CtS 3 x 2 primes of ~2^30) with 8 instead of 16
+#: one-prime application levels; dnum 4 as n16-128. Built with the public
+#: ``CkksParams.build`` and not registered (a model workload, not a named set).
+BENCH_L8 = dict(name="bench-boot-l8", log_n=16, group_sizes=[1] * 8 + [2, 1, 1] + [2] * 8 + [2] * 3,
+                dnum=4, security=128)
 
 
-def workload_ops(name: str, params_name: str = DEFAULT_PARAMS) -> tuple[list[Op], list[str]]:
-    """Trace the built-in workload ``name`` (dry run) and convert it to cycle-model ops."""
+def bench_l8_params():
+    """The :data:`BENCH_L8` parameter set (36 Q primes, 9 special primes, log2 QP ~ 1,361)."""
+    from sw.ckks.params import CkksParams
+
+    spec = dict(BENCH_L8)
+    return CkksParams.build(spec.pop("name"), **spec)
+
+
+def _bootstrap_via_api(params_name):
+    """Dry-run bootstrapping trace; ``params_name``: a set name or a ``CkksParams``."""
+    from sw import trace
+    from sw.bootstrap import BootstrapConfig, Bootstrapper, gen_bootstrap_keys
+    from sw.ckks import CkksContext, Encoder, Encryptor, KeyGenerator, get_params
+
+    params = get_params(params_name) if isinstance(params_name, str) else params_name
+    with trace.recording(dry_run=True):
+        ctx = CkksContext(params)
+        kg = KeyGenerator(ctx, seed=1)
+        ks = kg.gen_keyset()
+        keys = gen_bootstrap_keys(kg, ks.secret, BootstrapConfig(slots=params.n // 2), keyset=ks)
+        ct = Encryptor(ctx, ks.public, seed=2).encrypt(Encoder(ctx).encode([0.5]))
+        boot = Bootstrapper(ctx, keys)
+    with trace.recording(dry_run=True) as rec:
+        boot.bootstrap(ct)
+    return rec
+
+
+def _find(spec: str):
+    """``(callable, "")`` of ``"module:attr"``, or ``(None, reason)``."""
+    mod, _, attr = spec.partition(":")
+    try:
+        m = importlib.import_module(mod)
+    except Exception as exc:          # noqa: BLE001 - any import failure means "not available"
+        return None, f"{mod}: {type(exc).__name__}: {exc}"
+    f = getattr(m, attr, None)
+    if not callable(f):
+        return None, f"{mod} has no callable {attr}"
+    return f, ""
+
+
+def _bootstrap_source() -> tuple[Callable | None, str, str]:
+    """How the ``bootstrap`` dry run is made: ``(tracer(params), source, missing reason)``."""
+    reasons = []
+    for spec in _BOOT_CALLABLES:
+        fn, why = _find(spec)
+        if fn:
+            return (lambda params, fn=fn: ops_from_trace(fn(params=params))), spec, ""
+        reasons.append(why)
+    fn, why = _find("sw.bootstrap:Bootstrapper")
+    if fn:
+        return ((lambda params: ops_from_trace(_bootstrap_via_api(params))),
+                "sw.bootstrap public API (Bootstrapper), driven by sim.report.sources", "")
+    return None, "", "; ".join(reasons + [why])
+
+
+def _bootstrap(params_name: str, geometry=None, allow_insecure: bool = False):
+    trace_ops, _, missing = _bootstrap_source()
+    if trace_ops is None:
+        raise ValueError(f"workload 'bootstrap' is not available: {missing}")
+    return trace_ops(params_name)
+
+
+def _bootstrap_l8(params_name=None, geometry=None, allow_insecure: bool = False):
+    return ops_from_trace(_bootstrap_via_api(bench_l8_params()))
+
+
+# ---- encrypted ResNets --------------------------------------------------------------------
+
+def _resnet(name: str):
+    """The tracer of one encrypted ``name`` inference (:func:`sw.nn.trace.dry_run_trace`)."""
+    def trace_ops(params_name: str, geometry: str | None = None, allow_insecure: bool = False):
+        from sw.nn.trace import dry_run_trace
+
+        return ops_from_trace(dry_run_trace(model=name, geometry=geometry or DEFAULT_GEOMETRY,
+                                            params=params_name, allow_insecure=allow_insecure))
+    return trace_ops
+
+
+# ---- the registry -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class WorkloadSpec:
+    """One named workload.
+
+    ``help``: one line (``fhesim estimate --list``); ``description``: the report's line, a
+    template of ``{params}`` and ``{geometry}``; ``trace(params, geometry, allow_insecure)
+    -> (ops, notes)``; ``own_params``: the parameter set the workload always uses (no
+    ``params`` choice); ``needs``: ``"module:attr"`` its dry run imports.
+    """
+
+    name: str
+    group: str                     # "ckks-ops" | "bootstrap" | "resnet"
+    help: str
+    description: str
+    trace: Callable
+    own_params: str | None = None
+    needs: str = ""
+
+    def describe(self, params: str = DEFAULT_PARAMS, geometry: str = DEFAULT_GEOMETRY) -> str:
+        return self.description.format(params=params, geometry=geometry)
+
+
+def _registry() -> dict[str, WorkloadSpec]:
+    out: dict[str, WorkloadSpec] = {}
+    for name, help_text, body, rotations in (
+            ("cmult", "one ciphertext multiply + relinearise + rescale at the top level", _cmult, ()),
+            ("mulrot", "4 x (square+relin+rescale, rotate-and-add, plaintext multiply+rescale)",
+             _mulrot, (1, 2, 4, 8)),
+            ("rotate", "one rotation by 1 slot (key switch) at the top level", _rotate, (1,))):
+        out[name] = WorkloadSpec(name, "ckks-ops", help_text, help_text + " (CKKS operation trace)",
+                                 _ckks_ops(name, help_text, body, rotations))
+    out["bootstrap"] = WorkloadSpec(
+        "bootstrap", "bootstrap", "fully packed bootstrapping (slots = N/2), dry run",
+        "fully packed bootstrapping (slots = N/2), dry-run trace at {params}", _bootstrap)
+    out["bootstrap-l8"] = WorkloadSpec(
+        "bootstrap-l8", "bootstrap", "fully packed bootstrapping, 8 levels left (bench-boot-l8), dry run",
+        "fully packed bootstrapping, 8 usable levels after it (the published tables' "
+        "benchmark), dry-run trace at bench-boot-l8 (n16-128 layout, 8 app levels, dnum 4)",
+        _bootstrap_l8, own_params=BENCH_L8["name"], needs="sw.bootstrap:Bootstrapper")
+    for depth in RESNET_DEPTHS:
+        name = f"resnet{depth}"
+        out[name] = WorkloadSpec(
+            name, "resnet", f"one encrypted ResNet-{depth} inference, dry run (sw.nn.trace)",
+            f"encrypted ResNet-{depth}, {{geometry}}, one image, dry-run trace at {{params}}",
+            _resnet(name), needs="sw.nn.trace:dry_run_trace")
+    return out
+
+
+#: Every named workload, in the report's order.
+WORKLOADS: dict[str, WorkloadSpec] = _registry()
+
+
+def workload_names(group: str | None = None) -> list[str]:
+    """Names of the registry's workloads (of ``group`` only, if given), in registry order."""
+    return [n for n, w in WORKLOADS.items() if group is None or w.group == group]
+
+
+def get_workload(name: str) -> WorkloadSpec:
+    """The entry ``name``; ``ValueError`` naming the known ones when unknown."""
     if name not in WORKLOADS:
         raise ValueError(f"unknown workload {name!r} (built-in: {', '.join(workload_names())})")
-    from sw import trace
+    return WORKLOADS[name]
 
-    help_text, body, rotations = WORKLOADS[name]
-    params, ctx, ev, ct, pt = _setup(params_name, rotations)
-    with trace.recording(dry_run=True) as rec:
-        with trace.stage(name):
-            body(ev, ct, pt)
-    ops, notes = ops_from_trace(rec)
-    notes.insert(0, f"workload '{name}': {help_text}; built-in CKKS operation trace (dry run, "
-                    f"parameters {params_name}), not a neural-network trace")
-    return ops, notes
+
+def workload_ops(name: str, params_name: str | None = None, *, geometry: str | None = None,
+                 allow_insecure: bool = False) -> tuple[list[Op], list[str]]:
+    """Trace the workload ``name`` (dry run) at ``params_name`` (default
+    :data:`DEFAULT_PARAMS`) and, for a ResNet, ``geometry``; convert it to cycle-model ops."""
+    w = get_workload(name)
+    if w.own_params is not None:
+        if params_name not in (None, w.own_params):
+            raise ValueError(f"workload {name!r} has its own parameter set {w.own_params}")
+        return w.trace(None, geometry, allow_insecure)
+    return w.trace(params_name or DEFAULT_PARAMS, geometry, allow_insecure)
+
+
+# ---- as found by the report and the exploration: trace files first ------------------------
+
+@dataclass
+class Workload:
+    """A registry entry as found: where its ops come from (``source``), or why it is
+    ``missing``; :meth:`ops` loads them once."""
+
+    name: str
+    group: str                     # "ckks-ops" | "bootstrap" | "resnet"
+    description: str
+    load: Callable[[], tuple[list, list[str]]] | None = None
+    source: str = ""
+    missing: str = ""              # reason when unavailable
+    _cache: tuple | None = field(default=None, repr=False)
+
+    @property
+    def available(self) -> bool:
+        return self.load is not None
+
+    def ops(self) -> tuple[list, list[str]]:
+        if self._cache is None:
+            self._cache = self.load()
+        return self._cache
+
+
+def _trace_file(tdir: Path, name: str) -> Path | None:
+    for f in (tdir / f"{name}.json", tdir / f"{name}.json.gz"):
+        if f.is_file():
+            return f
+    return None
+
+
+def _dry_run(spec: WorkloadSpec, params: str) -> tuple[Callable | None, str, str]:
+    """``(load, source, missing)`` of the dry run of ``spec`` at ``params``."""
+    if spec.group == "ckks-ops":
+        return (lambda: spec.trace(params)), f"built-in dry-run trace, {params}", ""
+    if spec.name == "bootstrap":
+        trace_ops, source, missing = _bootstrap_source()
+        return ((lambda: trace_ops(params)) if trace_ops else None), source, missing
+    fn, why = _find(spec.needs)
+    if spec.group == "resnet":
+        if fn is None:
+            return None, "", f"no ResNet trace (no trace file; {why})"
+        return ((lambda: spec.trace(params, DEFAULT_GEOMETRY)),
+                f"dry run sw.nn.trace.dry_run_trace ({DEFAULT_GEOMETRY}, {params})", "")
+    if fn is None:
+        return None, "", why
+    return ((lambda: spec.trace(None)),
+            "sw.bootstrap public API at CkksParams.build(bench-boot-l8), sim.report.sources", "")
+
+
+def discover(traces_dir: str | Path | None = None, *, quick: bool = False,
+             params: str = DEFAULT_PARAMS) -> list[Workload]:
+    """Every registry workload, available or not (see the module docstring); ``quick``: the
+    ``ckks-ops`` of :data:`QUICK_OPS` only, the others listed as skipped."""
+    tdir = Path(traces_dir) if traces_dir else Path(__file__).resolve().parents[2] / "reports" / "traces"
+    out: list[Workload] = []
+    for spec in WORKLOADS.values():
+        if spec.group == "ckks-ops" and quick and spec.name not in QUICK_OPS:
+            continue
+        w = Workload(spec.name, spec.group, spec.describe(params, DEFAULT_GEOMETRY))
+        f = _trace_file(tdir, spec.name) if spec.group != "ckks-ops" else None
+        if f is not None:
+            w.load, w.source = (lambda f=f: ops_from_trace(f)), f"trace file {f}"
+        elif quick and spec.group != "ckks-ops":
+            w.missing = "skipped in --quick mode"
+        else:
+            w.load, w.source, w.missing = _dry_run(spec, params)
+        out.append(w)
+    return out

@@ -8,4 +8,5 @@
 * :mod:`.planner`: level planner (where bootstrapping goes).
 * :mod:`.encrypted`: the encrypted network (also dry-run for traces).
 * :mod:`.trace`: the op trace of one inference for the cycle model (fast dry run).
+* :mod:`.infer`: encrypted inference of test images, agreement and logit error (``fhesim infer``).
 """

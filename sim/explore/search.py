@@ -1,0 +1,237 @@
+"""The search of :mod:`sim.explore`: fit and estimate each design once, a coarse grid then
+a local refinement, the Pareto front and the best fitting design."""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import pandas as pd
+
+from .bound import lower_bound
+from .space import (BRAM36_BYTES, GRIDS, REFINE_GAIN, REFINE_STARTS, REFINE_STEPS, URAM_BYTES, Design,
+                    design_config, grid_designs, neighbours, platform, ram_bytes)
+
+def _bottleneck(tot: dict) -> tuple[str, dict]:
+    """The unit kind (or ``memory``) with the most cycles, and every part's share."""
+    parts = dict(tot["unit_cycles"])
+    parts["memory"] = tot["stall_cycles"]
+    total = tot["cycles"] or 1
+    shares = {k: v / total for k, v in parts.items()}
+    return max(parts, key=lambda k: parts[k]), shares
+
+
+@dataclass
+class Explorer:
+    """Fits and estimates designs on one device and workload, each design once."""
+
+    base: object
+    device: object
+    compiled: object
+    rows: dict | None = None
+    util: float = 1.0
+    execution: str | None = None
+    overlap: str | None = None
+    results: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        from sim.synth.cache import read_cache
+
+        if self.rows is None:
+            self.rows = read_cache()
+
+    def config(self, d: Design):
+        return design_config(self.base, d, execution=self.execution, overlap=self.overlap)
+
+    def fit(self, d: Design) -> dict:
+        """Resources of ``d`` against the device (scaled by ``util``) and the memory rule."""
+        from sim.synth.resources import RESOURCES, fit_report
+
+        cfg = self.config(d)
+        rep = fit_report(cfg, self.device, self.rows)
+        tot, budget = rep["totals"], rep["budget"]
+        over = [r for r in RESOURCES if budget[r] is not None and tot[r] > self.util * budget[r]]
+        data = cfg.data_capacity_bytes
+        unit_ram = tot["bram36"] * BRAM36_BYTES + tot["uram"] * URAM_BYTES
+        if data < 0:
+            over.append("on_chip_bytes")
+        ram = ram_bytes(self.device)
+        if ram is not None and unit_ram + max(data, 0) > ram:
+            over.append("ram")
+        return {"fits": not over, "over": ",".join(over), **{r: tot[r] for r in RESOURCES},
+                **{f"{r}_util": (tot[r] / budget[r] if budget[r] else float("nan")) for r in RESOURCES},
+                "unit_ram_MB": unit_ram / 1e6, "data_MB": data / 1e6}
+
+    def evaluate(self, d: Design) -> dict:
+        """One row: the design, its resources, and (when it fits) its latency and bottleneck."""
+        if d in self.results:
+            return self.results[d]
+        row = {"design": d.label, **asdict(d), **self.fit(d)}
+        tot = None
+        if row["fits"]:
+            try:
+                tot = self.compiled.totals(self.config(d))
+            except ValueError as exc:       # e.g. no automorphism unit for a rotating workload
+                row.update(fits=False, over=f"cannot run the workload: {exc}")
+        if tot is not None:
+            neck, shares = _bottleneck(tot)
+            row.update(cycles=tot["cycles"], latency_s=tot["seconds"], bottleneck=neck,
+                       offchip_GB=tot["offchip_bytes"] / 1e9,
+                       **{f"{k}_share": v for k, v in shares.items()})
+        else:
+            row.update(cycles=math.nan, latency_s=math.nan, bottleneck="", offchip_GB=math.nan)
+        self.results[d] = row
+        return row
+
+    def table(self) -> pd.DataFrame:
+        return pd.DataFrame(list(self.results.values()))
+
+
+def _key(row: dict) -> tuple:
+    return (row["cycles"], row["dsp"], row["lut"])
+
+
+def pareto(df: pd.DataFrame) -> pd.DataFrame:
+    """Fitting designs that no other fitting design dominates in (latency, DSP, LUT)."""
+    fit = df[df["fits"]].sort_values(["latency_s", "dsp", "lut"], kind="stable")
+    keep, seen = [], []
+    for idx, r in fit.iterrows():
+        if any(l <= r.latency_s and d <= r.dsp and u <= r.lut for l, d, u in seen):
+            continue
+        keep.append(idx)
+        seen.append((r.latency_s, r.dsp, r.lut))
+    return fit.loc[keep].sort_values("dsp", kind="stable").reset_index(drop=True)
+
+
+def pick_best(fits: pd.DataFrame) -> pd.Series:
+    """The best fitting design: the lowest latency, then the fewest DSP slices, then LUTs."""
+    return fits.sort_values(["cycles", "dsp", "lut"], kind="stable").iloc[0]
+
+
+def front_2d(df: pd.DataFrame, res: str) -> pd.DataFrame:
+    """Designs of ``df`` that no other is at least as fast with no more of ``res``."""
+    d = df.sort_values([res, "latency_s"], kind="stable")
+    keep = d["latency_s"] < d["latency_s"].cummin().shift(fill_value=math.inf)
+    return d[keep]
+
+
+@dataclass
+class ExploreResult:
+    device: str
+    workload: str
+    base: object
+    table: pd.DataFrame
+    front: pd.DataFrame
+    best: dict
+    preset: dict
+    bound: dict
+    notes: list[str]
+    budget: dict = field(default_factory=dict)
+
+    def front_rows(self, top: int) -> pd.DataFrame:
+        """At most about ``top`` rows of the front, evenly spaced in DSP, always with the best."""
+        f = self.front
+        if len(f) <= top:
+            return f
+        step = math.ceil(len(f) / max(1, top))
+        keep = set(range(0, len(f), step)) | set(f.index[f["design"] == self.best["design"]])
+        return f.loc[sorted(keep)]
+
+    def summary(self) -> dict:
+        def value(v):
+            v = v.item() if hasattr(v, "item") else v
+            return None if isinstance(v, float) and math.isnan(v) else v
+
+        def clean(d):
+            return {k: value(v) for k, v in d.items()}
+        return {"device": self.device, "workload": self.workload,
+                "clock_mhz": self.base.clock_mhz, "off_chip_gbps": self.base.off_chip_gbps,
+                "execution": self.best.get("execution"), "overlap": self.best.get("overlap"),
+                "evaluated": int(len(self.table)), "fitting": int(self.table["fits"].sum()),
+                "best": clean(self.best), "preset": clean(self.preset), "bound": self.bound,
+                "front": [clean(r) for r in self.front.to_dict("records")], "notes": self.notes}
+
+
+def load_workload(name: str, traces_dir=None):
+    """``(ops, notes)`` of a registry workload as found (:func:`sim.cycle.workloads.discover`:
+    a trace file in ``traces_dir`` first, else the dry run)."""
+    import warnings
+
+    from sim.cycle.workloads import discover
+
+    found = {w.name: w for w in discover(traces_dir)}
+    if name not in found:
+        raise ValueError(f"unknown workload {name!r} (known: {', '.join(found)})")
+    w = found[name]
+    if not w.available:
+        raise ValueError(f"workload {name!r} is not available: {w.missing}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ops, notes = w.ops()
+    return ops, [f"workload {name}: {w.description} ({w.source})", *notes]
+
+
+def _refine(ex: Explorer, bar) -> None:
+    """Steepest descent from the best :data:`REFINE_STARTS` fitting designs of ``ex``: at most
+    :data:`REFINE_STEPS` single-parameter steps each, every step cutting the cycles by at
+    least :data:`REFINE_GAIN`; ``bar`` (a progress bar) counts the new designs."""
+    fitting = sorted((r for r in ex.results.values() if r["fits"]), key=_key)
+    starts = [Design(*(r[f] for f in Design.__dataclass_fields__)) for r in fitting[:REFINE_STARTS]]
+    for cur in starts:
+        for _ in range(REFINE_STEPS):
+            best_n, best_row = None, ex.evaluate(cur)
+            for n in neighbours(cur):
+                new = n not in ex.results
+                row = ex.evaluate(n)
+                if new:
+                    bar.update(1)
+                if row["fits"] and row["cycles"] < best_row["cycles"] * (1 - REFINE_GAIN) \
+                        and (best_n is None or _key(row) < _key(best_row)):
+                    best_n, best_row = n, row
+            if best_n is None:
+                break
+            cur = best_n
+    bar.close()
+
+
+def explore(device: str = "u280", workload: str = "resnet20", *, grid: str = "default",
+            refine: bool = True, util: float = 1.0, execution: str | None = None,
+            overlap: str | None = None, progress: bool = True, ops=None, rows: dict | None = None,
+            traces_dir=None) -> ExploreResult:
+    """Run the exploration (see the module docstring); ``ops`` overrides the workload's trace."""
+    from tqdm import tqdm
+
+    from sim.cycle.model import CompiledOps
+
+    base, dev = platform(device)
+    if grid not in GRIDS:
+        raise ValueError(f"unknown grid {grid!r} (known: {', '.join(GRIDS)})")
+    if not 0 < util <= 1:
+        raise ValueError(f"--util must lie in (0, 1], got {util}")
+    notes: list[str] = []
+    if ops is None:
+        ops, notes = load_workload(workload, traces_dir)
+    compiled = ops if isinstance(ops, CompiledOps) else CompiledOps(ops)
+    ex = Explorer(base, dev, compiled, rows, util, execution, overlap)
+    seed = Design.from_config(base)
+    designs = grid_designs(GRIDS[grid], seed)
+    bar = tqdm(designs, desc=f"explore {device}/{workload} grid", unit="design", disable=not progress,
+               leave=False)
+    for d in bar:
+        ex.evaluate(d)
+    bar.close()
+    if refine:
+        _refine(ex, tqdm(desc=f"explore {device}/{workload} refine", unit="design",
+                         disable=not progress, leave=False))
+    table = ex.table()
+    fits = table[table["fits"]]
+    if not len(fits):
+        raise ValueError(f"no explored design fits the {dev.name}")
+    best = dict(pick_best(fits))
+    best_design = Design(*(int(best[f]) for f in Design.__dataclass_fields__))
+    cfg = ex.config(best_design)
+    best.update(toml_units=best_design.toml_units(), execution=cfg.execution, overlap=cfg.overlap)
+    preset = dict(ex.evaluate(seed))
+    bound = lower_bound(compiled, base, dev, ex.rows)
+    table = table.assign(on_front=table["design"].isin(set(pareto(table)["design"])))
+    return ExploreResult(device, workload, base, table, pareto(table), best, preset, bound, notes,
+                         dev.budget())

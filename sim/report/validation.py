@@ -1,0 +1,119 @@
+"""Validation of the presets that mimic a published design against its figures
+(``validation.csv`` and the report's section; docs/cycle-model.md, "Validation against
+published designs")."""
+from __future__ import annotations
+
+import pandas as pd
+
+from .anchors import NOT_COMPARABLE, VALIDATIONS, anchor
+from .markdown import md_table
+
+#: Workloads compared with the published figures: (name, anchor field, unit, seconds -> unit).
+VALIDATION_WORKLOADS = (("bootstrap-l8", "bootstrap_ms", "ms", 1e3),
+                        ("bootstrap", "bootstrap_ms", "ms", 1e3),
+                        ("resnet20", "resnet20_s", "s", 1.0))
+#: The issue's target: model within this factor of the published figure.
+VALIDATION_FACTOR = 2.0
+
+
+def validation_table(results: dict, available: set[str]) -> pd.DataFrame:
+    """The rows of ``validation.csv``.
+
+    One row per preset of a published design (:data:`sim.report.anchors.VALIDATIONS`),
+    published figure and workload: model and published latency, ``ratio`` = model /
+    published, ``factor`` = max(ratio, 1/ratio), and the model's own split of its cycles
+    (compute, fill, exposed memory stall) and off-chip bytes (keys, plaintexts,
+    ciphertexts), from which the gaps are explained. ``status``: ``compared``; ``workload
+    missing`` (no trace); ``not estimated`` (the preset refused it, e.g. ring degree).
+    """
+
+    rows = []
+    for v in VALIDATIONS:
+        for system in v.anchors:
+            a = anchor(system)
+            for wname, field, unit, scale in VALIDATION_WORKLOADS:
+                published = getattr(a, field)
+                if field == "resnet20_s" and published is not None:
+                    published = float(published)
+                est = results.get((v.preset, wname))
+                row = {"preset": v.preset, "published_design": system, "workload": wname,
+                       "published": published, "model": float("nan"), "unit": unit,
+                       "ratio_model_over_published": float("nan"), "factor": float("nan"),
+                       "within_2x": False,
+                       "status": ("compared" if est else "not estimated" if wname in available
+                                  else "workload missing"),
+                       "hardware": v.hardware, "source": a.source}
+                if est is not None:
+                    o = est.ops
+                    cyc = est.total_cycles or 1
+                    model = est.total_seconds * scale
+                    row["model"] = model
+                    if published:
+                        r = model / published
+                        row.update(ratio_model_over_published=r, factor=max(r, 1 / r) if r else float("inf"),
+                                   within_2x=bool(r and max(r, 1 / r) <= VALIDATION_FACTOR))
+                    row.update(
+                        compute_share=float(o["compute_cycles"].sum()) / cyc,
+                        fill_share=float(o["fill_cycles"].sum()) / cyc,
+                        stall_share=float(o["stall_cycles"].sum()) / cyc,
+                        serial_compute_ms=float(o["serial_compute_cycles"].sum()) / est.config.clock_hz * 1e3,
+                        transfer_ms=float(o["transfer_cycles"].sum()) / est.config.clock_hz * 1e3,
+                        key_GB=float(o["key_offchip_bytes"].sum()) / 1e9,
+                        plaintext_GB=float(o["pt_offchip_bytes"].sum()) / 1e9,
+                        ciphertext_GB=float(o["ct_offchip_bytes"].sum()) / 1e9)
+                rows.append(row)
+    for preset, why in NOT_COMPARABLE.items():
+        rows.append({"preset": preset, "published_design": "", "workload": "bootstrap-l8",
+                     "published": float("nan"), "model": float("nan"), "unit": "ms",
+                     "ratio_model_over_published": float("nan"), "factor": float("nan"),
+                     "within_2x": False, "status": f"not comparable: {why}", "hardware": "",
+                     "source": ""})
+    return pd.DataFrame(rows)
+
+
+def validation_md(val: pd.DataFrame) -> list[str]:
+    """The report's validation section (Markdown lines) from :func:`validation_table`."""
+
+    primary = {v.preset: v.anchors[0] for v in VALIDATIONS}
+    compared = val[val["status"] == "compared"]
+    is_primary = pd.Series([primary.get(p) == d for p, d in zip(compared["preset"], compared["published_design"])],
+                           index=compared.index, dtype=bool)
+    target = {}        # workload -> (presets within the factor, presets compared), primary anchors
+    for wname in ("bootstrap-l8", "resnet20"):
+        sub = compared[is_primary & (compared["workload"] == wname) & compared["published"].notna()]
+        if len(sub):
+            target[wname] = (sorted(sub.loc[sub["within_2x"], "preset"]), len(sub))
+    md = ["### Validation of presets that mimic a published design", "",
+          "Each preset is set from the design's stated hardware (sources per figure in "
+          "`sim/configs/<preset>.toml`; [S] secondary source, [R] recalled, not re-read), never "
+          "fitted to the figure. `ratio` = model / published; `factor` = max(ratio, 1/ratio).", ""]
+    shown = val[val["status"] == "compared"]
+    if len(shown):
+        t = shown[["preset", "published_design", "workload", "published", "model", "unit",
+                   "ratio_model_over_published", "factor", "compute_share", "stall_share",
+                   "key_GB", "plaintext_GB"]].rename(
+            columns={"ratio_model_over_published": "ratio", "published_design": "published design"})
+        md += [md_table(t), ""]
+    else:
+        md += ["(no validation workload available in this run)", ""]
+    rest = val[val["status"] != "compared"]
+    if len(rest):
+        groups: dict[str, list[str]] = {}
+        for r in rest.itertuples():
+            groups.setdefault(r.status, [])
+            if f"{r.preset}/{r.workload}" not in groups[r.status]:
+                groups[r.status].append(f"{r.preset}/{r.workload}")
+        md += ["Not compared in this run: " + "; ".join(
+            f"{status}: {', '.join(names)}" for status, names in groups.items()) + ".", ""]
+    if target:
+        parts = [f"`{w}` {'met' if len(ok) >= 2 else 'not met'} ({len(ok)} of {n}"
+                 f"{': ' + ', '.join(ok) if ok else ''})" for w, (ok, n) in target.items()]
+        md += [f"**Target** (model within {VALIDATION_FACTOR:g}x of the primary published figure "
+               f"for at least two designs): " + "; ".join(parts) + ".", ""]
+    md += ["Gaps per design (numbers and causes: docs/cycle-model.md, \"Validation against "
+           "published designs\"; `compute_share`/`stall_share`: shares of the model's cycles):", ""]
+    md += [f"* **{v.preset}** ({v.hardware}): {v.note}." for v in VALIDATIONS]
+    md += [f"* **{p}**: {why}." for p, why in NOT_COMPARABLE.items()]
+    md += ["* BTS (ISCA 2022): no preset; its processing element's unit mix and its clock were not "
+           "found in a readable source (docs/cycle-model.md).", ""]
+    return md
