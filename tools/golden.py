@@ -22,6 +22,9 @@ Usage::
     python tools/golden.py record DIR [--skip regression,compare] [--quick]
     python tools/golden.py check DIR NEW_DIR      # compare two recordings, exit 1 on a change
 
+``tools/golden/before/`` holds the recording made at the commit before the restructuring of
+the trace, ring, configuration and runners (issue 12).
+
 The check prints one line per item (``same`` or the first differing paths with both values).
 """
 from __future__ import annotations
@@ -50,14 +53,16 @@ def _strip(obj):
     return obj
 
 
-def _cli(*args: str) -> dict:
-    """Run ``fhesim ARGS --json`` in a subprocess; return its JSON output and exit code."""
+def _cli(*args: str, tmp: str | None = None) -> dict:
+    """Run ``fhesim ARGS --json`` in a subprocess; return its JSON output and exit code
+    (the temporary directory ``tmp``, where it appears in the output, reads ``<tmp>``)."""
     proc = subprocess.run([sys.executable, "-m", "sim.cli", *args, "--json"], capture_output=True,
                           text=True, env=os.environ.copy())
+    text = proc.stdout if tmp is None else proc.stdout.replace(tmp, "<tmp>")
     try:
-        out = json.loads(proc.stdout)
+        out = json.loads(text)
     except json.JSONDecodeError:
-        out = {"stdout": proc.stdout[-4000:], "stderr": proc.stderr[-4000:]}
+        out = {"stdout": text[-4000:], "stderr": proc.stderr[-4000:]}
     return {"exit": proc.returncode, "output": _strip(out)}
 
 
@@ -156,11 +161,11 @@ def record(outdir: Path, skip: set[str], quick: bool) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             put("compare", _cli("compare", "--capture", "--trace", str(Path(tmp) / "mulrot.npz"),
                                 "--params", "toy-n10", "--program", "mulrot", "--level", "2",
-                                "--no-waves"))
+                                "--no-waves", tmp=tmp))
     if "regression" not in skip:
         with tempfile.TemporaryDirectory() as tmp:
             args = ["regression", "--out", str(Path(tmp) / "rtl")] + (["--quick"] if quick else [])
-            put("regression", _cli(*args))
+            put("regression", _cli(*args, tmp=tmp))
 
 
 def _diff(a, b, path="", out=None, limit=8):
