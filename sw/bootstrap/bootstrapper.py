@@ -35,9 +35,8 @@ from ..ckks import Ciphertext, CkksContext, Encoder, Evaluator, KeyGenerator, Ke
 from ..ckks.errors import LevelError, MissingKeyError, ParameterMismatchError, SlotError
 from ..ckks.keys import BasisKey, SecretKey, SwitchingKey
 from ..ckks.keyswitch import key_switch
-from ..ring import RnsBasis, RnsPoly, sampling
+from ..ring import RnsBasis, RnsPoly, mod_up, sampling
 from ..ring import kernels as K
-from ..ring.kernels import BasisConverter
 from . import dft
 from .evalmod import EvalModSpec, overflow_probability
 from .evalmod import evaluate as _evalmod
@@ -374,17 +373,10 @@ class Bootstrapper:
         top = p.max_level
         src = self.ctx.q_basis(0)
         dst = RnsBasis.get(p.primes_at(top)[len(src):], p.n)
-        conv = BasisConverter.get(src, dst)
         with trace.op("modraise", n=p.n, primes_in=len(src), primes_out=len(src) + len(dst),
                       level_in=0, level_out=top):
-            polys = []
-            for c in x.polys:
-                coeff = c.to_coeff()
-                ext = K.bconv(coeff.data, conv, exact=True)
-                ext = K.ntt(ext, dst, inplace=True)
-                data = None if ext is None else K.concat_rows([c.data, ext])
-                polys.append(RnsPoly(self.ctx.q_basis(top), data, True))
-        return Ciphertext(tuple(polys), top, x.scale, x.slots, p)
+            polys = tuple(mod_up(c, dst, exact=True) for c in x.polys)
+        return Ciphertext(polys, top, x.scale, x.slots, p)
 
     # -- linear transforms ------------------------------------------------------------------
     def _bsgs(self, x: Ciphertext, diags: dict, n1: int, period: int, target: float, key,
