@@ -33,10 +33,10 @@ import numpy as np
 from .. import trace
 from ..ckks import Ciphertext, CkksContext, Encoder, Evaluator, KeyGenerator, KeySet, Plaintext
 from ..ckks.errors import LevelError, MissingKeyError, ParameterMismatchError, SlotError
-from ..ckks.keys import SecretKey, SwitchingKey
-from ..ring import RnsBasis, RnsPoly, mod_down, mod_up, sampling
+from ..ckks.keys import BasisKey, SecretKey, SwitchingKey
+from ..ckks.keyswitch import key_switch
+from ..ring import RnsBasis, RnsPoly, mod_up, sampling
 from ..ring import kernels as K
-from ..ring.kernels import BasisConverter
 from . import dft
 from .evalmod import EvalModSpec, overflow_probability
 from .evalmod import evaluate as _evalmod
@@ -93,6 +93,10 @@ class EncapsulationKey:
     @property
     def nbytes(self) -> int:
         return 0 if self.b.data is None else 2 * self.b.data.nbytes
+
+    def switching_key(self) -> BasisKey:
+        """This key as key switching reads it (a single-digit key over ``basis``)."""
+        return BasisKey(self.b, self.a, self.q_count, kind="encapsulation")
 
 
 @dataclass
@@ -357,20 +361,11 @@ class Bootstrapper:
 
     # -- encapsulation and ModRaise --------------------------------------------------------
     def _to_sparse(self, x: Ciphertext) -> Ciphertext:
-        """``s -> s'`` at level 0 with the ``q0 * P'`` key (one digit: ModUp to P',
-        inner product, ModDown)."""
-        key = self.keys.to_sparse
-        p = self.params
-        with trace.op("keyswitch", n=p.n, primes_in=len(x.primes), primes_out=len(x.primes),
-                      level_in=0, level_out=0, encapsulation=True):
-            c0, c1 = x.polys
-            pb = key.basis.sub(key.q_count)
-            with trace.op("modup", n=p.n, primes_in=key.q_count, primes_out=len(key.basis),
-                          level_in=0, level_out=0, digits=1):
-                ext = mod_up(c1, pb)
-            u0 = mod_down(ext.mul(key.b), key.q_count)
-            u1 = mod_down(ext.mul(key.a), key.q_count)
-        return Ciphertext((c0.add(u0), u1), 0, x.scale, x.slots, p)
+        """``s -> s'`` at level 0 with the ``q0 * P'`` key: one digit, raised to ``P'`` only
+        (:func:`sw.ckks.keyswitch.key_switch` with the key's :class:`BasisKey`)."""
+        c0, c1 = x.polys
+        u0, u1 = key_switch(self.ctx, c1, 0, self.keys.to_sparse.switching_key(), encapsulation=True)
+        return Ciphertext((c0.add(u0), u1), 0, x.scale, x.slots, self.params)
 
     def _mod_raise(self, x: Ciphertext) -> Ciphertext:
         """Lift the level-0 residues (centred mod q0) to every prime of the top level."""
@@ -378,17 +373,10 @@ class Bootstrapper:
         top = p.max_level
         src = self.ctx.q_basis(0)
         dst = RnsBasis.get(p.primes_at(top)[len(src):], p.n)
-        conv = BasisConverter.get(src, dst)
         with trace.op("modraise", n=p.n, primes_in=len(src), primes_out=len(src) + len(dst),
                       level_in=0, level_out=top):
-            polys = []
-            for c in x.polys:
-                coeff = c.to_coeff()
-                ext = K.bconv(coeff.data, conv, exact=True)
-                ext = K.ntt(ext, dst, inplace=True)
-                data = None if ext is None else K.concat_rows([c.data, ext])
-                polys.append(RnsPoly(self.ctx.q_basis(top), data, True))
-        return Ciphertext(tuple(polys), top, x.scale, x.slots, p)
+            polys = tuple(mod_up(c, dst, exact=True) for c in x.polys)
+        return Ciphertext(polys, top, x.scale, x.slots, p)
 
     # -- linear transforms ------------------------------------------------------------------
     def _bsgs(self, x: Ciphertext, diags: dict, n1: int, period: int, target: float, key,

@@ -14,6 +14,8 @@ Every key is stored in evaluation form, so no key is ever transformed during eva
   ``P T_i s'`` is ``(P mod q) s'`` on the rows of ``D_i`` and 0 elsewhere). Digits are
   stacked: ``b``, ``a`` have shape ``(dnum, len(full_basis), n)``. At a lower level the
   same key is used on the rows ``ctx.key_rowmap(level)`` with truncated digits.
+* :class:`BasisKey`: a single-digit switching key over its own basis ``Q' + P'`` (fewer
+  ciphertext and special primes than ``full_basis``), e.g. bootstrapping's encapsulation key.
 """
 from __future__ import annotations
 
@@ -77,6 +79,42 @@ class SwitchingKey:
             nd = len(p.digits_at(self.level))
             return 2 * nd * (len(p.primes_at(self.level)) + len(p.p_primes)) * p.n * 8
         return 2 * p.dnum * (len(p.q_primes) + len(p.p_primes)) * p.n * 8
+
+
+@dataclass(frozen=True)
+class BasisKey:
+    """Single-digit switching key from ``s'`` to ``s`` over its own basis ``Q' + P'``.
+
+    ``b = -a s + e + P' s'`` in evaluation form over ``basis``: its first ``q_count`` rows are
+    ciphertext primes ``Q'``, the other rows its own special primes ``P'`` (not necessarily
+    all of ``ctx.p_basis``). It switches a ciphertext whose primes are the first
+    ``L <= q_count`` primes of ``Q'`` as one digit: all ``L`` rows are raised to ``P'`` only
+    (:mod:`.keyswitch`). Example: the bootstrapping encapsulation key over ``q0 P'``.
+
+    Parameters
+    ----------
+    b, a : RnsPoly
+        The key halves (evaluation form, same basis; ``data`` None in a dry run).
+    q_count : int
+        Number of leading rows of the basis that are ciphertext primes.
+    kind : str
+        Name used in error messages and reports.
+    """
+
+    b: RnsPoly
+    a: RnsPoly
+    q_count: int
+    kind: str = "basis"
+
+    @property
+    def basis(self):
+        """``Q' + P'`` (the rows of ``b`` and ``a``)."""
+        return self.b.basis
+
+    @property
+    def special(self):
+        """The special primes ``P'`` (rows ``q_count:`` of the basis)."""
+        return self.b.basis.sub(self.q_count)
 
 
 @dataclass

@@ -1,14 +1,24 @@
 """Hybrid key switching (Han-Ki 2020 / GHS), with hoisting.
 
-For ``c`` at level ``l`` (``L`` primes, evaluation form):
+Every key switch runs through this module: relinearisation, rotations (hoisted or not),
+conjugation, and bootstrapping's encapsulation and decapsulation. It also writes the trace
+events of a key switch: ``keyswitch`` (:func:`key_switch`, or :func:`switch_decomposed` for a
+hoisted one) containing ``modup`` (:func:`decompose`; shared, outside, when hoisted) and
+``moddown`` (:func:`apply_key`).
+
+For ``c`` at level ``l`` (``L`` primes, evaluation form) and a key whose special primes are
+``P`` (``K`` primes: ``ctx.p_basis`` for a :class:`~.keys.SwitchingKey`, the key's own ``P'``
+for a :class:`~.keys.BasisKey`):
 
 1. **Decompose + ModUp** (:func:`decompose`): INTT of ``c`` (``L`` rows); for each digit
-   ``D_i`` (``params.digits_at(l)``), fast basis conversion of its rows to the other
-   ``L - |D_i|`` primes of ``Q_l`` and the ``K`` special primes, then NTT of those rows;
-   the digit's own rows are reused from the evaluation form. Result: ``(d, L + K, n)``.
-2. **Inner product** with the key digits (rows ``ctx.key_rowmap(l)``), optionally after an
-   automorphism of the digits (evaluation-form permutation; that is how several rotations
-   share one decomposition: hoisting).
+   ``D_i`` (``params.digits_at(l)``; one digit of all ``L`` rows for a ``BasisKey``), fast
+   basis conversion of its rows to the other ``L - |D_i|`` primes of ``Q_l`` and the ``K``
+   special primes, then NTT of those rows; the digit's own rows are reused from the
+   evaluation form. Result: ``(d, L + K, n)``.
+2. **Inner product** with the key digits (rows ``ctx.key_rowmap(l)`` of a ``SwitchingKey``,
+   the ``Q_l`` and ``P'`` rows of a ``BasisKey``), optionally after an automorphism of the
+   digits (evaluation-form permutation; that is how several rotations share one
+   decomposition: hoisting).
 3. **ModDown** of both halves: INTT of the ``K`` special rows, BConv ``K -> L``, NTT of
    ``L`` rows, ``(x - conv) * P^-1``.
 
@@ -20,6 +30,7 @@ Kernel counts of one key switch at level ``l`` (``d`` digits of sizes ``a_i``):
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
@@ -28,19 +39,81 @@ from ..ring import RnsBasis, RnsPoly, mod_down
 from ..ring import kernels as K
 from ..ring.kernels import BasisConverter
 from .context import CkksContext
-from .keys import SwitchingKey
+from .errors import LevelError, ParameterMismatchError
+from .keys import BasisKey, SwitchingKey
 
 _U = np.uint64
 
 
-def decompose(ctx: CkksContext, c: RnsPoly, level: int):
-    """Digits of ``c`` raised to ``Q_level + P`` (evaluation form), shape ``(d, L+K, n)``
-    (None in a dry run)."""
+class KeyRows(NamedTuple):
+    """What a key switch at one level reads of a key.
+
+    ``b``, ``a``: digit stacks ``(D, rows, n)`` (None in a dry run); ``rowmap``: the rows of
+    the stacks that make up ``Q_level + special``; ``special``: the special primes the digits
+    are raised to; ``digits``: row ranges ``(start, stop)`` of the digits into ``Q_level``.
+    """
+
+    b: np.ndarray | None
+    a: np.ndarray | None
+    rowmap: np.ndarray
+    special: RnsBasis
+    digits: tuple[tuple[int, int], ...]
+
+
+def key_rows(ctx: CkksContext, key: SwitchingKey | BasisKey, level: int) -> KeyRows:
+    """The :class:`KeyRows` of ``key`` for a ciphertext at ``level``.
+
+    Raises :class:`~.errors.LevelError` if a truncated key is below ``level`` and
+    :class:`~.errors.ParameterMismatchError` if a ``BasisKey`` does not start with the
+    ciphertext's primes.
+    """
+    if isinstance(key, BasisKey):
+        return _basis_key_rows(ctx, key, level)
+    key_level = getattr(key, "level", None)
+    if key_level is None:
+        rowmap = ctx.key_rowmap(level)
+    else:
+        if level > key_level:
+            raise LevelError(f"key switch: key ({key.kind}) is truncated to level {key_level}, "
+                             f"ciphertext is at level {level}")
+        rowmap = ctx.key_rowmap_truncated(level, key_level)
+    return KeyRows(key.b, key.a, rowmap, ctx.p_basis, ctx.params.digits_at(level))
+
+
+def _basis_key_rows(ctx: CkksContext, key: BasisKey, level: int) -> KeyRows:
+    qb = ctx.q_basis(level)
+    L = len(qb)
+    if L > key.q_count or key.basis.primes[:L] != qb.primes:
+        raise ParameterMismatchError(
+            f"key switch: key ({key.kind}) is over {key.q_count} ciphertext primes that do not "
+            f"begin with the {L} primes of level {level}")
+    b = None if key.b.data is None else key.b.data[None]
+    a = None if key.a.data is None else key.a.data[None]
+    return KeyRows(b, a, _basis_rowmap(L, key.q_count, len(key.basis)), key.special, ((0, L),))
+
+
+@lru_cache(maxsize=256)
+def _basis_rowmap(L: int, q_count: int, total: int) -> np.ndarray:
+    r = np.concatenate([np.arange(L), np.arange(q_count, total)]).astype(np.int64)
+    r.setflags(write=False)
+    return r
+
+
+def decompose(ctx: CkksContext, c: RnsPoly, level: int, special: RnsBasis | None = None,
+              digits: tuple[tuple[int, int], ...] | None = None):
+    """Digits of ``c`` raised to ``Q_level + special`` (evaluation form), shape
+    ``(d, L+K, n)`` (None in a dry run).
+
+    ``special`` (default ``ctx.p_basis``) and ``digits`` (default ``params.digits_at(level)``)
+    are those of the key (:func:`key_rows`); the defaults serve every ``SwitchingKey``, so
+    one decomposition serves several of them (hoisting).
+    """
     p = ctx.params
     qb = ctx.q_basis(level)
-    qpb = ctx.qp_basis(level)
+    special = ctx.p_basis if special is None else special
+    qpb = qb + special
     L = len(qb)
-    digits = p.digits_at(level)
+    digits = p.digits_at(level) if digits is None else digits
     with trace.op("modup", n=p.n, primes_in=L, primes_out=len(qpb), level_in=level, level_out=level,
                   digits=len(digits)):
         coeff = c.to_coeff()
@@ -48,7 +121,7 @@ def decompose(ctx: CkksContext, c: RnsPoly, level: int):
         ext = np.empty((len(digits), len(qpb), p.n), dtype=_U) if live else None
         for i, (s0, s1) in enumerate(digits):
             src = qb.sub(s0, s1)
-            dst = _dst_basis(ctx, level, s0, s1)
+            dst = _dst_basis(qb, special, s0, s1)
             rowidx = _dst_rows(len(qpb), s0, s1)
             K.bconv(K.take_rows(coeff.data, s0, s1), BasisConverter.get(src, dst),
                     out=None if not live else ext[i], rowidx=rowidx)
@@ -65,42 +138,57 @@ def _dst_rows(total: int, s0: int, s1: int) -> np.ndarray:
     return r
 
 
-def _dst_basis(ctx: CkksContext, level: int, s0: int, s1: int) -> RnsBasis:
-    qb = ctx.q_basis(level)
-    return RnsBasis.get(qb.primes[:s0] + qb.primes[s1:] + ctx.p_basis.primes, ctx.n)
+def _dst_basis(qb: RnsBasis, special: RnsBasis, s0: int, s1: int) -> RnsBasis:
+    return RnsBasis.get(qb.primes[:s0] + qb.primes[s1:] + special.primes, qb.n)
 
 
-def apply_key(ctx: CkksContext, ext, level: int, key: SwitchingKey, galois: int | None = None):
+def apply_key(ctx: CkksContext, ext, level: int, key: SwitchingKey | BasisKey,
+              galois: int | None = None):
     """Inner product of raised digits with ``key`` (after the automorphism ``galois`` if
-    given) and ModDown: returns ``(u0, u1)`` over ``Q_level`` in evaluation form."""
+    given) and ModDown: returns ``(u0, u1)`` over ``Q_level`` in evaluation form.
+
+    ``ext``: :func:`decompose` of the polynomial with the key's special primes and digits.
+    """
+    return _apply(ctx, ext, level, key_rows(ctx, key, level), galois)
+
+
+def _apply(ctx: CkksContext, ext, level: int, rows: KeyRows, galois: int | None):
     p = ctx.params
-    qpb = ctx.qp_basis(level)
+    qpb = ctx.q_basis(level) + rows.special
     L = len(p.primes_at(level))
-    nd = len(p.digits_at(level))
+    nd = len(rows.digits)
+    if ext is not None and ext.shape[:2] != (nd, len(qpb)):
+        raise ValueError(f"key switch: digits of shape {ext.shape[:2]} do not fit the key "
+                         f"({nd} digits over {len(qpb)} primes)")
     perm = None if galois is None else K.eval_permutation(p.n, galois)
-    key_level = getattr(key, "level", None)
-    if key_level is None:
-        rowmap = ctx.key_rowmap(level)
-    else:
-        if level > key_level:
-            from .errors import LevelError
-            raise LevelError(f"key switch: key ({key.kind}) is truncated to level {key_level}, "
-                             f"ciphertext is at level {level}")
-        rowmap = ctx.key_rowmap_truncated(level, key_level)
     # compact (uint32) keys are read as they are stored: the kernel widens each word as it
     # multiplies (copying the used rows to uint64 first cost ~230 MB per key switch at N = 2^16)
-    o0, o1 = K.ks_inner(ext, qpb, key.b, key.a, rowmap, nd, perm)
+    o0, o1 = K.ks_inner(ext, qpb, rows.b, rows.a, rows.rowmap, nd, perm)
     with trace.op("moddown", n=p.n, primes_in=len(qpb), primes_out=L, level_in=level, level_out=level):
         u0 = mod_down(RnsPoly(qpb, o0, True), L, consume=True)
         u1 = mod_down(RnsPoly(qpb, o1, True), L, consume=True)
     return u0, u1
 
 
-def key_switch(ctx: CkksContext, c: RnsPoly, level: int, key: SwitchingKey, galois: int | None = None):
+def key_switch(ctx: CkksContext, c: RnsPoly, level: int, key: SwitchingKey | BasisKey,
+               galois: int | None = None, **info):
     """Switch ``c`` (decrypting under ``s'``; if ``galois`` is given, ``c`` is first mapped by
-    ``X -> X^galois``) to ``(u0, u1)`` with ``u0 + u1 s ~ c s'``."""
+    ``X -> X^galois``) to ``(u0, u1)`` with ``u0 + u1 s ~ c s'``.
+
+    ``info``: extra fields of the ``keyswitch`` trace event (e.g. ``encapsulation=True``).
+    """
     p = ctx.params
+    rows = key_rows(ctx, key, level)
     with trace.op("keyswitch", n=p.n, primes_in=len(c.basis), primes_out=len(c.basis),
-                  level_in=level, level_out=level):
-        ext = decompose(ctx, c, level)
+                  level_in=level, level_out=level, **info):
+        ext = decompose(ctx, c, level, rows.special, rows.digits)
+        return _apply(ctx, ext, level, rows, galois)
+
+
+def switch_decomposed(ctx: CkksContext, ext, level: int, key: SwitchingKey | BasisKey,
+                      galois: int | None = None):
+    """A hoisted key switch: :func:`apply_key` of a shared decomposition ``ext`` inside its
+    own ``keyswitch`` trace event (its ``modup`` is the shared one, outside; the event
+    records no output primes or level, as hoisted key switches always have)."""
+    with trace.op("keyswitch", n=ctx.params.n, primes_in=len(ctx.q_basis(level)), level_in=level):
         return apply_key(ctx, ext, level, key, galois)

@@ -2,7 +2,7 @@
 
 * :func:`mod_up`: extend a polynomial known modulo ``src`` to ``src + dst`` (the extension
   rows equal ``x + u Q_src`` with ``0 <= u < len(src)``: an approximate lift, exact
-  modulo ``Q_src``).
+  modulo ``Q_src``; or, with ``exact=True``, the centred representative of ``x``).
 * :func:`mod_down`: from ``Q P`` (rows ``Q`` then ``P``) to ``Q``: ``round(x / P)``, i.e.
   ``(x - [x]_P) * P^-1 mod Q`` with ``[x]_P`` the centered residue, converted exactly
   (float-corrected basis conversion), so the division error is at most 1/2.
@@ -28,16 +28,18 @@ def _inv_product(p_basis: RnsBasis, q_basis: RnsBasis) -> tuple[int, ...]:
     return tuple(pow(pp % q, -1, q) for q in q_basis.primes)
 
 
-def mod_up(x: RnsPoly, dst: RnsBasis) -> RnsPoly:
+def mod_up(x: RnsPoly, dst: RnsBasis, exact: bool = False) -> RnsPoly:
     """Extend ``x`` (basis ``src``) to the basis ``src + dst``; output in the form of ``x``.
 
     If ``x`` is in evaluation form, its rows are reused as they are and only the new rows
-    are converted (INTT of ``src``, BConv ``src -> dst``, NTT of ``dst``).
+    are converted (INTT of ``src``, BConv ``src -> dst``, NTT of ``dst``). ``exact=True``:
+    the new rows hold the centred representative of ``x`` mod ``Q_src`` (an exact lift, as
+    bootstrapping's ModRaise needs) instead of ``x + u Q_src``.
     """
     src = x.basis
     coeff = x.to_coeff()
     conv = BasisConverter.get(src, dst)
-    ext = K.bconv(coeff.data, conv)
+    ext = K.bconv(coeff.data, conv, exact=exact)
     new = RnsPoly(dst, K.ntt(ext, dst, inplace=True) if x.is_ntt else ext, x.is_ntt)
     return RnsPoly(src + dst, K.concat_rows([x.data, new.data]), x.is_ntt)
 
