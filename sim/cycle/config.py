@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import math
 import tomllib
-from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -228,17 +227,6 @@ def dsp_estimate(cfg: AcceleratorConfig, rows: Mapping[str, dict] | None = None)
     return out
 
 
-@lru_cache(maxsize=None)
-def ntt_unit_memory_words(n: int, lanes: int, word_bits: int, multiplier: str) -> int:
-    """``hw.ntt.NttUnit(n, q, W, P).memory_words`` (data banks + twiddle ROMs = ``3n``)."""
-    from hw.ntt import NttUnit
-    from sw.primes import ntt_primes
-
-    unit = NttUnit(n, ntt_primes(n, word_bits, 1)[0], word_bits, lanes, multiplier)
-    unit._MustUse__silence = True
-    return int(unit.memory_words)
-
-
 def unit_memory_bytes(cfg: AcceleratorConfig) -> int:
     """On-chip RAM held inside the NTT units (FPGA presets share it with the data).
 
@@ -246,8 +234,10 @@ def unit_memory_bytes(cfg: AcceleratorConfig) -> int:
     transformed plus the twiddle ROMs, which store each of the ``2n`` table entries once
     (``3n`` words per unit for every ``P``), packed at ``word_bits``.
     """
+    from .hwprops import ntt_memory_words
+
     spec = cfg.units["ntt"]
-    words = ntt_unit_memory_words(cfg.max_ring_degree, spec.lanes, cfg.word_bits, cfg.multiplier)
+    words = ntt_memory_words(cfg.max_ring_degree, spec.lanes, cfg.word_bits, cfg.multiplier)
     return cfg.bytes_for(spec.count * words)
 
 

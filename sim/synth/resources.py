@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 
 import pandas as pd
 
@@ -76,14 +75,12 @@ class Device:
         return {r: getattr(self, r) for r in RESOURCES}
 
 
-@lru_cache(maxsize=None)
 def _ntt_memories(n: int, lanes: int, width: int, multiplier: str) -> tuple:
-    from hw.ntt import NttUnit
-    from sim.cycle.units import unit_modulus
+    """Memories of one NTT unit (:func:`sim.cycle.hwprops.ntt_memory_shapes`; a ring smaller
+    than ``2P`` is transformed with ``n/2`` lanes)."""
+    from sim.cycle.hwprops import ntt_memory_shapes
 
-    unit = NttUnit(n, unit_modulus(n, width), width, min(lanes, n // 2), multiplier)
-    unit._MustUse__silence = True
-    return tuple(unit.memory_shapes())
+    return ntt_memory_shapes(n, min(lanes, n // 2), width, multiplier)
 
 
 def _fit(points: list[tuple[int, float]], x: int) -> float:
