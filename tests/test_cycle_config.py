@@ -1,12 +1,13 @@
-"""Accelerator descriptions: validation errors name the field; presets load; resource rule."""
+"""Accelerator descriptions: validation errors name the field; presets load and fit; resource rule."""
 from __future__ import annotations
 
 import re
 
 import pytest
 
-from sim.cycle.config import (dsp_estimate, dsp_per_modmul, dsp_per_product, load_config,
-                              loads_config, preset_names, unit_memory_bytes)
+from sim.cycle.config import load_config, loads_config, preset_names, unit_memory_bytes
+from sim.synth.fit import check_fit, dsp_estimate
+from sim.synth.resources import dsp_per_modmul, dsp_per_product
 
 BASE = """
 name = "t"
@@ -109,7 +110,7 @@ def test_dsp_rule_by_hand():
     assert dsp_per_product(32) == 4 and dsp_per_modmul(32) == 12
     assert dsp_per_product(54) == 12 and dsp_per_modmul(54) == 36
     assert dsp_per_product(17) == 1 * 1 and dsp_per_product(18) == 1 * 2
-    cfg = loads_config(BASE, synth_rows={})
+    cfg = loads_config(BASE)
     need = dsp_estimate(cfg, {})
     # NTT: 2 units * 2*8 multipliers * 12 = 384; modmul 4*4 lanes * 12 = 192;
     # bconv 16 lanes * 12 = 192; modadd, automorphism 0.
@@ -122,22 +123,23 @@ def test_dsp_budget_exceeded_is_refused_naming_the_unit():
     # 48 bconv lanes... 800 lanes * 12 = 9600 slices alone > 9024
     text = _replace("bconv = { count = 1, lanes = 16 }", "bconv = { count = 2, lanes = 400 }")
     with pytest.raises(ValueError, match=r"'device.dsp' is 9024 \(largest consumer 'units.bconv': 9600"):
-        loads_config(text, synth_rows={})
+        check_fit(loads_config(text), {})
 
 
 def test_ntt_memory_rule_by_hand():
-    cfg = loads_config(BASE, synth_rows={})
+    cfg = loads_config(BASE)
     # hw.ntt.NttUnit: n data words + 2n twiddle words (each table entry stored once) = 3n
     # words for every P: 2 units * 3 * 65536 words * 4 bytes = 1,572,864 bytes
     assert unit_memory_bytes(cfg) == 2 * 3 * 65536 * 4 == 1_572_864
     assert cfg.data_capacity_bytes == 41_000_000 - 1_572_864
     wide = loads_config(_replace("ntt = { count = 2, lanes = 8 }", "ntt = { count = 2, lanes = 256 }")
-                        .replace("dsp = 9024", "dsp = 99999"), synth_rows={})
+                        .replace("dsp = 9024", "dsp = 99999"))
+    assert check_fit(wide, {})["total"] == 2 * 2 * 256 * 12 + 192 + 192
     assert unit_memory_bytes(wide) == 1_572_864          # independent of P
     # 1 MB of RAM cannot hold two units
     text = _replace("on_chip_bytes = 41_000_000", "on_chip_bytes = 1_000_000")
     with pytest.raises(ValueError, match=r"'units.ntt' \(2 units x 8 lanes\) needs 1572864 bytes"):
-        loads_config(text, synth_rows={})
+        check_fit(loads_config(text), {})
     # an ASIC's stated on-chip memory is all data capacity
     asic = loads_config(_replace('kind = "fpga"', 'kind = "asic"'))
     assert asic.data_capacity_bytes == 41_000_000
@@ -166,6 +168,7 @@ def test_presets_load_and_cite_sources():
     for name in names:
         cfg = load_config(name)
         assert cfg.name == name and cfg.source, name
+        check_fit(cfg)                    # each preset's units fit its device and RAM
 
 
 def test_u280_preset_values():
@@ -194,17 +197,15 @@ def test_ntt_lane_rule_follows_the_rtl():
     # any power of two P <= max_ring_degree/2 (hw.ntt.check_lanes)
     for lanes in (1, 16, 1024, 32768):
         cfg = loads_config(_replace("ntt = { count = 2, lanes = 8 }", f"ntt = {{ count = 1, lanes = {lanes} }}")
-                           .replace("dsp = 9024", "dsp = 9000000"), synth_rows={})
+                           .replace("dsp = 9024", "dsp = 9000000"))
         assert cfg.units["ntt"].lanes == lanes
     with pytest.raises(ValueError, match=r"'units.ntt.lanes' must be a power of two with P <= "
                                          r"max_ring_degree/2 = 512"):
         loads_config(_replace("ntt = { count = 2, lanes = 8 }", "ntt = { count = 2, lanes = 1024 }")
-                     .replace("off_chip_gbps = 460", "off_chip_gbps = 460\nmax_ring_degree = 1024"),
-                     synth_rows={})
+                     .replace("off_chip_gbps = 460", "off_chip_gbps = 460\nmax_ring_degree = 1024"))
     for bad in (0, 3, 24):
         with pytest.raises(ValueError, match=r"'units.ntt.lanes'"):
-            loads_config(_replace("ntt = { count = 2, lanes = 8 }", f"ntt = {{ count = 2, lanes = {bad} }}"),
-                         synth_rows={})
+            loads_config(_replace("ntt = { count = 2, lanes = 8 }", f"ntt = {{ count = 2, lanes = {bad} }}"))
 
 
 # recorded synthesis rows (Yosys 0.70 synth_xilinx -family xcup, reports/synth.csv format)
@@ -222,15 +223,14 @@ ROWS = {
 
 
 def test_dsp_estimate_uses_synthesised_rows():
-    cfg = loads_config(BASE, synth_rows=ROWS)
+    cfg = loads_config(BASE)
     need = dsp_estimate(cfg, ROWS)
     # NTT (P = 8 synthesised): 2 * 176; modmul 16 lanes * 11; bconv 16 lanes * 11
     assert need["ntt"] == 352 and need["modmul"] == 176 and need["bconv"] == 176
     assert need["total"] == 704
     assert need["source"] == {"ntt": "synth", "modmul": "synth", "bconv": "synth"}
     # P = 16 not synthesised: line through (4, 88) and (8, 176) -> 352 per unit
-    p16 = loads_config(_replace("ntt = { count = 2, lanes = 8 }", "ntt = { count = 1, lanes = 16 }"),
-                       synth_rows=ROWS)
+    p16 = loads_config(_replace("ntt = { count = 2, lanes = 8 }", "ntt = { count = 1, lanes = 16 }"))
     need = dsp_estimate(p16, ROWS)
     assert need["ntt"] == 352 and need["source"]["ntt"] == "synth-fit"
 

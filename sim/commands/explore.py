@@ -136,7 +136,8 @@ def platform(device: str):
 
 
 def design_config(base, d: Design, *, execution: str | None = None, overlap: str | None = None):
-    """``base`` (platform) with the units of ``d``; no validation (see :meth:`Explorer.fit`)."""
+    """``base`` (platform) with the units of ``d``, field-checked like a loaded file; whether it
+    fits the device is :meth:`Explorer.fit`."""
     return replace(base, units=MappingProxyType(d.units(base.lanes)), name=f"{base.name}-dse",
                    execution=execution or base.execution, overlap=overlap or base.overlap,
                    description=f"{base.name} platform, explored design: {d.label}")
@@ -193,13 +194,12 @@ def lower_bound(compiled, base, device, rows: dict | None = None) -> dict:
     cycle each. Two multiplier costs: fhesim's RTL multiplier (``base.multiplier`` at
     ``base.word_bits``, synthesised: 11 DSP48E2 for a 32-bit Barrett lane), and the floor of
     any DSP-based design, one ``W x W`` product per modular multiplication with the reduction
-    for free (:func:`sim.cycle.config.dsp_per_product`, 4 DSP48E2 at W = 32).
+    for free (:func:`sim.synth.resources.dsp_per_product`, 4 DSP48E2 at W = 32).
     ``memory_s`` = compulsory off-chip bytes (:func:`demand`) / bandwidth. ``bound_s`` =
     ``max(compute_s, memory_s)`` with the RTL multiplier; ``floor_s`` with the free reduction.
     """
-    from sim.cycle.config import dsp_per_product
     from sim.synth.cache import read_cache
-    from sim.synth.resources import UnitResources
+    from sim.synth.resources import UnitResources, dsp_per_product
 
     if rows is None:
         rows = read_cache()
