@@ -16,6 +16,7 @@ from sim.cycle.config import load_config, loads_config
 from sim.cycle.events import Kernel, KeyUse, Op
 from sim.cycle.model import CompiledOps, estimate
 from sim.synth.cache import read_cache
+from sim.synth.fit import check_fit
 from sim.synth.resources import RESOURCES, fit_report
 
 
@@ -73,7 +74,19 @@ def test_best_units_load_as_a_valid_configuration(result):
     head = text.split("\n[units]\n")[0] + "\n"
     device = "[device]\n" + text.split("\n[device]\n")[1]
     cfg = loads_config(head + result.best["toml_units"] + "\n\n" + device)     # validation accepts it
+    assert check_fit(cfg)["total"] == result.best["dsp"]                    # and it fits the DSPs
     assert Design.from_config(cfg) == _design(result.best)
+
+
+def test_design_variants_are_validated_like_files():
+    base, _ = platform("u280")
+    ok = design_config(base, Design(1, 256, 304, 4096, 0, 1, 1024))
+    assert (ok.units["ntt"].lanes, ok.units["bconv"].count, ok.name) == (256, 0, "u280-dse")
+    with pytest.raises(ValueError, match=r"'u280-dse' \(.*u280.toml\): field 'units.ntt.lanes' "
+                                         r"must be a power of two"):
+        design_config(base, Design(1, 96, 304, 4096, 0, 1, 1024))
+    with pytest.raises(ValueError, match=r"field 'execution' must be one of"):
+        design_config(base, Design(1, 256, 304, 4096, 0, 1, 1024), execution="fused")
 
 
 def test_pareto_front_is_non_dominated(result):

@@ -118,8 +118,11 @@ def run(args) -> int:
         return 0
     if not args.config:
         return _fail("--config NAME_OR_PATH is required (see --list)")
+    from sim.synth.fit import check_fit
+
     try:
         cfg = cfgmod.load_config(args.config)
+        dsp = check_fit(cfg)
     except ValueError as exc:
         return _fail(str(exc))
     try:
@@ -143,7 +146,7 @@ def run(args) -> int:
     if args.json:
         out = {
             "workload": workload,
-            "config": cfg.summary(),
+            "config": cfg.summary(dsp_estimate=dsp["total"] if dsp else None),
             "total": est.total(),
             "top_ops": json.loads(by_op.to_json(orient="records")),
             "top_labels": json.loads(by_label.to_json(orient="records")),

@@ -1,6 +1,8 @@
 """The cycle model: an op trace and an accelerator description in, cycles and seconds out.
 
-* :mod:`sim.cycle.config`    accelerator descriptions (TOML), validation, presets;
+* :mod:`sim.cycle.config`    accelerator descriptions (TOML), their declared field rules, presets;
+* :mod:`sim.cycle.checks`    the field rules and the one function that checks them;
+* :mod:`sim.cycle.hwprops`   timings and memories read from the ``hw`` components;
 * :mod:`sim.cycle.events`    the model's workload format (operations and kernel calls);
 * :mod:`sim.cycle.adapters`  conversion from the CKKS op trace (``sw.trace``);
 * :mod:`sim.cycle.units`     kernel costs read from the ``hw`` components' properties;

@@ -28,26 +28,32 @@ The format is documented in ``docs/accelerator-config.md``. In short::
 
     [device]                            # optional: resource budget (FPGA)
     name = "Alveo U280"                 # optional
-    dsp = 9024                          # checked on load (see dsp_estimate)
+    dsp = 9024                          # checked by sim.synth.fit.check_fit
     lut = 1_303_680                     # optional; lut/ff/bram36/uram are checked by
     ff = 2_607_360                      #   sim.synth.resources.fit_report (fhesim report,
-    bram36 = 2016                       #   fhesim estimate --resources)
+    bram36 = 2016                       #   fhesim explore)
     uram = 960
 
-Every field is checked on load; a missing, negative or mistyped field, an unknown key or
-an unknown unit raises :class:`ValueError` naming the field, and so does a configuration
-whose units need more DSP slices than ``[device].dsp`` (:func:`dsp_estimate`: synthesised
-figures from ``reports/synth.csv`` where available, the tiling rule otherwise).
+:class:`AcceleratorConfig` is a frozen value whose fields declare their rules
+(:class:`sim.cycle.checks.Rule`); constructing one checks every field, so a file, a TOML
+string and a variant made with :func:`dataclasses.replace` are validated the same way. A
+missing, negative or mistyped field, an unknown key or an unknown unit raises
+:class:`~sim.cycle.checks.ConfigError` (a :class:`ValueError`) naming the configuration (and
+its file), the field's dotted path and what was expected.
+
+Loading imports neither ``hw`` nor the synthesis results. Whether the units fit a device
+(``[device].dsp``, and on an FPGA the on-chip RAM left for data) is a separate, explicit
+step: :func:`sim.synth.fit.check_fit`.
 """
 from __future__ import annotations
 
-import math
 import tomllib
-from functools import lru_cache
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
+
+from .checks import Rule, check, check_keys, origin_of, refuse
 
 #: The unit kinds an accelerator may have, in report order.
 UNIT_KINDS: tuple[str, ...] = ("ntt", "modmul", "modadd", "bconv", "automorphism")
@@ -56,14 +62,8 @@ REQUIRED_UNITS: tuple[str, ...] = ("ntt", "modmul")
 #: Where the preset TOML files live.
 PRESET_DIR = Path(__file__).resolve().parent.parent / "configs"
 
-_TOP_KEYS = {
-    "name", "description", "source", "kind", "clock_mhz", "word_bits", "lanes",
-    "on_chip_bytes", "off_chip_gbps", "units", "device", "multiplier", "max_ring_degree",
-    "overlap", "execution", "evk_a_generated", "plaintexts",
-}
-_UNIT_KEYS = {"count", "lanes"}
-_DEVICE_KEYS = {"dsp", "lut", "ff", "bram36", "uram", "name"}
-_KINDS = ("asic", "fpga")
+#: Accelerator kinds (an FPGA's NTT-unit RAM comes out of ``on_chip_bytes``).
+KINDS = ("asic", "fpga")
 #: How transfers overlap compute (sim.cycle.model): ``"op"`` within one operation only;
 #: ``"prefetch"`` also the next operation's transfers during this one's compute.
 OVERLAP_KINDS = ("op", "prefetch")
@@ -76,28 +76,33 @@ EXECUTION_KINDS = ("serial", "pipelined")
 PLAINTEXT_KINDS = ("offchip", "generated")
 #: Modular multiplier algorithms the RTL offers (``hw.modmul``).
 MULTIPLIER_KINDS = ("barrett", "montgomery")
+#: Ring degrees ``hw.ntt.NttUnit`` builds: ``2^MIN_LOG_N .. 2^MAX_LOG_N`` (the same constants
+#: as ``hw.ntt``, restated so that loading does not import ``hw``; a test compares them).
+MIN_LOG_N, MAX_LOG_N = 3, 16
 
-# --- resource rule (documented in docs/accelerator-config.md, "Resource check") -------
-#: Unsigned operand widths of one Xilinx DSP48E2 multiplier (27x18 signed -> 26x17 unsigned).
-DSP_A_BITS, DSP_B_BITS = 26, 17
-#: Full-width products per modular multiplication (Barrett and Montgomery both need three:
-#: the product, the quotient estimate, and the quotient times q).
-PRODUCTS_PER_MODMUL = 3
-
-
-def dsp_per_product(word_bits: int) -> int:
-    """DSP48E2 slices for one ``word_bits x word_bits`` unsigned product (tiled 26x17 blocks)."""
-    return math.ceil(word_bits / DSP_A_BITS) * math.ceil(word_bits / DSP_B_BITS)
+#: Rules of a unit's fields (a required unit's count must also be positive).
+UNIT_RULES = {"count": Rule(int), "lanes": Rule(int, positive=True)}
+#: Rules of the ``[device]`` table's fields, in the order they are reported.
+DEVICE_RULES = {"dsp": Rule(int, positive=True), "lut": Rule(int), "ff": Rule(int),
+                "bram36": Rule(float), "uram": Rule(int), "name": Rule(str)}
 
 
-def dsp_per_modmul(word_bits: int) -> int:
-    """DSP slices of one fully pipelined modular multiplier lane (one result per cycle)."""
-    return PRODUCTS_PER_MODMUL * dsp_per_product(word_bits)
+def _declared(key: str, rule: Rule | None = None, default: Any = MISSING, **kw):
+    """A dataclass field with its TOML key (dotted path) and its rule."""
+    meta = {"key": key, "rule": rule}
+    if default is MISSING and "default_factory" not in kw:
+        return field(metadata=meta)
+    return field(default=default, metadata=meta, **kw)
+
+
+def _unit_count_rule(kind: str) -> Rule:
+    return Rule(int, positive=kind in REQUIRED_UNITS)
 
 
 @dataclass(frozen=True)
 class UnitSpec:
-    """``count`` identical units of one kind, each ``lanes`` words wide."""
+    """``count`` identical units of one kind, each ``lanes`` words wide (checked, with the
+    unit's name, by the :class:`AcceleratorConfig` that holds it)."""
 
     count: int
     lanes: int
@@ -109,28 +114,51 @@ class UnitSpec:
 
 @dataclass(frozen=True)
 class AcceleratorConfig:
-    """A validated accelerator description (see the module docstring for the fields)."""
+    """A validated accelerator description (see the module docstring for the fields).
 
-    name: str
-    clock_mhz: float
-    word_bits: int
-    lanes: int
-    on_chip_bytes: int
-    off_chip_gbps: float
-    units: Mapping[str, UnitSpec]
-    kind: str = "asic"
-    multiplier: str = "barrett"
-    description: str = ""
-    source: str = ""
-    dsp_budget: int | None = None
-    device_budget: Mapping[str, Any] = field(default_factory=dict)
-    max_ring_degree: int = 1 << 16
-    overlap: str = "op"
-    execution: str = "serial"
-    evk_a_generated: bool = False
-    plaintexts: str = "offchip"
+    Every construction checks the fields against their declared rules, normalises the
+    numbers (``clock_mhz = 300`` becomes ``300.0``) and orders ``units`` and
+    ``device_budget``; ``dataclasses.replace(cfg, ...)`` therefore validates a variant
+    exactly as a file is validated.
+    """
+
+    name: str = _declared("name", Rule(str, nonempty=True))
+    clock_mhz: float = _declared("clock_mhz", Rule(float, positive=True))
+    word_bits: int = _declared("word_bits", Rule(int, positive=True, low=16, high=64))
+    lanes: int = _declared("lanes", Rule(int, positive=True))
+    on_chip_bytes: int = _declared("on_chip_bytes", Rule(int))
+    off_chip_gbps: float = _declared("off_chip_gbps", Rule(float, positive=True))
+    units: Mapping[str, UnitSpec] = _declared("units")
+    kind: str = _declared("kind", Rule(str, choices=KINDS), "asic")
+    multiplier: str = _declared("multiplier", Rule(str, choices=MULTIPLIER_KINDS), "barrett")
+    description: str = _declared("description", Rule(str), "")
+    source: str = _declared("source", Rule(str), "")
+    dsp_budget: int | None = _declared("device.dsp", Rule(int, positive=True, optional=True), None)
+    device_budget: Mapping[str, Any] = _declared("device", default_factory=dict)
+    max_ring_degree: int = _declared("max_ring_degree", Rule(
+        int, positive=True, power_of_two=True, low=1 << MIN_LOG_N, high=1 << MAX_LOG_N,
+        note="hw.ntt.NttUnit"), 1 << 16)
+    overlap: str = _declared("overlap", Rule(str, choices=OVERLAP_KINDS), "op")
+    execution: str = _declared("execution", Rule(str, choices=EXECUTION_KINDS), "serial")
+    evk_a_generated: bool = _declared("evk_a_generated", Rule(bool), False)
+    plaintexts: str = _declared("plaintexts", Rule(str, choices=PLAINTEXT_KINDS), "offchip")
     path: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        origin = self.origin
+        for f in fields(self):
+            rule = f.metadata.get("rule")
+            if rule is not None:
+                object.__setattr__(self, f.name, check(getattr(self, f.name), rule,
+                                                       f.metadata["key"], origin))
+        object.__setattr__(self, "units", _checked_units(self.units, self.max_ring_degree, origin))
+        object.__setattr__(self, "device_budget", _checked_device(self.device_budget, origin))
+
+    @property
+    def origin(self) -> str:
+        """How error messages name this configuration: its name and, if loaded, its file."""
+        return origin_of(self.name, self.path)
 
     @property
     def clock_hz(self) -> float:
@@ -167,11 +195,12 @@ class AcceleratorConfig:
             raise ValueError(f"unknown unit {kind!r}; known units: {', '.join(UNIT_KINDS)}")
         return self.units[kind]
 
-    def dsp_estimate(self) -> dict[str, int]:
-        return dsp_estimate(self)
+    def summary(self, dsp_estimate: int | None = None) -> dict[str, Any]:
+        """A flat, JSON-friendly view of the configuration.
 
-    def summary(self) -> dict[str, Any]:
-        """A flat, JSON-friendly view of the configuration."""
+        ``dsp_estimate``: the DSP slices the units need (:func:`sim.synth.fit.dsp_estimate`),
+        reported beside ``dsp_budget`` when the configuration has one.
+        """
         out: dict[str, Any] = {
             "name": self.name, "kind": self.kind, "clock_mhz": self.clock_mhz,
             "word_bits": self.word_bits, "lanes": self.lanes, "multiplier": self.multiplier,
@@ -185,58 +214,48 @@ class AcceleratorConfig:
             out[f"{k}_lanes"] = spec.lanes
         if self.dsp_budget is not None:
             out["dsp_budget"] = self.dsp_budget
-            out["dsp_estimate"] = dsp_estimate(self)["total"]
+            if dsp_estimate is not None:
+                out["dsp_estimate"] = dsp_estimate
         if self.device_budget:
             out["device_budget"] = dict(self.device_budget)
         return out
 
 
-def dsp_estimate(cfg: AcceleratorConfig, rows: Mapping[str, dict] | None = None) -> dict[str, Any]:
-    """DSP slices the configuration's units need, per unit kind and in total.
-
-    ``rows`` are synthesis results (``reports/synth.csv``, read when ``None``; pass ``{}`` for
-    the rule alone). Per unit (:class:`sim.synth.resources.UnitResources`):
-
-    * an NTT unit: the synthesised ``hw.ntt.NttUnit`` with the same multiplier, width and
-      ``P``; other ``P`` from a line through the synthesised ones; without NTT rows,
-      ``P`` butterflies + ``P`` output multipliers;
-    * a modmul or basis-conversion lane: the synthesised multiplier of that width;
-    * modular adders and the automorphism (a permutation) use no DSP slices.
-
-    Without synthesised rows, the first-order rule: one modular multiplier =
-    ``PRODUCTS_PER_MODMUL`` full-width products of ``ceil(W/26) * ceil(W/17)`` DSP48E2 slices
-    (12 at W = 32), an NTT unit ``2P`` multipliers. ``out["source"]`` names the origin per kind.
-    """
-    from sim.synth.resources import UnitResources
-
-    if rows is None:
-        from sim.synth.cache import read_cache
-        rows = read_cache()
-    ur = UnitResources(rows)
-    ntt, mm, bc = cfg.units["ntt"], cfg.units["modmul"], cfg.units["bconv"]
-    ntt_res, ntt_src = ur.ntt_logic(cfg.multiplier, cfg.word_bits, ntt.lanes)
-    mul_res, mul_src = ur.multiplier(cfg.multiplier, cfg.word_bits)
-    out: dict[str, Any] = {
-        "ntt": ntt.count * ntt_res["dsp"],
-        "modmul": mm.total_lanes * mul_res["dsp"],
-        "modadd": 0,
-        "bconv": bc.total_lanes * mul_res["dsp"],
-        "automorphism": 0,
-    }
-    out["total"] = sum(out.values())
-    out["source"] = {"ntt": ntt_src, "modmul": mul_src, "bconv": mul_src}
-    return out
+def _check_unit_kinds(kinds, origin: str) -> None:
+    for key in kinds:
+        if key not in UNIT_KINDS:
+            raise refuse(origin, f"unknown unit 'units.{key}' (known units: {', '.join(UNIT_KINDS)})")
 
 
-@lru_cache(maxsize=None)
-def ntt_unit_memory_words(n: int, lanes: int, word_bits: int, multiplier: str) -> int:
-    """``hw.ntt.NttUnit(n, q, W, P).memory_words`` (data banks + twiddle ROMs = ``3n``)."""
-    from hw.ntt import NttUnit
-    from sw.primes import ntt_primes
+def _checked_units(units: Any, max_n: int, origin: str) -> Mapping[str, UnitSpec]:
+    """Every unit kind present, each count and lanes valid, NTT lanes buildable by the RTL."""
+    if not isinstance(units, Mapping):
+        raise refuse(origin, "field 'units' must be a table")
+    _check_unit_kinds(units, origin)
+    out: dict[str, UnitSpec] = {}
+    for kind in UNIT_KINDS:
+        if kind not in units:
+            raise refuse(origin, f"missing field 'units.{kind}'")
+        spec = units[kind]
+        if not isinstance(spec, UnitSpec):
+            raise refuse(origin, f"field 'units.{kind}' must be a UnitSpec, got {spec!r}")
+        count = check(spec.count, _unit_count_rule(kind), f"units.{kind}.count", origin)
+        lanes = check(spec.lanes, UNIT_RULES["lanes"], f"units.{kind}.lanes", origin)
+        out[kind] = UnitSpec(count, lanes)
+    lanes = out["ntt"].lanes
+    if lanes & (lanes - 1) or lanes > max_n // 2:      # hw.ntt.check_lanes
+        raise refuse(origin, f"field 'units.ntt.lanes' must be a power of two with P <= "
+                             f"max_ring_degree/2 = {max_n // 2} (hw.ntt.NttUnit), got {lanes}")
+    return MappingProxyType(out)
 
-    unit = NttUnit(n, ntt_primes(n, word_bits, 1)[0], word_bits, lanes, multiplier)
-    unit._MustUse__silence = True
-    return int(unit.memory_words)
+
+def _checked_device(budget: Any, origin: str) -> Mapping[str, Any]:
+    """The ``[device]`` budget, each value checked, in :data:`DEVICE_RULES` order."""
+    if not isinstance(budget, Mapping):
+        raise refuse(origin, "field 'device' must be a table")
+    check_keys(budget, DEVICE_RULES, "device", origin)
+    return MappingProxyType({k: check(budget[k], rule, f"device.{k}", origin)
+                             for k, rule in DEVICE_RULES.items() if k in budget})
 
 
 def unit_memory_bytes(cfg: AcceleratorConfig) -> int:
@@ -246,185 +265,72 @@ def unit_memory_bytes(cfg: AcceleratorConfig) -> int:
     transformed plus the twiddle ROMs, which store each of the ``2n`` table entries once
     (``3n`` words per unit for every ``P``), packed at ``word_bits``.
     """
+    from .hwprops import ntt_memory_words
+
     spec = cfg.units["ntt"]
-    words = ntt_unit_memory_words(cfg.max_ring_degree, spec.lanes, cfg.word_bits, cfg.multiplier)
+    words = ntt_memory_words(cfg.max_ring_degree, spec.lanes, cfg.word_bits, cfg.multiplier)
     return cfg.bytes_for(spec.count * words)
 
 
-# --- loading and validation -------------------------------------------------------------
+# --- loading: the TOML layout onto the fields ------------------------------------------
 
-def _where(ctx: str, key: str) -> str:
-    return f"{ctx}.{key}" if ctx else key
-
-
-def _number(data: Mapping[str, Any], key: str, ctx: str, *, integer: bool, positive: bool,
-            required: bool = True, default: Any = None) -> Any:
-    name = _where(ctx, key)
-    if key not in data:
-        if required:
-            raise ValueError(f"accelerator config: missing field '{name}'")
-        return default
-    value = data[key]
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"accelerator config: field '{name}' must be a number, got {value!r}")
-    if integer and not (isinstance(value, int) or float(value).is_integer()):
-        raise ValueError(f"accelerator config: field '{name}' must be an integer, got {value!r}")
-    if not math.isfinite(float(value)):
-        raise ValueError(f"accelerator config: field '{name}' must be finite, got {value!r}")
-    if value < 0:
-        raise ValueError(f"accelerator config: field '{name}' must not be negative, got {value!r}")
-    if positive and value == 0:
-        raise ValueError(f"accelerator config: field '{name}' must be positive, got {value!r}")
-    return int(value) if integer else float(value)
+#: TOML keys of the top-level table: the declared fields, and the ``[device]`` table.
+TOP_KEYS = frozenset(f.metadata["key"].split(".")[0] for f in fields(AcceleratorConfig)
+                     if "key" in f.metadata)
 
 
-def _string(data: Mapping[str, Any], key: str, default: str) -> str:
-    value = data.get(key, default)
-    if not isinstance(value, str):
-        raise ValueError(f"accelerator config: field '{key}' must be a string, got {value!r}")
-    return value
+def _unit_from_toml(kind: str, entry: Any, default_lanes: Any, origin: str) -> UnitSpec:
+    """One ``[units]`` entry: a count (named ``units.<kind>``) or a ``{count, lanes}`` table."""
+    rule = _unit_count_rule(kind)
+    if not isinstance(entry, Mapping):
+        return UnitSpec(check(entry, rule, f"units.{kind}", origin), default_lanes)
+    ctx = f"units.{kind}"
+    check_keys(entry, UNIT_RULES, ctx, origin)
+    if "count" not in entry:
+        raise refuse(origin, f"missing field '{ctx}.count'")
+    count = check(entry["count"], rule, f"{ctx}.count", origin)
+    if "lanes" not in entry:
+        return UnitSpec(count, default_lanes)
+    return UnitSpec(count, check(entry["lanes"], UNIT_RULES["lanes"], f"{ctx}.lanes", origin))
 
 
-def _choice(data: Mapping[str, Any], key: str, allowed: tuple[str, ...], default: str) -> str:
-    value = _string(data, key, default)
-    if value not in allowed:
-        raise ValueError(f"accelerator config: field '{key}' must be one of {allowed}, got {value!r}")
-    return value
-
-
-def _bool(data: Mapping[str, Any], key: str, default: bool) -> bool:
-    value = data.get(key, default)
-    if not isinstance(value, bool):
-        raise ValueError(f"accelerator config: field '{key}' must be true or false, got {value!r}")
-    return value
-
-
-def _check_keys(data: Mapping[str, Any], allowed: set[str], ctx: str) -> None:
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        where = f"'{ctx}' " if ctx else ""
-        raise ValueError(
-            f"accelerator config: unknown key '{_where(ctx, unknown[0])}' in {where}"
-            f"(allowed: {', '.join(sorted(allowed))})")
+def _units_from_toml(raw: Any, default_lanes: Any, origin: str) -> dict[str, UnitSpec]:
+    if not isinstance(raw, Mapping):
+        raise refuse(origin, "field 'units' must be a table")
+    _check_unit_kinds(raw, origin)
+    for kind in REQUIRED_UNITS:
+        if kind not in raw:
+            raise refuse(origin, f"missing field 'units.{kind}'")
+    return {kind: (_unit_from_toml(kind, raw[kind], default_lanes, origin) if kind in raw
+                   else UnitSpec(0, default_lanes)) for kind in UNIT_KINDS}
 
 
 def config_from_dict(data: Mapping[str, Any], *, name: str | None = None,
-                     path: str | None = None, synth_rows: Mapping[str, dict] | None = None
-                     ) -> AcceleratorConfig:
-    """Validate a parsed TOML mapping and build an :class:`AcceleratorConfig`.
+                     path: str | None = None) -> AcceleratorConfig:
+    """Map a parsed TOML document onto an :class:`AcceleratorConfig` (which checks it).
 
-    ``synth_rows``: synthesis results for the DSP check (``None``: ``reports/synth.csv``;
-    ``{}``: the tiling rule only). Raises :class:`ValueError` naming the offending field.
+    ``name`` is the default of the ``name`` field (the file stem); ``path`` the file, named
+    in error messages. Raises :class:`~sim.cycle.checks.ConfigError` naming the field.
     """
+    origin = origin_of(data.get("name", name) if isinstance(data, Mapping) else name, path)
     if not isinstance(data, Mapping):
-        raise ValueError("accelerator config: the document must be a TOML table")
-    _check_keys(data, _TOP_KEYS, "")
-    cfg_name = _string(data, "name", name or "")
-    if not cfg_name:
-        raise ValueError("accelerator config: missing field 'name'")
-    kind = _string(data, "kind", "asic")
-    if kind not in _KINDS:
-        raise ValueError(f"accelerator config: field 'kind' must be one of {_KINDS}, got {kind!r}")
-    multiplier = _string(data, "multiplier", "barrett")
-    if multiplier not in MULTIPLIER_KINDS:
-        raise ValueError(f"accelerator config: field 'multiplier' must be one of "
-                         f"{MULTIPLIER_KINDS}, got {multiplier!r}")
-    clock = _number(data, "clock_mhz", "", integer=False, positive=True)
-    word_bits = _number(data, "word_bits", "", integer=True, positive=True)
-    if not 16 <= word_bits <= 64:
-        raise ValueError(f"accelerator config: field 'word_bits' must lie in [16, 64], got {word_bits}")
-    lanes = _number(data, "lanes", "", integer=True, positive=True)
-    on_chip = _number(data, "on_chip_bytes", "", integer=True, positive=False)
-    bandwidth = _number(data, "off_chip_gbps", "", integer=False, positive=True)
-
-    if "units" not in data:
-        raise ValueError("accelerator config: missing field 'units'")
-    raw_units = data["units"]
-    if not isinstance(raw_units, Mapping):
-        raise ValueError("accelerator config: field 'units' must be a table")
-    for key in raw_units:
-        if key not in UNIT_KINDS:
-            raise ValueError(f"accelerator config: unknown unit 'units.{key}' "
-                             f"(known units: {', '.join(UNIT_KINDS)})")
-    units: dict[str, UnitSpec] = {}
-    for kind_name in UNIT_KINDS:
-        ctx = f"units.{kind_name}"
-        required = kind_name in REQUIRED_UNITS
-        if kind_name not in raw_units:
-            if required:
-                raise ValueError(f"accelerator config: missing field '{ctx}'")
-            units[kind_name] = UnitSpec(0, lanes)
-            continue
-        entry = raw_units[kind_name]
-        if isinstance(entry, Mapping):
-            _check_keys(entry, _UNIT_KEYS, ctx)
-            count = _number(entry, "count", ctx, integer=True, positive=required)
-            unit_lanes = _number(entry, "lanes", ctx, integer=True, positive=True,
-                                 required=False, default=lanes)
-        else:
-            count = _number(raw_units, kind_name, "units", integer=True, positive=required)
-            unit_lanes = lanes
-        units[kind_name] = UnitSpec(count, unit_lanes)
-    from hw.ntt import MAX_LOG_N, MIN_LOG_N, check_lanes  # what the RTL can build
-
-    max_n = _number(data, "max_ring_degree", "", integer=True, positive=True, required=False,
-                    default=1 << 16)
-    if max_n & (max_n - 1) or not (1 << MIN_LOG_N) <= max_n <= (1 << MAX_LOG_N):
-        raise ValueError(f"accelerator config: field 'max_ring_degree' must be a power of two in "
-                         f"[2^{MIN_LOG_N}, 2^{MAX_LOG_N}] (hw.ntt.NttUnit), got {max_n}")
-    try:
-        check_lanes(units["ntt"].lanes, max_n)
-    except ValueError:
-        raise ValueError(f"accelerator config: field 'units.ntt.lanes' must be a power of two with "
-                         f"P <= max_ring_degree/2 = {max_n // 2} (hw.ntt.NttUnit), "
-                         f"got {units['ntt'].lanes}") from None
-
-    overlap = _choice(data, "overlap", OVERLAP_KINDS, "op")
-    execution = _choice(data, "execution", EXECUTION_KINDS, "serial")
-    plaintexts = _choice(data, "plaintexts", PLAINTEXT_KINDS, "offchip")
-    evk_a_generated = _bool(data, "evk_a_generated", False)
-
-    dsp_budget = None
-    device_budget: dict[str, Any] = {}
+        raise refuse(origin, "the document must be a TOML table")
+    check_keys(data, TOP_KEYS, "", origin)
+    for f in fields(AcceleratorConfig):
+        key = f.metadata.get("key", "")
+        required = f.default is MISSING and f.default_factory is MISSING and f.name != "name"
+        if required and key not in data:
+            raise refuse(origin, f"missing field '{key}'")
+    kwargs = {k: v for k, v in data.items() if k not in ("units", "device")}
+    kwargs.setdefault("name", name or "")
+    kwargs["units"] = _units_from_toml(data["units"], data["lanes"], origin)
     if "device" in data:
         device = data["device"]
         if not isinstance(device, Mapping):
-            raise ValueError("accelerator config: field 'device' must be a table")
-        _check_keys(device, _DEVICE_KEYS, "device")
-        dsp_budget = _number(device, "dsp", "device", integer=True, positive=True, required=False)
-        for key in ("dsp", "lut", "ff", "bram36", "uram"):
-            value = _number(device, key, "device", integer=key != "bram36", positive=False,
-                            required=False)
-            if value is not None:
-                device_budget[key] = value
-        if "name" in device:
-            if not isinstance(device["name"], str):
-                raise ValueError("accelerator config: field 'device.name' must be a string")
-            device_budget["name"] = device["name"]
-
-    cfg = AcceleratorConfig(
-        name=cfg_name, clock_mhz=clock, word_bits=word_bits, lanes=lanes,
-        on_chip_bytes=on_chip, off_chip_gbps=bandwidth, units=MappingProxyType(units),
-        kind=kind, multiplier=multiplier, description=_string(data, "description", ""),
-        source=_string(data, "source", ""), dsp_budget=dsp_budget,
-        device_budget=MappingProxyType(device_budget), max_ring_degree=max_n, overlap=overlap,
-        execution=execution, evk_a_generated=evk_a_generated, plaintexts=plaintexts, path=path,
-    )
-    if dsp_budget is not None:
-        need = dsp_estimate(cfg, synth_rows)
-        if need["total"] > dsp_budget:
-            worst = max(UNIT_KINDS, key=lambda k: need[k])
-            src = need["source"].get(worst, "rule")
-            raise ValueError(
-                f"accelerator config: units need {need['total']} DSP slices but 'device.dsp' is "
-                f"{dsp_budget} (largest consumer 'units.{worst}': {need[worst]} slices, "
-                f"{'synthesised figures' if src != 'rule' else 'tiling rule'} ({src}))")
-    if kind == "fpga" and cfg.data_capacity_bytes < 0:
-        raise ValueError(
-            f"accelerator config: 'units.ntt' ({units['ntt'].count} units x {units['ntt'].lanes} "
-            f"lanes) needs {unit_memory_bytes(cfg)} bytes of on-chip RAM at n={max_n}, more than "
-            f"'on_chip_bytes' = {on_chip}")
-    return cfg
+            raise refuse(origin, "field 'device' must be a table")
+        kwargs["dsp_budget"] = device.get("dsp")
+        kwargs["device_budget"] = device
+    return AcceleratorConfig(**kwargs, path=path)
 
 
 def preset_names() -> list[str]:
@@ -451,11 +357,10 @@ def load_config(name_or_path: str | Path) -> AcceleratorConfig:
     return config_from_dict(data, name=path.stem, path=str(path))
 
 
-def loads_config(text: str, *, name: str = "inline",
-                 synth_rows: Mapping[str, dict] | None = None) -> AcceleratorConfig:
+def loads_config(text: str, *, name: str = "inline") -> AcceleratorConfig:
     """Parse and validate a TOML string (handy for tests and sweeps)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"accelerator config: not valid TOML: {exc}") from exc
-    return config_from_dict(data, name=name, synth_rows=synth_rows)
+    return config_from_dict(data, name=name)

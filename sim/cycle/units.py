@@ -1,8 +1,8 @@
 """Unit costs: cycles of one kernel call on an accelerator configuration.
 
 Where the RTL has the unit, the numbers are read from the constructed ``hw`` component's
-Python properties (``latency``, ``throughput``, ``cycles_per_transform``): the model has no
-constants of its own for those units. The cocotb benches of ``sim/rtl`` measure the same
+Python properties (``latency``, ``throughput``, ``cycles_per_transform``;
+:mod:`sim.cycle.hwprops`): the model has no constants of its own for those units. The cocotb benches of ``sim/rtl`` measure the same
 properties in simulation. Units the RTL does not have yet (basis conversion, automorphism,
 stand-alone modular adder) use the formulas below and are flagged ``rtl_backed=False``.
 
@@ -39,12 +39,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
-
-from sw.primes import ntt_primes
 
 from .config import AcceleratorConfig
 from .events import KERNEL_UNIT, Kernel
+from .hwprops import multiplier_props, ntt_props, unit_modulus  # noqa: F401 (re-exported)
 
 #: Latency of the (not yet RTL-backed) modular adder: one registered add-and-correct stage.
 MODADD_LATENCY = 1
@@ -68,43 +66,6 @@ class KernelCost:
     @property
     def cycles(self) -> int:
         return self.occupancy + self.fill
-
-
-def unit_modulus(n: int, word_bits: int) -> int:
-    """The modulus a unit is constructed with: the largest ``q = 1 mod 2n`` below ``2^W``.
-
-    The unit costs do not depend on ``q`` (only on ``n``, the width and the lanes); any valid
-    NTT-friendly prime of the word width gives the same properties.
-    """
-    return ntt_primes(n, word_bits, 1)[0]
-
-
-def _read_only(component) -> None:
-    """Mark a component built only to read its properties (no UnusedElaboratable warning)."""
-    component._MustUse__silence = True
-
-
-@lru_cache(maxsize=None)
-def multiplier_props(multiplier: str, word_bits: int) -> tuple[int, float]:
-    """``(latency, throughput)`` of the RTL modular multiplier named ``multiplier``."""
-    from hw import modmul
-
-    classes = {"barrett": modmul.BarrettMultiplier, "montgomery": modmul.MontgomeryMultiplier}
-    if multiplier not in classes:
-        raise ValueError(f"multiplier={multiplier!r} must be one of {sorted(classes)}")
-    unit = classes[multiplier](unit_modulus(2, word_bits), word_bits)
-    _read_only(unit)
-    return int(unit.latency), float(unit.throughput)
-
-
-@lru_cache(maxsize=None)
-def ntt_props(n: int, word_bits: int, lanes: int, multiplier: str) -> tuple[int, int]:
-    """``(cycles_per_transform, initiation_interval)`` of ``hw.ntt.NttUnit(n, q, W, lanes)``."""
-    from hw.ntt import NttUnit
-
-    unit = NttUnit(n, unit_modulus(n, word_bits), word_bits, lanes, multiplier=multiplier)
-    _read_only(unit)
-    return int(unit.cycles_per_transform), int(unit.initiation_interval)
 
 
 class UnitCosts:

@@ -53,13 +53,12 @@ def lower_bound(compiled, base, device, rows: dict | None = None) -> dict:
     cycle each. Two multiplier costs: fhesim's RTL multiplier (``base.multiplier`` at
     ``base.word_bits``, synthesised: 11 DSP48E2 for a 32-bit Barrett lane), and the floor of
     any DSP-based design, one ``W x W`` product per modular multiplication with the reduction
-    for free (:func:`sim.cycle.config.dsp_per_product`, 4 DSP48E2 at W = 32).
+    for free (:func:`sim.synth.resources.dsp_per_product`, 4 DSP48E2 at W = 32).
     ``memory_s`` = compulsory off-chip bytes (:func:`demand`) / bandwidth. ``bound_s`` =
     ``max(compute_s, memory_s)`` with the RTL multiplier; ``floor_s`` with the free reduction.
     """
-    from sim.cycle.config import dsp_per_product
     from sim.synth.cache import read_cache
-    from sim.synth.resources import UnitResources
+    from sim.synth.resources import UnitResources, dsp_per_product
 
     if rows is None:
         rows = read_cache()

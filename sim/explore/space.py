@@ -103,7 +103,8 @@ def platform(device: str):
 
 
 def design_config(base, d: Design, *, execution: str | None = None, overlap: str | None = None):
-    """``base`` (platform) with the units of ``d``; no validation (see :meth:`Explorer.fit`)."""
+    """``base`` (platform) with the units of ``d``, field-checked like a loaded file; whether it
+    fits the device is :meth:`Explorer.fit`."""
     return replace(base, units=MappingProxyType(d.units(base.lanes)), name=f"{base.name}-dse",
                    execution=execution or base.execution, overlap=overlap or base.overlap,
                    description=f"{base.name} platform, explored design: {d.label}")

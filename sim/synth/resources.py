@@ -18,7 +18,7 @@ multiplied by its count. Each line says where its figures come from (``source``)
     output flip-flops.
 ``rule``
     nothing synthesised for that multiplier and width: DSP by the tiling rule
-    (:func:`sim.cycle.config.dsp_per_modmul`), LUT and FF unknown (0, flagged).
+    (:func:`dsp_per_modmul`), LUT and FF unknown (0, flagged).
 
 Logic of the NTT unit is taken at the synthesised ``n = 1024`` (it depends on ``n`` only
 through counters and address widths, a few dozen LUTs). Its RAM is computed at the
@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 
 import pandas as pd
 
@@ -41,6 +40,23 @@ RESOURCES = ("lut", "ff", "dsp", "bram36", "uram")
 #: RAMB36E2 shapes (depth, width) in simple dual-port mode.
 BRAM36_SHAPES = ((32768, 1), (16384, 2), (8192, 4), (4096, 9), (2048, 18), (1024, 36), (512, 72))
 URAM_DEPTH, URAM_WIDTH = 4096, 72
+
+# --- DSP tiling rule (documented in docs/accelerator-config.md, "Resource check") --------
+#: Unsigned operand widths of one Xilinx DSP48E2 multiplier (27x18 signed -> 26x17 unsigned).
+DSP_A_BITS, DSP_B_BITS = 26, 17
+#: Full-width products per modular multiplication (Barrett and Montgomery both need three:
+#: the product, the quotient estimate, and the quotient times q).
+PRODUCTS_PER_MODMUL = 3
+
+
+def dsp_per_product(word_bits: int) -> int:
+    """DSP48E2 slices for one ``word_bits x word_bits`` unsigned product (tiled 26x17 blocks)."""
+    return math.ceil(word_bits / DSP_A_BITS) * math.ceil(word_bits / DSP_B_BITS)
+
+
+def dsp_per_modmul(word_bits: int) -> int:
+    """DSP slices of one fully pipelined modular multiplier lane (one result per cycle)."""
+    return PRODUCTS_PER_MODMUL * dsp_per_product(word_bits)
 
 
 #: RAMB18E2 shapes (half a RAMB36E2 each).
@@ -76,14 +92,12 @@ class Device:
         return {r: getattr(self, r) for r in RESOURCES}
 
 
-@lru_cache(maxsize=None)
 def _ntt_memories(n: int, lanes: int, width: int, multiplier: str) -> tuple:
-    from hw.ntt import NttUnit
-    from sim.cycle.units import unit_modulus
+    """Memories of one NTT unit (:func:`sim.cycle.hwprops.ntt_memory_shapes`; a ring smaller
+    than ``2P`` is transformed with ``n/2`` lanes)."""
+    from sim.cycle.hwprops import ntt_memory_shapes
 
-    unit = NttUnit(n, unit_modulus(n, width), width, min(lanes, n // 2), multiplier)
-    unit._MustUse__silence = True
-    return tuple(unit.memory_shapes())
+    return ntt_memory_shapes(n, min(lanes, n // 2), width, multiplier)
 
 
 def _fit(points: list[tuple[int, float]], x: int) -> float:
@@ -107,8 +121,6 @@ class UnitResources:
 
     def multiplier(self, multiplier: str, width: int) -> tuple[dict, str]:
         """One modular multiplier lane."""
-        from sim.cycle.config import dsp_per_modmul
-
         row = self._row(f"modmul-{multiplier}-w{width}")
         if row:
             return {"lut": row["lut"], "ff": row["ff"], "dsp": row["dsp"]}, "synth"

@@ -1,0 +1,71 @@
+# amaranth: UnusedElaboratable=no
+"""Properties of the RTL units, read from the constructed ``hw`` components.
+
+The cycle model (:mod:`sim.cycle.units`), the on-chip memory rule
+(:func:`sim.cycle.config.unit_memory_bytes`) and the resource tables
+(:mod:`sim.synth.resources`) take the units' timings and memories from here, and nowhere
+else. Each function builds the component with the same modulus as the benches (the largest
+``q = 1 mod 2n`` below ``2^W``, :func:`unit_modulus`), reads its public properties
+(``latency``, ``throughput``, ``cycles_per_transform``, ``initiation_interval``,
+``memory_shapes``, ``memory_words``) and returns plain numbers; results are cached.
+
+The components are built only to be read, never elaborated. Amaranth warns about such
+elaboratables when they are garbage-collected; the first line of this file is Amaranth's
+documented linter switch for that warning (``# amaranth: UnusedElaboratable=no``), which
+applies to the components constructed in this file only.
+
+``hw`` (and Amaranth) is imported inside the functions: importing :mod:`sim.cycle` or
+loading an accelerator configuration does not import it.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from sw.primes import ntt_primes
+
+
+def unit_modulus(n: int, word_bits: int) -> int:
+    """The modulus a unit is constructed with: the largest ``q = 1 mod 2n`` below ``2^W``.
+
+    The unit costs do not depend on ``q`` (only on ``n``, the width and the lanes); any valid
+    NTT-friendly prime of the word width gives the same properties.
+    """
+    return ntt_primes(n, word_bits, 1)[0]
+
+
+def _ntt_unit(n: int, word_bits: int, lanes: int, multiplier: str):
+    """``hw.ntt.NttUnit(n, q, W, lanes, multiplier)`` with ``q = unit_modulus(n, W)``."""
+    from hw.ntt import NttUnit
+
+    return NttUnit(n, unit_modulus(n, word_bits), word_bits, lanes, multiplier=multiplier)
+
+
+@lru_cache(maxsize=None)
+def multiplier_props(multiplier: str, word_bits: int) -> tuple[int, float]:
+    """``(latency, throughput)`` of the RTL modular multiplier named ``multiplier``."""
+    from hw import modmul
+
+    classes = {"barrett": modmul.BarrettMultiplier, "montgomery": modmul.MontgomeryMultiplier}
+    if multiplier not in classes:
+        raise ValueError(f"multiplier={multiplier!r} must be one of {sorted(classes)}")
+    unit = classes[multiplier](unit_modulus(2, word_bits), word_bits)
+    return int(unit.latency), float(unit.throughput)
+
+
+@lru_cache(maxsize=None)
+def ntt_props(n: int, word_bits: int, lanes: int, multiplier: str) -> tuple[int, int]:
+    """``(cycles_per_transform, initiation_interval)`` of ``hw.ntt.NttUnit(n, q, W, lanes)``."""
+    unit = _ntt_unit(n, word_bits, lanes, multiplier)
+    return int(unit.cycles_per_transform), int(unit.initiation_interval)
+
+
+@lru_cache(maxsize=None)
+def ntt_memory_words(n: int, lanes: int, word_bits: int, multiplier: str) -> int:
+    """``hw.ntt.NttUnit(n, q, W, P).memory_words`` (data banks + twiddle ROMs = ``3n``)."""
+    return int(_ntt_unit(n, word_bits, lanes, multiplier).memory_words)
+
+
+@lru_cache(maxsize=None)
+def ntt_memory_shapes(n: int, lanes: int, word_bits: int, multiplier: str) -> tuple:
+    """``hw.ntt.NttUnit(n, q, W, P).memory_shapes()``: ``(name, depth, width)`` per memory."""
+    return tuple(_ntt_unit(n, word_bits, lanes, multiplier).memory_shapes())
