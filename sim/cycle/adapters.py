@@ -8,42 +8,32 @@ one :class:`Op`; its kernels are all kernel calls of the event and of its
 nested children (a ``rotate`` contains a ``keyswitch`` containing ``modup``/``moddown``).
 
 What each operation kind reads and writes (ciphertext polynomials; a degree-1 ciphertext
-has 2, a degree-2 one 3) is fixed by the kind, in :data:`OP_IO`. Key switches inside an
-event become :class:`KeyUse` entries: ``digits`` = number of ``modup`` basis conversions
-(one per digit), ``special`` = source primes of the ``moddown`` conversion, ``primes`` =
-the key switch's ``primes_in``. The key's identity is ``"relin"`` under ``cmult``/``relin``,
-``"conj"`` under ``conjugate`` and ``"galois:<g>"`` when the event (or its ``info``)
-carries its Galois element (``galois``); otherwise unknown (always loaded).
+has 2, a degree-2 one 3) is fixed by the kind, in ``sw.trace.kinds.OP_IO``, where every
+operation kind is declared (a trace holding an undeclared kind is refused with a
+``ValueError``). Key switches inside an event become :class:`KeyUse` entries: ``digits`` =
+number of ``modup`` basis conversions (one per digit), ``special`` = source primes of the
+``moddown`` conversion, ``primes`` = the key switch's ``primes_in``. The key's identity is
+``"relin"`` under ``cmult``/``relin``, ``"conj"`` under ``conjugate`` and ``"galois:<g>"``
+when the event (or its ``info``) carries its Galois element (``galois``); otherwise unknown
+(always loaded).
 
 Client-side events (``encode``, ``decode``, ``encrypt``, ``decrypt``) at top level are not
 accelerator work: they are skipped and counted in the notes.
 
-Composite events (:data:`COMPOSITE_KINDS`, e.g. ``bootstrap``) are not one operation but a
-circuit of them: their children become the operations (labelled with their own stage, e.g.
-``bootstrap/cts``), recursively for nested composites; kernel calls attached directly to the
-composite event become one extra operation of kind ``<kind>:glue``.
+Composite events (``sw.trace.kinds.COMPOSITE_KINDS``, e.g. ``bootstrap``) are not one
+operation but a circuit of them: their children become the operations (labelled with their
+own stage, e.g. ``bootstrap/cts``), recursively for nested composites; kernel calls attached
+directly to the composite event become one extra operation of kind ``<kind>:glue``.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from sw.trace.kinds import CLIENT_KINDS, COMPOSITE_KINDS, OP_IO, check_op_kind
+
 from .events import Kernel, KeyUse, Op
 
-#: ``kind -> (ciphertext polys read, ciphertext polys written, plaintext polys read)``.
-OP_IO: dict[str, tuple[int, int, int]] = {
-    "add": (4, 2, 0), "sub": (4, 2, 0), "neg": (2, 2, 0),
-    "add_plain": (2, 2, 1), "sub_plain": (2, 2, 1), "add_const": (2, 2, 0),
-    "pmult": (2, 2, 1), "cmult_const": (2, 2, 0), "mul_int": (2, 2, 0),
-    "cmult": (4, 2, 0), "relin": (3, 2, 0), "rescale": (2, 2, 0), "drop_level": (2, 2, 0),
-    "rotate": (2, 2, 0), "conjugate": (2, 2, 0), "keyswitch": (2, 2, 0),
-    "modup": (1, 1, 0), "moddown": (1, 1, 0),
-    # rotate_hoisted writes one ciphertext per key switch: set in _io()
-    "rotate_hoisted": (2, 0, 0),
-}
-CLIENT_KINDS = frozenset({"encode", "decode", "encrypt", "decrypt"})
-#: Top-level events that are circuits of operations: expanded into their children.
-COMPOSITE_KINDS = frozenset({"bootstrap"})
 _RELIN_PARENTS = frozenset({"cmult", "relin"})
 
 
@@ -85,6 +75,12 @@ def _walk(ev: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
     yield ev
     for child in ev.get("children", ()) or ():
         yield from _walk(child)
+
+
+def _check_kinds(ev: Mapping[str, Any]) -> None:
+    """``ValueError`` if ``ev`` or a nested event has an undeclared operation kind."""
+    for sub in _walk(ev):
+        check_op_kind(str(sub.get("kind")), "op trace")
 
 
 def _kernel(raw: Mapping[str, Any], default_n: int) -> Kernel:
@@ -139,7 +135,7 @@ def _op_from_event(ev: Mapping[str, Any], label_prefix: str, kind: str | None = 
     else:
         kernels = [_kernel(k, n) for sub in _walk(ev) for k in (sub.get("kernels", ()) or ())]
         keys = _keyswitches(ev, [])
-    ct_in, ct_out, pt = OP_IO.get(str(ev["kind"]), (2, 2, 0))
+    ct_in, ct_out, pt = OP_IO[str(ev["kind"])]
     if kind == "rotate_hoisted":
         ct_out = 2 * max(len(keys), 1)
     stage = ev.get("stage") or ""
@@ -194,13 +190,14 @@ def _ops_v2(doc: Mapping[str, Any], label_prefix: str, composite, ops: list, ski
     from sw import trace as swtrace
 
     shapes, stages = doc["shapes"], doc["stages"]
-    kf = doc.get("kernel_fields") or swtrace._KFIELDS
+    kf = doc.get("kernel_fields") or swtrace.KERNEL_FIELDS
     cache: dict[int, tuple] = {}
     next_id = 0
     for s, st in doc["events"]:
         ent = cache.get(s)
         if ent is None:
             ev, size = swtrace.shape_events(shapes[s], _TOP, 0, kf)
+            _check_kinds(ev)
             o: list = []
             sk: dict = {}
             ex: dict = {}
@@ -240,6 +237,7 @@ def ops_from_trace(trace: Any, *, label_prefix: str = "",
         for ev in doc["events"]:
             if int(ev.get("depth") or 0) != 0 or ev.get("parent") is not None:
                 continue
+            _check_kinds(ev)
             _convert(ev, label_prefix, composite, ops, skipped, expanded)
     notes = [f"skipped {count} client-side '{kind}' event(s)" for kind, count in sorted(skipped.items())]
     notes += [f"expanded {count} composite '{kind}' event(s) into their operations"

@@ -156,7 +156,7 @@ class Evaluator:
         self._ct("sub_plain", ct)
         m = self._pt_at("sub_plain", pt, ct)
         self._same_level_scale("sub_plain", ct, _AtLevel(pt, ct.level), "pt")
-        with self._scope("add_plain", ct) as ev:
+        with self._scope("sub_plain", ct) as ev:
             return self._out(ev, self._new((ct.polys[0].sub(m),) + ct.polys[1:], ct))
 
     def add_const(self, ct: Ciphertext, c) -> Ciphertext:

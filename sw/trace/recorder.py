@@ -34,7 +34,7 @@ from . import context
 from .context import _RECORDERS, active
 from .events import KernelCall, Keep, OpEvent
 from .formats import compact_doc, nested_doc, write_text
-from .kinds import KERNEL_KINDS
+from .kinds import KERNEL_KINDS, OP_KINDS, check_op_kind
 from .replay import Template, _Replay
 
 
@@ -317,7 +317,10 @@ class _OpScope:
 def op(kind: str, **info: Any) -> _OpScope:
     """Open an operation scope (used by the CKKS layer): ``with trace.op("rotate", n=...) as ev``
     gives the event (or a no-op object when nothing is recording); call
-    ``ev.set_out(primes=..., level=...)`` before leaving."""
+    ``ev.set_out(primes=..., level=...)`` before leaving. ``kind`` must be declared
+    (:data:`sw.trace.kinds.OP_KINDS`), else ``ValueError``, recording or not."""
+    if kind not in OP_KINDS:
+        check_op_kind(kind)
     return _OpScope(kind, info)
 
 
