@@ -116,3 +116,16 @@ def test_recorders_are_per_thread():
     assert [e.kind for e in rec.events] == ["add"] and rec.orphan_kernels == []
     assert rec.kernel_counts()["modadd"] == 1
     assert trace.active() is None and not trace.is_dry_run()
+
+
+def test_mul_plain_acc_is_costed_as_one_fused_operation(env):
+    x, y = env.ct(env.vec()), env.ct(env.vec())
+    pt = env.enc.encode(env.vec())
+    acc = env.ev.mul_plain(x, pt)
+    with trace.recording() as rec:
+        env.ev.mul_plain_acc(acc, y, pt)
+    (op,), _ = ops_from_trace(rec)
+    L = len(y.primes)
+    # reads y (2 polys) and acc (2), writes acc (2), reads the plaintext (1)
+    assert op.kind == "mul_plain_acc" and (op.ct_in_polys, op.ct_out_polys, op.pt_polys) == (4, 2, 1)
+    assert op.kernels == [Kernel("mac", env.ctx.n, L)] * 2

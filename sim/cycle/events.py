@@ -21,6 +21,7 @@ _TRACE_KERNEL_UNIT: dict[str, str] = {
     "modadd": "modadd",
     "bconv": "bconv",
     "automorphism": "automorphism",
+    "mac": "modmul",          # fused multiply-accumulate: the multiplier lanes, adder following
 }
 if set(_TRACE_KERNEL_UNIT) != set(TRACE_KERNEL_KINDS):   # a kernel kind declared without a unit
     raise RuntimeError(f"sim.cycle.events: units of kernel kinds {sorted(TRACE_KERNEL_KINDS)} "

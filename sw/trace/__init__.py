@@ -1,11 +1,11 @@
 """Operation trace: the seam between the software path and the cycle model.
 
-One :class:`OpEvent` per homomorphic operation (``add``, ``pmult``, ``cmult``, ``relin``,
-``rescale``, ``rotate``, ``conjugate``, ``keyswitch``, ...), nested as the operations nest
-(a ``rotate`` contains a ``keyswitch``, which contains a ``modup`` and a ``moddown``). Each
-event lists the kernel calls made directly inside it (:class:`KernelCall`: ``ntt``,
-``intt``, ``bconv``, ``modmul``, ``modadd``, ``automorphism``) with their sizes in rows
-(primes) of ``n`` coefficients. Kernel calls are reported by the ring layer's kernel funnel
+One :class:`OpEvent` per homomorphic operation (``add``, ``pmult``, ``mul_plain_acc``,
+``cmult``, ``relin``, ``rescale``, ``rotate``, ``conjugate``, ``keyswitch``, ...), nested as
+the operations nest (a ``rotate`` contains a ``keyswitch``, which contains a ``modup`` and a
+``moddown``). Each event lists the kernel calls made directly inside it
+(:class:`KernelCall`: ``ntt``, ``intt``, ``bconv``, ``modmul``, ``modadd``,
+``automorphism``, ``mac``) with their sizes in rows (primes) of ``n`` coefficients. Kernel calls are reported by the ring layer's kernel funnel
 (:mod:`sw.ring.kernels`) as they happen, so counts are measured, not estimated.
 
 Usage::

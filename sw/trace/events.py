@@ -65,7 +65,9 @@ class KernelCall:
         inner product (count ``2 * digits``) keeps its per-digit products as one ``"mul"`` of
         ``2 * digits * primes`` data rows (``"primes"`` repeats the basis per product) plus
         ``"ks_sum"`` (its fused result, shape (2, primes, n)) and ``"ks_digits"``; the call's
-        ``primes`` and ``count`` (what the op trace counts) are unchanged.
+        ``primes`` and ``count`` (what the op trace counts) are unchanged. ``mac`` data
+        carry ``"form"`` ``"mac"``, ``"input_b"`` and ``"acc"`` (the sum before the call):
+        ``output = acc + input * input_b``.
     """
 
     kind: str

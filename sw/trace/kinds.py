@@ -28,6 +28,7 @@ KERNELS: dict[str, str] = {
     "modmul": "a * b mod q",
     "modadd": "a + b, a - b or -a mod q",
     "automorphism": "X -> X^g permutation of a row (sign changes in coefficient form)",
+    "mac": "acc + a * b mod q (fused multiply-accumulate, one pass)",
 }
 #: The kernel kinds, in report order.
 KERNEL_KINDS: tuple[str, ...] = tuple(KERNELS)
@@ -38,6 +39,10 @@ OP_IO: dict[str, tuple[int, int, int]] = {
     "add": (4, 2, 0), "sub": (4, 2, 0), "neg": (2, 2, 0),
     "add_plain": (2, 2, 1), "sub_plain": (2, 2, 1), "add_const": (2, 2, 0),
     "pmult": (2, 2, 1), "cmult_const": (2, 2, 0), "mul_int": (2, 2, 0),
+    # acc + ct * pt (Evaluator.mul_plain_acc): reads ct (2) and the running sum acc (2),
+    # writes the sum (2, in place of acc), reads the plaintext (1); one pass of kernel mac
+    # per polynomial instead of pmult (2, 2, 1) followed by add (4, 2, 0)
+    "mul_plain_acc": (4, 2, 1),
     "cmult": (4, 2, 0), "relin": (3, 2, 0), "rescale": (2, 2, 0), "drop_level": (2, 2, 0),
     "rotate": (2, 2, 0), "conjugate": (2, 2, 0), "keyswitch": (2, 2, 0),
     # Evaluator.key_switch: a ciphertext re-encrypted under another secret
