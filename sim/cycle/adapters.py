@@ -11,11 +11,13 @@ What each operation kind reads and writes (ciphertext polynomials; a degree-1 ci
 has 2, a degree-2 one 3) is fixed by the kind, in ``sw.trace.kinds.OP_IO``, where every
 operation kind is declared (a trace holding an undeclared kind is refused with a
 ``ValueError``). Key switches inside an event become :class:`KeyUse` entries: ``digits`` =
-number of ``modup`` basis conversions (one per digit), ``special`` = source primes of the
-``moddown`` conversion, ``primes`` = the key switch's ``primes_in``. The key's identity is
-``"relin"`` under ``cmult``/``relin``, ``"conj"`` under ``conjugate`` and ``"galois:<g>"``
-when the event (or its ``info``) carries its Galois element (``galois``); otherwise unknown
-(always loaded).
+the ``digits`` of the key switch's ``modup`` (its ``info``; else its basis conversions, one
+per digit), or, when the key switch has no ``modup`` of its own (a hoisted rotation: the
+``rotate_hoisted`` event raises once for all its rotations), those of the ``modup`` of the
+nearest enclosing event that has one; ``special`` = source primes of the ``moddown``
+conversion; ``primes`` = the key switch's ``primes_in``. The key's identity is ``"relin"``
+under ``cmult``/``relin``, ``"conj"`` under ``conjugate`` and ``"galois:<g>"`` when the event
+(or its ``info``) carries its Galois element (``galois``); otherwise unknown (always loaded).
 
 Client-side events (``encode``, ``decode``, ``encrypt``, ``decrypt``) at top level are not
 accelerator work: they are skipped and counted in the notes.
@@ -105,23 +107,35 @@ def _key_identity(ks: Mapping[str, Any], parents: list[str]) -> str | None:
     return None
 
 
-def _keyswitches(ev: Mapping[str, Any], parents: list) -> list[KeyUse]:
+def _modup_digits(ev: Mapping[str, Any]) -> int:
+    """Digits of a ModUp event: the ``digits`` of its ``info`` (recorded by the CKKS layer),
+    else its basis conversions (one per digit)."""
+    info = ev.get("info") or {}
+    if info.get("digits") is not None:
+        return int(info["digits"])
+    return sum(int(k.get("count") or 1) for k in ev.get("kernels", ()) or () if k.get("kind") == "bconv")
+
+
+def _keyswitches(ev: Mapping[str, Any], parents: list, shared: int = 0) -> list[KeyUse]:
+    """Key switches in ``ev``. ``shared``: digits of a ModUp that an enclosing event made for
+    its key switches (a hoisted rotation raises once, then switches per rotation)."""
     out: list[KeyUse] = []
     if ev.get("kind") == "keyswitch":
         digits = special = 0
         for sub in _walk(ev):
-            for k in sub.get("kernels", ()) or ():
-                if k.get("kind") != "bconv":
-                    continue
-                if sub.get("kind") == "modup":
-                    digits += int(k.get("count") or 1)
-                elif sub.get("kind") == "moddown":
-                    special = max(special, int(k.get("src_primes") or 0))
+            if sub.get("kind") == "modup":
+                digits += _modup_digits(sub)
+            elif sub.get("kind") == "moddown":
+                for k in sub.get("kernels", ()) or ():
+                    if k.get("kind") == "bconv":
+                        special = max(special, int(k.get("src_primes") or 0))
         primes = int(ev.get("primes_in") or 0)
-        out.append(KeyUse(_key_identity(ev, parents), max(digits, 1), primes, special))
+        out.append(KeyUse(_key_identity(ev, parents), max(digits or shared, 1), primes, special))
         return out
-    for child in ev.get("children", ()) or ():
-        out += _keyswitches(child, [*parents, ev])
+    children = ev.get("children", ()) or ()
+    shared = sum(_modup_digits(c) for c in children if c.get("kind") == "modup") or shared
+    for child in children:
+        out += _keyswitches(child, [*parents, ev], shared)
     return out
 
 
