@@ -252,9 +252,10 @@ def test_truncated_compact_rotation_keys():
 
 
 def test_mul_plain_acc_is_add_of_mul_plain():
-    """The fused ``acc + ct * pt`` gives the words of ``add(acc, mul_plain(ct, pt))``, with
-    and without a trace recorder (which takes the unfused path and records the same ops),
-    and refuses a sum of another scale."""
+    """The fused ``acc + ct * pt`` gives the words of ``add(acc, mul_plain(ct, pt))`` computed
+    without a recorder, also while a trace recorder is active (which records it as one
+    ``mul_plain_acc`` operation with one fused ``mac`` kernel per polynomial), and refuses a
+    sum of another scale."""
     from sw import trace
     from sw.ckks.errors import ScaleMismatchError
     e = Env("toy-n10")
@@ -265,14 +266,20 @@ def test_mul_plain_acc_is_add_of_mul_plain():
     for a, b in zip(ref.polys, fused.polys):
         assert np.array_equal(a.data, b.data)
     assert fused.scale == ref.scale and fused.level == ref.level
-    kinds = []
-    for f in (lambda: e.ev.add(e.ev.mul_plain(x, p1), e.ev.mul_plain(y, p2)),
-              lambda: e.ev.mul_plain_acc(e.ev.mul_plain(x, p1), y, p2)):
-        with trace.recording() as rec:
-            out = f()
-        kinds.append([ev.kind for ev in rec.events])
-        for a, b in zip(ref.polys, out.polys):
-            assert np.array_equal(a.data, b.data)
-    assert kinds[0] and kinds[0] == kinds[1]
+    acc = e.ev.mul_plain(x, p1)
+    L = len(y.primes)
+    with trace.recording() as rec:
+        out = e.ev.mul_plain_acc(acc, y, p2)
+    assert out is acc
+    for a, b in zip(ref.polys, out.polys):
+        assert np.array_equal(a.data, b.data)
+    assert [ev.kind for ev in rec.events] == ["mul_plain_acc"]
+    ev = rec.events[0]
+    assert not ev.children and (ev.primes_in, ev.primes_out) == (L, L)
+    assert [(k.kind, k.primes, k.n, k.count) for k in ev.kernels] == [("mac", L, e.ctx.n, 1)] * 2
+    with trace.recording(dry_run=True) as dry:
+        e.ev.mul_plain_acc(e.ev.mul_plain(x, p1), y, p2)
+    assert [ev.kind for ev in dry.events] == ["pmult", "mul_plain_acc"]
+    assert dry.events[1].kernel_counts() == rec.events[0].kernel_counts()
     with pytest.raises(ScaleMismatchError, match="mul_plain_acc"):
         e.ev.mul_plain_acc(x, y, p2)

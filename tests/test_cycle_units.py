@@ -101,6 +101,21 @@ def test_formula_units_are_flagged_not_rtl_backed():
     assert (au.occupancy, au.fill, au.rtl_backed) == (12, 4, False)
 
 
+@pytest.mark.parametrize("cls,name", [(BarrettMultiplier, "barrett"), (MontgomeryMultiplier, "montgomery")])
+def test_mac_costs_the_multiplier_throughput_and_both_latencies(cls, name):
+    """A fused ``acc + a * b`` runs on the modmul lanes with the adder chained behind the
+    multiplier: the multiplier's throughput, its latency plus the adder's (1)."""
+    mm = cls(ntt_primes(16, 32, 1)[0], 32)
+    costs = UnitCosts(_cfg(multiplier=name))
+    c = costs.cost(Kernel("mac", 16, 3))
+    # 48 multiply-accumulates on 4 lanes at 1/cycle = 12; fill 4 + 1
+    assert (c.unit, c.occupancy, c.fill, c.rtl_backed) == ("modmul", 12, mm.latency + 1, False)
+    # the same with no modadd unit: the adder is part of the fused lane
+    c0 = UnitCosts(_cfg(multiplier=name, modadd="0")).cost(Kernel("mac", 16, 3))
+    assert (c0.unit, c0.occupancy, c0.fill) == ("modmul", 12, 5)
+    assert costs.cost(Kernel("mac", 16, 0)).cycles == 0
+
+
 def test_absent_units_fall_back_or_are_refused():
     costs = UnitCosts(_cfg(modadd="0", bconv="0", automorphism="0"))
     add = costs.cost(Kernel("modadd", 16, 3))

@@ -136,6 +136,12 @@ def test_demand_and_lower_bound_by_hand():
     assert b["bound_s"] == max(b["compute_s"], b["memory_s"]) >= b["floor_s"]
 
 
+def test_demand_counts_a_fused_mac_as_a_multiplication():
+    d = demand(CompiledOps([Op("mul_plain_acc", 16, 3, 3, kernels=[Kernel("mac", 16, 3)] * 2)]), 32)
+    # two polynomials of 3 rows x 16 residues: one multiply (and one add) each
+    assert d["modmuls"] == {"mac": 2 * 3 * 16} and d["modmul_total"] == 96
+
+
 def test_no_design_beats_the_bound(result, cmult_ops):
     fits = result.table[result.table["fits"]]
     assert (fits["latency_s"] >= result.bound["bound_s"]).all()

@@ -43,9 +43,9 @@ def program(env, a, b):
 #   modadd 2, modmul 2; c0 + u0: modadd 1
 #   total: ntt 6, intt 3, bconv 6, modmul 10, modadd 9, automorphism 5
 HAND = {
-    "cmult": dict(ntt=6, intt=3, bconv=6, modmul=14, modadd=11, automorphism=0),
-    "rescale": dict(ntt=2, intt=2, bconv=2, modmul=2, modadd=2, automorphism=0),
-    "rotate": dict(ntt=6, intt=3, bconv=6, modmul=10, modadd=9, automorphism=5),
+    "cmult": dict(ntt=6, intt=3, bconv=6, modmul=14, modadd=11, automorphism=0, mac=0),
+    "rescale": dict(ntt=2, intt=2, bconv=2, modmul=2, modadd=2, automorphism=0, mac=0),
+    "rotate": dict(ntt=6, intt=3, bconv=6, modmul=10, modadd=9, automorphism=5, mac=0),
 }
 TOTAL = {k: sum(h[k] for h in HAND.values()) for k in HAND["cmult"]}
 # rows of n coefficients: NTT rows of the rotate = 3*15 + (15-3+4) + 2*15 = 91
@@ -182,3 +182,26 @@ def test_keep_ks_inner_products(env):
     with trace.recording() as rec2:
         program(env, a, b)
     assert rec2.kept() == [] and rec2.kernel_counts() == TOTAL
+
+
+def test_keep_mac_data(env):
+    """The fused multiply-accumulate of ``mul_plain_acc`` runs fused while data are kept, and
+    its kept data satisfy ``output = acc + input * input_b mod q`` word for word."""
+    x, y = env.ct(env.vec()), env.ct(env.vec())
+    pt = env.enc.encode(env.vec())
+    ref = env.ev.add(env.ev.mul_plain(x, pt), env.ev.mul_plain(y, pt))
+    acc = env.ev.mul_plain(x, pt)
+    with trace.recording(keep=trace.Keep(op="mul_plain_acc", kernels=("mac",))) as rec:
+        out = env.ev.mul_plain_acc(acc, y, pt)
+    for a, b in zip(ref.polys, out.polys):
+        assert np.array_equal(a.data, b.data)
+    kept = rec.kept()
+    assert [kc.kind for kc in kept] == ["mac", "mac"]
+    for kc, c in zip(kept, out.polys):
+        d = kc.data
+        assert d["form"] == "mac" and np.array_equal(d["output"], c.data)
+        for r, q in enumerate(d["primes"]):
+            ref_row = [(int(s) + int(u) * int(v)) % q for s, u, v in
+                       zip(d["acc"][r, :64].tolist(), d["input"][r, :64].tolist(),
+                           d["input_b"][r, :64].tolist())]
+            assert d["output"][r, :64].tolist() == ref_row

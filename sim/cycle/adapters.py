@@ -8,42 +8,34 @@ one :class:`Op`; its kernels are all kernel calls of the event and of its
 nested children (a ``rotate`` contains a ``keyswitch`` containing ``modup``/``moddown``).
 
 What each operation kind reads and writes (ciphertext polynomials; a degree-1 ciphertext
-has 2, a degree-2 one 3) is fixed by the kind, in :data:`OP_IO`. Key switches inside an
-event become :class:`KeyUse` entries: ``digits`` = number of ``modup`` basis conversions
-(one per digit), ``special`` = source primes of the ``moddown`` conversion, ``primes`` =
-the key switch's ``primes_in``. The key's identity is ``"relin"`` under ``cmult``/``relin``,
-``"conj"`` under ``conjugate`` and ``"galois:<g>"`` when the event (or its ``info``)
-carries its Galois element (``galois``); otherwise unknown (always loaded).
+has 2, a degree-2 one 3) is fixed by the kind, in ``sw.trace.kinds.OP_IO``, where every
+operation kind is declared (a trace holding an undeclared kind is refused with a
+``ValueError``). Key switches inside an event become :class:`KeyUse` entries: ``digits`` =
+the ``digits`` of the key switch's ``modup`` (its ``info``; else its basis conversions, one
+per digit), or, when the key switch has no ``modup`` of its own (a hoisted rotation: the
+``rotate_hoisted`` event raises once for all its rotations), those of the ``modup`` of the
+nearest enclosing event that has one; ``special`` = source primes of the ``moddown``
+conversion; ``primes`` = the key switch's ``primes_in``. The key's identity is ``"relin"``
+under ``cmult``/``relin``, ``"conj"`` under ``conjugate`` and ``"galois:<g>"`` when the event
+(or its ``info``) carries its Galois element (``galois``); otherwise unknown (always loaded).
 
 Client-side events (``encode``, ``decode``, ``encrypt``, ``decrypt``) at top level are not
 accelerator work: they are skipped and counted in the notes.
 
-Composite events (:data:`COMPOSITE_KINDS`, e.g. ``bootstrap``) are not one operation but a
-circuit of them: their children become the operations (labelled with their own stage, e.g.
-``bootstrap/cts``), recursively for nested composites; kernel calls attached directly to the
-composite event become one extra operation of kind ``<kind>:glue``.
+Composite events (``sw.trace.kinds.COMPOSITE_KINDS``, e.g. ``bootstrap``) are not one
+operation but a circuit of them: their children become the operations (labelled with their
+own stage, e.g. ``bootstrap/cts``), recursively for nested composites; kernel calls attached
+directly to the composite event become one extra operation of kind ``<kind>:glue``.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from sw.trace.kinds import CLIENT_KINDS, COMPOSITE_KINDS, OP_IO, check_op_kind
+
 from .events import Kernel, KeyUse, Op
 
-#: ``kind -> (ciphertext polys read, ciphertext polys written, plaintext polys read)``.
-OP_IO: dict[str, tuple[int, int, int]] = {
-    "add": (4, 2, 0), "sub": (4, 2, 0), "neg": (2, 2, 0),
-    "add_plain": (2, 2, 1), "sub_plain": (2, 2, 1), "add_const": (2, 2, 0),
-    "pmult": (2, 2, 1), "cmult_const": (2, 2, 0), "mul_int": (2, 2, 0),
-    "cmult": (4, 2, 0), "relin": (3, 2, 0), "rescale": (2, 2, 0), "drop_level": (2, 2, 0),
-    "rotate": (2, 2, 0), "conjugate": (2, 2, 0), "keyswitch": (2, 2, 0),
-    "modup": (1, 1, 0), "moddown": (1, 1, 0),
-    # rotate_hoisted writes one ciphertext per key switch: set in _io()
-    "rotate_hoisted": (2, 0, 0),
-}
-CLIENT_KINDS = frozenset({"encode", "decode", "encrypt", "decrypt"})
-#: Top-level events that are circuits of operations: expanded into their children.
-COMPOSITE_KINDS = frozenset({"bootstrap"})
 _RELIN_PARENTS = frozenset({"cmult", "relin"})
 
 
@@ -87,6 +79,12 @@ def _walk(ev: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
         yield from _walk(child)
 
 
+def _check_kinds(ev: Mapping[str, Any]) -> None:
+    """``ValueError`` if ``ev`` or a nested event has an undeclared operation kind."""
+    for sub in _walk(ev):
+        check_op_kind(str(sub.get("kind")), "op trace")
+
+
 def _kernel(raw: Mapping[str, Any], default_n: int) -> Kernel:
     count = raw.get("count")
     return Kernel(kind=raw["kind"], n=int(raw.get("n") or default_n), primes=int(raw.get("primes") or 0),
@@ -109,23 +107,35 @@ def _key_identity(ks: Mapping[str, Any], parents: list[str]) -> str | None:
     return None
 
 
-def _keyswitches(ev: Mapping[str, Any], parents: list) -> list[KeyUse]:
+def _modup_digits(ev: Mapping[str, Any]) -> int:
+    """Digits of a ModUp event: the ``digits`` of its ``info`` (recorded by the CKKS layer),
+    else its basis conversions (one per digit)."""
+    info = ev.get("info") or {}
+    if info.get("digits") is not None:
+        return int(info["digits"])
+    return sum(int(k.get("count") or 1) for k in ev.get("kernels", ()) or () if k.get("kind") == "bconv")
+
+
+def _keyswitches(ev: Mapping[str, Any], parents: list, shared: int = 0) -> list[KeyUse]:
+    """Key switches in ``ev``. ``shared``: digits of a ModUp that an enclosing event made for
+    its key switches (a hoisted rotation raises once, then switches per rotation)."""
     out: list[KeyUse] = []
     if ev.get("kind") == "keyswitch":
         digits = special = 0
         for sub in _walk(ev):
-            for k in sub.get("kernels", ()) or ():
-                if k.get("kind") != "bconv":
-                    continue
-                if sub.get("kind") == "modup":
-                    digits += int(k.get("count") or 1)
-                elif sub.get("kind") == "moddown":
-                    special = max(special, int(k.get("src_primes") or 0))
+            if sub.get("kind") == "modup":
+                digits += _modup_digits(sub)
+            elif sub.get("kind") == "moddown":
+                for k in sub.get("kernels", ()) or ():
+                    if k.get("kind") == "bconv":
+                        special = max(special, int(k.get("src_primes") or 0))
         primes = int(ev.get("primes_in") or 0)
-        out.append(KeyUse(_key_identity(ev, parents), max(digits, 1), primes, special))
+        out.append(KeyUse(_key_identity(ev, parents), max(digits or shared, 1), primes, special))
         return out
-    for child in ev.get("children", ()) or ():
-        out += _keyswitches(child, [*parents, ev])
+    children = ev.get("children", ()) or ()
+    shared = sum(_modup_digits(c) for c in children if c.get("kind") == "modup") or shared
+    for child in children:
+        out += _keyswitches(child, [*parents, ev], shared)
     return out
 
 
@@ -139,7 +149,7 @@ def _op_from_event(ev: Mapping[str, Any], label_prefix: str, kind: str | None = 
     else:
         kernels = [_kernel(k, n) for sub in _walk(ev) for k in (sub.get("kernels", ()) or ())]
         keys = _keyswitches(ev, [])
-    ct_in, ct_out, pt = OP_IO.get(str(ev["kind"]), (2, 2, 0))
+    ct_in, ct_out, pt = OP_IO[str(ev["kind"])]
     if kind == "rotate_hoisted":
         ct_out = 2 * max(len(keys), 1)
     stage = ev.get("stage") or ""
@@ -194,13 +204,14 @@ def _ops_v2(doc: Mapping[str, Any], label_prefix: str, composite, ops: list, ski
     from sw import trace as swtrace
 
     shapes, stages = doc["shapes"], doc["stages"]
-    kf = doc.get("kernel_fields") or swtrace._KFIELDS
+    kf = doc.get("kernel_fields") or swtrace.KERNEL_FIELDS
     cache: dict[int, tuple] = {}
     next_id = 0
     for s, st in doc["events"]:
         ent = cache.get(s)
         if ent is None:
             ev, size = swtrace.shape_events(shapes[s], _TOP, 0, kf)
+            _check_kinds(ev)
             o: list = []
             sk: dict = {}
             ex: dict = {}
@@ -240,6 +251,7 @@ def ops_from_trace(trace: Any, *, label_prefix: str = "",
         for ev in doc["events"]:
             if int(ev.get("depth") or 0) != 0 or ev.get("parent") is not None:
                 continue
+            _check_kinds(ev)
             _convert(ev, label_prefix, composite, ops, skipped, expanded)
     notes = [f"skipped {count} client-side '{kind}' event(s)" for kind, count in sorted(skipped.items())]
     notes += [f"expanded {count} composite '{kind}' event(s) into their operations"

@@ -11,18 +11,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-#: Kernel kinds of the op trace, and the accelerator unit each one runs on.
-KERNEL_UNIT: dict[str, str] = {
+from sw.trace.kinds import KERNEL_KINDS as TRACE_KERNEL_KINDS
+
+#: The accelerator unit each kernel kind of the op trace (``sw.trace.KERNEL_KINDS``) runs on.
+_TRACE_KERNEL_UNIT: dict[str, str] = {
     "ntt": "ntt",
     "intt": "ntt",
     "modmul": "modmul",
     "modadd": "modadd",
     "bconv": "bconv",
     "automorphism": "automorphism",
-    # not in the op trace: the model adds it for on-chip plaintext generation
-    # (``plaintexts = "generated"``, sim.cycle.model); it runs on the NTT units
-    "ptgen": "ntt",
+    "mac": "modmul",          # fused multiply-accumulate: the multiplier lanes, adder following
 }
+if set(_TRACE_KERNEL_UNIT) != set(TRACE_KERNEL_KINDS):   # a kernel kind declared without a unit
+    raise RuntimeError(f"sim.cycle.events: units of kernel kinds {sorted(TRACE_KERNEL_KINDS)} "
+                       f"expected, got {sorted(_TRACE_KERNEL_UNIT)}")
+#: Kernel kinds of the cycle model and their units: those of the op trace, plus ``ptgen``
+#: (not in the op trace: the model adds it for on-chip plaintext generation,
+#: ``plaintexts = "generated"``, sim.cycle.model; it runs on the NTT units).
+KERNEL_UNIT: dict[str, str] = {**{k: _TRACE_KERNEL_UNIT[k] for k in TRACE_KERNEL_KINDS}, "ptgen": "ntt"}
 KERNEL_KINDS: tuple[str, ...] = tuple(KERNEL_UNIT)
 
 

@@ -24,6 +24,9 @@ ntt, intt      ``ceil(rows / c) * NttUnit(n, q, W, L).initiation_interval``     
 modmul         ``ceil(E / (c * L * thr))``, fill ``latency`` of the          yes
                ``BarrettMultiplier`` / ``MontgomeryMultiplier`` (``thr`` its throughput)
 modadd         ``ceil(E / (c * L))``, fill ``MODADD_LATENCY`` = 1            no
+mac            fused ``acc + a * b``: on the modmul lanes, the adder following  no
+               the multiplier: ``ceil(E / (c * L * thr))`` (the multiplier's
+               throughput), fill multiplier ``latency + MODADD_LATENCY``
 bconv          ``ceil(count * n * src * (dst + 1) / (c * L))`` multiply-accumulates  no
                (``src`` scalings by ``qhat_i^-1`` then ``src * dst`` MACs),
                fill = multiplier latency + ``src`` (serial accumulation)
@@ -50,7 +53,7 @@ MODADD_LATENCY = 1
 FALLBACK_UNIT = {"modadd": "modmul", "bconv": "modmul"}
 #: Whether the kernel kinds' costs come from RTL components.
 RTL_BACKED = {"ntt": True, "intt": True, "ptgen": True, "modmul": True,
-              "modadd": False, "bconv": False, "automorphism": False}
+              "modadd": False, "bconv": False, "automorphism": False, "mac": False}
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,10 @@ class UnitCosts:
         if k.kind == "modmul":
             occ = math.ceil(k.elements / (spec.count * spec.lanes * mm_thr))
             return KernelCost(k.kind, unit, occ, mm_latency if k.elements else 0, backed)
+        if k.kind == "mac":   # one multiply and one add per element, the adder chained behind
+            occ = math.ceil(k.elements / (spec.count * spec.lanes * mm_thr))
+            fill = mm_latency + MODADD_LATENCY if k.elements else 0
+            return KernelCost(k.kind, unit, occ, fill, backed)
         if k.kind == "modadd":
             occ = math.ceil(k.elements / spec.total_lanes)
             fill = MODADD_LATENCY if unit == "modadd" else mm_latency

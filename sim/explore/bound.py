@@ -8,7 +8,7 @@ def demand(compiled, word_bits: int) -> dict:
     """Modular multiplications and compulsory off-chip bytes of a compiled workload.
 
     Multiplications: an NTT/INTT row of ``n`` residues is ``(n/2) log2(n)`` butterflies, one
-    multiplication each; ``modmul`` one per residue; a basis conversion the
+    multiplication each; ``modmul`` and ``mac`` one per residue; a basis conversion the
     ``count * n * src * (dst + 1)`` multiply-accumulates of the cycle model
     (:mod:`sim.cycle.units`). Additions and automorphisms need no multiplier. Bytes: the
     plaintext operands (read in full from off-chip memory, the cycle model's default), each
@@ -24,7 +24,7 @@ def demand(compiled, word_bits: int) -> dict:
             continue
         if kind in ("ntt", "intt"):
             m = primes * count * (n // 2) * int(math.log2(n))
-        elif kind == "modmul":
+        elif kind in ("modmul", "mac"):
             m = primes * count * n
         elif kind == "bconv":
             m = count * n * src * (dst + 1)

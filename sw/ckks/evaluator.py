@@ -156,7 +156,7 @@ class Evaluator:
         self._ct("sub_plain", ct)
         m = self._pt_at("sub_plain", pt, ct)
         self._same_level_scale("sub_plain", ct, _AtLevel(pt, ct.level), "pt")
-        with self._scope("add_plain", ct) as ev:
+        with self._scope("sub_plain", ct) as ev:
             return self._out(ev, self._new((ct.polys[0].sub(m),) + ct.polys[1:], ct))
 
     def add_const(self, ct: Ciphertext, c) -> Ciphertext:
@@ -194,13 +194,12 @@ class Evaluator:
         """``acc + ct * pt`` for the sums of plaintext products of linear transforms.
 
         ``acc`` is consumed: its arrays are overwritten with the result, so pass a fresh
-        sum that nothing else holds (e.g. a previous ``mul_plain`` result). The checks, the
-        result and the trace are those of ``add(acc, mul_plain(ct, pt))``, which is what runs
-        while a trace recorder is active; otherwise product and sum are fused into one pass
-        over the operands with no new arrays.
+        sum that nothing else holds (e.g. a previous ``mul_plain`` result). The checks and
+        the result are those of ``add(acc, mul_plain(ct, pt))``; product and sum are fused
+        into one pass over the operands with no new arrays (kernel ``mac`` per polynomial),
+        also while a trace recorder is active, which records one ``mul_plain_acc``
+        operation.
         """
-        if trace.active() is not None:
-            return self.add(acc, self.mul_plain(ct, pt))
         self._ct("mul_plain_acc", acc, ct)
         self._need_level("mul_plain", ct)
         m = self._pt_at("mul_plain", pt, ct)
@@ -208,9 +207,10 @@ class Evaluator:
         self._same_level_scale("mul_plain_acc", acc, product, "ct * pt")
         if len(acc.polys) != len(ct.polys):
             return self.add(acc, self.mul_plain(ct, pt))
-        for pa, pc in zip(acc.polys, ct.polys):
-            pa.mul_add_inplace(pc, m)
-        return acc
+        with self._scope("mul_plain_acc", ct) as ev:
+            for pa, pc in zip(acc.polys, ct.polys):
+                pa.mul_add_inplace(pc, m)
+            return self._out(ev, acc)
 
     def mul_const(self, ct: Ciphertext, c, *, scale: float | None = None) -> Ciphertext:
         """``ct * c`` with ``c`` encoded at ``scale`` (default ``level_scale(ct.level)``, which

@@ -4,8 +4,9 @@ Each function takes uint64 matrices of shape ``(len(basis), n)`` (rows in basis 
 canonical residues) and returns a new matrix; inputs are never modified (except by the
 ``*_inplace`` functions, which say so). Each call is
 reported to the active :mod:`sw.trace` recorder as one :class:`sw.trace.KernelCall`
-(``ntt``, ``intt``, ``bconv``, ``modmul``, ``modadd``, ``automorphism``), with the integer
-inputs and outputs kept when the recorder asks for them.
+(``ntt``, ``intt``, ``bconv``, ``modmul``, ``modadd``, ``automorphism``, ``mac``), with the
+integer inputs and outputs kept when the recorder asks for them. A recorder never changes
+which computation runs: fused kernels run fused and are reported as what they are.
 
 Dry run (``trace.recording(dry_run=True)``): the arithmetic is skipped, ``None`` is
 returned in place of every matrix, and the call is still reported. Passing ``None``
@@ -117,18 +118,13 @@ def mul(a, b, basis: RnsBasis):
 
 
 def mul_add_inplace(acc, a, b, basis: RnsBasis):
-    """``acc <- acc + a * b`` row by row, in one pass (reported as ``modmul`` + ``modadd``,
-    the kernels a separate product and sum would report)."""
-    if trace.wants_data("modmul") or trace.wants_data("modadd"):
-        # a recorder keeps operands: report the product and the sum as their own kernels
-        s = add(acc, mul(a, b, basis), basis)
-        if s is not None:
-            acc[...] = s
-        return acc
-    if _live("modmul", acc, a, b):
+    """``acc <- acc + a * b`` row by row, in one pass (kernel ``mac``), recording or not.
+    Kept data: ``input`` (``a``), ``input_b`` (``b``), ``acc`` (``acc`` before), ``output``
+    (``acc`` after), ``form`` ``"mac"``."""
+    before = acc.copy() if acc is not None and trace.wants_data("mac") else None
+    if _live("mac", acc, a, b):
         _ntt.pointwise_mul_add(a, b, acc, basis.primes, out=acc)
-    trace.report_kernel("modmul", len(basis), basis.n)
-    trace.report_kernel("modadd", len(basis), basis.n)
+    _report("mac", basis, a, acc, extra=lambda: {"form": "mac", "input_b": b, "acc": before})
     return acc
 
 
