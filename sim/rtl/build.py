@@ -25,6 +25,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from sw.atomicio import atomic_write_text
+
 from .units import UnitSpec, make_component
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -201,19 +203,14 @@ def _prune_stale(current: Path, meta: dict) -> None:
 
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename, so that a reader
-    (another job sharing the build cache) never sees a half-written file."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def write_build_files(vfile: Path, sfile: Path, mfile: Path, text: str, meta: dict) -> None:
-    """Store a build: the emitted Verilog, its Icarus-shimmed copy and the JSON metadata."""
-    write_atomic(vfile, text)
-    write_atomic(sfile, icarus_shim(text))
-    write_atomic(mfile, json.dumps(meta, indent=1))
+    """Store a build: the emitted Verilog, its Icarus-shimmed copy and the JSON metadata.
+
+    Each is written atomically, so a reader (another job sharing the build cache) never
+    sees a half-written file."""
+    atomic_write_text(vfile, text)
+    atomic_write_text(sfile, icarus_shim(text))
+    atomic_write_text(mfile, json.dumps(meta, indent=1))
 
 
 def log_tail(path: Path, lines: int = 30) -> str:
