@@ -23,21 +23,12 @@ from sw.circuits import Polynomial, PolynomialEvaluator
 NAME = "toy-boot-n10"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    # toy sizes: numba threads only add contention on the shared machine
-    import numba
-    old = numba.get_num_threads()
-    numba.set_num_threads(1)
-    yield
-    numba.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_numba_thread")
 
 
 class Env:
-    def __init__(self, slots, **kw):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            self.p = get_params(NAME, allow_insecure=True)
+    def __init__(self, params, slots, **kw):
+        self.p = params
         self.ctx = CkksContext(self.p)
         self.kg = KeyGenerator(self.ctx, seed=11)
         self.sk = self.kg.gen_secret_key()
@@ -61,14 +52,20 @@ def bits(err):
     return -np.log2(e.mean()), -np.log2(e.max())
 
 
-_ENVS = {}
+@pytest.fixture(scope="module")
+def env(insecure_params):
+    """``env(slots, **cfg)``: this module's one environment per bootstrap configuration;
+    ``env.fresh(slots, **cfg)`` builds a new one."""
+    envs = {}
 
+    def get(slots, **kw):
+        key = (slots, tuple(sorted(kw.items())))
+        if key not in envs:
+            envs[key] = Env(insecure_params(NAME), slots, **kw)
+        return envs[key]
 
-def env(slots, **kw):
-    key = (slots, tuple(sorted(kw.items())))
-    if key not in _ENVS:
-        _ENVS[key] = Env(slots, **kw)
-    return _ENVS[key]
+    get.fresh = lambda slots, **kw: Env(insecure_params(NAME), slots, **kw)
+    return get
 
 
 @pytest.mark.parametrize("slots,real,mean_min,worst_min", [
@@ -77,7 +74,7 @@ def env(slots, **kw):
     (64, False, 22, 20.5),   # sparse complex: 2n real coefficients in one EvalMod
     (32, True, 22.5, 21),    # sparse real
 ])
-def test_bootstrap_precision_and_levels(slots, real, mean_min, worst_min):
+def test_bootstrap_precision_and_levels(slots, real, mean_min, worst_min, env):
     e = env(slots, real=real)
     rng = np.random.default_rng(slots)
     z = rng.uniform(-1, 1, slots) + (0 if real else 1j * rng.uniform(-1, 1, slots))
@@ -91,11 +88,11 @@ def test_bootstrap_precision_and_levels(slots, real, mean_min, worst_min):
         assert np.max(np.abs(e.dec(out).imag)) < 2 ** -18
 
 
-def test_plaintext_cache_keeps_one_word_per_subring_run():
+def test_plaintext_cache_keeps_one_word_per_subring_run(env):
     """Cached DFT diagonals (32 slots of N = 2^10: sub-ring gap g = 16) hold N/g uint32
     words per prime, and a second bootstrap, served from the cache, gives the same words."""
     from sw.ring import kernels as K
-    e = Env(32, real=True)
+    e = env.fresh(32, real=True)
     x = e.ct(np.linspace(-0.9, 0.9, 32))
     first = e.bt.bootstrap(x)
     g = e.p.n // (2 * 32)
@@ -111,7 +108,7 @@ def test_plaintext_cache_keeps_one_word_per_subring_run():
         K.subring_compact(e.enc.encode(np.arange(512.0), slots=512).poly.data, 2)
 
 
-def test_shared_encapsulation_keys_serve_another_slot_count():
+def test_shared_encapsulation_keys_serve_another_slot_count(env):
     """A 32-slot bootstrapper reusing the 512-slot one's encapsulation and decapsulation keys
     (``share``) is as precise as one with its own; other sparse-secret settings are refused."""
     e = env(512, real=True)
@@ -127,7 +124,7 @@ def test_shared_encapsulation_keys_serve_another_slot_count():
         gen_bootstrap_keys(e.kg, e.sk, BootstrapConfig(slots=32, h_sparse=16), share=e.keys)
 
 
-def test_bootstrap_accepts_any_input_level_and_result_computes():
+def test_bootstrap_accepts_any_input_level_and_result_computes(env):
     e = env(32, real=True)
     z = np.linspace(-0.9, 0.9, 32)
     out = e.bt.bootstrap(e.ct(z, level=5))
@@ -154,7 +151,7 @@ def _cycles(e, z, cycles):
     return out
 
 
-def test_imaginary_removing_keeps_cycles_bounded():
+def test_imaginary_removing_keeps_cycles_bounded(env):
     """T_15(cos a) = cos(15 a): real parts stay in [-1, 1], but an imaginary part y grows by
     |T_15'(x)| (15 on average) per cycle. Without imaginary removal the bootstrap noise's
     imaginary part is carried along and blows up; with it, it is reset every cycle."""
@@ -173,7 +170,7 @@ def test_imaginary_removing_keeps_cycles_bounded():
             assert np.max(np.abs(got.real - ref)) < 2 ** -8
 
 
-def test_rotation_keys_are_exactly_the_needed_steps():
+def test_rotation_keys_are_exactly_the_needed_steps(env):
     e = env(32, real=True)
     steps = rotation_steps(e.p, e.cfg)
     assert e.keys.steps == steps
@@ -185,7 +182,7 @@ def test_rotation_keys_are_exactly_the_needed_steps():
     assert rep["total_bytes"] > rep["rotation_bytes"]
 
 
-def test_errors():
+def test_errors(env):
     e = env(32, real=True)
     with pytest.raises(SlotError, match="ciphertext has 64 slots.*built for 32"):
         e.bt.bootstrap(e.E.encrypt(e.enc.encode([0.1], level=0, slots=64)))
@@ -216,7 +213,7 @@ def test_errors():
     assert e.bt.max_input_magnitude(2.0 ** 30) > 100
 
 
-def test_trace_stages_real_run():
+def test_trace_stages_real_run(env):
     e = env(32, real=True)
     x = e.ct(np.full(32, 0.25))
     with trace.recording() as rec:

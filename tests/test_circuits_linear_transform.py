@@ -1,8 +1,6 @@
 """BSGS diagonal linear transforms on real CKKS ciphertexts (toy-n10, INSECURE) vs NumPy ``M @ v``."""
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 
@@ -13,18 +11,8 @@ from sw.ckks import (CkksContext, Decryptor, Encoder, Encryptor, Evaluator, KeyG
 
 
 @pytest.fixture(scope="module")
-def he():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        params = get_params("toy-n10", allow_insecure=True)
-    ctx = CkksContext(params)
-
-    class HE:
-        pass
-    h = HE()
-    h.params, h.ctx, h.kg, h.enc = params, ctx, KeyGenerator(ctx, seed=21), Encoder(ctx)
-    h.keys = h.kg.gen_keyset()
-    return h
+def he(ckks_setup):
+    return ckks_setup("toy-n10", seed=21)
 
 
 def _run(he, lt, v, level=5, keys=None, **kw):

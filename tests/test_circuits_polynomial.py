@@ -1,8 +1,6 @@
 """Polynomial evaluation on real CKKS ciphertexts (toy-n10, INSECURE) vs NumPy references."""
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -20,18 +18,10 @@ TOP_SINGLE = 8
 
 
 @pytest.fixture(scope="module")
-def he():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        params = get_params("toy-n10", allow_insecure=True)
-    ctx = CkksContext(params)
-    keys = KeyGenerator(ctx, seed=11).gen_keyset()
-    enc = Encoder(ctx)
-
-    class HE:
-        pass
-    h = HE()
-    h.params, h.enc, h.ev = params, enc, Evaluator(ctx, keys)
+def he(ckks_setup):
+    h = ckks_setup("toy-n10", seed=11)
+    ctx, keys, enc = h.ctx, h.keys, h.enc
+    h.ev = Evaluator(ctx, keys)
     h.encrypt = lambda x, level: Encryptor(ctx, keys.public, seed=5).encrypt(
         enc.encode(x, level=level, slots=SLOTS))
     h.decrypt = lambda ct: enc.decode(Decryptor(ctx, keys.secret).decrypt(ct))

@@ -4,46 +4,16 @@ Stated precision: at ``toy-n10`` / ``toy-n12`` (scale 2^30, uniform ternary secr
 values of magnitude <= 1 decrypt within ``TOL = 2^-12`` absolute after any single operation
 chain used here (measured errors are ~1e-5 .. 1e-4).
 """
-import warnings
-
 import numpy as np
 import pytest
 
-from sw.ckks import (CkksContext, Decryptor, Encoder, Encryptor, Evaluator, KeyGenerator, get_params)
 
 TOL = 2.0 ** -12
 
 
-class Env:
-    def __init__(self, name, rotations=(1, -1, 3, 5, 100), slots=None):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            self.p = get_params(name, allow_insecure=True)
-        self.ctx = CkksContext(self.p)
-        kg = KeyGenerator(self.ctx, seed=11)
-        self.kg = kg
-        self.keys = kg.gen_keyset(rotations=rotations, conjugation=True)
-        self.enc = Encoder(self.ctx)
-        self.E = Encryptor(self.ctx, self.keys.public, seed=12)
-        self.Es = Encryptor(self.ctx, self.keys.secret, seed=13)
-        self.D = Decryptor(self.ctx, self.keys.secret)
-        self.ev = Evaluator(self.ctx, self.keys)
-        self.rng = np.random.default_rng(5)
-
-    def vec(self, slots=None):
-        s = slots or self.p.slots
-        return self.rng.uniform(-1, 1, s) + 1j * self.rng.uniform(-1, 1, s)
-
-    def ct(self, z, **kw):
-        return self.E.encrypt(self.enc.encode(z, **kw))
-
-    def dec(self, ct):
-        return self.enc.decode(self.D.decrypt(ct))
-
-
 @pytest.fixture(scope="module")
-def env():
-    return Env("toy-n10")
+def env(ckks_env):
+    return ckks_env("toy-n10")
 
 
 def err(a, b):
@@ -189,8 +159,8 @@ def test_drop_level(env):
     assert env.ev.drop_to_level(a, 0).level == 0
 
 
-def test_toy_n12_ops():
-    e = Env("toy-n12", rotations=(1, 7))
+def test_toy_n12_ops(ckks_env):
+    e = ckks_env("toy-n12", rotations=(1, 7))
     z, w = e.vec(), e.vec()
     a, b = e.ct(z), e.ct(w)
     r = e.ev.rescale(e.ev.mul(a, b))
@@ -205,10 +175,10 @@ def test_toy_n12_ops():
     assert c.level == lvl - 1 and err(e.dec(c), z * w) < 1e-6
 
 
-def test_compact_keys_switch_bit_identically():
+def test_compact_keys_switch_bit_identically(ckks_env):
     """A key stored as uint32 words gives exactly the words of its uint64 original, for a
     plain and a hoisted rotation and at a lower level (the kernel widens as it reads)."""
-    e = Env("toy-n10", rotations=(3, -5))
+    e = ckks_env("toy-n10", rotations=(3, -5))
     gs = [e.ctx.galois_element(s) for s in (3, -5)]
     z = e.vec()
     cts = [e.E.encrypt(e.enc.encode(z, level=lvl)) for lvl in (e.p.max_level, 2)]
@@ -225,11 +195,11 @@ def test_compact_keys_switch_bit_identically():
                 assert np.array_equal(a.data, b.data)
 
 
-def test_truncated_compact_rotation_keys():
+def test_truncated_compact_rotation_keys(ckks_env):
     """Rotation keys truncated to a level (and stored as uint32) rotate correctly at and
     below that level, refuse a ciphertext above it, and are as small as the formula says."""
     from sw.ckks.errors import LevelError
-    e = Env("toy-n10", rotations=())
+    e = ckks_env("toy-n10", rotations=())
     p, top = e.p, e.p.max_level - 3
     keys = e.kg.gen_rotation_keys(e.keys.secret, [7, -2], level=top, compact=True)
     e.keys.rotation.update(keys)
@@ -251,14 +221,14 @@ def test_truncated_compact_rotation_keys():
         {e.ctx.galois_element(9)}
 
 
-def test_mul_plain_acc_is_add_of_mul_plain():
+def test_mul_plain_acc_is_add_of_mul_plain(ckks_env):
     """The fused ``acc + ct * pt`` gives the words of ``add(acc, mul_plain(ct, pt))`` computed
     without a recorder, also while a trace recorder is active (which records it as one
     ``mul_plain_acc`` operation with one fused ``mac`` kernel per polynomial), and refuses a
     sum of another scale."""
     from sw import trace
     from sw.ckks.errors import ScaleMismatchError
-    e = Env("toy-n10")
+    e = ckks_env("toy-n10")
     x, y = e.ct(e.vec()), e.ct(e.vec())
     p1, p2 = e.enc.encode(e.vec()), e.enc.encode(e.vec())
     ref = e.ev.add(e.ev.mul_plain(x, p1), e.ev.mul_plain(y, p2))

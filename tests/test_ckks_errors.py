@@ -8,12 +8,11 @@ from sw.ckks import (CkksParams, Evaluator, InsecureParametersError,
                      NonFiniteError, ParameterMismatchError, ScaleMismatchError, SecurityError,
                      SlotError, get_params)
 from sw.ckks import security
-from test_ckks import Env
 
 
 @pytest.fixture(scope="module")
-def env():
-    return Env("toy-n10", rotations=(1,))
+def env(ckks_env):
+    return ckks_env("toy-n10", rotations=(1,))
 
 
 def test_insecure_opt_in_and_warning(capsys):
@@ -45,8 +44,8 @@ def test_security_bound_enforced():
     assert ok.log_qp <= 881
 
 
-def test_parameter_mismatch(env):
-    other = Env("toy-n12", rotations=())
+def test_parameter_mismatch(env, ckks_env):
+    other = ckks_env("toy-n12", rotations=())
     a = env.ct(env.vec())
     b = other.ct(other.vec())
     with pytest.raises(ParameterMismatchError, match="add: .*toy-n12.*toy-n10"):

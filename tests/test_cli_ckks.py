@@ -42,14 +42,10 @@ def test_precision_table_and_refusals(capsys):
     assert "unknown parameter set" in capsys.readouterr().err
 
 
-def test_poly_start_level():
-    import warnings
-
-    from sw.ckks import CkksParams, get_params
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        p10 = get_params("toy-n10", allow_insecure=True)
-        p12 = get_params("toy-n12", allow_insecure=True)
+def test_poly_start_level(insecure_params):
+    from sw.ckks import CkksParams
+    p10 = insecure_params("toy-n10")
+    p12 = insecure_params("toy-n12")
     assert poly_start_level(p10, 6) == 8      # levels 1..8 hold one prime each
     assert poly_start_level(p12, 6) == 17     # 14 app + 3 StC single-prime levels
     assert isinstance(p12, CkksParams)

@@ -13,26 +13,14 @@ import pytest
 from sim.cli import main
 from sw.nn.encrypted import EncryptedResNet, SlotCapacityError
 from sw.nn.models import ResNet
-from sw.ckks import get_params
 from sw.nn.planner import LevelPlanError
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    import numba
-    old = numba.get_num_threads()
-    numba.set_num_threads(1)   # toy sizes: threads only add contention on a shared machine
-    yield
-    numba.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_numba_thread")
+PARAMS = "toy-boot-n11"
 
 
-def _params(name="toy-boot-n11"):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return get_params(name, allow_insecure=True)
-
-
-def test_encrypted_resnet20_two_images_with_bootstrapping():
+def test_encrypted_resnet20_two_images_with_bootstrapping(insecure_params):
     """CI target: full encrypted ResNet-20 (composite minimax ReLU 15/15/27, 18 imaginary-
     removing bootstraps) on 2 digits test images; encrypted top-1 == plaintext top-1 and the
     largest logit error (vs the plaintext network with the same polynomials) is bounded."""
@@ -58,7 +46,7 @@ def test_encrypted_resnet20_two_images_with_bootstrapping():
         assert r["s_bootstrap"] > 0 and r["s_conv"] > 0 and r["s_relu"] > 0
     # the network's rotation keys are truncated to the bootstrap output level (16), which
     # is where the network starts; bootstrapping keeps its full-height keys
-    assert res["key_level"] == 16 < _params().max_level
+    assert res["key_level"] == 16 < insecure_params(PARAMS).max_level
 
 
 def test_encrypted_resnet20_sparse_bootstrapping_per_stage():
@@ -79,25 +67,25 @@ def test_encrypted_resnet20_sparse_bootstrapping_per_stage():
     assert r["max_logit_err"] < 5e-3            # measured ~8e-5
 
 
-def test_sparse_bootstrap_trace_uses_each_stage_period():
+def test_sparse_bootstrap_trace_uses_each_stage_period(insecure_params):
     from sw.nn.trace import dry_run_trace
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        rec = dry_run_trace("resnet20", "digits8", _params(), sparse_bootstrap=True)
+        rec = dry_run_trace("resnet20", "digits8", insecure_params(PARAMS), sparse_bootstrap=True)
     slots = [e.info["slots"] for top in rec.events for e in top.walk() if e.kind == "bootstrap"]
     assert sorted(slots) == [256] * 6 + [512] * 6 + [1024] * 6
 
 
-def test_level_plan():
+def test_level_plan(insecure_params):
     m = ResNet("resnet20", "digits8")
-    enn = EncryptedResNet(m, _params(), method="composite", dry_run=True)
+    enn = EncryptedResNet(m, insecure_params(PARAMS), method="composite", dry_run=True)
     plan = enn.plan(16, 16)
     assert plan.n_bootstraps == 18 and plan.levels_consumed == 19 * 14 + 22
     # every activation input gets a bootstrap right before it when fewer than 14 levels are left
     assert all(op.endswith(("relu1", "relu2")) or op.endswith("conv1") for op, _ in plan.bootstraps)
     with pytest.raises(LevelPlanError, match=r"layer1.0.relu1: needs 14 levels .* at level 0 and no bootstrapping"):
         enn.plan(16, None)
-    dg = EncryptedResNet(m, _params(), method="data-guided", degree=15, dry_run=True)
+    dg = EncryptedResNet(m, insecure_params(PARAMS), method="data-guided", degree=15, dry_run=True)
     assert dg.plan(16, 16).n_bootstraps < plan.n_bootstraps
 
 
@@ -112,9 +100,9 @@ def test_dry_run_trace_matches_plan():
     assert tops["pmult"] + tops["mul_plain_acc"] > 1000 and res["kernels"]["ntt"] > 0
 
 
-def test_errors():
+def test_errors(insecure_params):
     with pytest.raises(SlotCapacityError, match=r"need 16384 slots .* N/2 = 1024"):
-        EncryptedResNet(ResNet("resnet20", "cifar32"), _params(), dry_run=True)
+        EncryptedResNet(ResNet("resnet20", "cifar32"), insecure_params(PARAMS), dry_run=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert main(["infer", "--params", "toy-boot-n11", "--allow-insecure", "--images", "0"]) == 2

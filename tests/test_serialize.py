@@ -3,30 +3,21 @@ from __future__ import annotations
 
 import hashlib
 import struct
-import warnings
 
 import numpy as np
 import pytest
 
-from sw.ckks import (CkksContext, Ciphertext, Decryptor, Encoder, Encryptor, Evaluator,
-                     InsecureParametersError, KeyGenerator, KeySet, ParameterMismatchError,
-                     Plaintext, PublicKey, SecretKey, SwitchingKey, get_params)
+from sw.ckks import (Ciphertext, Decryptor, Encryptor, Evaluator, InsecureParametersError,
+                     KeySet, ParameterMismatchError, Plaintext, PublicKey, SecretKey,
+                     SwitchingKey)
 from sw.ckks import serialize as S
 
 
 @pytest.fixture(scope="module")
-def he():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        params = get_params("toy-n10", allow_insecure=True)
-        other = get_params("toy-n12", allow_insecure=True)
-    ctx = CkksContext(params)
-    keys = KeyGenerator(ctx, seed=3).gen_keyset(rotations=[1, -2], conjugation=True)
-
-    class HE:
-        pass
-    h = HE()
-    h.params, h.other, h.ctx, h.keys, h.enc = params, other, ctx, keys, Encoder(ctx)
+def he(ckks_setup, insecure_params):
+    h = ckks_setup("toy-n10", seed=3, rotations=[1, -2], conjugation=True)
+    h.other = insecure_params("toy-n12")
+    ctx, keys = h.ctx, h.keys
     h.values = np.array([0.5, -1.25 + 0.5j, 3.0, 0.0, 1e-3, -7.5, 2j, 1.0])
     h.ct = Encryptor(ctx, keys.public, seed=4).encrypt(h.enc.encode(h.values, level=7, slots=8))
     return h

@@ -7,12 +7,11 @@ import pytest
 from sw import ntt, trace
 from sw.ckks import (CkksContext, DryRunError, Encoder, Encryptor, Evaluator, KeyGenerator,
                      get_params)
-from test_ckks import Env
 
 
 @pytest.fixture(scope="module")
-def env():
-    return Env("toy-n10", rotations=(1,))
+def env(ckks_env):
+    return ckks_env("toy-n10", rotations=(1,))
 
 
 def program(env, a, b):

@@ -13,26 +13,22 @@ elementwise products -- replays in a single Icarus simulation. Verilog ports::
 
 :func:`build_replay` emits the Verilog once per ``(n, q, width, lanes, multiplier, fault,
 butterfly_fault)``
-and generator sources (cache ``build/compare/replay_<hash>/``, same source digest and Icarus
-shim as :mod:`sim.rtl.build`); :func:`simulate` compiles it with Icarus and runs the cocotb
-test :mod:`sim.compare.tb_replay` through ``cocotb_tools.runner`` (as :mod:`sim.rtl.runner`
-does), optionally with an FST waveform.
+and generator sources (cache ``build/compare/replay_<hash>/``, through
+:func:`sim.rtl.build.cached_build` with the same source digest and Icarus shim as the unit
+builds); :func:`simulate` compiles it with Icarus and runs the cocotb test
+:mod:`sim.compare.tb_replay` through :mod:`sim.rtl.icarus` (the path :mod:`sim.rtl.runner`
+uses too), optionally with an FST waveform.
 """
 from __future__ import annotations
 
-import fcntl
 import hashlib
-import json
-import logging
 import os
-import shutil
-import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from sim.rtl.build import REPO_ROOT, source_digest, layout_fields, log_tail, write_build_files
+from sim.rtl import icarus
+from sim.rtl.build import REPO_ROOT, cached_build, layout_fields, log_tail, source_digest
 
 BUILD_ROOT = Path(os.environ.get("FHESIM_BUILD_DIR", REPO_ROOT / "build")) / "compare"
 TOP = "fhesim_replay"
@@ -136,33 +132,24 @@ def build_replay(spec: ReplaySpec) -> BuiltReplay:
     """Emit (or reuse) the Verilog of ``spec``; returns the build directory and port map."""
     key = {"spec": asdict(spec), "fmt": BUILD_FORMAT,
            "src": source_digest() + hashlib.sha256(Path(__file__).read_bytes()).hexdigest()}
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
-    d = BUILD_ROOT / f"replay_{digest}"
-    d.mkdir(parents=True, exist_ok=True)
-    vfile, sfile, mfile = d / f"{TOP}.v", d / f"{TOP}_icarus.v", d / "meta.json"
-    with open(d / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (vfile.is_file() and sfile.is_file() and mfile.is_file()):
-            from amaranth.back import verilog
 
-            top = make_top(spec)
-            u = top.ntt
-            meta = {"top": TOP, "spec": asdict(spec), "label": spec.label, "src": key["src"],
-                    "ports": _port_map(top),
-                    "ntt": {"latency": u.latency, "cycles_per_transform": u.cycles_per_transform,
-                            "initiation_interval": u.initiation_interval,
-                            "stage_cycles": u.stage_cycles, "blocks_per_stage": u.blocks_per_stage,
-                            "rows": u.rows, "stages": u.stages},
-                    "modmul": {"latency": top.mm.latency}}
-            text = verilog.convert(top, name=TOP)
-            write_build_files(vfile, sfile, mfile, text, meta)
-        meta = json.loads(mfile.read_text())
-    return BuiltReplay(spec=spec, dir=d, sim_verilog=sfile, meta=meta)
+    def make():
+        top = make_top(spec)
+        u = top.ntt
+        return top, {"top": TOP, "spec": asdict(spec), "label": spec.label, "src": key["src"],
+                     "ports": _port_map(top),
+                     "ntt": {"latency": u.latency, "cycles_per_transform": u.cycles_per_transform,
+                             "initiation_interval": u.initiation_interval,
+                             "stage_cycles": u.stage_cycles, "blocks_per_stage": u.blocks_per_stage,
+                             "rows": u.rows, "stages": u.stages},
+                     "modmul": {"latency": top.mm.latency}}
+
+    c = cached_build(BUILD_ROOT, "replay", key, TOP, make)
+    return BuiltReplay(spec=spec, dir=c.dir, sim_verilog=c.sim_verilog, meta=c.meta)
 
 
-class ReplayError(RuntimeError):
+class ReplayError(icarus.RtlError):
     """The replay simulation produced no result (build failure, simulator crash)."""
-
 
 
 def simulate(spec: ReplaySpec, stimulus: dict, *, waves: bool = False, keep: bool = False,
@@ -176,61 +163,26 @@ def simulate(spec: ReplaySpec, stimulus: dict, *, waves: bool = False, keep: boo
     stage arrays then stay empty; only for measuring the tap's cost).
     """
     import numpy as np
-    from cocotb_tools.runner import get_runner
 
     t0 = time.perf_counter()
     built = build_replay(spec)
     t_build = time.perf_counter() - t0
-    runner = get_runner("icarus")
-    runner.log.setLevel(logging.ERROR)
-    sim_dir = built.dir / ("icarus_waves" if waves else "icarus")
-    with open(built.dir / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        log = built.dir / "build.log"
-        try:
-            runner.build(sources=[built.sim_verilog], hdl_toplevel=TOP, build_dir=sim_dir,
-                         timescale=("1ns", "1ps"), waves=waves, always=False, log_file=log)
-        except (RuntimeError, SystemExit) as e:
-            raise ReplayError(f"Icarus build of {spec.label} failed: {e}\n{log_tail(log)}") from None
-    t_compile = time.perf_counter() - t0 - t_build
-    runs = built.dir / "runs"
-    runs.mkdir(exist_ok=True)
-    run_dir = Path(tempfile.mkdtemp(prefix="waves_" if waves else "run_", dir=runs))
+    run = icarus.start(built.dir, built.sim_verilog, TOP, label=spec.label,
+                       run_prefix="waves_" if waves else "run_", waves=waves,
+                       error=ReplayError, what="replay")
+    run_dir = run.run_dir
     np.savez(run_dir / "stimulus.npz", **{k: np.asarray(v, dtype=np.uint64) for k, v in stimulus.items()})
-    cfg = {"label": spec.label, "n": spec.n, "q": spec.q, "lanes": spec.lanes,
-           "width": spec.width, "ports": built.meta["ports"], "ntt": built.meta["ntt"],
-           "modmul": built.meta["modmul"], "p_valid": p_valid, "p_ready": p_ready,
-           "seed": seed, "tap": tap, "stimulus": str(run_dir / "stimulus.npz"),
-           "result_npz": str(run_dir / "rtl.npz"), "result_path": str(run_dir / "result.json")}
-    (run_dir / "config.json").write_text(json.dumps(cfg, indent=1))
-    sim_log = run_dir / "sim.log"
-    if str(REPO_ROOT) not in sys.path:
-        sys.path.insert(0, str(REPO_ROOT))
-    fst = run_dir / f"{TOP}.fst"
-    try:
-        runner.test(test_module="sim.compare.tb_replay", hdl_toplevel=TOP, build_dir=sim_dir,
-                    test_dir=run_dir, extra_env={"FHESIM_RTL_CONFIG": str(run_dir / "config.json")},
-                    waves=waves, seed=seed, results_xml=str(run_dir / "results.xml"),
-                    log_file=sim_log, plusargs=[f"+dumpfile_path={fst}"] if waves else [],
-                    timescale=("1ns", "1ps"))
-    except SystemExit:
-        pass
-    except RuntimeError as e:
-        raise ReplayError(f"replay of {spec.label} failed to run: {e}\n{log_tail(sim_log)}") from None
-    rfile = run_dir / "result.json"
-    if not rfile.is_file():
-        raise ReplayError(f"replay of {spec.label} wrote no result; log {sim_log}:\n{log_tail(sim_log)}")
-    result = json.loads(rfile.read_text())
+    run.write_config({
+        "label": spec.label, "n": spec.n, "q": spec.q, "lanes": spec.lanes,
+        "width": spec.width, "ports": built.meta["ports"], "ntt": built.meta["ntt"],
+        "modmul": built.meta["modmul"], "p_valid": p_valid, "p_ready": p_ready,
+        "seed": seed, "tap": tap, "stimulus": str(run_dir / "stimulus.npz"),
+        "result_npz": str(run_dir / "rtl.npz"), "result_path": str(run.result_path)})
+    result = run.test("sim.compare.tb_replay", seed=seed)
     if result.get("error"):
-        raise ReplayError(f"replay of {spec.label}: {result['error']}\n{log_tail(sim_log)}")
+        raise ReplayError(f"replay of {spec.label}: {result['error']}\n{log_tail(run.sim_log)}")
     with np.load(run_dir / "rtl.npz") as z:
         result.update({k: z[k] for k in z.files})
-    result.update({"time_build_s": round(t_build, 3), "time_compile_s": round(t_compile, 3),
+    result.update({"time_build_s": round(t_build, 3), "time_compile_s": round(run.compile_s, 3),
                    "time_total_s": round(time.perf_counter() - t0, 3), "build_dir": str(built.dir)})
-    if waves or keep:
-        result["run_dir"] = str(run_dir)
-        if waves:
-            result["waves"] = str(fst)
-    else:
-        shutil.rmtree(run_dir, ignore_errors=True)
-    return result
+    return run.finish(result, keep)

@@ -82,85 +82,82 @@ async def replay(dut):
     write_result(cfg, result)
 
 
-async def _replay(dut, cfg: dict):
-    from cocotb.simtime import get_sim_time
+class ReplayCapture:
+    """The arrays the replay sends back, filled by the agents' callbacks.
 
-    ports, n, P = cfg["ports"], int(cfg["n"]), int(cfg["lanes"])
-    R, S = n // P, int(cfg["ntt"]["stages"])
-    B = n // (2 * P)
-    seed = int(cfg["seed"])
-    with np.load(cfg["stimulus"]) as z:
-        ntt_in, ntt_inv = z["ntt_in"], z["ntt_inverse"]
-        mm_a, mm_b = z["mm_a"], z["mm_b"]
-    T, E = int(ntt_in.shape[0]), int(mm_a.shape[0])
+    ``T`` transforms of ``n`` elements on ``P`` lanes (``R = n/P`` beats, ``S`` stages,
+    ``B = n/(2P)`` debug writes per stage) and ``E`` multiplier products.
+    """
 
-    ntt_out = np.zeros((T, n), np.uint64)
-    ntt_out_edge = np.full((T, R), -1, np.int64)
-    stage_val = np.zeros((T, S, n), np.uint64)
-    stage_edge = np.full((T, S, R), -1, np.int64)
-    ntt_in_edge = np.full((T, 2), -1, np.int64)
-    mm_out = np.zeros(E, np.uint64)
-    mm_edge = np.full(E, -1, np.int64)
+    def __init__(self, T: int, E: int, n: int, P: int, S: int, out_lane: list, mm_codec: Codec):
+        self.T, self.E, self.P, self.S = T, E, P, S
+        self.R = n // P
+        self.per_transform = S * (n // (2 * P))
+        self.out_lane, self.mm_codec = out_lane, mm_codec
+        self.counts = {"ntt_out": 0, "mm_out": 0}
+        self.writes = 0
+        self.ntt_out = np.zeros((T, n), np.uint64)
+        self.ntt_out_edge = np.full((T, self.R), -1, np.int64)
+        self.stage_val = np.zeros((T, S, n), np.uint64)
+        self.stage_edge = np.full((T, S, self.R), -1, np.int64)
+        self.ntt_in_edge = np.full((T, 2), -1, np.int64)
+        self.mm_out = np.zeros(E, np.uint64)
+        self.mm_edge = np.full(E, -1, np.int64)
 
-    ci, co = Codec(ports["ntt_i"]["fields"]), Codec(ports["ntt_o"]["fields"])
-    in_off = {p: o for p, o, _ in ci.fields}
-    data_off = [in_off[f"data[{k}]"] for k in range(P)]
-    inv_off = in_off["inverse"]
-    out_off = {p: (o, w) for p, o, w in co.fields}
-    out_lane = [out_off[f"[{k}]"] for k in range(P)]
-    mi, mo = Codec(ports["mm_i"]["fields"]), Codec(ports["mm_o"]["fields"])
-
-    bench = ClockedBench(dut)
-    rng = random.Random(seed)
-    p_valid, p_ready = float(cfg["p_valid"]), float(cfg["p_ready"])
-    ndrv = StreamDriver(dut, ports["ntt_i"], random.Random(rng.random()), p_valid)
-    mdrv = StreamDriver(dut, ports["mm_i"], random.Random(rng.random()), p_valid)
-    counts = {"ntt_out": 0, "mm_out": 0}
-
-    def on_ntt_out(raw, edge):
-        b = counts["ntt_out"]
-        counts["ntt_out"] += 1
-        t, r = divmod(b, R)
-        if t >= T:
-            raise AssertionError(f"unexpected NTT output beat {b} at edge {edge}")
-        for k, (o, w) in enumerate(out_lane):
-            ntt_out[t, r * P + k] = (raw >> o) & ((1 << w) - 1)
-        ntt_out_edge[t, r] = edge
-
-    def on_mm_out(raw, edge):
-        e = counts["mm_out"]
-        counts["mm_out"] += 1
-        if e >= E:
-            raise AssertionError(f"unexpected multiplier output {e} at edge {edge}")
-        mm_out[e] = mo.unpack(raw)[""]
-        mm_edge[e] = edge
-
-    nmon = StreamMonitor(dut, ports["ntt_o"], random.Random(rng.random()), p_ready, callback=on_ntt_out)
-    mmon = StreamMonitor(dut, ports["mm_o"], random.Random(rng.random()), p_ready, callback=on_mm_out)
-    per_transform = S * B
-
-    def on_write(edge, stage, ra, rb, da, db):
-        w = tap.writes - 1
-        t = w // per_transform
-        if t >= T or stage >= S:
-            raise AssertionError(f"unexpected debug write {w} (stage {stage}) at edge {edge}")
-        for row, vals in ((ra, da), (rb, db)):
-            stage_val[t, stage, row * P:(row + 1) * P] = vals
-            stage_edge[t, stage, row] = edge
-
-    tap = DebugTap(dut, ports["ntt_dbg"], P, on_write)
-
-    def on_in(tok, edge):
+    def on_ntt_in(self, tok, edge: int) -> None:
         t, r = tok
         if r == 0:
-            ntt_in_edge[t, 0] = edge
-        if r == R - 1:
-            ntt_in_edge[t, 1] = edge
+            self.ntt_in_edge[t, 0] = edge
+        if r == self.R - 1:
+            self.ntt_in_edge[t, 1] = edge
 
-    ndrv.on_transfer = on_in
-    bench.agents = [ndrv, mdrv, nmon, mmon] + ([tap] if cfg.get("tap", True) else [])
+    def on_ntt_out(self, raw: int, edge: int) -> None:
+        b = self.counts["ntt_out"]
+        self.counts["ntt_out"] += 1
+        t, r = divmod(b, self.R)
+        if t >= self.T:
+            raise AssertionError(f"unexpected NTT output beat {b} at edge {edge}")
+        for k, (o, w) in enumerate(self.out_lane):
+            self.ntt_out[t, r * self.P + k] = (raw >> o) & ((1 << w) - 1)
+        self.ntt_out_edge[t, r] = edge
 
-    for t in range(T):
+    def on_mm_out(self, raw: int, edge: int) -> None:
+        e = self.counts["mm_out"]
+        self.counts["mm_out"] += 1
+        if e >= self.E:
+            raise AssertionError(f"unexpected multiplier output {e} at edge {edge}")
+        self.mm_out[e] = self.mm_codec.unpack(raw)[""]
+        self.mm_edge[e] = edge
+
+    def on_write(self, edge: int, stage: int, ra: int, rb: int, da: list, db: list) -> None:
+        w = self.writes
+        self.writes += 1
+        t = w // self.per_transform
+        if t >= self.T or stage >= self.S:
+            raise AssertionError(f"unexpected debug write {w} (stage {stage}) at edge {edge}")
+        P = self.P
+        for row, vals in ((ra, da), (rb, db)):
+            self.stage_val[t, stage, row * P:(row + 1) * P] = vals
+            self.stage_edge[t, stage, row] = edge
+
+    @property
+    def done(self) -> bool:
+        return self.counts["ntt_out"] == self.T * self.R and self.counts["mm_out"] == self.E
+
+    def arrays(self) -> dict:
+        return {"ntt_out": self.ntt_out, "ntt_out_edge": self.ntt_out_edge,
+                "stage_val": self.stage_val, "stage_edge": self.stage_edge,
+                "ntt_in_edge": self.ntt_in_edge, "mm_out": self.mm_out, "mm_edge": self.mm_edge}
+
+
+def _queue_stimulus(ndrv: StreamDriver, mdrv: StreamDriver, ports: dict, n: int, P: int,
+                    ntt_in, ntt_inv, mm_a, mm_b) -> None:
+    """Pack every transform into beats (``inverse`` on the first) and every operand pair."""
+    in_off = {p: o for p, o, _ in Codec(ports["ntt_i"]["fields"]).fields}
+    data_off = [in_off[f"data[{k}]"] for k in range(P)]
+    inv_off = in_off["inverse"]
+    R = n // P
+    for t in range(int(ntt_in.shape[0])):
         row = [int(x) for x in ntt_in[t]]
         for r in range(R):
             raw = 0
@@ -169,14 +166,13 @@ async def _replay(dut, cfg: dict):
             if r == 0 and ntt_inv[t]:
                 raw |= 1 << inv_off
             ndrv.send(((raw, (t, r)),))
+    mi = Codec(ports["mm_i"]["fields"])
     mdrv.send((mi.pack({"a": int(a), "b": int(b)}), e) for e, (a, b) in enumerate(zip(mm_a, mm_b)))
 
-    await bench.start()
-    e0, t0_ns = bench.edge, get_sim_time("ns")
-    cpt = int(cfg["ntt"]["cycles_per_transform"])
-    budget = int((T * cpt + E + 64) * 2 / max(0.05, min(p_valid, p_ready))) + 2000
-    # the loop of ClockedBench.run, timed: how much of the wall time the agents take
-    # (the rest is Icarus and cocotb's scheduler)
+
+async def _run_timed(bench: ClockedBench, cap: ReplayCapture, budget: int) -> tuple[bool, dict]:
+    """The loop of :meth:`ClockedBench.run` until ``cap.done``, timed: how much of the wall
+    time the agents take (the rest is Icarus and cocotb's scheduler)."""
     w0, py = time.perf_counter(), 0.0
     agents, re, limit, done = bench.agents, bench._re, bench.edge + budget, False
     for a in agents:
@@ -188,23 +184,53 @@ async def _replay(dut, cfg: dict):
         e = bench.edge
         for a in agents:
             a.sample(e)
-        done = counts["ntt_out"] == T * R and counts["mm_out"] == E
+        done = cap.done
         if not done:
             for a in agents:
                 a.drive(e)
         py += time.perf_counter() - p0
         if done:
             break
-    prof = {"loop_wall_s": round(time.perf_counter() - w0, 3), "agents_python_s": round(py, 3)}
+    return done, {"loop_wall_s": round(time.perf_counter() - w0, 3), "agents_python_s": round(py, 3)}
+
+
+async def _replay(dut, cfg: dict):
+    from cocotb.simtime import get_sim_time
+
+    ports, n, P = cfg["ports"], int(cfg["n"]), int(cfg["lanes"])
+    S, seed = int(cfg["ntt"]["stages"]), int(cfg["seed"])
+    with np.load(cfg["stimulus"]) as z:
+        ntt_in, ntt_inv = z["ntt_in"], z["ntt_inverse"]
+        mm_a, mm_b = z["mm_a"], z["mm_b"]
+    T, E = int(ntt_in.shape[0]), int(mm_a.shape[0])
+    out_off = {p: (o, w) for p, o, w in Codec(ports["ntt_o"]["fields"]).fields}
+    cap = ReplayCapture(T, E, n, P, S, [out_off[f"[{k}]"] for k in range(P)],
+                        Codec(ports["mm_o"]["fields"]))
+
+    bench = ClockedBench(dut)
+    rng = random.Random(seed)
+    p_valid, p_ready = float(cfg["p_valid"]), float(cfg["p_ready"])
+    ndrv = StreamDriver(dut, ports["ntt_i"], random.Random(rng.random()), p_valid)
+    mdrv = StreamDriver(dut, ports["mm_i"], random.Random(rng.random()), p_valid)
+    nmon = StreamMonitor(dut, ports["ntt_o"], random.Random(rng.random()), p_ready, callback=cap.on_ntt_out)
+    mmon = StreamMonitor(dut, ports["mm_o"], random.Random(rng.random()), p_ready, callback=cap.on_mm_out)
+    tap = DebugTap(dut, ports["ntt_dbg"], P, cap.on_write)
+    ndrv.on_transfer = cap.on_ntt_in
+    bench.agents = [ndrv, mdrv, nmon, mmon] + ([tap] if cfg.get("tap", True) else [])
+    _queue_stimulus(ndrv, mdrv, ports, n, P, ntt_in, ntt_inv, mm_a, mm_b)
+
+    await bench.start()
+    e0, t0_ns = bench.edge, get_sim_time("ns")
+    cpt = int(cfg["ntt"]["cycles_per_transform"])
+    budget = int((T * cpt + E + 64) * 2 / max(0.05, min(p_valid, p_ready))) + 2000
+    done, prof = await _run_timed(bench, cap, budget)
     await bench.run(lambda: False, 32)      # nothing more may come out
+    counts, R = cap.counts, cap.R
     result = {"label": cfg["label"], "transforms": T, "elements": E, "done": bool(done),
               "ntt_beats_out": counts["ntt_out"], "mm_out": counts["mm_out"],
-              "debug_writes": tap.writes, "expected_debug_writes": T * per_transform,
+              "debug_writes": tap.writes, "expected_debug_writes": T * cap.per_transform,
               "sim_cycles": bench.edge, "e0": e0, "t0_ns": float(t0_ns),
               "period_ns": bench.period_ns, "profile": prof}
-    if counts["ntt_out"] != T * R or counts["mm_out"] != E or tap.writes != T * per_transform:
+    if counts["ntt_out"] != T * R or counts["mm_out"] != E or tap.writes != T * cap.per_transform:
         result["incomplete"] = True
-    arrays = {"ntt_out": ntt_out, "ntt_out_edge": ntt_out_edge, "stage_val": stage_val,
-              "stage_edge": stage_edge, "ntt_in_edge": ntt_in_edge, "mm_out": mm_out,
-              "mm_edge": mm_edge}
-    return result, arrays
+    return result, cap.arrays()

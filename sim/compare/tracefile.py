@@ -16,11 +16,12 @@ version and returns a :class:`Trace` whose :class:`Kernel` objects give the arra
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from sw.atomicio import atomic_open
 
 FORMAT = "fhesim-hwtrace"
 VERSION = 1
@@ -138,9 +139,8 @@ def save(trace: Trace, path) -> Path:
                 "kernels": [k.manifest_entry() for k in trace.kernels]}
     blob = np.frombuffer(json.dumps(manifest, indent=1).encode(), dtype=np.uint8)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez_compressed(tmp, manifest=blob, **arrays)
-    os.replace(tmp, path)
+    with atomic_open(path, "wb") as f:
+        np.savez_compressed(f, manifest=blob, **arrays)
     return path
 
 

@@ -4,8 +4,9 @@ Layout (mirrors cocotb's ``examples/matrix_multiplier``: driver, monitor, model,
 
 * :mod:`sim.rtl.units`      -- :class:`UnitSpec`, parameter validation, component construction;
 * :mod:`sim.rtl.build`      -- Verilog emission cached under ``build/rtl/<kind>_<hash>/``, port map;
-* :mod:`sim.rtl.runner`     -- :func:`run_rtl`: build, compile and simulate through
-  ``cocotb_tools.runner`` (config in via ``FHESIM_RTL_CONFIG``, verdict out as JSON);
+* :mod:`sim.rtl.icarus`     -- the one Icarus compile + cocotb run path (``cocotb_tools.runner``;
+  config in via ``FHESIM_RTL_CONFIG``, verdict out as JSON), also used by the replay;
+* :mod:`sim.rtl.runner`     -- :func:`run_rtl`: build, compile and simulate one unit;
 * :mod:`sim.rtl.stream`     -- stream driver / monitor with seeded gaps and back-pressure;
 * :mod:`sim.rtl.scoreboard` -- in-order comparison with mismatch details;
 * :mod:`sim.rtl.golden`     -- Python-integer golden models and a textbook NTT;

@@ -9,7 +9,8 @@
 The hash covers the spec's build fields and the source text of ``hw/``, ``sw/`` and the
 self-test components, so editing a generator rebuilds; otherwise the cached Verilog (and
 the Icarus ``.vvp`` compiled from it, which the cocotb runner keeps next to it) is reused.
-Concurrent builders of the same key serialise on a lock file.
+Concurrent builders of the same key serialise on a lock file. :func:`cached_build` is that
+cache for any component (the units here, the replay top of :mod:`sim.compare.rtl`).
 
 Port names are *not* assumed: they are derived from the component's signature the way
 Amaranth names them (``i__payload``, ``o__valid``, ...) and then checked against the
@@ -24,6 +25,8 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from sw.atomicio import atomic_write_text
 
 from .units import UnitSpec, make_component
 
@@ -201,19 +204,14 @@ def _prune_stale(current: Path, meta: dict) -> None:
 
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename, so that a reader
-    (another job sharing the build cache) never sees a half-written file."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def write_build_files(vfile: Path, sfile: Path, mfile: Path, text: str, meta: dict) -> None:
-    """Store a build: the emitted Verilog, its Icarus-shimmed copy and the JSON metadata."""
-    write_atomic(vfile, text)
-    write_atomic(sfile, icarus_shim(text))
-    write_atomic(mfile, json.dumps(meta, indent=1))
+    """Store a build: the emitted Verilog, its Icarus-shimmed copy and the JSON metadata.
+
+    Each is written atomically, so a reader (another job sharing the build cache) never
+    sees a half-written file."""
+    atomic_write_text(vfile, text)
+    atomic_write_text(sfile, icarus_shim(text))
+    atomic_write_text(mfile, json.dumps(meta, indent=1))
 
 
 def log_tail(path: Path, lines: int = 30) -> str:
@@ -223,11 +221,43 @@ def log_tail(path: Path, lines: int = 30) -> str:
     except OSError:
         return "(no log)"
 
-def build_unit(spec: UnitSpec, *, force: bool = False) -> Built:
-    key = {"spec": spec.build_key(), "src": source_digest(), "fmt": BUILD_FORMAT}
+@dataclass(frozen=True)
+class CachedVerilog:
+    """One directory of the Verilog cache (see :func:`cached_build`)."""
+
+    dir: Path
+    top: str
+    verilog: Path          # as emitted by Amaranth
+    sim_verilog: Path      # what Icarus compiles (see icarus_shim)
+    meta: dict
+
+
+def cached_build(root: Path, prefix: str, key: dict, top: str, make, *, check=None,
+                 force: bool = False) -> CachedVerilog:
+    """Emit (or reuse) the Verilog of a component under ``root/<prefix>_<hash of key>/``.
+
+    Parameters
+    ----------
+    root : Path
+        Cache root (``build/rtl``, ``build/compare``).
+    prefix : str
+        Directory name prefix (the unit kind, ``replay``).
+    key : dict
+        Everything the Verilog depends on (spec fields, source digest, format number).
+    top : str
+        Verilog module name.
+    make : callable
+        ``make() -> (component, meta)``; only called when the cache misses (or ``force``).
+    check : callable, optional
+        ``check(verilog_text, meta)`` raising on an inconsistent emission.
+    force : bool
+        Re-emit even when the cached files exist.
+
+    Concurrent builders of the same key serialise on ``<dir>/.lock``; the files are written
+    atomically, so a reader never sees half a file.
+    """
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
-    d = BUILD_ROOT / f"{spec.kind}_{digest}"
-    top = f"fhesim_{spec.kind}"
+    d = root / f"{prefix}_{digest}"
     vfile, mfile, sfile = d / f"{top}.v", d / "meta.json", d / f"{top}_icarus.v"
     d.mkdir(parents=True, exist_ok=True)
     with open(d / ".lock", "w") as lock:
@@ -235,12 +265,28 @@ def build_unit(spec: UnitSpec, *, force: bool = False) -> Built:
         if force or not (vfile.is_file() and mfile.is_file() and sfile.is_file()):
             from amaranth.back import verilog
 
-            component = make_component(spec)
-            meta = {"top": top, "spec": spec.build_key(), "label": spec.label, "src": key["src"],
-                    "props": _props(component), "ports": _port_map(component)}
+            component, meta = make()
             text = verilog.convert(component, name=top)
-            _check_ports(text, top, meta["ports"])
+            if check is not None:
+                check(text, meta)
             write_build_files(vfile, sfile, mfile, text, meta)
         meta = json.loads(mfile.read_text())
-    _prune_stale(d, meta)
-    return Built(spec=spec, dir=d, top=top, verilog=vfile, sim_verilog=sfile, meta=meta)
+    return CachedVerilog(dir=d, top=top, verilog=vfile, sim_verilog=sfile, meta=meta)
+
+
+def build_unit(spec: UnitSpec, *, force: bool = False) -> Built:
+    """Emit (or reuse) the Verilog and port map of ``spec`` (see the module docstring)."""
+    key = {"spec": spec.build_key(), "src": source_digest(), "fmt": BUILD_FORMAT}
+    top = f"fhesim_{spec.kind}"
+
+    def make():
+        component = make_component(spec)
+        return component, {"top": top, "spec": spec.build_key(), "label": spec.label,
+                           "src": key["src"], "props": _props(component),
+                           "ports": _port_map(component)}
+
+    c = cached_build(BUILD_ROOT, spec.kind, key, top, make, force=force,
+                     check=lambda text, meta: _check_ports(text, top, meta["ports"]))
+    _prune_stale(c.dir, c.meta)
+    return Built(spec=spec, dir=c.dir, top=top, verilog=c.verilog, sim_verilog=c.sim_verilog,
+                 meta=c.meta)

@@ -10,6 +10,8 @@ import os
 import random
 from pathlib import Path
 
+from sw.atomicio import atomic_write_text
+
 
 def load_config() -> dict:
     path = os.environ.get("FHESIM_RTL_CONFIG")
@@ -19,10 +21,7 @@ def load_config() -> dict:
 
 
 def write_result(cfg: dict, result: dict) -> None:
-    path = Path(cfg["result_path"])
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=1, default=int))
-    os.replace(tmp, path)
+    atomic_write_text(cfg["result_path"], json.dumps(result, indent=1, default=int))
 
 
 

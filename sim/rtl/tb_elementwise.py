@@ -12,6 +12,10 @@ Run through :func:`sim.rtl.runner.run_rtl`; configuration arrives as JSON (see
 3. ``timing`` -- back-to-back beats with the output always ready: every beat's
    ``out_edge - in_edge`` must equal the ``latency`` property and the accepted beat rate
    must equal ``throughput``.
+
+Structure as in :mod:`sim.rtl.tb_ntt`: :class:`ElementwiseTestbench` owns the driver, the
+monitor, the model (:class:`ElementwiseModel`) and the checker (a
+:class:`sim.rtl.scoreboard.Scoreboard`), with one method per phase.
 """
 from __future__ import annotations
 
@@ -77,6 +81,125 @@ class ElementwiseModel:
         return v
 
 
+class ElementwiseTestbench:
+    """Driver, monitor, model and checker of one elementwise run, and its three phases."""
+
+    def __init__(self, dut, cfg: dict):
+        self.cfg, self.props, ports = cfg, cfg["props"], cfg["ports"]
+        self.seed = int(cfg["seed"])
+        self.rng = random.Random(self.seed)
+        self.model = model = ElementwiseModel(cfg)
+        self.in_codec, self.out_codec = Codec(ports["i"]["fields"]), Codec(ports["o"]["fields"])
+        missing_fields = set(model.inputs) - set(self.in_codec.paths)
+        if missing_fields:
+            raise AssertionError(f"input payload lacks fields {sorted(missing_fields)}: {self.in_codec.paths}")
+        undriven = set(self.in_codec.paths) - set(model.port_values(model.random(random.Random(0))))
+        if undriven:   # e.g. a Shoup companion the model does not provide
+            raise AssertionError(f"the bench does not drive input fields {sorted(undriven)}")
+        self.checker = Scoreboard(self.out_codec)
+        self.bench = ClockedBench(dut)
+        self.driver = StreamDriver(dut, ports["i"], random.Random(self.seed * 7 + 1), cfg["p_valid"])
+        self.monitor = StreamMonitor(dut, ports["o"], random.Random(self.seed * 7 + 2), cfg["p_ready"],
+                                     callback=self.checker.observe)
+        self.bench.agents = [self.driver, self.monitor]
+        self.in_edge: dict[int, int] = {}
+        self.lat_by_phase: dict[str, list[int]] = {}
+        self.driver.on_transfer = lambda tok, e: self.in_edge.__setitem__(tok, e)
+        self.checker.on_match = lambda info, e: self.lat_by_phase.setdefault(info["phase"], []).append(
+            e - self.in_edge[info["vector"]])
+        self.counter = itertools.count()
+        self.corrupt = cfg.get("corrupt_expected")
+        self.latency = int(self.props["latency"])
+        self.phases: dict[str, dict] = {}
+
+    def enqueue(self, phase: str, vectors: list[dict]) -> list[int]:
+        """Queue ``vectors`` on the driver and their golden outputs on the checker."""
+        toks = []
+        for v in vectors:
+            idx = next(self.counter)
+            out = self.model.fn(v)
+            if idx == self.corrupt:   # deliberately wrong golden value: the checker must flag it
+                first = self.out_codec.paths[0]
+                out[first] = (out[first] + 1) % self.model.q
+            self.checker.expect(self.out_codec.pack(out), {"phase": phase, "vector": idx, "inputs": v})
+            self.driver.send([(self.in_codec.pack(self.model.port_values(v)), idx)])
+            toks.append(idx)
+        return toks
+
+    async def run_phase(self, name: str, vectors: list[dict], p_valid: float, p_ready: float) -> list[int]:
+        """Stream ``vectors`` through, wait for them to drain, then check that nothing more comes."""
+        drv, sb, bench = self.driver, self.checker, self.bench
+        drv.p_valid, self.monitor.p_ready = p_valid, p_ready
+        start, before = bench.edge, sb.beats_checked
+        toks = self.enqueue(name, vectors)
+        budget = int(len(vectors) * 4 / max(0.05, min(p_valid, p_ready))) + 8 * self.latency + 200
+        done = await bench.run(lambda: not drv.queue and not sb.expected, budget)
+        await bench.run(lambda: False, self.latency + 8)   # idle: no further output may appear
+        sb.close_phase(name)
+        self.phases[name] = {"vectors": len(vectors), "checked": sb.beats_checked - before,
+                             "cycles": bench.edge - start, "timeout": not done}
+        return toks
+
+    async def reset_phase(self, K: int) -> dict:
+        """Cut a stream by a reset at a random point, then a clean stream; the reset's record."""
+        cfg, drv, sb, bench, model, rng = self.cfg, self.driver, self.checker, self.bench, self.model, self.rng
+        k = max(4, min(K, 64))
+        drv.p_valid, self.monitor.p_ready = cfg["p_valid"], cfg["p_ready"]
+        start = bench.edge
+        before_in, before_out = drv.transfers, sb.beats_checked
+        self.enqueue("reset-cut", [model.random(rng) for _ in range(k)])
+        cut_after = rng.randint(1, k - 1)
+        done = await bench.run(lambda: drv.transfers - before_in >= cut_after, 40 * k + 200)
+        await bench.run(lambda: False, rng.randint(0, self.latency))
+        reset_info = {"inputs_before_reset": drv.transfers - before_in,
+                      "outputs_before_reset": sb.beats_checked - before_out,
+                      "reset_edge": bench.edge, "trigger_reached": done}
+        await bench.reset(2)
+        drv.flush()
+        reset_info["in_flight_dropped"] = sb.flush()
+        self.phases["reset-cut"] = {"vectors": k, "checked": sb.beats_checked - before_out,
+                                    "cycles": bench.edge - start, "timeout": not done}
+        await self.run_phase("reset-clean", [model.random(rng) for _ in range(k)], cfg["p_valid"], cfg["p_ready"])
+        return reset_info
+
+    async def timing_phase(self, K: int) -> dict:
+        """Back-to-back vectors, output always ready: latency and throughput against the model."""
+        k = max(8, min(K, 64))
+        toks = await self.run_phase("timing", [self.model.random(self.rng) for _ in range(k)], 1.0, 1.0)
+        lats = self.lat_by_phase.get("timing", [])
+        edges = [self.in_edge[t] for t in toks if t in self.in_edge]
+        thr = (len(edges) - 1) / (edges[-1] - edges[0]) if len(edges) > 1 and edges[-1] > edges[0] else None
+        measured = {"latency": (lats[0] if lats and min(lats) == max(lats) else
+                                (f"{min(lats)}..{max(lats)}" if lats else None)),
+                    "throughput": thr}
+        return timing_verdict(self.props, measured)
+
+    async def run(self) -> dict:
+        """All requested phases, then the verdict (the runner's ``result.json``)."""
+        cfg, model = self.cfg, self.model
+        await self.bench.start()
+        K = int(cfg["vectors"])
+        todo = cfg.get("phases", ["stall", "reset", "timing"])
+        if "stall" in todo:
+            vecs = model.corners()
+            vecs += [model.random(self.rng) for _ in range(max(0, K - len(vecs)))]
+            await self.run_phase("stall", vecs, cfg["p_valid"], cfg["p_ready"])
+        reset_info = await self.reset_phase(K) if "reset" in todo else None
+        timing = await self.timing_phase(K) if "timing" in todo else None
+        summary = self.checker.summary()
+        timeouts = [n for n, p in self.phases.items() if p["timeout"]]
+        timing_ok = timing is None or all(v["ok"] for v in timing.values())
+        return {
+            "kind": cfg["kind"], "label": cfg["label"], "seed": self.seed,
+            "vectors_checked": summary["beats_checked"], **summary,
+            "timing": timing, "timing_ok": timing_ok,
+            "latency_under_stalls": {n: [min(v), max(v)] for n, v in self.lat_by_phase.items() if v},
+            "phases": self.phases, "reset": reset_info, "timeouts": timeouts,
+            "sim_cycles": self.bench.edge,
+            "pass": summary["mismatches"] == 0 and not timeouts and timing_ok,
+        }
+
+
 @cocotb.test()
 async def elementwise(dut):
     cfg = load_config()
@@ -84,109 +207,4 @@ async def elementwise(dut):
 
 
 async def _elementwise(dut, cfg: dict) -> dict:
-    props, ports = cfg["props"], cfg["ports"]
-    seed = int(cfg["seed"])
-    rng = random.Random(seed)
-    model = ElementwiseModel(cfg)
-    in_codec, out_codec = Codec(ports["i"]["fields"]), Codec(ports["o"]["fields"])
-    missing_fields = set(model.inputs) - set(in_codec.paths)
-    if missing_fields:
-        raise AssertionError(f"input payload lacks fields {sorted(missing_fields)}: {in_codec.paths}")
-    undriven = set(in_codec.paths) - set(model.port_values(model.random(random.Random(0))))
-    if undriven:   # e.g. a Shoup companion the model does not provide
-        raise AssertionError(f"the bench does not drive input fields {sorted(undriven)}")
-
-    sb = Scoreboard(out_codec)
-    bench = ClockedBench(dut)
-    drv = StreamDriver(dut, ports["i"], random.Random(seed * 7 + 1), cfg["p_valid"])
-    mon = StreamMonitor(dut, ports["o"], random.Random(seed * 7 + 2), cfg["p_ready"], callback=sb.observe)
-    bench.agents = [drv, mon]
-
-    in_edge: dict[int, int] = {}
-    lat_by_phase: dict[str, list[int]] = {}
-    drv.on_transfer = lambda tok, e: in_edge.__setitem__(tok, e)
-    sb.on_match = lambda info, e: lat_by_phase.setdefault(info["phase"], []).append(e - in_edge[info["vector"]])
-    counter = itertools.count()
-    corrupt = cfg.get("corrupt_expected")
-    latency = int(props["latency"])
-
-    def enqueue(phase: str, vectors: list[dict]) -> list[int]:
-        toks = []
-        for v in vectors:
-            idx = next(counter)
-            out = model.fn(v)
-            if idx == corrupt:   # deliberately wrong golden value: the checker must flag it
-                first = out_codec.paths[0]
-                out[first] = (out[first] + 1) % model.q
-            sb.expect(out_codec.pack(out), {"phase": phase, "vector": idx, "inputs": v})
-            drv.send([(in_codec.pack(model.port_values(v)), idx)])
-            toks.append(idx)
-        return toks
-
-    phases: dict[str, dict] = {}
-
-    async def run_phase(name: str, vectors: list[dict], p_valid: float, p_ready: float) -> list[int]:
-        drv.p_valid, mon.p_ready = p_valid, p_ready
-        start, before = bench.edge, sb.beats_checked
-        toks = enqueue(name, vectors)
-        budget = int(len(vectors) * 4 / max(0.05, min(p_valid, p_ready))) + 8 * latency + 200
-        done = await bench.run(lambda: not drv.queue and not sb.expected, budget)
-        await bench.run(lambda: False, latency + 8)   # idle: no further output may appear
-        sb.close_phase(name)
-        phases[name] = {"vectors": len(vectors), "checked": sb.beats_checked - before,
-                        "cycles": bench.edge - start, "timeout": not done}
-        return toks
-
-    await bench.start()
-    K = int(cfg["vectors"])
-    todo = cfg.get("phases", ["stall", "reset", "timing"])
-
-    if "stall" in todo:
-        vecs = model.corners()
-        vecs += [model.random(rng) for _ in range(max(0, K - len(vecs)))]
-        await run_phase("stall", vecs, cfg["p_valid"], cfg["p_ready"])
-
-    reset_info = None
-    if "reset" in todo:
-        k = max(4, min(K, 64))
-        drv.p_valid, mon.p_ready = cfg["p_valid"], cfg["p_ready"]
-        start = bench.edge
-        before_in, before_out = drv.transfers, sb.beats_checked
-        enqueue("reset-cut", [model.random(rng) for _ in range(k)])
-        cut_after = rng.randint(1, k - 1)
-        done = await bench.run(lambda: drv.transfers - before_in >= cut_after, 40 * k + 200)
-        await bench.run(lambda: False, rng.randint(0, latency))
-        reset_info = {"inputs_before_reset": drv.transfers - before_in,
-                      "outputs_before_reset": sb.beats_checked - before_out,
-                      "reset_edge": bench.edge, "trigger_reached": done}
-        await bench.reset(2)
-        drv.flush()
-        reset_info["in_flight_dropped"] = sb.flush()
-        phases["reset-cut"] = {"vectors": k, "checked": sb.beats_checked - before_out,
-                               "cycles": bench.edge - start, "timeout": not done}
-        await run_phase("reset-clean", [model.random(rng) for _ in range(k)], cfg["p_valid"], cfg["p_ready"])
-
-    timing = None
-    if "timing" in todo:
-        k = max(8, min(K, 64))
-        toks = await run_phase("timing", [model.random(rng) for _ in range(k)], 1.0, 1.0)
-        lats = lat_by_phase.get("timing", [])
-        edges = [in_edge[t] for t in toks if t in in_edge]
-        thr = (len(edges) - 1) / (edges[-1] - edges[0]) if len(edges) > 1 and edges[-1] > edges[0] else None
-        measured = {"latency": (lats[0] if lats and min(lats) == max(lats) else
-                                (f"{min(lats)}..{max(lats)}" if lats else None)),
-                    "throughput": thr}
-        timing = timing_verdict(props, measured)
-
-    summary = sb.summary()
-    timeouts = [n for n, p in phases.items() if p["timeout"]]
-    timing_ok = timing is None or all(v["ok"] for v in timing.values())
-    return {
-        "kind": cfg["kind"], "label": cfg["label"], "seed": seed,
-        "vectors_checked": summary["beats_checked"], **summary,
-        "timing": timing, "timing_ok": timing_ok,
-        "latency_under_stalls": {n: [min(v), max(v)] for n, v in lat_by_phase.items() if v},
-        "phases": phases, "reset": reset_info, "timeouts": timeouts,
-        "sim_cycles": bench.edge,
-        "pass": summary["mismatches"] == 0 and not timeouts and timing_ok,
-    }
+    return await ElementwiseTestbench(dut, cfg).run()

@@ -18,6 +18,14 @@ natural out, scaled by n^-1). Phases:
    ``initiation_interval`` when the unit models one (``timing_transforms = 1`` runs only
    transform 0, to keep n = 2^16 short).
 
+Structure (cocotb's ``examples/matrix_multiplier``): :class:`NttTestbench` owns a *driver*
+(:class:`sim.rtl.stream.StreamDriver`: input beats with random gaps), a *monitor*
+(:class:`sim.rtl.stream.StreamMonitor`: output beats under random back-pressure), the
+*model* (:class:`NttModel`: the golden transform) and the *checker*
+(:class:`sim.rtl.scoreboard.Scoreboard`: in-order comparison, first mismatch with phase,
+transform, beat, element and the expected and actual lane values); :class:`BeatTimes`
+records the edges that the timing verdict is measured from.
+
 Per-cycle Python work is one edge await, two handshake reads and at most one payload
 read/write; beats are packed/compared as integers, so n = 2^16 is practical.
 """
@@ -41,6 +49,235 @@ def _lane_offsets(codec: Codec, prefix: str, lanes: int) -> list[int]:
         raise AssertionError(f"payload lacks lane {e}: fields {codec.paths}") from None
 
 
+class NttModel:
+    """The golden transform of one run, and how its inputs and outputs pack into beats.
+
+    ``corrupt_expected`` (an element index) falsifies the expected value of transform 0
+    there, to show that the checker is not vacuous.
+    """
+
+    def __init__(self, cfg: dict):
+        self.q, self.lanes = int(cfg["q"]), int(cfg["lanes"])
+        self.inverse = cfg["direction"] == "inverse"
+        q = self.q
+        if cfg["kind"] == "selftest_ntt":
+            from sim.rtl.selftest import bitrev_reference
+            self.ref = bitrev_reference
+        elif self.inverse:
+            self.ref = lambda a: golden.ntt_inverse(a, q)
+        else:
+            self.ref = lambda a: golden.ntt_forward(a, q)
+        self.corrupt = cfg.get("corrupt_expected")
+        ports = cfg["ports"]
+        in_codec, self.out_codec = Codec(ports["i"]["fields"]), Codec(ports["o"]["fields"])
+        self.in_off = _lane_offsets(in_codec, "data", self.lanes)
+        self.inv_off = {p: off for p, off, _ in in_codec.fields}.get("inverse")
+        if self.inv_off is None:
+            raise AssertionError(f"input payload lacks the 'inverse' field: {in_codec.paths}")
+        self.out_off = _lane_offsets(self.out_codec, "", self.lanes)
+
+    def expected(self, t: int, coeffs: list[int]) -> list[int]:
+        """Golden output of transform ``t`` on ``coeffs``."""
+        out = self.ref(coeffs)
+        if t == 0 and self.corrupt is not None:   # deliberately wrong golden value
+            out = list(out)
+            out[self.corrupt] = (out[self.corrupt] + 1) % self.q
+        return out
+
+    def beat(self, coeffs: list[int], out: list[int], r: int, flag: bool) -> tuple[int, int]:
+        """Packed input beat ``r`` (with ``inverse = flag``) and its expected output beat."""
+        base = r * self.lanes
+        raw_in = 0
+        raw_out = 0
+        for k in range(self.lanes):
+            raw_in |= coeffs[base + k] << self.in_off[k]
+            raw_out |= out[base + k] << self.out_off[k]
+        return raw_in | int(flag) << self.inv_off, raw_out
+
+
+class BeatTimes:
+    """Edges of the first and last input and output beat of every transform."""
+
+    def __init__(self, beats: int):
+        self.last = beats - 1
+        self.first_in: dict[int, int] = {}
+        self.last_in: dict[int, int] = {}
+        self.first_out: dict[int, int] = {}
+        self.last_out: dict[int, int] = {}
+
+    def on_in(self, tok, edge: int) -> None:
+        t, r = tok
+        if r == 0:
+            self.first_in[t] = edge
+        if r == self.last:
+            self.last_in[t] = edge
+
+    def on_out(self, info: dict, edge: int) -> None:
+        t, r = info["transform"], info["beat"]
+        if r == 0:
+            self.first_out[t] = edge
+        if r == self.last:
+            self.last_out[t] = edge
+
+    def latency(self, t: int) -> int | None:
+        """Last input beat to first output beat of transform ``t``."""
+        return self.first_out[t] - self.last_in[t] if t in self.first_out and t in self.last_in else None
+
+    def cycles(self, t: int) -> int | None:
+        """First input beat to last output beat of transform ``t``, inclusive."""
+        return self.last_out[t] - self.first_in[t] + 1 if t in self.last_out and t in self.first_in else None
+
+    def interval(self, t0: int, t1: int) -> int | None:
+        """First input beat of ``t0`` to first input beat of ``t1``."""
+        return self.first_in[t1] - self.first_in[t0] if t1 in self.first_in and t0 in self.first_in else None
+
+
+class NttTestbench:
+    """Driver, monitor, model and checker of one NTT run, and its three phases."""
+
+    def __init__(self, dut, cfg: dict):
+        self.cfg = cfg
+        self.props = cfg["props"]
+        self.n, self.q, self.P = int(cfg["n"]), int(cfg["q"]), int(cfg["lanes"])
+        self.R = self.n // self.P
+        self.seed = int(cfg["seed"])
+        self.rng = random.Random(self.seed)
+        self.model = NttModel(cfg)
+        self.checker = Scoreboard(self.model.out_codec)
+        self.bench = ClockedBench(dut)
+        ports = cfg["ports"]
+        self.driver = StreamDriver(dut, ports["i"], random.Random(self.seed * 7 + 1), cfg["p_valid"])
+        self.monitor = StreamMonitor(dut, ports["o"], random.Random(self.seed * 7 + 2),
+                                     cfg["p_ready"], callback=self.checker.observe)
+        self.bench.agents = [self.driver, self.monitor]
+        self.times = BeatTimes(self.R)
+        self.driver.on_transfer = self.times.on_in
+        self.checker.on_match = self.times.on_out
+        self.transform_phase: dict[int, str] = {}
+        self.phases: dict[str, dict] = {}
+        self.resets: list[dict] = []
+        self.latency = int(self.props["latency"])
+        self.cpt = int(self.props.get("cycles_per_transform", 2 * self.R + self.latency))
+
+    # ----------------------------------------------------------------- stimulus
+    def uniform(self) -> list[int]:
+        return [self.rng.randrange(self.q) for _ in range(self.n)]
+
+    def corners(self) -> list[int]:
+        vals = (0, 1, self.q - 1)
+        return [vals[self.rng.randrange(3)] for _ in range(self.n)]
+
+    def enqueue(self, phase: str, coeffs: list[int]) -> int:
+        """Queue one transform on the driver and its expected beats on the checker."""
+        t = len(self.transform_phase)
+        self.transform_phase[t] = phase
+        out = self.model.expected(t, coeffs)
+        for r in range(self.R):
+            flag = self.model.inverse if r == 0 else self.rng.random() < 0.5
+            raw_in, raw_out = self.model.beat(coeffs, out, r, flag)
+            self.driver.send(((raw_in, (t, r)),))
+            self.checker.expect(raw_out, {"phase": phase, "transform": t, "beat": r,
+                                          "first_element": r * self.P})
+        return t
+
+    def budget(self, transforms: int, p: float) -> int:
+        return int(transforms * (self.cpt + 2 * self.R) * 3 / max(0.05, p)) + 2000
+
+    # ----------------------------------------------------------------- phases
+    async def run_phase(self, name: str, data: list[list[int]], p_valid: float,
+                        p_ready: float) -> list[int]:
+        """Stream ``data`` through, wait for it to drain, then check that nothing more comes."""
+        drv, sb, bench = self.driver, self.checker, self.bench
+        drv.p_valid, self.monitor.p_ready = p_valid, p_ready
+        start, before = bench.edge, sb.beats_checked
+        toks = [self.enqueue(name, a) for a in data]
+        done = await bench.run(lambda: not drv.queue and not sb.expected,
+                               self.budget(len(data), min(p_valid, p_ready)))
+        await bench.run(lambda: False, min(self.latency, 64) + 16)   # idle: nothing more may appear
+        sb.close_phase(name)
+        self.phases[name] = {"transforms": len(data), "beats_checked": sb.beats_checked - before,
+                             "cycles": bench.edge - start, "timeout": not done}
+        return toks
+
+    async def reset_phase(self, point: str) -> None:
+        """Cut a transform by a reset at ``point`` (input/compute/output), then a clean one."""
+        cfg, drv, sb, bench, R = self.cfg, self.driver, self.checker, self.bench, self.R
+        drv.p_valid, self.monitor.p_ready = cfg["p_valid"], cfg["p_ready"]
+        start = bench.edge
+        in0, out0 = drv.transfers, sb.beats_checked
+        self.enqueue(f"reset-{point}", self.uniform())
+        cut = self.rng.randint(1, max(1, R - 1))
+        if point == "input":
+            cond = (lambda: drv.transfers - in0 >= cut)
+        elif point == "compute":
+            cond = (lambda: drv.transfers - in0 >= R)
+        elif point == "output":
+            cond = (lambda: sb.beats_checked - out0 >= cut)
+        else:
+            raise ValueError(f"unknown reset point {point!r}")
+        reached = await bench.run(cond, self.budget(1, min(cfg["p_valid"], cfg["p_ready"])))
+        if point == "compute":    # somewhere inside the butterfly stages, before any output
+            await bench.run(lambda: sb.beats_checked > out0, self.rng.randint(1, max(1, self.latency - 2)))
+        info = {"point": point, "inputs_before_reset": drv.transfers - in0,
+                "outputs_before_reset": sb.beats_checked - out0, "reset_edge": bench.edge,
+                "trigger_reached": reached}
+        await bench.reset(2)
+        drv.flush()
+        info["beats_dropped"] = sb.flush()
+        self.resets.append(info)
+        self.phases[f"reset-{point}-cut"] = {"transforms": 1, "beats_checked": sb.beats_checked - out0,
+                                             "cycles": bench.edge - start, "timeout": not reached}
+        await self.run_phase(f"reset-{point}-clean", [self.uniform()], cfg["p_valid"], cfg["p_ready"])
+
+    async def timing_phase(self) -> dict:
+        """Back-to-back transforms without stalls; the measured timing against the model."""
+        count = max(1, int(self.cfg.get("timing_transforms", 2)))
+        toks = await self.run_phase("timing", [self.uniform() for _ in range(count)], 1.0, 1.0)
+        t0, t1 = toks[0], toks[-1]
+        measured = {"latency": self.times.latency(t0),
+                    "cycles_per_transform": self.times.cycles(t0)}
+        cycles = measured["cycles_per_transform"]
+        measured["throughput"] = self.n / cycles if cycles else None
+        if "initiation_interval" in self.props and t1 != t0:
+            measured["initiation_interval"] = self.times.interval(t0, t1)
+        return timing_verdict(self.props, measured)
+
+    # ----------------------------------------------------------------- run and verdict
+    async def run(self) -> dict:
+        """All requested phases, then the verdict."""
+        cfg = self.cfg
+        await self.bench.start()
+        todo = cfg.get("phases", ["stall", "reset", "timing"])
+        T = max(1, int(cfg["transforms"]))
+        if "stall" in todo:
+            await self.run_phase("stall", [self.corners()] + [self.uniform() for _ in range(T - 1)],
+                                 cfg["p_valid"], cfg["p_ready"])
+        if "reset" in todo:
+            for point in cfg.get("reset_points", ["input", "compute", "output"]):
+                await self.reset_phase(point)
+        timing = await self.timing_phase() if "timing" in todo else None
+        return self.verdict(timing)
+
+    def verdict(self, timing: dict | None) -> dict:
+        """The result dictionary the runner reads (``result.json``)."""
+        cfg = self.cfg
+        summary = self.checker.summary()
+        timeouts = [k for k, v in self.phases.items() if v["timeout"]]
+        timing_ok = timing is None or all(v["ok"] for v in timing.values())
+        per_transform = {t: {"phase": self.transform_phase[t], "latency": self.times.latency(t),
+                             "cycles": self.times.cycles(t)}
+                         for t in sorted(self.transform_phase)}
+        checked = sum(1 for t in per_transform if t in self.times.last_out)
+        return {
+            "kind": cfg["kind"], "label": cfg["label"], "seed": self.seed, "direction": cfg["direction"],
+            "vectors_checked": checked, "transforms_checked": checked,
+            **summary, "timing": timing, "timing_ok": timing_ok,
+            "per_transform": per_transform, "phases": self.phases, "resets": self.resets,
+            "timeouts": timeouts, "sim_cycles": self.bench.edge,
+            "pass": summary["mismatches"] == 0 and not timeouts and timing_ok,
+        }
+
+
 @cocotb.test()
 async def transform(dut):
     cfg = load_config()
@@ -48,171 +285,4 @@ async def transform(dut):
 
 
 async def _transform(dut, cfg: dict) -> dict:
-    props, ports = cfg["props"], cfg["ports"]
-    n, q, P = int(cfg["n"]), int(cfg["q"]), int(cfg["lanes"])
-    R = n // P
-    seed = int(cfg["seed"])
-    rng = random.Random(seed)
-    inverse = cfg["direction"] == "inverse"
-    if cfg["kind"] == "selftest_ntt":
-        from sim.rtl.selftest import bitrev_reference
-        ref = bitrev_reference
-    else:
-        ref = (lambda a: golden.ntt_inverse(a, q)) if inverse else (lambda a: golden.ntt_forward(a, q))
-
-    in_codec, out_codec = Codec(ports["i"]["fields"]), Codec(ports["o"]["fields"])
-    in_off = _lane_offsets(in_codec, "data", P)
-    inv_off = {p: off for p, off, _ in in_codec.fields}.get("inverse")
-    if inv_off is None:
-        raise AssertionError(f"input payload lacks the 'inverse' field: {in_codec.paths}")
-    out_off = _lane_offsets(out_codec, "", P)
-
-    sb = Scoreboard(out_codec)
-    bench = ClockedBench(dut)
-    drv = StreamDriver(dut, ports["i"], random.Random(seed * 7 + 1), cfg["p_valid"])
-    mon = StreamMonitor(dut, ports["o"], random.Random(seed * 7 + 2), cfg["p_ready"], callback=sb.observe)
-    bench.agents = [drv, mon]
-
-    first_in: dict[int, int] = {}
-    last_in: dict[int, int] = {}
-    first_out: dict[int, int] = {}
-    last_out: dict[int, int] = {}
-
-    def on_in(tok, e):
-        t, r = tok
-        if r == 0:
-            first_in[t] = e
-        if r == R - 1:
-            last_in[t] = e
-
-    def on_out(info, e):
-        t, r = info["transform"], info["beat"]
-        if r == 0:
-            first_out[t] = e
-        if r == R - 1:
-            last_out[t] = e
-
-    drv.on_transfer = on_in
-    sb.on_match = on_out
-    corrupt = cfg.get("corrupt_expected")
-    counter = [0]
-    transform_phase: dict[int, str] = {}
-
-    def enqueue(phase: str, coeffs: list[int]) -> int:
-        t = counter[0]
-        counter[0] += 1
-        transform_phase[t] = phase
-        out = ref(coeffs)
-        if t == 0 and corrupt is not None:   # deliberately wrong golden value
-            out = list(out)
-            out[corrupt] = (out[corrupt] + 1) % q
-        for r in range(R):
-            base = r * P
-            raw_in = 0
-            raw_out = 0
-            for k in range(P):
-                raw_in |= coeffs[base + k] << in_off[k]
-                raw_out |= out[base + k] << out_off[k]
-            flag = inverse if r == 0 else rng.random() < 0.5
-            raw_in |= int(flag) << inv_off
-            drv.send(((raw_in, (t, r)),))
-            sb.expect(raw_out, {"phase": phase, "transform": t, "beat": r, "first_element": base})
-        return t
-
-    phases: dict[str, dict] = {}
-    latency = int(props["latency"])
-    cpt = int(props.get("cycles_per_transform", 2 * R + latency))
-
-    def budget(transforms: int, p: float) -> int:
-        return int(transforms * (cpt + 2 * R) * 3 / max(0.05, p)) + 2000
-
-    async def run_phase(name: str, data: list[list[int]], p_valid: float, p_ready: float) -> list[int]:
-        drv.p_valid, mon.p_ready = p_valid, p_ready
-        start, before = bench.edge, sb.beats_checked
-        toks = [enqueue(name, a) for a in data]
-        done = await bench.run(lambda: not drv.queue and not sb.expected,
-                               budget(len(data), min(p_valid, p_ready)))
-        await bench.run(lambda: False, min(latency, 64) + 16)   # idle: nothing more may appear
-        sb.close_phase(name)
-        phases[name] = {"transforms": len(data), "beats_checked": sb.beats_checked - before,
-                        "cycles": bench.edge - start, "timeout": not done}
-        return toks
-
-    def uniform() -> list[int]:
-        return [rng.randrange(q) for _ in range(n)]
-
-    def corners() -> list[int]:
-        vals = (0, 1, q - 1)
-        return [vals[rng.randrange(3)] for _ in range(n)]
-
-    await bench.start()
-    todo = cfg.get("phases", ["stall", "reset", "timing"])
-    T = max(1, int(cfg["transforms"]))
-
-    if "stall" in todo:
-        await run_phase("stall", [corners()] + [uniform() for _ in range(T - 1)],
-                        cfg["p_valid"], cfg["p_ready"])
-
-    resets = []
-    if "reset" in todo:
-        for point in cfg.get("reset_points", ["input", "compute", "output"]):
-            drv.p_valid, mon.p_ready = cfg["p_valid"], cfg["p_ready"]
-            start = bench.edge
-            in0, out0 = drv.transfers, sb.beats_checked
-            enqueue(f"reset-{point}", uniform())
-            cut = rng.randint(1, max(1, R - 1))
-            if point == "input":
-                cond = (lambda: drv.transfers - in0 >= cut)
-            elif point == "compute":
-                cond = (lambda: drv.transfers - in0 >= R)
-            elif point == "output":
-                cond = (lambda: sb.beats_checked - out0 >= cut)
-            else:
-                raise ValueError(f"unknown reset point {point!r}")
-            reached = await bench.run(cond, budget(1, min(cfg["p_valid"], cfg["p_ready"])))
-            if point == "compute":    # somewhere inside the butterfly stages, before any output
-                await bench.run(lambda: sb.beats_checked > out0, rng.randint(1, max(1, latency - 2)))
-            info = {"point": point, "inputs_before_reset": drv.transfers - in0,
-                    "outputs_before_reset": sb.beats_checked - out0, "reset_edge": bench.edge,
-                    "trigger_reached": reached}
-            await bench.reset(2)
-            drv.flush()
-            info["beats_dropped"] = sb.flush()
-            resets.append(info)
-            phases[f"reset-{point}-cut"] = {"transforms": 1, "beats_checked": sb.beats_checked - out0,
-                                            "cycles": bench.edge - start, "timeout": not reached}
-            await run_phase(f"reset-{point}-clean", [uniform()], cfg["p_valid"], cfg["p_ready"])
-
-    timing = None
-    if "timing" in todo:
-        toks = await run_phase("timing", [uniform() for _ in range(max(1, int(cfg.get("timing_transforms", 2))))],
-                               1.0, 1.0)
-        t0, t1 = toks[0], toks[-1]
-        measured = {
-            "latency": first_out[t0] - last_in[t0] if t0 in first_out and t0 in last_in else None,
-            "cycles_per_transform": (last_out[t0] - first_in[t0] + 1
-                                     if t0 in last_out and t0 in first_in else None),
-        }
-        cycles = measured["cycles_per_transform"]
-        measured["throughput"] = n / cycles if cycles else None
-        if "initiation_interval" in props and t1 != t0:
-            measured["initiation_interval"] = (first_in[t1] - first_in[t0]
-                                               if t1 in first_in and t0 in first_in else None)
-        timing = timing_verdict(props, measured)
-
-    summary = sb.summary()
-    timeouts = [k for k, v in phases.items() if v["timeout"]]
-    timing_ok = timing is None or all(v["ok"] for v in timing.values())
-    per_transform = {t: {"phase": transform_phase[t],
-                         "latency": first_out[t] - last_in[t] if t in first_out and t in last_in else None,
-                         "cycles": last_out[t] - first_in[t] + 1 if t in last_out and t in first_in else None}
-                     for t in sorted(transform_phase)}
-    checked = sum(1 for t in per_transform if t in last_out)
-    return {
-        "kind": cfg["kind"], "label": cfg["label"], "seed": seed, "direction": cfg["direction"],
-        "vectors_checked": checked, "transforms_checked": checked,
-        **summary, "timing": timing, "timing_ok": timing_ok,
-        "per_transform": per_transform, "phases": phases, "resets": resets,
-        "timeouts": timeouts, "sim_cycles": bench.edge,
-        "pass": summary["mismatches"] == 0 and not timeouts and timing_ok,
-    }
+    return await NttTestbench(dut, cfg).run()

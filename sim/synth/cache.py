@@ -8,8 +8,9 @@ synthesis time: rows whose digest differs from the current sources are reported 
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
+
+from sw.atomicio import atomic_open
 
 from .units import parse_unit
 
@@ -51,13 +52,11 @@ def read_cache(path: str | Path | None = None) -> dict[str, dict]:
 def write_cache(rows: dict[str, dict], path: str | Path | None = None) -> Path:
     p = Path(path) if path else DEFAULT_CACHE
     p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="") as f:
+    with atomic_open(p, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
         w.writeheader()
         for name in sorted(rows, key=_order):
             w.writerow(rows[name])
-    os.replace(tmp, p)
     return p
 
 

@@ -52,6 +52,7 @@ from typing import Any
 
 import numpy as np
 
+from ..atomicio import atomic_write_bytes
 from ..ring import RnsPoly
 from .ciphertext import Ciphertext, Plaintext
 from .context import CkksContext
@@ -457,12 +458,7 @@ def loads(data: bytes, params: CkksParams | CkksContext | None = None, *, expect
 
 def save(obj: Any, path: str | os.PathLike) -> int:
     """Write :func:`dumps` of ``obj`` to ``path`` (atomically: temp file + rename); returns bytes written."""
-    blob = dumps(obj)
-    tmp = f"{os.fspath(path)}.tmp-{os.getpid()}"
-    with open(tmp, "wb") as f:
-        f.write(blob)
-    os.replace(tmp, path)
-    return len(blob)
+    return atomic_write_bytes(path, dumps(obj))
 
 
 def load(path: str | os.PathLike, params: CkksParams | CkksContext | None = None, *,
