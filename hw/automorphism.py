@@ -157,6 +157,10 @@ class AutomorphismUnit(wiring.Component):
         """Words of the ``P`` banks: ``2n`` (double buffered)."""
         return 2 * self.n
 
+    def memory_shapes(self) -> list[tuple[str, int, int]]:
+        """``(name, depth, width in bits)`` of every RAM: ``P`` banks of ``2R`` x ``W``."""
+        return [(f"bank{b}", 2 * self.rows, self.width) for b in range(self.lanes)]
+
     # ---------------------------------------------------------------- schedule
     def bank_schedule(self) -> list[list[tuple[int, int, bool]]]:
         """``(bank, address within the half, negate)`` of each lane of each input beat."""

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from hw.bconv import BconvUnit
-from hw.emit import to_verilog
+from hw.emit import pack, payload_fields, to_verilog, unpack
 from hw.simtools import get_value, run_stream
 from sw.kernels.bconv import bconv, bconv_constants, get_bconv_plan
 from sw.primes import ntt_primes
@@ -157,3 +157,12 @@ def test_verilog_emission():
     for decl in ("module bconv_top(", "input [127:0] i__payload;", "output [191:0] o__payload;",
                  "input i__valid;", "output o__valid;"):
         assert decl in src_v
+
+
+def test_port_packing_of_nested_tiles():
+    """payload[i][c] sits at bits [(i*P + c)*W, +W) of the port (hw.emit's packing)."""
+    src, dst = split_primes(30, 2, 1)
+    lay = BconvUnit(src, dst, 32, 3).i.payload.shape()
+    assert payload_fields(lay)["[1][2]"] == ((1 * 3 + 2) * 32, 32)
+    v = [[1, 2, 3], [4, 5, 6]]
+    assert unpack(lay, pack(lay, v)) == v
