@@ -25,6 +25,7 @@ Public API
 ``bconv(x, src_primes, dst_primes, *, out=None, check=False, exact=False) -> ndarray (m, n)``
 ``get_bconv_plan(src_primes, dst_primes) -> BconvPlan`` (cached; ``plan(x, out=None, exact=False)``)
 ``bconv_kernel(...)``: the raw numba kernel (see its docstring).
+``bconv_constants(src_primes, dst_primes) -> (qhat_inv, qhat_mod_p)``: the constant tables.
 """
 from __future__ import annotations
 
@@ -144,6 +145,23 @@ def bconv_kernel(x, qsrc, qhinv, qhinvp, cmat, qdst, r32, r32p, r64, mu, s1, s2,
                 oj[c] = r
 
 
+def bconv_constants(src, dst) -> tuple[tuple[int, ...], tuple[tuple[int, ...], ...]]:
+    """The constants of the fast basis conversion ``src -> dst``: ``(qhat_inv, qhat_mod_p)``.
+
+    ``qhat_inv[i] = (Q/q_i)^-1 mod q_i`` and ``qhat_mod_p[i][j] = (Q/q_i) mod p_j`` with
+    ``Q = prod(src)``, as Python ints. The one producer of these tables: :class:`BconvPlan`
+    and the hardware basis conversion unit (``hw.bconv``) both take them from here.
+    """
+    src = tuple(int(q) for q in src)
+    Q = 1
+    for q in src:
+        Q *= q
+    qh = [Q // q for q in src]
+    qhat_inv = tuple(pow(h % q, -1, q) for h, q in zip(qh, src))
+    qhat_mod_p = tuple(tuple(h % int(p) for p in dst) for h in qh)
+    return qhat_inv, qhat_mod_p
+
+
 class BconvPlan:
     """Constants of the conversion ``src_primes -> dst_primes`` (both tuples of odd primes
     below 2^31, disjoint). Call ``plan(x, out=None)`` with ``x`` uint64 (len(src), n)."""
@@ -162,13 +180,12 @@ class BconvPlan:
         Q = 1
         for q in src:
             Q *= q
-        qh = [Q // q for q in src]
-        qhinv = [pow(h % q, -1, q) for h, q in zip(qh, src)]
+        qhinv, qh_mod_p = bconv_constants(src, dst)
         self.src, self.dst = src, dst
         self.qsrc = np.array(src, dtype=_U)
         self.qhinv = np.array(qhinv, dtype=_U)
         self.qhinvp = np.array([(c << 32) // q for c, q in zip(qhinv, src)], dtype=_U)
-        self.cmat = np.array([[h % p for p in dst] for h in qh], dtype=_U).reshape(k, len(dst))
+        self.cmat = np.array(qh_mod_p, dtype=_U).reshape(k, len(dst))
         self.qdst = np.array(dst, dtype=_U)
         r32 = [(1 << 32) % p for p in dst]
         self.r32 = np.array(r32, dtype=_U)
