@@ -21,6 +21,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from ..modulus import modulus_arrays
+
 _M32 = np.uint64(0xFFFFFFFF)
 _S32 = np.uint64(32)
 _ONE = np.uint64(1)
@@ -182,13 +184,8 @@ def signed_to_rns_rows(x, Q, R32, R32P, MU, S1, S2, OUT):
 
 
 def _make_rns_consts(primes):
-    U = np.uint64
-    r32 = [(1 << 32) % q for q in primes]
-    sb = [q.bit_length() for q in primes]
-    return (np.array(primes, U), np.array(r32, U),
-            np.array([(r << 32) // q for r, q in zip(r32, primes)], U),
-            np.array([(1 << (2 * s)) // q for s, q in zip(sb, primes)], U),
-            np.array([s - 1 for s in sb], U), np.array([s + 1 for s in sb], U))
+    c = modulus_arrays(primes)
+    return c.q, c.r32, c.r32_shoup, c.mu, c.s1, c.s2
 
 
 _RNS_CACHE: dict = {}
