@@ -34,6 +34,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..modulus import modulus_arrays
+from .modarith import barrett
 
 _U = np.uint64
 _M32 = np.uint64(0xFFFFFFFF)
@@ -132,17 +133,9 @@ def bconv_kernel(x, qsrc, qhinv, qhinvp, cmat, qdst, r32, r32p, r64, mu, s1, s2,
                 H = hi[c] + (L >> _S32)
                 h0 = H & _M32
                 v = h0 * R32 - ((h0 * R32p) >> _S32) * p
-                S = (H >> _S32) * R64 + v + (L & _M32)
-                tq = ((S >> a1) * M) >> a2
-                r = S - tq * p
-                r = min(r, r - p)
-                r = min(r, r - p)
+                r = barrett((H >> _S32) * R64 + v + (L & _M32), p, M, a1, a2)
                 if exact:
-                    r = r + kp - vv[c] * pm
-                    tq = ((r >> a1) * M) >> a2
-                    r = r - tq * p
-                    r = min(r, r - p)
-                    r = min(r, r - p)
+                    r = barrett(r + kp - vv[c] * pm, p, M, a1, a2)
                 oj[c] = r
 
 

@@ -1,0 +1,24 @@
+"""The Barrett reduction step shared by every numba kernel (inlined where it is called).
+
+Constants come from :class:`sw.modulus.Modulus` (``mu = floor(2^(2k) / q)``, ``s1 = k - 1``,
+``s2 = k + 1``, ``k = bitlen(q)``, ``q < 2^31``; :class:`sw.modulus.ModulusArrays` stacks
+them per row). For ``x < 2^(2k)``, ``x >> s1 < 2^(k+1) <= 2^32`` and ``mu < 2^(k+1)``, so
+the estimate ``t = ((x >> s1) * mu) >> s2`` is one 32 x 32 -> 64-bit product (the mask
+tells LLVM so, which lets it vectorise) and ``x - t q`` lies in ``[0, 3q)``; two
+branchless conditional subtractions ``min(r, r - q)`` make it canonical.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_M32 = np.uint64(0xFFFFFFFF)
+
+
+@njit(cache=True, inline="always")
+def barrett(x, q, mu, s1, s2):
+    """``x mod q`` (canonical) for ``x < 2^(2 bitlen(q))`` with the Barrett constants of ``q``."""
+    t = (((x >> s1) & _M32) * mu) >> s2
+    r = x - t * q
+    r = min(r, r - q)
+    return min(r, r - q)
