@@ -1,6 +1,19 @@
 """Negacyclic NTT over RNS primes: NumPy reference and numba back end, plus elementwise ops.
 
-Conventions (DESIGN.md, :mod:`sw.ntt_tables`): ``psi`` is the canonical primitive ``2n``-th
+Roles of the NTT code:
+
+* the ring layer's entry point is the kernel funnel :func:`sw.ring.kernels.ntt` /
+  :func:`~sw.ring.kernels.intt` (and :meth:`sw.ring.RnsPoly.to_ntt` / ``to_coeff`` over
+  it), which reports every transform to the trace; it calls this module;
+* this module is the validated array-level engine below the funnel: plans (twiddles of
+  :func:`sw.ntt_tables.ntt_tables`, constants of :mod:`sw.modulus`) and the dispatch to the
+  numba kernels of :mod:`sw.kernels.ntt` (``backend="numba"``);
+* ``backend="numpy"`` and :func:`forward_stages` / :func:`inverse_stages` are the golden
+  model: the same lazy integers as the kernels after every stage, which
+  :mod:`sim.compare.capture` compares with the RTL's stage memories
+  (:mod:`sim.rtl.golden` holds a separate textbook transform).
+
+Conventions (:mod:`sw.ntt_tables`): ``psi`` is the canonical primitive ``2n``-th
 root; forward is Cooley-Tukey, natural order in, bit-reversed out; inverse is
 Gentleman-Sande, bit-reversed in, natural out, scaled by ``n^-1``. Twiddles are the
 bit-reversed tables of :func:`sw.ntt_tables.ntt_tables`; stage ``s`` of the forward

@@ -1,6 +1,6 @@
 """Twiddle tables for the negacyclic NTT, shared by the software and the hardware.
 
-Conventions (fixed by DESIGN.md):
+Conventions (shared by every NTT of the project):
 
 * ``psi`` is :func:`sw.primes.psi` (the smallest primitive ``2n``-th root mod ``q``);
   the negacyclic twist is merged into the twiddles.

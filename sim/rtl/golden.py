@@ -1,7 +1,7 @@
 """Golden models the RTL checker compares against.
 
 Deliberately independent of the hardware generators: plain Python integers (exact at every
-word width) and a textbook NTT written from DESIGN.md / ``sw/ntt_tables.py`` conventions.
+word width) and a textbook NTT written from the ``sw/ntt_tables.py`` conventions.
 Only the twiddle *tables* and the Shoup companion formula come from ``sw.ntt_tables`` (the
 single source of truth both sides share); the transform loops here are written separately
 from any ``sw``/``hw`` NTT.
@@ -59,7 +59,7 @@ def _as_work_array(a, q: int) -> np.ndarray:
 
 
 def ntt_forward(a, q: int) -> list[int]:
-    """Textbook negacyclic Cooley-Tukey NTT (DESIGN.md): natural order in, bit-reversed out.
+    """Textbook negacyclic Cooley-Tukey NTT (:mod:`sw.ntt_tables`): natural order in, bit-reversed out.
 
     Stage s has m = 2^s groups of half-size t = n/(2m); group i uses ``fwd[m+i]``:
     ``(u, v) -> (u + w v, u - w v)``.

@@ -13,7 +13,8 @@ outside a dry run raises :class:`sw.trace.DryRunError`.
 
 Back ends: the NTT and the plain elementwise operations come from :mod:`sw.ntt` (numba);
 basis conversion from :mod:`sw.kernels.bconv`; the fused key-switching inner product, the
-ModDown tail and the automorphisms are the numba kernels of :mod:`sw.ring._nb`.
+ModDown tail and the automorphisms are the numba kernels of :mod:`sw.ring._nb`. Their
+per-prime constants are those of the basis (``RnsBasis.consts``, :mod:`sw.modulus`).
 """
 from __future__ import annotations
 
