@@ -60,7 +60,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .ntt_tables import shoup as shoup_companion
+from .ntt_tables import shoup as shoup_companion, shoup_array
 
 __all__ = [
     "MIN_WIDTH", "MAX_WIDTH", "check_width", "check_modulus",
@@ -396,10 +396,10 @@ def shoup_mul_np(a, w, q: int, width: int, w_shoup=None) -> np.ndarray:
     a = _np_operand("a", a, 1 << width)
     w = _np_operand("w", w, q)
     if w_shoup is None:
-        w_shoup = (w << np.uint64(width)) // np.uint64(q)
+        w_shoup = shoup_array(w, q, width)
     else:
         w_shoup = _np_operand("w_shoup", w_shoup, 1 << width)
-        if np.any(w_shoup != (w << np.uint64(width)) // np.uint64(q)):
+        if np.any(w_shoup != shoup_array(w, q, width)):
             raise ValueError(f"w_shoup is not floor(w*2^{width}/q) for every w")
     mask = np.uint64((1 << (width + 1)) - 1)
     qhat = (a * w_shoup) >> np.uint64(width)

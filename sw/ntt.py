@@ -1,6 +1,19 @@
 """Negacyclic NTT over RNS primes: NumPy reference and numba back end, plus elementwise ops.
 
-Conventions (DESIGN.md, :mod:`sw.ntt_tables`): ``psi`` is the canonical primitive ``2n``-th
+Roles of the NTT code:
+
+* the ring layer's entry point is the kernel funnel :func:`sw.ring.kernels.ntt` /
+  :func:`~sw.ring.kernels.intt` (and :meth:`sw.ring.RnsPoly.to_ntt` / ``to_coeff`` over
+  it), which reports every transform to the trace; it calls this module;
+* this module is the validated array-level engine below the funnel: plans (twiddles of
+  :func:`sw.ntt_tables.ntt_tables`, constants of :mod:`sw.modulus`) and the dispatch to the
+  numba kernels of :mod:`sw.kernels.ntt` (``backend="numba"``);
+* ``backend="numpy"`` and :func:`forward_stages` / :func:`inverse_stages` are the golden
+  model: the same lazy integers as the kernels after every stage, which
+  :mod:`sim.compare.capture` compares with the RTL's stage memories
+  (:mod:`sim.rtl.golden` holds a separate textbook transform).
+
+Conventions (:mod:`sw.ntt_tables`): ``psi`` is the canonical primitive ``2n``-th
 root; forward is Cooley-Tukey, natural order in, bit-reversed out; inverse is
 Gentleman-Sande, bit-reversed in, natural out, scaled by ``n^-1``. Twiddles are the
 bit-reversed tables of :func:`sw.ntt_tables.ntt_tables`; stage ``s`` of the forward
@@ -31,7 +44,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .ntt_tables import ntt_tables
+from .modulus import MAX_BITS, WORD, Modulus, modulus_arrays
 from .primes import check_ntt_modulus
 
 __all__ = [
@@ -51,8 +64,7 @@ __all__ = [
 ]
 
 BACKENDS = ("numpy", "numba")
-WORD = 32  # Shoup word width used by the software kernels (q < 2^31 so 2q < 2^32)
-MAX_PRIME_BITS = 31
+MAX_PRIME_BITS = MAX_BITS  # every prime is below 2^31 (so 2q < 2^32; Shoup word width WORD = 32)
 _U = np.uint64
 _S32 = np.uint64(32)
 
@@ -182,7 +194,8 @@ class _TableStore:
         r = self.rows.get(q)
         if r is not None:
             return r
-        tab = ntt_tables(q, self.n)  # validates q (prime, = 1 mod 2n)
+        m = Modulus.get(q)
+        tab = m.ntt_tables(self.n)  # validates q (prime, = 1 mod 2n)
         fwd = tab.fwd_array()
         inv = tab.inv_array()
         with self.lock:
@@ -196,11 +209,10 @@ class _TableStore:
                     new = np.zeros((2 * old.shape[0], self.n), old.dtype)
                     new[: old.shape[0]] = old
                     setattr(self, attr, new)
-            qq = _U(q)
             self.fwd[r] = fwd
-            self.fwdp[r] = (fwd << _S32) // qq
+            self.fwdp[r] = m.shoup_array(fwd)
             self.inv[r] = inv
-            self.invp[r] = (inv << _S32) // qq
+            self.invp[r] = m.shoup_array(inv)
             # (the NumPy reference converts rows back to uint64 as it uses them)
             self.rows[q] = r
         return r
@@ -243,12 +255,10 @@ class NttPlan:
                 raise ValueError(f"primes[{i}]={q}: {e}") from None
         self._store = store
         self.rows = np.array([store.row(q) for q in primes], dtype=np.int64)
-        self.q = np.array(primes, dtype=_U)
-        ninv = [pow(n, -1, q) for q in primes]
-        self.n_inv = np.array(ninv, dtype=_U)
-        self.n_inv_shoup = np.array([(c << WORD) // q for c, q in zip(ninv, primes)], dtype=_U)
-        for arr in (self.rows, self.q, self.n_inv, self.n_inv_shoup):
-            arr.setflags(write=False)
+        consts = modulus_arrays(primes)
+        self.q = consts.q
+        self.n_inv, self.n_inv_shoup = consts.ntt_scale(n)
+        self.rows.setflags(write=False)
 
     def table_rows(self, attr: str, r0: int = 0, r1: int | None = None) -> np.ndarray:
         """Rows ``r0:r1`` of table ``attr`` (``fwd``, ``fwdp``, ``inv``, ``invp``) as a new uint64 array."""
@@ -613,14 +623,9 @@ def inverse_stages(a_row, q, *, lazy: bool = False) -> list[np.ndarray]:
 # ======================================================================================
 
 
-@lru_cache(maxsize=1024)
 def _row_consts(primes: tuple[int, ...]):
-    q = np.array(primes, dtype=_U)
-    k = np.array([p.bit_length() for p in primes], dtype=_U)
-    mu = np.array([(1 << (2 * p.bit_length())) // p for p in primes], dtype=_U)
-    for arr in (q, k, mu):
-        arr.setflags(write=False)
-    return q, mu, k
+    c = modulus_arrays(primes)
+    return c.q, c.mu, c.bits
 
 
 def _elementwise_setup(a, b, primes, out, check, backend, names=("a", "b")):
@@ -721,9 +726,7 @@ def pointwise_mul_const(a, c, primes, *, out=None, check: bool = False,
         raise ValueError(f"c must be a sequence of {len(P)} integers") from None
     if len(cl) != len(P):
         raise ValueError(f"c has {len(cl)} constants, expected one per prime ({len(P)})")
-    cr = [x % q for x, q in zip(cl, P)]
-    C = np.array(cr, dtype=_U)
-    CP = np.array([(x << WORD) // q for x, q in zip(cr, P)], dtype=_U)
+    C, CP = modulus_arrays(P).const_pair(cl)
     if backend == "numpy":
         np.remainder(A * C[:, None], Q[:, None], out=O)
     else:

@@ -1,6 +1,6 @@
 """Twiddle tables for the negacyclic NTT, shared by the software and the hardware.
 
-Conventions (fixed by DESIGN.md):
+Conventions (shared by every NTT of the project):
 
 * ``psi`` is :func:`sw.primes.psi` (the smallest primitive ``2n``-th root mod ``q``);
   the negacyclic twist is merged into the twiddles.
@@ -44,8 +44,17 @@ def bitrev_permutation(n: int) -> np.ndarray:
 
 
 def shoup(w: int, q: int, width: int) -> int:
-    """Shoup companion ``floor(w * 2^width / q)`` of a constant ``w < q``."""
+    """Shoup companion ``floor(w * 2^width / q)`` of a constant ``w < q``.
+
+    The one formula of every Shoup companion in the project (software kernels, golden
+    models, hardware ROMs); :func:`shoup_array` is its vectorised form.
+    """
     return (w << width) // q
+
+
+def shoup_array(w, q: int, width: int) -> np.ndarray:
+    """:func:`shoup` of every entry of ``w`` (values below ``2^(64 - width)``) as uint64."""
+    return (np.asarray(w, dtype=np.uint64) << np.uint64(width)) // np.uint64(q)
 
 
 @dataclass(frozen=True)

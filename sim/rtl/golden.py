@@ -1,9 +1,10 @@
 """Golden models the RTL checker compares against.
 
 Deliberately independent of the hardware generators: plain Python integers (exact at every
-word width) and a textbook NTT written from DESIGN.md / ``sw/ntt_tables.py`` conventions.
-Only the twiddle *tables* come from ``sw.ntt_tables`` (the single source of truth both sides
-share); the transform loops here are written separately from any ``sw``/``hw`` NTT.
+word width) and a textbook NTT written from the ``sw/ntt_tables.py`` conventions.
+Only the twiddle *tables* and the Shoup companion formula come from ``sw.ntt_tables`` (the
+single source of truth both sides share); the transform loops here are written separately
+from any ``sw``/``hw`` NTT.
 
 * ``modmul_barrett(a, b, q)``            -> ``a*b mod q``
 * ``modmul_montgomery(a, b, q, width)``  -> ``a*b*2^-width mod q`` (canonical)
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sw.ntt_tables import bit_reverse, ntt_tables
+from sw.ntt_tables import bit_reverse, ntt_tables, shoup as shoup_companion
 
 
 def modmul_barrett(a: int, b: int, q: int) -> int:
@@ -34,11 +35,6 @@ def modmul_montgomery(a: int, b: int, q: int, width: int) -> int:
 
 def modmul_shoup(a: int, w: int, q: int) -> int:
     return a * w % q
-
-
-def shoup_companion(w: int, q: int, width: int) -> int:
-    """``floor(w * 2^width / q)``: what a Shoup datapath takes beside the constant ``w``."""
-    return (w << width) // q
 
 
 def to_montgomery(w: int, q: int, width: int) -> int:
@@ -63,7 +59,7 @@ def _as_work_array(a, q: int) -> np.ndarray:
 
 
 def ntt_forward(a, q: int) -> list[int]:
-    """Textbook negacyclic Cooley-Tukey NTT (DESIGN.md): natural order in, bit-reversed out.
+    """Textbook negacyclic Cooley-Tukey NTT (:mod:`sw.ntt_tables`): natural order in, bit-reversed out.
 
     Stage s has m = 2^s groups of half-size t = n/(2m); group i uses ``fwd[m+i]``:
     ``(u, v) -> (u + w v, u - w v)``.

@@ -28,6 +28,7 @@ import numpy as np
 
 from .. import trace
 from ..kernels.elementwise import to_rns
+from ..modulus import modulus_arrays
 from ..ring import RnsPoly
 from ..ring import kernels as K
 from .ciphertext import Plaintext
@@ -81,7 +82,7 @@ def float_to_rns(x: np.ndarray, primes: tuple[int, ...], op: str = "encode") -> 
     hi = np.floor(x / 2.0 ** 32)
     lo = (x - hi * 2.0 ** 32).astype(np.int64)          # in [0, 2^32)
     hi = hi.astype(np.int64)                            # |hi| < 2^63
-    two32 = np.array([(1 << 32) % q for q in primes], dtype=np.int64)[:, None]
+    two32 = modulus_arrays(tuple(primes)).r32.astype(np.int64)[:, None]
     r = np.mod(hi[None, :], qs) * two32 % qs
     return ((r + lo[None, :] % qs) % qs).astype(_U)
 

@@ -34,6 +34,9 @@ from functools import lru_cache
 import numpy as np
 from numba import njit, prange
 
+from ..modulus import modulus_arrays
+from .modarith import barrett
+
 _U = np.uint64
 _M32 = np.uint64(0xFFFFFFFF)
 _S32 = np.uint64(32)
@@ -131,17 +134,9 @@ def bconv_kernel(x, qsrc, qhinv, qhinvp, cmat, qdst, r32, r32p, r64, mu, s1, s2,
                 H = hi[c] + (L >> _S32)
                 h0 = H & _M32
                 v = h0 * R32 - ((h0 * R32p) >> _S32) * p
-                S = (H >> _S32) * R64 + v + (L & _M32)
-                tq = ((S >> a1) * M) >> a2
-                r = S - tq * p
-                r = min(r, r - p)
-                r = min(r, r - p)
+                r = barrett((H >> _S32) * R64 + v + (L & _M32), p, M, a1, a2)
                 if exact:
-                    r = r + kp - vv[c] * pm
-                    tq = ((r >> a1) * M) >> a2
-                    r = r - tq * p
-                    r = min(r, r - p)
-                    r = min(r, r - p)
+                    r = barrett(r + kp - vv[c] * pm, p, M, a1, a2)
                 oj[c] = r
 
 
@@ -181,20 +176,15 @@ class BconvPlan:
         for q in src:
             Q *= q
         qhinv, qh_mod_p = bconv_constants(src, dst)
+        cs, cd = modulus_arrays(src), modulus_arrays(dst)   # per-prime constants, shared
         self.src, self.dst = src, dst
-        self.qsrc = np.array(src, dtype=_U)
-        self.qhinv = np.array(qhinv, dtype=_U)
-        self.qhinvp = np.array([(c << 32) // q for c, q in zip(qhinv, src)], dtype=_U)
+        self.qsrc = cs.q
+        self.qhinv, self.qhinvp = cs.const_pair(qhinv)
         self.cmat = np.array(qh_mod_p, dtype=_U).reshape(k, len(dst))
-        self.qdst = np.array(dst, dtype=_U)
-        r32 = [(1 << 32) % p for p in dst]
-        self.r32 = np.array(r32, dtype=_U)
-        self.r32p = np.array([(r << 32) // p for r, p in zip(r32, dst)], dtype=_U)
-        self.r64 = np.array([(1 << 64) % p for p in dst], dtype=_U)
-        sb = [p.bit_length() for p in dst]
-        self.mu = np.array([(1 << (2 * s)) // p for s, p in zip(sb, dst)], dtype=_U)
-        self.s1 = np.array([s - 1 for s in sb], dtype=_U)
-        self.s2 = np.array([s + 1 for s in sb], dtype=_U)
+        self.qdst = cd.q
+        self.r32, self.r32p, self.r64 = cd.r32, cd.r32_shoup, cd.r64
+        self.mu, self.s1, self.s2 = cd.mu, cd.s1, cd.s2
+        sb = [m.bits for m in cd.moduli]
         self.qinvf = np.array([1.0 / q for q in src], dtype=np.float64)
         self.pmod = np.array([Q % p for p in dst], dtype=_U)
         self.rows = np.arange(len(dst), dtype=np.int64)

@@ -7,9 +7,10 @@ run the rows in parallel with ``prange``; the serial ones are used for small inp
 Arithmetic (all exact in ``uint64``; every product is 32 x 32 -> 64 bits):
 
 * add: ``s = a + b``, ``min(s, s - q)``; sub: ``d = a - b``, ``min(d + q, d)``.
-* mul: Barrett (HAC 14.42, base 2): with ``k = bitlen(q)`` and ``mu = floor(2^(2k) / q)``,
-  ``x = a * b``, ``qh = ((x >> (k - 1)) * mu) >> (k + 1)``, ``r = x - qh * q`` in
-  ``[0, 3q)``, then two conditional subtractions.
+* mul: Barrett (HAC 14.42, base 2; :func:`sw.kernels.modarith.barrett`): with
+  ``k = bitlen(q)`` and ``mu = floor(2^(2k) / q)``, ``x = a * b``,
+  ``qh = ((x >> (k - 1)) * mu) >> (k + 1)``, ``r = x - qh * q`` in ``[0, 3q)``, then two
+  conditional subtractions.
 * mul_add: ``x = a * b + c`` stays below ``q^2 <= 2^(2k)``, so the same Barrett step
   reduces it (one pass over the operands instead of a product array and a sum).
 * mul_const: Shoup with ``c' = floor(c * 2^32 / q)``: ``r = a * c - ((a * c') >> 32) * q`` in
@@ -20,6 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
+
+from ..modulus import modulus_arrays
+from .modarith import barrett
 
 _M32 = np.uint64(0xFFFFFFFF)
 _S32 = np.uint64(32)
@@ -48,10 +52,7 @@ def _mul_row(a, b, out, q, mu, k):
     mum = mu & _M32
     for j in range(a.shape[0]):
         x = (a[j] & _M32) * (b[j] & _M32)
-        qh = (((x >> sh1) & _M32) * mum) >> sh2
-        r = x - qh * qm
-        r = min(r, r - qm)
-        out[j] = min(r, r - qm)
+        out[j] = barrett(x, qm, mum, sh1, sh2)
 
 
 @njit(cache=True, boundscheck=False, inline="always")
@@ -62,10 +63,7 @@ def _mul_add_row(a, b, c, out, q, mu, k):
     mum = mu & _M32
     for j in range(a.shape[0]):
         x = (a[j] & _M32) * (b[j] & _M32) + (c[j] & _M32)      # <= (q-1)^2 + q-1 < q^2
-        qh = (((x >> sh1) & _M32) * mum) >> sh2
-        r = x - qh * qm
-        r = min(r, r - qm)
-        out[j] = min(r, r - qm)
+        out[j] = barrett(x, qm, mum, sh1, sh2)
 
 
 @njit(cache=True, boundscheck=False, inline="always")
@@ -171,24 +169,15 @@ def signed_to_rns_rows(x, Q, R32, R32P, MU, S1, S2, OUT):
             sm = np.uint64(v >> 63)          # all ones when v < 0 (arithmetic shift)
             a = (np.uint64(v) ^ sm) - sm     # |v|
             hi = a >> _S32
-            t = hi * c - ((hi * cp) >> _S32) * q + (a & _M32)
-            qh = ((t >> s1) * mu) >> s2
-            t = t - qh * q
-            t = min(t, t - q)
-            t = min(t, t - q)
+            t = barrett(hi * c - ((hi * cp) >> _S32) * q + (a & _M32), q, mu, s1, s2)
             nt = q - t
             nt = min(nt, nt - q)
             o[j] = t ^ ((t ^ nt) & sm)       # branchless select of -|v| mod q
 
 
 def _make_rns_consts(primes):
-    U = np.uint64
-    r32 = [(1 << 32) % q for q in primes]
-    sb = [q.bit_length() for q in primes]
-    return (np.array(primes, U), np.array(r32, U),
-            np.array([(r << 32) // q for r, q in zip(r32, primes)], U),
-            np.array([(1 << (2 * s)) // q for s, q in zip(sb, primes)], U),
-            np.array([s - 1 for s in sb], U), np.array([s + 1 for s in sb], U))
+    c = modulus_arrays(primes)
+    return c.q, c.r32, c.r32_shoup, c.mu, c.s1, c.s2
 
 
 _RNS_CACHE: dict = {}

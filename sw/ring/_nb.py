@@ -6,9 +6,8 @@ outputs, handles dry runs and reports to the trace.
 
 Arithmetic (all primes ``q < 2^31``, values canonical in ``[0, q)``):
 
-* Barrett (variable x variable): ``k = bitlen(q)``, ``mu = floor(2^(2k) / q) < 2^(k+1)``;
-  for ``x = a*b < 2^(2k)``: ``t = ((x >> (k-1)) * mu) >> (k+1)`` (the product is below
-  ``2^(2k+2) <= 2^64``), ``r = x - t*q`` lies in ``[0, 3q)``, two conditional subtractions.
+* Barrett (variable x variable): :func:`sw.kernels.modarith.barrett` with the constants of
+  :class:`sw.modulus.Modulus` (``RnsBasis.mu``, ``s1``, ``s2``).
 * Shoup (variable x constant ``w``): ``w' = floor(w * 2^32 / q)``; for ``a < 2^32``,
   ``r = a*w - ((a*w') >> 32)*q`` in ``[0, 2q)``.
 * ``min(v, v - q)`` on unsigned words is the branchless conditional subtraction.
@@ -20,16 +19,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from ..kernels.modarith import barrett
+
 _M32 = np.uint64(0xFFFFFFFF)
 _S32 = np.uint64(32)
-
-
-@njit(cache=True, inline="always")
-def _barrett(x, q, mu, s1, s2):
-    t = ((x >> s1) * mu) >> s2
-    r = x - t * q
-    r = min(r, r - q)
-    return min(r, r - q)
 
 
 @njit(cache=True, parallel=True, boundscheck=False)
@@ -64,7 +57,7 @@ def _fold64(x, q, c2, mu, s1, s2):
     x = (x >> _S32) * c2 + (x & _M32)
     x = (x >> _S32) * c2 + (x & _M32)
     x = (x >> _S32) * c2 + (x & _M32)
-    r = _barrett(x, q, mu, s1, s2)
+    r = barrett(x, q, mu, s1, s2)
     r = min(r, r - q)
     return min(r, r - q)
 

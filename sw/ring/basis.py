@@ -1,9 +1,12 @@
 """RNS bases: ordered tuples of NTT-friendly primes with their per-prime constants.
 
 An :class:`RnsBasis` is immutable and cached per ``(primes, n)``. Rows of every RNS
-polynomial are in the basis order. Constants (all uint64 arrays of shape ``(k,)``):
+polynomial are in the basis order. It holds one :class:`sw.modulus.Modulus` per prime
+(``moduli``) and their stacked constants ``consts`` (:class:`sw.modulus.ModulusArrays`,
+built once per prime tuple), of which the most used are attributes (uint64 arrays of shape
+``(k,)``):
 
-* ``q``: the primes; ``mu``, ``s1``, ``s2``: Barrett constants (see :mod:`sw.ring._nb`):
+* ``q``: the primes; ``mu``, ``s1``, ``s2``: Barrett constants (see :mod:`sw.modulus`):
   ``kbits = bitlen(q)``, ``mu = floor(2^(2 kbits) / q)``, ``s1 = kbits - 1``, ``s2 = kbits + 1``.
 """
 from __future__ import annotations
@@ -12,9 +15,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..modulus import modulus_arrays
 from ..primes import check_ntt_modulus
-
-_U = np.uint64
 
 
 class RnsBasis:
@@ -23,7 +25,8 @@ class RnsBasis:
     Use :func:`RnsBasis.get` (cached) rather than the constructor.
     """
 
-    __slots__ = ("primes", "n", "q", "mu", "s1", "s2", "_index", "__weakref__")
+    __slots__ = ("primes", "n", "consts", "moduli", "q", "mu", "s1", "s2", "_index",
+                 "__weakref__")
 
     def __init__(self, primes: tuple[int, ...], n: int):
         if not primes:
@@ -34,14 +37,11 @@ class RnsBasis:
             check_ntt_modulus(q, n, width=31)
         self.primes = tuple(int(q) for q in primes)
         self.n = int(n)
-        self.q = np.array(self.primes, dtype=_U)
-        kb = np.array([q.bit_length() for q in self.primes], dtype=_U)
-        self.mu = np.array([(1 << (2 * q.bit_length())) // q for q in self.primes], dtype=_U)
-        self.s1 = kb - _U(1)
-        self.s2 = kb + _U(1)
+        self.consts = modulus_arrays(self.primes)
+        self.moduli = self.consts.moduli
+        c = self.consts
+        self.q, self.mu, self.s1, self.s2 = c.q, c.mu, c.s1, c.s2   # read-only, shared
         self._index = {q: i for i, q in enumerate(self.primes)}
-        for a in (self.q, self.mu, self.s1, self.s2):
-            a.setflags(write=False)
 
     @staticmethod
     @lru_cache(maxsize=4096)

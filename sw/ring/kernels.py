@@ -14,7 +14,8 @@ outside a dry run raises :class:`sw.trace.DryRunError`.
 
 Back ends: the NTT and the plain elementwise operations come from :mod:`sw.ntt` (numba);
 basis conversion from :mod:`sw.kernels.bconv`; the fused key-switching inner product, the
-ModDown tail and the automorphisms are the numba kernels of :mod:`sw.ring._nb`.
+ModDown tail and the automorphisms are the numba kernels of :mod:`sw.ring._nb`. Their
+per-prime constants are those of the basis (``RnsBasis.consts``, :mod:`sw.modulus`).
 """
 from __future__ import annotations
 
@@ -163,17 +164,11 @@ def mulconst(a, consts, basis: RnsBasis):
     return out
 
 
-@lru_cache(maxsize=1024)
-def _shoup_consts(consts: tuple[int, ...], primes: tuple[int, ...]):
-    w = [c % q for c, q in zip(consts, primes)]
-    return (np.array(w, dtype=_U), np.array([(x << 32) // q for x, q in zip(w, primes)], dtype=_U))
-
-
 def submulconst(a, b, consts, basis: RnsBasis):
     """``(a[i] - b[i]) * consts[i] mod q_i`` (fused; reported as one ``modadd`` and one ``modmul``)."""
     out = None
     if _live("modmul", a, b):
-        w, wp = _shoup_consts(tuple(int(c) for c in consts), basis.primes)
+        w, wp = basis.consts.const_pair(consts)
         out = np.empty_like(a)
         _nb.submulconst_rows(a, b, w, wp, basis.q, out)
     _report("modadd", basis, a, None)
@@ -257,7 +252,7 @@ def ks_inner(ext, basis: RnsBasis, kb, ka, rowmap: np.ndarray, ndigits: int, per
         o1 = np.empty((R, n), dtype=_U)
         use = perm is not None
         _nb.ks_inner(ext, perm if use else np.zeros(1, np.int64), use, kb, ka, rowmap,
-                     basis.q, _two32(basis), basis.mu, basis.s1, basis.s2, o0, o1)
+                     basis.q, basis.consts.r32, basis.mu, basis.s1, basis.s2, o0, o1)
         if trace.wants_data("modmul"):   # only when a recorder keeps data: off the hot path
             data = _ks_inner_data(ext, basis, kb, ka, rowmap, ndigits, perm, o0, o1)
     if perm is not None:
@@ -291,11 +286,6 @@ def _ks_inner_data(ext, basis: RnsBasis, kb, ka, rowmap, ndigits: int, perm, o0,
     return {"primes": tuple(basis.primes) * (2 * ndigits), "input": a, "output": out,
             "form": "mul", "input_b": b, "ks_sum": np.stack([o0, o1]).copy(),
             "ks_digits": int(ndigits)}
-
-
-@lru_cache(maxsize=1024)
-def _two32(basis: RnsBasis) -> np.ndarray:
-    return np.array([(1 << 32) % q for q in basis.primes], dtype=_U)
 
 
 def ntt_segments(a, segments, basis: RnsBasis):
