@@ -1,6 +1,6 @@
 """Iterative in-place negacyclic NTT unit (forward CT and inverse GS) with P parallel butterflies.
 
-Arithmetic (DESIGN.md, tables from :func:`sw.ntt_tables.ntt_tables`):
+Arithmetic (docs/architecture.md, tables from :func:`sw.ntt_tables.ntt_tables`):
 
 * forward, Cooley-Tukey, natural order in, bit-reversed out: stage ``s`` has
   ``m = 2^s`` groups of half-size ``t = n/2^(s+1)``; group ``i`` pairs

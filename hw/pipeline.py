@@ -5,7 +5,7 @@ together on one enable signal. :class:`Pipe` builds such stages inside an
 elaborating module; :func:`stream_pipeline` adds one valid bit per stage and
 connects the enable to a pair of :mod:`amaranth.lib.stream` interfaces.
 
-Stream discipline (used by every unit, see DESIGN.md):
+Stream discipline (used by every unit, see docs/architecture.md):
 
 * the pipeline advances (``en``) when its last stage is empty or its output is
   accepted: ``en = ~o.valid | o.ready``;

@@ -173,7 +173,7 @@ def test_presets_load_and_cite_sources():
 
 def test_u280_preset_values():
     cfg = load_config("u280")
-    # ANCHORS.md, Alveo U280 platform: 9,024 DSP, ~41 MB on chip, HBM2 460 GB/s; 300 MHz (FAB).
+    # docs/sources.md, Alveo U280 platform: 9,024 DSP, ~41 MB on chip, HBM2 460 GB/s; 300 MHz (FAB).
     assert (cfg.kind, cfg.clock_mhz, cfg.off_chip_gbps, cfg.on_chip_bytes, cfg.dsp_budget) == \
         ("fpga", 300.0, 460.0, 41_000_000, 9024)
     # units chosen by fhesim explore (sim/configs/u280.toml): NTT 1 x P = 256, 304 modmul lanes,
@@ -185,7 +185,7 @@ def test_u280_preset_values():
 
 def test_sharp_preset_values():
     cfg = load_config("sharp")
-    # ANCHORS.md: 1 GHz, 36-bit words, BConv 16,384, elementwise 2,048, 180+18 MB, HBM 1 TB/s.
+    # docs/sources.md: 1 GHz, 36-bit words, BConv 16,384, elementwise 2,048, 180+18 MB, HBM 1 TB/s.
     assert (cfg.clock_mhz, cfg.word_bits, cfg.off_chip_gbps) == (1000.0, 36, 1000.0)
     assert cfg.on_chip_bytes == (180 + 18) * 2**20
     assert cfg.units["bconv"].total_lanes == 16384 and cfg.units["modmul"].total_lanes == 2048

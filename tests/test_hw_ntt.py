@@ -15,7 +15,7 @@ from sw.primes import ntt_primes
 
 # ------------------------------------------------------------------ independent reference
 def fwd_stage_arrays(a, q, n):
-    """Textbook in-place CT (DESIGN.md): the array after each stage."""
+    """Textbook in-place CT (docs/architecture.md): the array after each stage."""
     tb = ntt_tables(q, n)
     a, out, m = list(a), [], 1
     while m < n:
@@ -31,7 +31,7 @@ def fwd_stage_arrays(a, q, n):
 
 
 def inv_stage_arrays(a, q, n):
-    """Textbook in-place GS (DESIGN.md): the array after each stage, then the scaled result."""
+    """Textbook in-place GS (docs/architecture.md): the array after each stage, then the scaled result."""
     tb = ntt_tables(q, n)
     a, out, t = list(a), [], 1
     while t < n:

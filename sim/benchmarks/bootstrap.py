@@ -9,7 +9,7 @@ first run: min over ``--reps``), levels left, precision (mean and worst bits,
 ``-log2`` of the mean and max absolute error over the slots) and key memory.
 
 The peer runs first and is released before ours starts (its regular bootstrap key is
-about 12 GB). Anchor (ANCHORS.md, 2 threads): DESILO FHE 67.7 s, 17 levels left.
+about 12 GB). Anchor (docs/sources.md, 2 threads): DESILO FHE 67.7 s, 17 levels left.
 ``--params toy-boot-n10 --allow-insecure`` runs the same code path in seconds.
 """
 from __future__ import annotations
@@ -201,6 +201,6 @@ def run(args):
     df["anchor_peer_s"] = ANCHOR_S
     notes.append("bootstrap_s: min over --reps warm runs (modraise_s..stc_s: that run's stages; modraise "
                  "includes encapsulation and the sub-ring trace); bits = -log2(mean|err|), -log2(max|err|) over "
-                 "the slots; anchor_peer_s: ANCHORS.md (DESILO FHE 2.0, N = 2^16, 2 threads)")
+                 "the slots; anchor_peer_s: docs/sources.md (DESILO FHE 2.0, N = 2^16, 2 threads)")
     df.attrs["notes"] = notes
     return df

@@ -16,7 +16,7 @@ all at the top level, each timed as min (and median) over repetitions after a wa
 
 Each result is decrypted and compared with the plaintext computation (``*_err`` columns:
 max absolute error over the slots) so that a fast wrong answer cannot pass unnoticed.
-Anchors (ANCHORS.md, DESILO FHE 2.0 at N = 2^16 on this project's 2-core machines, top
+Anchors (docs/sources.md, DESILO FHE 2.0 at N = 2^16 on this project's 2-core machines, top
 level of the bootstrapping engine): 0.64 s multiply+relinearise+rescale, 0.38 s rotation.
 If ``desilofhe`` is not importable, a note says so and only our column is filled; if our
 CKKS is not importable yet, likewise for the peer.
@@ -30,7 +30,7 @@ import time
 NAME = "ckks"
 HELP = "CKKS ops at N=2^16 (mult+relin+rescale, rotate, pmult, enc/dec): ours vs DESILO FHE"
 
-ANCHOR_S = {"mul+relin+rescale": 0.64, "rotate(1)": 0.38}  # ANCHORS.md (DESILO FHE, 2 threads)
+ANCHOR_S = {"mul+relin+rescale": 0.64, "rotate(1)": 0.38}  # docs/sources.md (DESILO FHE, 2 threads)
 OPS = ("mul+relin+rescale", "rotate(1)", "pmul+rescale", "encode", "encrypt", "decrypt", "decode")
 
 
@@ -38,11 +38,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--params", default="n16-128", help="our parameter set (default n16-128)")
     parser.add_argument("--reps", type=int, default=3, help="timed repetitions per operation (default 3)")
     parser.add_argument("--peer-threads", type=int, default=None,
-                        help="DESILO FHE thread_count (default: all CPUs, as in ANCHORS.md)")
+                        help="DESILO FHE thread_count (default: all CPUs, as in docs/sources.md)")
     parser.add_argument("--peer-max-level", type=int, default=None,
                         help="DESILO Engine(max_level=...) (default: our max_level)")
     parser.add_argument("--peer-bootstrap-engine", action="store_true",
-                        help="use DESILO's Engine(bootstrap=True) (the ANCHORS.md configuration) instead")
+                        help="use DESILO's Engine(bootstrap=True) (the docs/sources.md configuration) instead")
     parser.add_argument("--no-peer", action="store_true", help="skip DESILO FHE")
     parser.add_argument("--no-ours", action="store_true", help="skip our CKKS")
     parser.add_argument("--allow-insecure", action="store_true", help="allow toy-* parameter sets")
@@ -211,7 +211,7 @@ def run(args):
         df[c] = df[c].round(4)
     df["ours_over_peer"] = df["ours_over_peer"].round(2)
     notes.append("times in seconds, min (and median) over repetitions after a warm-up; *_err = max |decrypted - "
-                 "expected| over the slots; anchor_peer_s: ANCHORS.md (DESILO FHE 2.0, N = 2^16, 2 threads, "
+                 "expected| over the slots; anchor_peer_s: docs/sources.md (DESILO FHE 2.0, N = 2^16, 2 threads, "
                  "top level of its bootstrapping engine)")
     try:
         import numba

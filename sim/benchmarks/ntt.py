@@ -6,7 +6,7 @@ Times the forward and the inverse negacyclic NTT of :mod:`sw.ntt` at N = 2^16 ov
 single-prime numba transform. Warm-up calls (compilation, plan building) are excluded;
 every figure is the minimum (and the median) over several repetitions, because the
 machine is shared. Reports ns per butterfly (``(N/2) * log2(N)`` butterflies per prime),
-the NumPy/numba ratio, and the anchor from ANCHORS.md ("a plain branchless numba NTT,
+the NumPy/numba ratio, and the anchor from docs/sources.md ("a plain branchless numba NTT,
 31-bit primes, N = 2^16: 2.5 ns per butterfly on 1 core", measured on this project's
 machines) as a peer column.
 """
@@ -20,7 +20,7 @@ import time
 NAME = "ntt"
 HELP = "NTT ns/butterfly: NumPy reference vs numba kernel (1 and 2 threads), N=2^16 x 24 primes"
 
-ANCHOR_NS_PER_BUTTERFLY = 2.5  # ANCHORS.md, "Measured on this project's machines"
+ANCHOR_NS_PER_BUTTERFLY = 2.5  # docs/sources.md, "Measured on this project's machines"
 
 
 def add_arguments(parser) -> None:
@@ -118,7 +118,7 @@ def run(args):
         if op in ref:
             notes.append(f"{op}: NumPy / numba (1 thread) = {np_ns[op] / ref[op]:.1f}x; "
                          f"numba 1 thread = {ref[op]:.2f} ns/butterfly vs anchor {ANCHOR_NS_PER_BUTTERFLY} "
-                         "(ANCHORS.md: plain branchless numba NTT on this machine class, 1 core)")
+                         "(docs/sources.md: plain branchless numba NTT on this machine class, 1 core)")
     notes.append(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs "
                  f"(shared; numbers are noisy while other jobs run), numpy {np.__version__}, "
                  f"numba {numba.__version__}")

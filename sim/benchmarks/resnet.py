@@ -9,7 +9,7 @@ model with the same polynomial activations.
 Default: ResNet-20 on ``cifar32`` at the 128-bit set ``n16-128`` (N = 2^16, 2^14 slots,
 18 bootstraps): the issue's "one image on this machine" measurement. No peer runs a ResNet
 here, so the published figures are printed beside ours, each labelled with its source and
-machine (ANCHORS.md): OpenFHE on CPU ~1,145 s per ResNet-20 image (arXiv 2508.11575); the
+machine: OpenFHE on CPU ~1,145 s per ResNet-20 image (arXiv 2508.11575); the
 authors' SEAL code rerun by AutoFHE on 96 vCPUs: 9,481 s latency for 96 images in flight
 (99 s amortized).
 
@@ -31,7 +31,7 @@ HELP = "one encrypted ResNet inference (default ResNet-20/cifar32 at n16-128): t
 
 # published figures (not rerun here): (system, model, seconds per image latency, source)
 ANCHORS = [
-    ("OpenFHE, CPU", "resnet20", 1145.0, "arXiv 2508.11575 (ANCHORS.md)"),
+    ("OpenFHE, CPU", "resnet20", 1145.0, "arXiv 2508.11575"),
     ("SEAL (Lee et al. code), 96 vCPU, 96 images in flight", "resnet20", 9481.0, "AutoFHE, USENIX Sec. 2024"),
     ("SEAL (Lee et al. code), 96 vCPU, 96 images in flight", "resnet32", 16910.0, "AutoFHE, USENIX Sec. 2024"),
     ("SEAL (Lee et al. code), 96 vCPU, 96 images in flight", "resnet44", 24082.0, "AutoFHE, USENIX Sec. 2024"),

@@ -98,7 +98,7 @@ def _ckks_ops(name: str, help_text: str, body: Callable, rotations: tuple[int, .
 
 # ---- bootstrapping ------------------------------------------------------------------------
 
-#: The published tables' benchmark (ANCHORS.md): fully packed bootstrapping with 8 usable
+#: The published tables' benchmark: fully packed bootstrapping with 8 usable
 #: levels after it. Same layout as ``n16-128`` (sw/ckks/params.py, BOOT_LAYOUT: 2-prime q0,
 #: StC 2+1+1 primes, EvalMod 8 x 2, CtS 3 x 2 primes of ~2^30) with 8 instead of 16
 #: one-prime application levels; dnum 4 as n16-128. Built with the public

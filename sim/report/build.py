@@ -262,7 +262,7 @@ def _md_anchors(anc_all) -> list[str]:
     """Section 5's published figures (the validation follows)."""
     md: list[str] = []
     md += ["## 5. Anchors and validation", "",
-           "Published figures (ANCHORS.md, each with its source) beside the model's projection:", "",
+           "Published figures (docs/sources.md, each with its source) beside the model's projection:", "",
            md_table(anc_all), ""]
     return md
 

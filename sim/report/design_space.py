@@ -72,7 +72,7 @@ def design_space(compiled: dict, quick: bool, rows: dict, log) -> DesignSpace | 
         {"quantity": "floor, 1 product per multiplication", "value": bd["floor_s"], "unit": "s",
          "note": f"{bd['multipliers_floor']} multipliers of {bd['dsp_per_product']} DSP, reduction free"},
         {"quantity": "best fitting design", "value": float(b["latency_s"]), "unit": "s", "note": b["design"]},
-        *({"quantity": k, "value": v, "unit": "s", "note": "ANCHORS.md [V]"} for k, v in gpus.items()),
+        *({"quantity": k, "value": v, "unit": "s", "note": "Cheddar README [V]"} for k, v in gpus.items()),
     ]
     return DesignSpace(wname, res, gpus, pd.DataFrame(bound_rows), others, what_if)
 

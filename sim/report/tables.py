@@ -16,18 +16,18 @@ QUICK_GBPS = (460, 1840)
 RESNET_PARTS = ("linear", "activation", "bootstrap", "add")
 #: Stage groups of a ResNet, in order.
 RESNET_STAGES = ("stem", "layer1", "layer2", "layer3", "head")
-#: ResNet latencies that anchors.py does not hold (ANCHORS.md, each with its source), and
+#: ResNet latencies that anchors.py does not hold (docs/sources.md, each with its source), and
 #: this project's own measured CPU times (docs/resnet.md, "Encrypted runs"):
 #: (system, kind, device, {model: seconds}, source).
 RESNET_ANCHORS_EXTRA = (
     ("Lee et al. (ICML 2022), rerun by AutoFHE, amortized per image", "cpu",
      "96 vCPU, SEAL, 96 images at once", {"resnet20": 99.0, "resnet32": 176.0, "resnet44": 251.0},
-     "AutoFHE, USENIX Security 2024 [V] (ANCHORS.md)"),
+     "AutoFHE, USENIX Security 2024 [V]"),
     ("Lee et al. (ICML 2022), rerun by AutoFHE, latency", "cpu", "96 vCPU, SEAL",
      {"resnet32": 16910.0, "resnet44": 24082.0},
-     "AutoFHE, USENIX Security 2024 [V] (ANCHORS.md); ResNet-20 in the row above"),
-    ("OpenFHE, polynomial ReLU", "cpu", "CPU", {"resnet20": 1145.0}, "arXiv 2508.11575 [V] (ANCHORS.md)"),
-    ("HyPHEN (IEEE Access 2023)", "gpu", "GPU", {"resnet20": 1.40}, "ANCHORS.md"),
+     "AutoFHE, USENIX Security 2024 [V]; ResNet-20 in the row above"),
+    ("OpenFHE, polynomial ReLU", "cpu", "CPU", {"resnet20": 1145.0}, "arXiv 2508.11575 [V]"),
+    ("HyPHEN (IEEE Access 2023)", "gpu", "GPU", {"resnet20": 1.40}, "HyPHEN, IEEE Access 2023 [S]"),
     ("fhesim software, measured (toy-boot-n11: N = 2^11, INSECURE, not n16-128)", "cpu",
      "this project's machine, 2 shared cores, 1 thread", {"resnet20": 24.0, "resnet110": 113.0},
      "docs/resnet.md, Encrypted runs: fastest per-image time measured (up to 52 s for ResNet-20 "

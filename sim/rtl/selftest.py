@@ -1,6 +1,6 @@
 """Known-good (and deliberately broken) stream components that exercise the RTL test bench.
 
-They have exactly the stream shapes of the ``hw`` units (DESIGN.md, Amaranth 0.5
+They have exactly the stream shapes of the ``hw`` units (docs/architecture.md, Amaranth 0.5
 ``wiring.Component`` + ``lib.stream``), so the driver/monitor/scoreboard and the cocotb
 runner can be validated without depending on the hardware under test:
 

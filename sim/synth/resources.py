@@ -229,13 +229,13 @@ def fit_report(cfg, device: Device, rows: dict[str, dict] | None = None) -> dict
             "table": df.drop(columns=["_shapes"])}
 
 
-#: Xilinx Alveo U280 (device XCU280). DSP slices and the HBM bandwidth are in ANCHORS.md
+#: Xilinx Alveo U280 (device XCU280). DSP slices and the HBM bandwidth are in docs/sources.md
 #: (9,024 DSP; HBM2 460 GB/s, also UG1393 "HBM Configuration and Use": 32 x 14.375 GB/s);
 #: LUT, FF, block RAM and UltraRAM counts as stated by the product documentation (UG1314,
 #: Alveo U280 card features: 1,304K LUTs, 2,607K registers, 2,016 36-Kb block RAMs,
 #: 960 UltraRAMs) -- see docs/cycle-model.md for the status of each figure.
 U280 = Device("Alveo U280 (XCU280)", lut=1_303_680, ff=2_607_360, dsp=9_024, bram36=2_016,
-              uram=960, source="ANCHORS.md (DSP, HBM); Xilinx UG1314 / product table (LUT, FF, BRAM, URAM)")
+              uram=960, source="docs/sources.md (DSP, HBM); Xilinx UG1314 / product table (LUT, FF, BRAM, URAM)")
 
 
 def device_for(cfg) -> Device | None:

@@ -1,7 +1,7 @@
 """Numba kernels of the negacyclic NTT (Harvey/Shoup lazy butterflies, 31-bit primes).
 
 These are the compiled back ends of :mod:`sw.ntt`; call them through that module unless
-you manage the tables yourself. Conventions (DESIGN.md, :mod:`sw.ntt_tables`):
+you manage the tables yourself. Conventions (docs/architecture.md, :mod:`sw.ntt_tables`):
 
 * ``w``/``wp``: twiddles in bit-reversed order and their Shoup companions for word width
   ``W = 32``: ``wp[k] = floor(w[k] * 2^32 / q)``. Forward uses ``fwd``, inverse ``inv``.
