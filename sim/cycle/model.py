@@ -272,6 +272,7 @@ class CompiledOps:
         cols: list[tuple] = []
         kinds: list[str] = []
         labels: list[str] = []
+        seen: dict[int, tuple] = {}
         self.source_id = []
         for i, op in enumerate(ops):
             ks = op.kernels
@@ -280,12 +281,18 @@ class CompiledOps:
             kinds.append(op.kind)
             labels.append(op.label)
             self.source_id.append(op.source_id)
-            for k in ks:
-                key = (k.kind, k.n, k.primes, k.src_primes, k.dst_primes, k.count)
-                j = shapes.get(key)
-                if j is None:
-                    j = shapes[key] = len(shapes)
-                kid.append(j)
+            # operations copied from one trace shape share their kernel list: map it once
+            ids = seen.get(id(ks))
+            if ids is None or ids[0] is not ks:
+                row = []
+                for k in ks:
+                    key = (k.kind, k.n, k.primes, k.src_primes, k.dst_primes, k.count)
+                    j = shapes.get(key)
+                    if j is None:
+                        j = shapes[key] = len(shapes)
+                    row.append(j)
+                ids = seen[id(ks)] = (ks, row)
+            kid.extend(ids[1])
             if op.pt_polys:
                 pt_key.append(op.pt_key)
             for use in op.keys:
