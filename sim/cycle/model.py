@@ -321,6 +321,12 @@ class CompiledOps:
     def __len__(self) -> int:
         return self.n_ops
 
+    @property
+    def key_half_words(self) -> np.ndarray:
+        """Words of the ``b`` half of each key use at the trace's own limbs
+        (``digits * (primes + special) * n``; :meth:`KeyUse.words` with ``a_generated``)."""
+        return self.key_digits * (self.key_primes + self.key_special) * self.n[self.key_op]
+
     def _accesses(self, pt_key: list) -> None:
         """The item accesses of the residency model, in execution order: per operation its
         plaintext (if any), then its keys. ``acc_ref``: the operation (plaintexts) or the key
