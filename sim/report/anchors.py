@@ -1,7 +1,7 @@
-"""Published figures the report compares against, each with its source (from ANCHORS.md).
+"""Published figures the report compares against, each with its source (docs/sources.md).
 
 ``[V]``: read in the primary source; ``[S]``: from a follow-up paper's table (the HE^2 table
-for the ASICs), as ANCHORS.md marks them. Times are for the benchmark definitions of those
+for the ASICs), as docs/sources.md marks them. Times are for the benchmark definitions of those
 tables: fully packed bootstrapping with 8 usable levels after it; ResNet-20 with multiplexed
 packing, one 32x32x3 CIFAR-10 image.
 """
@@ -21,22 +21,22 @@ class Anchor:
 
 
 ANCHORS: tuple[Anchor, ...] = (
-    Anchor("100x (Jung et al., TCHES 2021)", "gpu", "V100", 328.0, None, "TCHES 2021 [V] (ANCHORS.md)"),
-    Anchor("TensorFHE (HPCA 2023)", "gpu", "A100", 250.0, 4.94, "Cheddar README [V] (ANCHORS.md)"),
-    Anchor("Cheddar", "gpu", "A100-80", 40.0, 1.32, "Cheddar README [V] (ANCHORS.md)"),
-    Anchor("Cheddar", "gpu", "H100", 31.2, 1.05, "Cheddar README [V] (ANCHORS.md)"),
-    Anchor("Cheddar", "gpu", "RTX 5090", 22.1, 0.72, "Cheddar README [V] (ANCHORS.md)"),
-    Anchor("BTS (ISCA 2022)", "asic", "simulated ASIC", 22.9, 1.910, "HE^2 table [S] (ANCHORS.md)"),
-    Anchor("CraterLake (ISCA 2022)", "asic", "simulated ASIC", 6.32, 0.321, "HE^2 table [S] (ANCHORS.md)"),
-    Anchor("ARK (MICRO 2022)", "asic", "simulated ASIC", 3.52, 0.125, "HE^2 table [S] (ANCHORS.md)"),
-    Anchor("SHARP (ISCA 2023)", "asic", "simulated ASIC, 1 GHz", 3.12, 0.099, "HE^2 table [S] (ANCHORS.md)"),
+    Anchor("100x (Jung et al., TCHES 2021)", "gpu", "V100", 328.0, None, "TCHES 2021 [V] (docs/sources.md)"),
+    Anchor("TensorFHE (HPCA 2023)", "gpu", "A100", 250.0, 4.94, "Cheddar README [V] (docs/sources.md)"),
+    Anchor("Cheddar", "gpu", "A100-80", 40.0, 1.32, "Cheddar README [V] (docs/sources.md)"),
+    Anchor("Cheddar", "gpu", "H100", 31.2, 1.05, "Cheddar README [V] (docs/sources.md)"),
+    Anchor("Cheddar", "gpu", "RTX 5090", 22.1, 0.72, "Cheddar README [V] (docs/sources.md)"),
+    Anchor("BTS (ISCA 2022)", "asic", "simulated ASIC", 22.9, 1.910, "HE^2 table [S] (docs/sources.md)"),
+    Anchor("CraterLake (ISCA 2022)", "asic", "simulated ASIC", 6.32, 0.321, "HE^2 table [S] (docs/sources.md)"),
+    Anchor("ARK (MICRO 2022)", "asic", "simulated ASIC", 3.52, 0.125, "HE^2 table [S] (docs/sources.md)"),
+    Anchor("SHARP (ISCA 2023)", "asic", "simulated ASIC, 1 GHz", 3.12, 0.099, "HE^2 table [S] (docs/sources.md)"),
     Anchor("CraterLake (ISCA 2022), own paper", "asic", "simulated ASIC", 3.91, 0.24945,
            "the paper's results as summarised in Wang0206/FHE-Paper-HW-Architecture [S] "
            "(packed bootstrapping; its benchmark definition is not the HE^2 table's)"),
     Anchor("Lee et al. (ICML 2022), rerun by AutoFHE", "cpu", "96 vCPU, SEAL", None, 9481.0,
-           "AutoFHE, USENIX Security 2024 [V] (ANCHORS.md)"),
+           "AutoFHE, USENIX Security 2024 [V] (docs/sources.md)"),
     Anchor("DESILO FHE 2.0 (this project's machine)", "cpu", "2 cores", 67_700.0, None,
-           "measured here (ANCHORS.md)"),
+           "measured here (docs/sources.md)"),
 )
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class Validation:
 
     ``anchors``: anchor systems (first = the primary comparison, the HE^2 table's benchmark
     definition); ``hardware``: how the preset's hardware is grounded ([V], [S], [R] as in
-    ANCHORS.md; [R] = recalled, not re-read); ``note``: the gap analysis in one line
+    docs/sources.md; [R] = recalled, not re-read); ``note``: the gap analysis in one line
     (docs/cycle-model.md, "Validation against published designs", has the numbers).
     """
 
@@ -57,26 +57,30 @@ class Validation:
 
 #: Presets that mimic a published accelerator (sim/configs/*.toml cite each figure).
 VALIDATIONS: tuple[Validation, ...] = (
-    Validation("sharp", ("SHARP (ISCA 2023)",), "[S] ANCHORS.md + ForgeHomulator's SHARP config",
-               "memory-bound: evaluation keys and plaintext diagonals are read in full (key_GB, "
-               "plaintext_GB); whether SHARP generates key halves or plaintexts on chip, and its "
-               "own bootstrapping parameters, are not in the sources"),
-    Validation("ark", ("ARK (MICRO 2022)",), "[S] FHE_Accelerator_Sim (ARK Tables III/IV); MADU lanes assumed",
-               "memory-bound on evaluation keys (key_GB): this trace's 45 limbs at the top level "
-               "in 64-bit words, where ARK's own parameters have 30 (N = 2^16, L = 23, dnum 4), and "
-               "ARK's Min-KS reorders the circuit to reuse keys; plaintexts are generated on chip"),
+    Validation("sharp", ("SHARP (ISCA 2023)",), "[V] SHARP Table 4 + [S] ForgeHomulator's SHARP config",
+               "model slower: bound by plaintexts and evaluation keys read off chip at 1 TB/s "
+               "(plaintext_GB, key_GB); the bootstrapping diagonals and keys of one bootstrap "
+               "(GBs) exceed the 198 MB on chip, so neither LRU nor the MIN bound reuses them across "
+               "bootstraps; SHARP's own bootstrapping parameters and its on-chip data management "
+               "are not in the sources, and the circuit is fhesim's"),
+    Validation("ark", ("ARK (MICRO 2022)",), "[V] SHARP Table 4 + [S] FHE_Accelerator_Sim (ARK Tables III/IV)",
+               "model slower on bootstrapping: evaluation keys off chip (key_GB) and the stated "
+               "20 TB/s scratchpad bandwidth (bound onchip); ARK's Min-KS reorders the circuit to "
+               "reuse keys, a change of the algorithm that fhesim's circuit does not make; "
+               "plaintexts are generated on chip"),
     Validation("craterlake", ("CraterLake (ISCA 2022)", "CraterLake (ISCA 2022), own paper"),
-               "[S] lanes, word, register file, unit kinds; [R] clock, bandwidth, unit counts",
-               "memory-bound at the recalled 1 TB/s (plaintexts, and key halves with the KSHGen); "
-               "the model is faster than the HE^2 figure and within 2x of the paper's own figure, "
-               "whose benchmark definition differs"),
+               "[V] SHARP Table 4 (word, clock, lanes, NTT, CRB, memories) + [S] KSHGen + [R] unit counts",
+               "model faster: with 4,096 NTT words/cycle and a 122,880-MAC CRB the stated hardware "
+               "computes this circuit in less time than the published figures, whose benchmark "
+               "implementations (CraterLake's own parameters and circuit, 28-bit limbs throughout) "
+               "are not fhesim's; memory-bound on plaintexts and key halves at 1 TB/s"),
 )
 #: preset -> primary anchor (kept for callers of the earlier single-anchor mapping).
 VALIDATION: dict[str, str] = {v.preset: v.anchors[0] for v in VALIDATIONS}
 #: Presets of published designs that cannot run the benchmark, with the reason.
 NOT_COMPARABLE: dict[str, str] = {
     "f1": "F1's NTT units are built for N <= 2^14; the benchmark is N = 2^16 (no published "
-          "F1 bootstrapping figure in ANCHORS.md)",
+          "F1 bootstrapping figure in docs/sources.md)",
 }
 
 
