@@ -185,11 +185,13 @@ def test_u280_preset_values():
 
 def test_sharp_preset_values():
     cfg = load_config("sharp")
-    # docs/sources.md: 1 GHz, 36-bit words, BConv 16,384, elementwise 2,048, 180+18 MB, HBM 1 TB/s.
+    # SHARP's Table 4 (docs/sources.md): 1 GHz, 36-bit words, BConv 2x8 per lane x 1,024 =
+    # 16,384, 4 multipliers and 2 adders per lane, 180+18 MB at 36+36 TB/s, HBM 1 TB/s, 94.7 W.
     assert (cfg.clock_mhz, cfg.word_bits, cfg.off_chip_gbps) == (1000.0, 36, 1000.0)
     assert cfg.on_chip_bytes == (180 + 18) * 2**20
-    assert cfg.units["bconv"].total_lanes == 16384 and cfg.units["modmul"].total_lanes == 2048
-    assert cfg.units["modadd"].count == 0          # additions share the elementwise lanes
+    assert cfg.units["bconv"].total_lanes == 16384 and cfg.units["modmul"].total_lanes == 4 * 1024
+    assert cfg.units["modadd"].total_lanes == 2 * 1024
+    assert cfg.onchip_gbps == 36_000 and cfg.power_w == 94.7
     assert cfg.bytes_for(2**16) == 2**16 * 36 // 8  # 36-bit residues packed: 4.5 bytes each
 
 

@@ -165,8 +165,10 @@ def test_defaults_keep_the_old_behaviour():
 
 def test_ark_and_craterlake_presets_from_stated_hardware():
     ark = load_config("ark")
+    # SHARP's Table 4 states ARK's on-chip memory as 512 + 76 MB at 20 + 72 TB/s
     assert (ark.clock_mhz, ark.word_bits, ark.on_chip_bytes, ark.off_chip_gbps) == \
-        (1000, 64, 512 * 2 ** 20, 1000)
+        (1000, 64, (512 + 76) * 2 ** 20, 1000)
+    assert ark.onchip_gbps == 20_000 and ark.power_w is None
     assert (ark.execution, ark.plaintexts, ark.evk_a_generated) == ("pipelined", "generated", False)
     assert ark.units["bconv"].total_lanes == 4 * 256 * 6          # 4 BConvUs x 256 lanes x 6 MACs
     assert ark.units["automorphism"].total_lanes == 4 * 256
@@ -177,7 +179,9 @@ def test_ark_and_craterlake_presets_from_stated_hardware():
     assert "MICRO 2022" in ark.source
 
     cl = load_config("craterlake")
-    assert (cl.clock_mhz, cl.word_bits, cl.lanes, cl.on_chip_bytes) == (1000, 28, 2048, 256 * 2 ** 20)
+    # SHARP's Table 4: 256 + 26 MB at 84 TB/s
+    assert (cl.clock_mhz, cl.word_bits, cl.lanes, cl.on_chip_bytes) == (1000, 28, 2048, (256 + 26) * 2 ** 20)
+    assert cl.onchip_gbps == 84_000
     assert (cl.execution, cl.evk_a_generated) == ("pipelined", True)
     _, ii = ntt_props(65536, 28, 2048, "barrett")
     assert cl.units["ntt"].count == math.ceil(4096 / (65536 / ii)) == 27

@@ -5,6 +5,7 @@ the ``rotate_hoisted`` event) and then key-switches per rotation without a ModUp
 own; the cycle adapter must still cost every key switch with the level's digits.
 """
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -12,14 +13,13 @@ from sim.cycle.adapters import ops_from_trace
 from sim.cycle.config import load_config
 from sim.cycle.model import estimate
 from sw import trace
-from test_ckks import Env
 
 STEPS = (1, 3)
 
 
 @pytest.fixture(scope="module")
-def env():
-    return Env("toy-n10", rotations=STEPS)
+def env(ckks_env):
+    return ckks_env("toy-n10", rotations=STEPS)
 
 
 def _hoisted_op(env, ct):
@@ -52,7 +52,8 @@ def test_hoisted_key_bytes_by_hand(env, drop):
     # per key switch: digits key pairs (b_i, a_i) over the L primes of the level and K special
     words = digits * 2 * (L + K) * n
     assert [(u.digits, u.primes, u.special) for u in op.keys] == [(digits, L, K)] * len(STEPS)
-    cfg = load_config("sharp")
+    # the trace's own limbs (sharp states 36-bit words: limbs="word" would regroup them)
+    cfg = replace(load_config("sharp"), limbs="trace")
     est = estimate([op], cfg)
     per_key = math.ceil(words * cfg.word_bits / 8)
     assert int(est.ops.loc[0, "key_bytes"]) == len(STEPS) * per_key

@@ -69,3 +69,14 @@ def test_report_section_states_the_target(rows):
     for v in VALIDATIONS:
         assert f"**{v.preset}**" in text
     assert "BTS" in text
+
+
+def test_rows_carry_bound_bytes_energy_and_reason(rows):
+    val, _, results = rows
+    r = val[(val.preset == "sharp") & (val.workload == "bootstrap-l8")].iloc[0]
+    est = results[("sharp", "bootstrap-l8")]
+    assert r.bound in ("compute", "onchip", "keys", "plaintexts", "ciphertexts")
+    assert r.energy_j == pytest.approx(94.7 * est.total_seconds)      # SHARP's stated 94.7 W
+    assert r.min_policy_model <= r.model + 1e-12 and r.gap_reason
+    a = val[(val.preset == "ark") & (val.workload == "bootstrap-l8")].iloc[0]
+    assert math.isnan(a.energy_j) and "'power_w'" in a.energy_note

@@ -19,6 +19,10 @@ conversion; ``primes`` = the key switch's ``primes_in``. The key's identity is `
 under ``cmult``/``relin``, ``"conj"`` under ``conjugate`` and ``"galois:<g>"`` when the event
 (or its ``info``) carries its Galois element (``galois``); otherwise unknown (always loaded).
 
+Plaintext operands: their identity is the event's ``info["plaintext"]`` (recorded by
+``sw.ckks.Evaluator.mul_plain``/``mul_plain_acc`` when the caller names the plaintext, as the
+bootstrapping linear transforms do); otherwise unknown (streamed, read at every use).
+
 Client-side events (``encode``, ``decode``, ``encrypt``, ``decrypt``) at top level are not
 accelerator work: they are skipped and counted in the notes.
 
@@ -160,8 +164,14 @@ def _op_from_event(ev: Mapping[str, Any], label_prefix: str, kind: str | None = 
         primes_out=int(pout if pout is not None else (pin or 0)),
         kernels=kernels, label=f"{label_prefix}{stage}" if stage or label_prefix else kind,
         ct_in_polys=ct_in, ct_out_polys=ct_out, pt_polys=pt, keys=keys,
-        source_id=ev.get("id"),
+        source_id=ev.get("id"), pt_key=_plaintext_identity(ev) if pt else None,
     )
+
+
+def _plaintext_identity(ev: Mapping[str, Any]) -> str | None:
+    """The plaintext's name recorded by the evaluator (``info["plaintext"]``), if any."""
+    pid = (ev.get("info") or {}).get("plaintext")
+    return None if pid is None else str(pid)
 
 
 def _convert(ev: Mapping[str, Any], label_prefix: str, composite, ops: list, skipped: dict,
@@ -199,8 +209,6 @@ def _ops_v2(doc: Mapping[str, Any], label_prefix: str, composite, ops: list, ski
             expanded: dict) -> None:
     """Format 2: each distinct shape is converted once (its stage left symbolic), then its
     operations are copied for every occurrence with their labels and source ids."""
-    import copy
-
     from sw import trace as swtrace
 
     shapes, stages = doc["shapes"], doc["stages"]
@@ -222,7 +230,8 @@ def _ops_v2(doc: Mapping[str, Any], label_prefix: str, composite, ops: list, ski
         specs, size, sk, ex = ent
         top = stages[st]
         for op, raw, rel_id in specs:
-            new = copy.copy(op)
+            new = object.__new__(Op)             # a shallow copy (copy.copy is slower)
+            new.__dict__.update(op.__dict__)
             stage = _real_stage(raw, top) or ""
             new.label = f"{label_prefix}{stage}" if stage or label_prefix else op.kind
             new.source_id = None if rel_id is None else next_id + rel_id

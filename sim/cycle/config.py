@@ -18,6 +18,15 @@ The format is documented in ``docs/accelerator-config.md``. In short::
                                         #   from an on-chip PRNG (only the "b" half is loaded)
     plaintexts = "offchip"              # optional: "offchip" (default) or "generated" (on chip
                                         #   from one stored limb; sim.cycle.model)
+    policy = "lru"                      # optional: on-chip replacement policy of keys and
+                                        #   plaintexts across operations: "lru" (default) or
+                                        #   "min" (Belady, offline; sim.cycle.residency)
+    onchip_gbps = 72_000                # optional: on-chip (scratchpad) bandwidth, a limit
+                                        #   per operation when stated (absent: no limit)
+    limbs = "word"                      # optional: "trace" (default: the trace's own primes)
+                                        #   or "word" (limbs for the same log2 Q at word_bits)
+    power_w = 94.7                      # optional: average power (energy = power x time);
+                                        #   absent: energy is refused, naming this field
 
     [units]                             # each unit: a count, or a table {count, lanes}
     ntt = 4                             # >= 1 (the NTT and modmul units are required)
@@ -74,6 +83,11 @@ EXECUTION_KINDS = ("serial", "pipelined")
 #: Where plaintext operands come from: ``"offchip"`` read in full from off-chip memory;
 #: ``"generated"`` produced on chip from one stored limb (runtime data generation, ARK).
 PLAINTEXT_KINDS = ("offchip", "generated")
+#: On-chip replacement policies (sim.cycle.residency): ``"lru"`` and the offline bound ``"min"``.
+POLICY_KINDS = ("lru", "min")
+#: Limb counts (sim.cycle.model): ``"trace"`` the trace's primes; ``"word"`` the limbs that
+#: hold the same log2 Q at ``word_bits``.
+LIMB_KINDS = ("trace", "word")
 #: Modular multiplier algorithms the RTL offers (``hw.modmul``).
 MULTIPLIER_KINDS = ("barrett", "montgomery")
 #: Ring degrees ``hw.ntt.NttUnit`` builds: ``2^MIN_LOG_N .. 2^MAX_LOG_N`` (the same constants
@@ -142,6 +156,10 @@ class AcceleratorConfig:
     execution: str = _declared("execution", Rule(str, choices=EXECUTION_KINDS), "serial")
     evk_a_generated: bool = _declared("evk_a_generated", Rule(bool), False)
     plaintexts: str = _declared("plaintexts", Rule(str, choices=PLAINTEXT_KINDS), "offchip")
+    policy: str = _declared("policy", Rule(str, choices=POLICY_KINDS), "lru")
+    onchip_gbps: float | None = _declared("onchip_gbps", Rule(float, positive=True, optional=True), None)
+    limbs: str = _declared("limbs", Rule(str, choices=LIMB_KINDS), "trace")
+    power_w: float | None = _declared("power_w", Rule(float, positive=True, optional=True), None)
     path: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -186,6 +204,11 @@ class AcceleratorConfig:
         return self.on_chip_bytes
 
     @property
+    def onchip_bytes_per_cycle(self) -> float | None:
+        """On-chip bytes per clock cycle (``None``: no stated on-chip bandwidth)."""
+        return None if self.onchip_gbps is None else self.onchip_gbps * 1e9 / self.clock_hz
+
+    @property
     def bytes_per_cycle(self) -> float:
         """Off-chip bytes that arrive per accelerator clock cycle."""
         return self.off_chip_gbps * 1e9 / self.clock_hz
@@ -208,6 +231,8 @@ class AcceleratorConfig:
             "overlap": self.overlap, "execution": self.execution,
             "evk_a_generated": self.evk_a_generated, "plaintexts": self.plaintexts,
             "max_ring_degree": self.max_ring_degree, "source": self.source,
+            "policy": self.policy, "onchip_gbps": self.onchip_gbps, "limbs": self.limbs,
+            "power_w": self.power_w,
         }
         for k, spec in self.units.items():
             out[f"{k}_count"] = spec.count

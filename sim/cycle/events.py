@@ -101,7 +101,9 @@ class Op:
 
     ``ct_in_polys`` / ``ct_out_polys``: ciphertext polynomials read (over ``primes_in``) and
     written (over ``primes_out``): 2 per degree-1 ciphertext, 3 for a degree-2 one.
-    ``pt_polys``: plaintext operand polynomials read (over ``primes_in``).
+    ``pt_polys``: plaintext operand polynomials read (over ``primes_in``); ``pt_key``: the
+    plaintext's identity (the trace event's ``info["plaintext"]``), or ``None`` when the trace
+    does not name it (then it is streamed: read each time, never held on chip).
     """
 
     kind: str
@@ -115,3 +117,4 @@ class Op:
     pt_polys: int = 0
     keys: list[KeyUse] = field(default_factory=list)
     source_id: int | None = None   # id of the op-trace event this came from, if any
+    pt_key: str | None = None

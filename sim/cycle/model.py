@@ -66,16 +66,22 @@ Ring degree: an operation with ``n > cfg.max_ring_degree`` raises :class:`ValueE
 """
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Iterable
+
+from collections import OrderedDict
 
 import numpy as np
 import pandas as pd
 
 from .config import UNIT_KINDS, AcceleratorConfig
 from .events import KERNEL_KINDS, Kernel, Op
+from .residency import simulate
 from .units import RTL_BACKED, UnitCosts
+
+#: Bits of the trace's primes (sw/ckks/params.py: the ``n16-128`` and ``bench-boot-l8``
+#: primes are 30-31 bits, mean 30.05), for ``limbs = "word"``.
+TRACE_PRIME_BITS = 30
 
 NOT_RTL_BACKED = tuple(k for k, v in RTL_BACKED.items() if not v)
 
@@ -117,6 +123,17 @@ class Estimate:
     kernels: pd.DataFrame
     ops: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    #: Totals of the same workload with the offline-optimal residency (Belady's MIN), the
+    #: bound beside ``config.policy``: ``{"cycles", "seconds", "offchip_bytes", per class}``.
+    min_bound: dict | None = None
+
+    def energy(self) -> dict:
+        """Energy of the workload: ``power_w x seconds`` (the design's stated average power;
+        :mod:`sim.cycle.energy`). Raises :class:`ValueError` naming ``power_w`` when the
+        configuration states no power."""
+        from .energy import energy_of
+
+        return energy_of(self.config, self.total_seconds)
 
     @property
     def total_cycles(self) -> int:
@@ -163,6 +180,14 @@ class Estimate:
             "overlap": self.config.overlap,
             "execution": self.config.execution,
             "offchip_bytes": int(ops["offchip_bytes"].sum()) if len(ops) else 0,
+            "offchip_bytes_by_class": {c: int(ops[col].sum()) if len(ops) else 0
+                                       for c, col in CLASS_COLUMNS.items()},
+            "onchip_bytes": int(ops["onchip_bytes"].sum()) if len(ops) else 0,
+            "policy": self.config.policy,
+            "bound_classes": {c: int((ops["bound_class"] == c).sum()) if len(ops) else 0
+                              for c in BOUND_CLASSES},
+            "min_bound": self.min_bound,
+            "energy": _energy_or_reason(self),
             "memory_bound_ops": int((ops["bound"] == "memory").sum()) if len(ops) else 0,
             "compute_bound_ops": int((ops["bound"] == "compute").sum()) if len(ops) else 0,
             "not_rtl_backed": sorted(set(self.kernels.loc[~self.kernels["rtl_backed"], "kernel"]))
@@ -170,17 +195,40 @@ class Estimate:
         }
 
 
+#: Off-chip byte classes and their per-operation columns.
+CLASS_COLUMNS = {"keys": "key_offchip_bytes", "plaintexts": "pt_offchip_bytes",
+                 "ciphertexts": "ct_offchip_bytes"}
+
+
+def _energy_or_reason(est: "Estimate") -> dict:
+    """:meth:`Estimate.energy`, or ``{"error": message}`` naming the missing field."""
+    try:
+        return est.energy()
+    except ValueError as exc:
+        return {"error": str(exc)}
+
+
 def _group(ops: pd.DataFrame, key: str, cfg: AcceleratorConfig) -> pd.DataFrame:
     cols = ["count", "cycles", "seconds", "compute_cycles", "transfer_cycles", "fill_cycles",
-            "offchip_bytes", "memory_bound_ops", "share", "rtl_backed"]
+            "offchip_bytes", "key_offchip_bytes", "pt_offchip_bytes", "ct_offchip_bytes",
+            "memory_bound_ops", "bound_class", "share", "rtl_backed"]
+    if cfg.power_w is not None:
+        cols.append("energy_j")
     if not len(ops):
         return pd.DataFrame(columns=[key, *cols])
     g = ops.assign(_mem=(ops["bound"] == "memory").astype(int)).groupby(key, sort=False).agg(
         count=("op", "size"), cycles=("cycles", "sum"), compute_cycles=("compute_cycles", "sum"),
         transfer_cycles=("transfer_cycles", "sum"), fill_cycles=("fill_cycles", "sum"),
-        offchip_bytes=("offchip_bytes", "sum"), memory_bound_ops=("_mem", "sum"),
-        rtl_backed=("rtl_backed", "all")).reset_index()
+        offchip_bytes=("offchip_bytes", "sum"), key_offchip_bytes=("key_offchip_bytes", "sum"),
+        pt_offchip_bytes=("pt_offchip_bytes", "sum"), ct_offchip_bytes=("ct_offchip_bytes", "sum"),
+        memory_bound_ops=("_mem", "sum"), rtl_backed=("rtl_backed", "all")).reset_index()
+    # the class that bounds most of the group's cycles
+    dom = ops.groupby([key, "bound_class"], sort=False)["cycles"].sum().reset_index()
+    dom = dom.sort_values("cycles", ascending=False, kind="stable").drop_duplicates(key)
+    g["bound_class"] = g[key].map(dict(zip(dom[key], dom["bound_class"])))
     g["seconds"] = g["cycles"] / cfg.clock_hz
+    if cfg.power_w is not None:
+        g["energy_j"] = g["seconds"] * cfg.power_w
     total = ops["cycles"].sum()
     g["share"] = g["cycles"] / total if total else 0.0
     return g[[key, *cols]]
@@ -219,10 +267,12 @@ class CompiledOps:
         kid: list[int] = []
         ku_op: list[int] = []
         ku_key: list = []
-        ku_words: list[int] = []
+        ku_parts: list[tuple] = []
+        pt_key: list = []
         cols: list[tuple] = []
         kinds: list[str] = []
         labels: list[str] = []
+        seen: dict[int, tuple] = {}
         self.source_id = []
         for i, op in enumerate(ops):
             ks = op.kernels
@@ -231,17 +281,24 @@ class CompiledOps:
             kinds.append(op.kind)
             labels.append(op.label)
             self.source_id.append(op.source_id)
-            for k in ks:
-                key = (k.kind, k.n, k.primes, k.src_primes, k.dst_primes, k.count)
-                j = shapes.get(key)
-                if j is None:
-                    j = shapes[key] = len(shapes)
-                kid.append(j)
+            # operations copied from one trace shape share their kernel list: map it once
+            ids = seen.get(id(ks))
+            if ids is None or ids[0] is not ks:
+                row = []
+                for k in ks:
+                    key = (k.kind, k.n, k.primes, k.src_primes, k.dst_primes, k.count)
+                    j = shapes.get(key)
+                    if j is None:
+                        j = shapes[key] = len(shapes)
+                    row.append(j)
+                ids = seen[id(ks)] = (ks, row)
+            kid.extend(ids[1])
+            if op.pt_polys:
+                pt_key.append(op.pt_key)
             for use in op.keys:
                 ku_op.append(i)
                 ku_key.append(use.key)
-                # b halves only; the full key is twice that (KeyUse.words)
-                ku_words.append(use.words(op.n, a_generated=True))
+                ku_parts.append((use.digits, use.primes, use.special))
         self._shapes = shapes
         self.shape_list: list[tuple] = list(shapes)
         self.kid = np.asarray(kid, dtype=np.int64)
@@ -253,13 +310,45 @@ class CompiledOps:
         self.label = np.array(labels, dtype=object)
         self.key_op = np.asarray(ku_op, dtype=np.int64)
         self.key_name = ku_key
-        self.key_half_words = np.asarray(ku_words, dtype=np.int64)
+        parts = np.asarray(ku_parts, dtype=np.int64).reshape(-1, 3)
+        self.key_digits, self.key_primes, self.key_special = (np.ascontiguousarray(parts[:, j])
+                                                              for j in range(3))
         self.key_bounds = np.searchsorted(self.key_op, np.arange(self.n_ops + 1), side="left")
+        self._accesses(pt_key)
         self._layout: dict[bool, tuple] = {}
         self._memory: dict[tuple, dict] = {}
 
     def __len__(self) -> int:
         return self.n_ops
+
+    @property
+    def key_half_words(self) -> np.ndarray:
+        """Words of the ``b`` half of each key use at the trace's own limbs
+        (``digits * (primes + special) * n``; :meth:`KeyUse.words` with ``a_generated``)."""
+        return self.key_digits * (self.key_primes + self.key_special) * self.n[self.key_op]
+
+    def _accesses(self, pt_key: list) -> None:
+        """The item accesses of the residency model, in execution order: per operation its
+        plaintext (if any), then its keys. ``acc_ref``: the operation (plaintexts) or the key
+        use (keys) whose size the access has; ``acc_is_key``: which."""
+        pt_ops = np.flatnonzero(self.pt_polys > 0)
+        order = np.argsort(np.concatenate([pt_ops * 2, self.key_op * 2 + 1]), kind="stable")
+        is_key = np.concatenate([np.zeros(len(pt_ops), bool), np.ones(len(self.key_op), bool)])[order]
+        ref = np.concatenate([pt_ops, np.arange(len(self.key_op), dtype=np.int64)])[order]
+        self.acc_is_key, self.acc_ref = is_key, ref
+        self.acc_op = np.concatenate([pt_ops, self.key_op])[order]
+        names = [None if k is None else ("pt", k) for k in pt_key] + \
+                [None if k is None else ("key", k) for k in self.key_name]
+        self.acc_name = [names[j] for j in order.tolist()]
+
+    def limbs(self, cfg: AcceleratorConfig, primes: np.ndarray) -> np.ndarray:
+        """Limb counts on ``cfg`` for the trace's prime counts ``primes`` (module docstring,
+        "Limbs"): unchanged when ``cfg.limbs == "trace"``; else
+        ``ceil(primes * TRACE_PRIME_BITS / word_bits)`` (0 stays 0)."""
+        p = np.asarray(primes, dtype=np.int64)
+        if cfg.limbs == "trace":
+            return p
+        return -(-(p * TRACE_PRIME_BITS) // int(cfg.word_bits))
 
     # -- kernel rows -----------------------------------------------------------------------
     def _rows(self, generate_pt: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -307,10 +396,11 @@ class CompiledOps:
         bad_ring = np.flatnonzero(self.n > cfg.max_ring_degree)
         first_ring = int(bad_ring[0]) if len(bad_ring) else self.n_ops
         failed: dict[int, Exception] = {}
+        lm = (lambda p: p) if cfg.limbs == "trace" else (lambda p: -(-p * TRACE_PRIME_BITS // cfg.word_bits))
         for s in np.flatnonzero(used):
             kind, n, primes, src, dst, count = self.shape_list[s]
             try:
-                c = costs.cost(Kernel(kind, n, primes, src, dst, count))
+                c = costs.cost(Kernel(kind, n, lm(primes), lm(src), lm(dst), count))
             except Exception as exc:            # noqa: BLE001 - re-raised below, in trace order
                 failed[int(s)] = exc
                 continue
@@ -330,71 +420,52 @@ class CompiledOps:
         return {"occupancy": occ, "fill": fill, "unit": unit, "rtl_backed": backed}
 
     # -- off-chip traffic (depends on the capacity, not on the units) -----------------------
-    def memory(self, cfg: AcceleratorConfig) -> dict:
-        """Per-operation bytes (ciphertexts, plaintexts, keys) of the module docstring's rules."""
+    def memory(self, cfg: AcceleratorConfig, policy: str | None = None) -> dict:
+        """Per-operation bytes (ciphertexts, plaintexts, keys; off chip and on chip) of the
+        module docstring's rules, with the residency of keys and plaintexts simulated under
+        ``policy`` (default ``cfg.policy``; :mod:`sim.cycle.residency`)."""
+        policy = policy or cfg.policy
         capacity = cfg.data_capacity_bytes
         generate_pt = cfg.plaintexts == "generated"
-        key = (capacity, cfg.word_bits, cfg.evk_a_generated, generate_pt)
+        key = (capacity, cfg.word_bits, cfg.evk_a_generated, generate_pt, policy, cfg.limbs)
         hit = self._memory.get(key)
         if hit is not None:
             return hit
         wb = cfg.word_bits
-        ct_bytes = _bytes_for((self.ct_in * self.primes_in + self.ct_out * self.primes_out) * self.n, wb)
+        pin, pout = self.limbs(cfg, self.primes_in), self.limbs(cfg, self.primes_out)
+        ct_bytes = _bytes_for((self.ct_in * pin + self.ct_out * pout) * self.n, wb)
         resident = ct_bytes <= capacity
         ct_off = np.where(resident, 0, ct_bytes)
-        pt_limbs = np.minimum(self.primes_in, 1) if generate_pt else self.primes_in
-        pt_off = _bytes_for(self.pt_polys * pt_limbs * self.n, wb)
-        key_capacity = capacity - np.where(resident, ct_bytes, 0)
-        words = self.key_half_words if cfg.evk_a_generated else 2 * self.key_half_words
-        sizes = _bytes_for(words, wb)
+        pt_full = _bytes_for(self.pt_polys * pin * self.n, wb)
+        pt_size = _bytes_for(self.pt_polys * np.minimum(pin, 1) * self.n, wb) if generate_pt else pt_full
+        halves = 1 if cfg.evk_a_generated else 2
+        kw = self.key_digits * halves * (self.limbs(cfg, self.key_primes)
+                                         + self.limbs(cfg, self.key_special)) * self.n[self.key_op]
+        sizes = _bytes_for(kw, wb)
+        key_full = _bytes_for(2 * kw // halves, wb)
+        item_capacity = capacity - np.where(resident, ct_bytes, 0)
+        acc_size = np.zeros(len(self.acc_ref), dtype=np.int64)
+        acc_size[self.acc_is_key] = sizes[self.acc_ref[self.acc_is_key]]
+        acc_size[~self.acc_is_key] = pt_size[self.acc_ref[~self.acc_is_key]]
+        loaded = simulate(self.acc_name, acc_size.tolist(), self.acc_op.tolist(), item_capacity.tolist(),
+                          policy) if len(acc_size) else np.zeros(0, dtype=np.int64)
+        key_off = np.bincount(self.acc_op[self.acc_is_key], weights=loaded[self.acc_is_key],
+                              minlength=self.n_ops).astype(np.int64)
+        pt_off = np.bincount(self.acc_op[~self.acc_is_key], weights=loaded[~self.acc_is_key],
+                             minlength=self.n_ops).astype(np.int64)
         key_bytes = _segment_sums(sizes, self.key_bounds)
-        key_off = np.zeros(self.n_ops, dtype=np.int64)
-        # the LRU of whole keys (KeyCache), inlined: one pass over the operations
-        entries: OrderedDict = OrderedDict()
-        used = 0
-        kcap = key_capacity.tolist()
-        bounds = self.key_bounds.tolist()
-        size_l = sizes.tolist()
-        names = self.key_name
-        for i in range(self.n_ops):
-            cap = kcap[i]
-            if used > cap and used > 0:
-                lim = cap if cap > 0 else 0
-                while entries and used > lim:
-                    used -= entries.popitem(last=False)[1]
-            lo, hi = bounds[i], bounds[i + 1]
-            if lo == hi:
-                continue
-            loaded = 0
-            for j in range(lo, hi):
-                name, size = names[j], size_l[j]
-                if name is None:
-                    loaded += size
-                    continue
-                have = entries.get(name)
-                if have is not None and have >= size:
-                    entries.move_to_end(name)
-                    continue
-                if have is not None:
-                    used -= entries.pop(name)
-                lim = cap - size
-                lim = lim if lim > 0 else 0
-                while entries and used > lim:
-                    used -= entries.popitem(last=False)[1]
-                if size <= cap:
-                    entries[name] = size
-                    used += size
-                loaded += size
-            key_off[i] = loaded
+        onchip = ct_bytes + pt_full + _segment_sums(key_full, self.key_bounds)
         out = {"ct_bytes": ct_bytes, "ct_offchip_bytes": ct_off, "pt_offchip_bytes": pt_off,
                "key_bytes": key_bytes, "key_offchip_bytes": key_off,
-               "offchip_bytes": ct_off + pt_off + key_off}
+               "offchip_bytes": ct_off + pt_off + key_off, "onchip_bytes": onchip,
+               "item_capacity": item_capacity, "policy": policy}
         self._memory[key] = out
         return out
 
     # -- the model ---------------------------------------------------------------------------
-    def run(self, cfg: AcceleratorConfig) -> dict:
-        """Every per-row and per-operation array of the model on ``cfg`` (no DataFrames)."""
+    def run(self, cfg: AcceleratorConfig, policy: str | None = None) -> dict:
+        """Every per-row and per-operation array of the model on ``cfg`` (no DataFrames);
+        ``policy`` overrides ``cfg.policy`` for the residency of keys and plaintexts."""
         generate_pt = cfg.plaintexts == "generated"
         kid, kop, bounds = self._rows(generate_pt)
         sc = self._shape_costs(cfg, kid, kop)
@@ -421,13 +492,16 @@ class CompiledOps:
             critical = None
             compute = serial
             exposed = occ
-        mem = self.memory(cfg)
+        mem = self.memory(cfg, policy)
         # math.ceil(bytes / bytes_per_cycle) of every operation (IEEE division either way)
         transfer = np.ceil(mem["offchip_bytes"] / cfg.bytes_per_cycle).astype(np.int64)
+        onchip = (np.zeros(self.n_ops, dtype=np.int64) if cfg.onchip_bytes_per_cycle is None else
+                  np.ceil(mem["onchip_bytes"] / cfg.onchip_bytes_per_cycle).astype(np.int64))
+        eff = np.maximum(compute, onchip)        # the scratchpad feeds the units at most this fast
         if cfg.overlap == "prefetch":
             cycles = np.empty(self.n_ops, dtype=np.int64)
             t_end = c_end = c_end_prev2 = 0
-            comp_l, tr_l, fill_l = compute.tolist(), transfer.tolist(), fill.tolist()
+            comp_l, tr_l, fill_l = eff.tolist(), transfer.tolist(), fill.tolist()
             for i in range(self.n_ops):
                 t_start = (t_end if t_end > c_end_prev2 else c_end_prev2) if i else 0
                 t_end = t_start + tr_l[i]
@@ -437,9 +511,10 @@ class CompiledOps:
                 cycles[i] = new_end - c_end
                 c_end_prev2, c_end = c_end, new_end
         else:
-            cycles = np.maximum(compute, transfer) + fill
+            cycles = np.maximum(eff, transfer) + fill
         stall = cycles - compute - fill
-        return {"kid": kid, "kernel_op": kop, "occupancy": occ, "exposed": exposed, "fill_row": fill_r,
+        return {"onchip": onchip, "bound_class": _bound_class(stall, compute, onchip, transfer, mem),
+                "kid": kid, "kernel_op": kop, "occupancy": occ, "exposed": exposed, "fill_row": fill_r,
                 "unit_row": unit_r, "backed_row": backed_r, "serial": serial, "compute": compute,
                 "fill": fill, "calls": calls, "backed": backed, "busy": busy, "cycles": cycles,
                 "stall": stall, "transfer": transfer, "memory": mem}
@@ -485,24 +560,67 @@ class CompiledOps:
             "ct_bytes": mem["ct_bytes"], "ct_offchip_bytes": mem["ct_offchip_bytes"],
             "pt_offchip_bytes": mem["pt_offchip_bytes"], "key_bytes": mem["key_bytes"],
             "key_offchip_bytes": mem["key_offchip_bytes"], "offchip_bytes": mem["offchip_bytes"],
+            "onchip_bytes": mem["onchip_bytes"], "onchip_cycles": r["onchip"],
+            "bound_class": r["bound_class"],
             "transfer_cycles": r["transfer"], "cycles": cycles,
             "seconds": cycles / cfg.clock_hz, "stall_cycles": stall,
             "bound": np.where(stall > 0, "memory", "compute").astype(object),
             "rtl_backed": r["backed"], "source_id": self.source_id,
         }) if self.n_ops else pd.DataFrame(columns=_OCOLS)
-        all_notes = list(notes)
+        all_notes = list(notes) + self._capacity_notes(cfg)
         used = sorted(set(kinds[np.unique(kid)]) & set(NOT_RTL_BACKED)) if len(kid) else []
         if used:
             all_notes.append("not RTL-backed (model formula, see sim/cycle/units.py): " + ", ".join(used))
-        return Estimate(cfg, kdf, odf, all_notes)
+        if self.n_ops:
+            odf["energy_j"] = odf["seconds"] * cfg.power_w if cfg.power_w is not None else np.nan
+        return Estimate(cfg, kdf, odf, all_notes, self.min_bound(cfg, r))
+
+    def min_bound(self, cfg: AcceleratorConfig, r: dict | None = None) -> dict:
+        """Totals with the offline-optimal residency (Belady's MIN) on ``cfg``; when
+        ``cfg.policy`` is already ``"min"`` the run ``r`` is reused."""
+        if r is None or cfg.policy != "min":
+            r = self.run(cfg, "min")
+        mem, cyc = r["memory"], int(r["cycles"].sum())
+        return {"policy": "min", "cycles": cyc, "seconds": cyc / cfg.clock_hz,
+                "offchip_bytes": int(mem["offchip_bytes"].sum()),
+                **{f"{c}_offchip_bytes": int(mem[col].sum()) for c, col in CLASS_COLUMNS.items()}}
+
+    def _capacity_notes(self, cfg: AcceleratorConfig) -> list[str]:
+        """A note when the data memory cannot hold one ciphertext (2 polynomials at the
+        workload's largest level): every operation then streams its ciphertexts."""
+        if not self.n_ops:
+            return []
+        one = int(_bytes_for(2 * self.limbs(cfg, self.primes_in) * self.n, cfg.word_bits).max())
+        if cfg.data_capacity_bytes >= one:
+            return []
+        return [f"accelerator {cfg.name!r}: field 'on_chip_bytes' leaves {cfg.data_capacity_bytes:,} "
+                f"bytes for data, less than one ciphertext of this workload ({one:,} bytes): every "
+                "operation streams its ciphertexts from off-chip memory"]
+
+
+#: What bounds an operation (column ``bound_class``): its units, the on-chip bandwidth, or the
+#: largest class of its off-chip bytes when it stalls on memory.
+BOUND_CLASSES = ("compute", "onchip", "keys", "plaintexts", "ciphertexts")
+
+
+def _bound_class(stall, compute, onchip, transfer, mem) -> np.ndarray:
+    """:data:`BOUND_CLASSES` entry per operation: ``compute`` without a stall; else
+    ``onchip`` when the on-chip transfer is the longer of the two memory times, else the
+    class with the most off-chip bytes."""
+    by = np.stack([mem["key_offchip_bytes"], mem["pt_offchip_bytes"], mem["ct_offchip_bytes"]], axis=1)
+    cls = np.array(BOUND_CLASSES, dtype=object)
+    memory = cls[2 + np.argmax(by, axis=1)] if len(by) else np.zeros(0, dtype=object)
+    memory = np.where((onchip > compute) & (onchip >= transfer), "onchip", memory)
+    return np.where(stall > 0, memory, "compute").astype(object)
 
 
 _KCOLS = ["op_index", "op", "label", "kernel", "unit", "n", "primes", "src_primes", "dst_primes",
           "occupancy", "exposed", "fill", "cycles", "rtl_backed"]
 _OCOLS = ["op_index", "op", "label", "n", "primes_in", "primes_out", "kernel_calls",
           "compute_cycles", "serial_compute_cycles", "fill_cycles", "ct_bytes", "ct_offchip_bytes",
-          "pt_offchip_bytes", "key_bytes", "key_offchip_bytes", "offchip_bytes", "transfer_cycles",
-          "cycles", "seconds", "stall_cycles", "bound", "rtl_backed", "source_id"]
+          "pt_offchip_bytes", "key_bytes", "key_offchip_bytes", "offchip_bytes", "onchip_bytes",
+          "onchip_cycles", "bound_class", "transfer_cycles",
+          "cycles", "seconds", "stall_cycles", "bound", "rtl_backed", "source_id", "energy_j"]
 
 
 def estimate(ops: Iterable[Op] | CompiledOps, cfg: AcceleratorConfig, *,

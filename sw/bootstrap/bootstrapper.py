@@ -401,7 +401,10 @@ class Bootstrapper:
             inner = None
             for b in sorted(groups[gi]):
                 pt = self._pt(key + (gi, b), groups[gi][b], lvl, pt_scale, x.slots)
-                inner = ev.mul_plain(rots[b], pt) if inner is None else ev.mul_plain_acc(inner, rots[b], pt)
+                # the diagonal's name: the same in every bootstrap that encodes it alike
+                pid = f"boot{key + (gi, b)}/{x.slots}@{lvl}:{pt_scale:.9g}"
+                inner = (ev.mul_plain(rots[b], pt, pt_id=pid) if inner is None
+                         else ev.mul_plain_acc(inner, rots[b], pt, pt_id=pid))
             if gi:
                 inner = ev.rotate(inner, n1 * gi)
             acc = inner if acc is None else ev.add(acc, inner)

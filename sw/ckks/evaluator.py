@@ -38,6 +38,11 @@ def _log2(x: float) -> str:
     return f"2^{math.log2(x):.4f}" if x > 0 else str(x)
 
 
+def _pt_info(pt_id: str | None) -> dict:
+    """Trace ``info`` naming a plaintext operand (nothing when it has no stable name)."""
+    return {} if pt_id is None else {"plaintext": str(pt_id)}
+
+
 class Evaluator:
     """Evaluator bound to a context and (optionally) a :class:`KeySet` of evaluation keys."""
 
@@ -182,15 +187,20 @@ class Evaluator:
             raise ScaleError(f"plain_scale_for: target={target!r} must be a positive finite number")
         return float(target) * self.params.level_scale(ct.level) / ct.scale
 
-    def mul_plain(self, ct: Ciphertext, pt: Plaintext) -> Ciphertext:
-        """``ct * pt`` (scale ``ct.scale * pt.scale``; needs a level to rescale)."""
+    def mul_plain(self, ct: Ciphertext, pt: Plaintext, *, pt_id: str | None = None) -> Ciphertext:
+        """``ct * pt`` (scale ``ct.scale * pt.scale``; needs a level to rescale).
+
+        ``pt_id``: a stable name of the plaintext, recorded in the trace event's ``info``
+        (``plaintext``) when given, so that a cycle model can tell reused plaintexts (the
+        bootstrapping diagonals) from ones used once; it does not change the result."""
         self._ct("mul_plain", ct)
         self._need_level("mul_plain", ct)
         m = self._pt_at("mul_plain", pt, ct)
-        with self._scope("pmult", ct) as ev:
+        with self._scope("pmult", ct, **_pt_info(pt_id)) as ev:
             return self._out(ev, self._new([p.mul(m) for p in ct.polys], ct, scale=ct.scale * pt.scale))
 
-    def mul_plain_acc(self, acc: Ciphertext, ct: Ciphertext, pt: Plaintext) -> Ciphertext:
+    def mul_plain_acc(self, acc: Ciphertext, ct: Ciphertext, pt: Plaintext, *,
+                      pt_id: str | None = None) -> Ciphertext:
         """``acc + ct * pt`` for the sums of plaintext products of linear transforms.
 
         ``acc`` is consumed: its arrays are overwritten with the result, so pass a fresh
@@ -198,7 +208,7 @@ class Evaluator:
         the result are those of ``add(acc, mul_plain(ct, pt))``; product and sum are fused
         into one pass over the operands with no new arrays (kernel ``mac`` per polynomial),
         also while a trace recorder is active, which records one ``mul_plain_acc``
-        operation.
+        operation. ``pt_id``: as for :meth:`mul_plain`.
         """
         self._ct("mul_plain_acc", acc, ct)
         self._need_level("mul_plain", ct)
@@ -206,8 +216,8 @@ class Evaluator:
         product = SimpleNamespace(level=ct.level, scale=ct.scale * pt.scale, slots=ct.slots)
         self._same_level_scale("mul_plain_acc", acc, product, "ct * pt")
         if len(acc.polys) != len(ct.polys):
-            return self.add(acc, self.mul_plain(ct, pt))
-        with self._scope("mul_plain_acc", ct) as ev:
+            return self.add(acc, self.mul_plain(ct, pt, pt_id=pt_id))
+        with self._scope("mul_plain_acc", ct, **_pt_info(pt_id)) as ev:
             for pa, pc in zip(acc.polys, ct.polys):
                 pa.mul_add_inplace(pc, m)
             return self._out(ev, acc)
