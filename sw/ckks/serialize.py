@@ -328,7 +328,7 @@ def _decode_params(meta: dict, allow_insecure: bool) -> CkksParams:
     try:
         d = dict(d, q_groups=tuple(tuple(int(q) for q in g) for g in d["q_groups"]),
                  p_primes=tuple(int(q) for q in d["p_primes"]))
-        params = CkksParams(**d)
+        params = CkksParams(**d, allow_insecure=True)  # refused below without the opt-in
     except (TypeError, ValueError) as exc:
         raise FormatError(f"params: invalid parameter set: {exc}") from None
     if not params.is_secure and not allow_insecure:
