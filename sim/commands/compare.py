@@ -13,7 +13,10 @@ through the RTL (Icarus + cocotb), one simulation per prime, and prints per kern
 vectors (rows of n words), mismatches and, for the first mismatch, the kernel, prime, stage,
 index, expected and actual values and the waveform file of a rerun of that row. With
 ``--capture`` the trace is first produced (and written to FILE). Exit status: 0 no
-mismatch, 1 mismatches, 2 invalid input.
+mismatch, 1 mismatches (or the RTL replay failed), 2 invalid input (bad arguments; a
+missing, unreadable, truncated or corrupt trace file, named), 3 inconsistent trace (its
+recorded outputs are not the software kernels applied to its recorded inputs; found
+before any RTL runs). See docs/exit-codes.md.
 """
 from __future__ import annotations
 
@@ -110,7 +113,7 @@ def _ints(text, name):
 
 def cmd_compare(args) -> int:
     from ..compare import tracefile
-    from ..compare.engine import CompareOptions, compare
+    from ..compare.engine import CompareOptions, InconsistentTraceError, compare
     from ..compare.rtl import ReplayError
 
     try:
@@ -147,6 +150,9 @@ def cmd_compare(args) -> int:
                           jobs=args.jobs, waves=not args.no_waves, progress=progress)
     try:
         rep = compare(tr, opts)
+    except InconsistentTraceError as e:
+        print(f"fhesim compare: error: {e}", file=sys.stderr)
+        return 3
     except ValueError as e:
         return _err("compare", str(e))
     except ReplayError as e:
