@@ -33,7 +33,7 @@ import numpy as np
 from .. import trace
 from ..ckks import Ciphertext, CkksContext, Encoder, Evaluator, KeyGenerator, KeySet, Plaintext
 from ..ckks.errors import LevelError, MissingKeyError, ParameterMismatchError, SlotError
-from ..ckks.keys import SecretKey, SwitchingKey
+from ..ckks.keys import SecretKey, SwitchingKey, check_binding
 from ..ring import RnsBasis, RnsPoly, mod_down, mod_up, sampling
 from ..ring import kernels as K
 from ..ring.kernels import BasisConverter
@@ -213,6 +213,7 @@ def gen_bootstrap_keys(kg: KeyGenerator, sk: SecretKey, cfg: BootstrapConfig,
                              f"{cfg.p_encaps}")
         if share.keyset.params != params:
             raise ParameterMismatchError("gen_bootstrap_keys: share is for other parameters")
+        check_binding("gen_bootstrap_keys", share.from_sparse, sk, "shared decapsulation key", "secret key")
         return BootstrapKeys(ks, share.to_sparse, share.from_sparse, cfg, sorted(plan.steps))
     # ephemeral sparse secret s'
     prng = kg.prng.fork("bootstrap-sparse")
@@ -310,6 +311,7 @@ class Bootstrapper:
         if not isinstance(ct, Ciphertext):
             raise TypeError(f"bootstrap: expected Ciphertext, got {type(ct).__name__}")
         self.ctx.check_same("bootstrap", ct)
+        check_binding("bootstrap", self.keys.from_sparse, ct, "bootstrapping key")
         if ct.slots != cfg.slots:
             raise SlotError(f"bootstrap: ciphertext has {ct.slots} slots, the bootstrapper was "
                             f"built for {cfg.slots}")
@@ -333,7 +335,7 @@ class Bootstrapper:
                 x = self._mod_raise(x)
                 x = ev.key_switch(x, self.keys.from_sparse)
                 # slot values now t = (m + q0 I) / q0 in the coefficient domain
-                x = Ciphertext(x.polys, x.level, float(self.q0), p.slots, p)
+                x = Ciphertext(x.polys, x.level, float(self.q0), p.slots, p, x.key_id)
                 g = 1
                 for s in self.plan.trace_steps:
                     x = ev.add(x, ev.rotate(x, s))
@@ -370,7 +372,7 @@ class Bootstrapper:
                 ext = mod_up(c1, pb)
             u0 = mod_down(ext.mul(key.b), key.q_count)
             u1 = mod_down(ext.mul(key.a), key.q_count)
-        return Ciphertext((c0.add(u0), u1), 0, x.scale, x.slots, p)
+        return Ciphertext((c0.add(u0), u1), 0, x.scale, x.slots, p, x.key_id)
 
     def _mod_raise(self, x: Ciphertext) -> Ciphertext:
         """Lift the level-0 residues (centred mod q0) to every prime of the top level."""
@@ -388,7 +390,7 @@ class Bootstrapper:
                 ext = K.ntt(ext, dst, inplace=True)
                 data = None if ext is None else K.concat_rows([c.data, ext])
                 polys.append(RnsPoly(self.ctx.q_basis(top), data, True))
-        return Ciphertext(tuple(polys), top, x.scale, x.slots, p)
+        return Ciphertext(tuple(polys), top, x.scale, x.slots, p, x.key_id)
 
     # -- linear transforms ------------------------------------------------------------------
     def _bsgs(self, x: Ciphertext, diags: dict, n1: int, period: int, target: float, key,
@@ -443,7 +445,7 @@ class Bootstrapper:
     def _cts(self, x: Ciphertext, g: int) -> list[Ciphertext]:
         ev, p, plan = self.ev, self.params, self.plan
         view = plan.view
-        x = Ciphertext(x.polys, x.level, x.scale, view, p)
+        x = Ciphertext(x.polys, x.level, x.scale, view, p, x.key_id)
         facs = [dict(f) for f in plan.cts]
         # constants: trace factor g, range 1/(K+1), and 1/2 for the conjugate addition
         c = 1.0 / (g * self.spec.half_range)
@@ -490,4 +492,4 @@ class Bootstrapper:
                 x = ev.rescale(ev.add(acc, ev.conjugate(acc)))
             else:
                 x = self._bsgs(x, f, n1, per, target, ("stc", i))
-        return Ciphertext(x.polys, x.level, x.scale, nn, p)
+        return Ciphertext(x.polys, x.level, x.scale, nn, p, x.key_id)

@@ -17,7 +17,7 @@ from ..ring import sampling
 from .ciphertext import Ciphertext, Plaintext
 from .context import CkksContext
 from .errors import DryRunError
-from .keys import PublicKey, SecretKey
+from .keys import PublicKey, SecretKey, check_binding
 
 
 class Encryptor:
@@ -63,7 +63,7 @@ class Encryptor:
                 s = self.key.poly.keep_primes(L)
                 c0 = self._gauss(qb).sub(a.mul(s)).add(pt.poly)
                 c1 = a
-        return Ciphertext((c0, c1), pt.level, pt.scale, pt.slots, pt.params)
+        return Ciphertext((c0, c1), pt.level, pt.scale, pt.slots, pt.params, self.key.key_id)
 
     def encrypt_zero(self, level: int, scale: float, slots: int | None = None) -> Ciphertext:
         """An encryption of zero at ``level`` with the given ``scale`` and ``slots``."""
@@ -87,6 +87,7 @@ class Decryptor:
         if not isinstance(ct, Ciphertext):
             raise TypeError(f"decrypt: expected Ciphertext, got {type(ct).__name__}")
         self.ctx.check_same("decrypt", ct)
+        check_binding("decrypt", self.sk, ct, "secret key")
         if ct.is_placeholder:
             raise DryRunError("decrypt: ciphertext is a dry-run placeholder (no data)")
         L = len(ct.primes)
