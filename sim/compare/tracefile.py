@@ -231,7 +231,10 @@ def _load(path: Path) -> Trace:
                        arrays=arrays)
             if k.n < 2 or k.n & (k.n - 1) or not k.primes or min(k.primes) < 2:
                 raise TraceFormatError(f"{path}: kernel {k.id}: n={k.n} / primes {k.primes[:4]} invalid")
-            k.validate()
+            try:
+                k.validate()
+            except TraceFormatError as e:
+                raise TraceFormatError(f"{path}: {e}") from None
             kernels.append(k)
         _verify_checksum(path, man, data)
     meta = {k: v for k, v in man.items() if k not in ("kernels", "format", "version", "checksum")}
