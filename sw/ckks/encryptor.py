@@ -173,9 +173,9 @@ class Decryptor:
         if not isinstance(ct, Ciphertext):
             raise TypeError(f"decrypt: expected Ciphertext, got {type(ct).__name__}")
         self.ctx.check_same("decrypt", ct)
-        check_binding("decrypt", self.sk, ct, "secret key")
         if ct.is_placeholder:
             raise DryRunError("decrypt: ciphertext is a dry-run placeholder (no data)")
+        check_binding("decrypt", self.sk, ct, "secret key")
         L = len(ct.primes)
         with trace.op("decrypt", n=self.ctx.n, primes_in=L, primes_out=L, level_in=ct.level,
                       level_out=ct.level):
