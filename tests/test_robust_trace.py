@@ -102,3 +102,21 @@ def test_not_a_zip_member_errors_are_trace_errors(tmp_path):
         z.writestr("manifest.npy", b"\x93NUMPY garbage")
     with pytest.raises(tracefile.TraceFormatError, match=str(p)):
         tracefile.load(p)
+
+
+@pytest.mark.parametrize("argv", [["capture", "--out", "{bad}"], ["compare", "--capture", "--trace", "{bad}"],
+                                  ["trace", "--dry-run", "--out", "{bad}"]])
+def test_unwritable_output_refused_before_work(tmp_path, capsys, monkeypatch, argv):
+    from sim.compare import capture
+    import sim.commands.trace as trace_cmd
+
+    def boom(*a, **k):
+        raise AssertionError("work started")
+    monkeypatch.setattr(capture, "capture", boom)
+    monkeypatch.setattr(trace_cmd, "run_trace", boom)
+    blocker = tmp_path / "plain-file"
+    blocker.write_text("x")
+    bad = str(blocker / "out.npz")
+    assert fhesim([a.format(bad=bad) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert bad in err and "cannot create" in err

@@ -24,6 +24,8 @@ import argparse
 import json
 import sys
 
+from . import check_output_path
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     doc = __doc__.split("\n\n")
@@ -86,9 +88,12 @@ def cmd_capture(args) -> int:
     if args.program not in PROGRAMS:
         return _err("capture", f"unknown --program {args.program!r} (choose from {', '.join(PROGRAMS)})")
     try:
+        check_output_path(args.out, "--out")
         tr = _do_capture(args)
     except ValueError as e:
         return _err("capture", str(e))
+    except OSError as e:
+        return _err("capture", f"--out {args.out}: cannot write ({e.strerror or e})")
     s = _capture_summary(tr)
     if args.json:
         print(json.dumps(s, indent=1))
@@ -135,6 +140,7 @@ def cmd_compare(args) -> int:
         if args.jobs < 1:
             raise ValueError("--jobs must be at least 1")
         if args.capture:
+            check_output_path(args.trace, "--trace")
             tr = _do_capture(args)
             if not args.json:
                 s = _capture_summary(tr)
