@@ -120,3 +120,12 @@ def test_unwritable_output_refused_before_work(tmp_path, capsys, monkeypatch, ar
     assert fhesim([a.format(bad=bad) for a in argv]) == 2
     err = capsys.readouterr().err
     assert bad in err and "cannot create" in err
+
+
+def test_exit_codes_documented_and_linked():
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    doc = (root / "docs" / "exit-codes.md").read_text()
+    for code in ("| 0 |", "| 1 |", "| 2 |", "| 3 |", "| 130 |"):
+        assert code in doc
+    assert "docs/exit-codes.md" in (root / "README.md").read_text()
