@@ -90,3 +90,25 @@ def test_bad_key_id_field_is_format_error(two):
     bad = Ciphertext(ca.polys, ca.level, ca.scale, ca.slots, ca.params, "not-hex")
     with pytest.raises(ser.FormatError, match="key_id"):
         ser.loads(ser.dumps(bad), ctx)
+
+
+def test_bootstrapping_keys_share_the_key_set_identity():
+    """Bootstrapping keys carry the secret's id; a ciphertext of another key set is refused
+    before any work, and so is a shared encapsulation key of another secret."""
+    from sw.bootstrap import BootstrapConfig, Bootstrapper, gen_bootstrap_keys
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p = get_params("toy-boot-n10", allow_insecure=True)
+    ctx = CkksContext(p)
+    kg_a, kg_b = KeyGenerator(ctx, seed=11), KeyGenerator(ctx, seed=12)
+    sk_a, sk_b = kg_a.gen_secret_key(), kg_b.gen_secret_key()
+    cfg = BootstrapConfig(slots=32, real=True)
+    keys = gen_bootstrap_keys(kg_a, sk_a, cfg)
+    ids = {k.key_id for k in (keys.keyset.relin, keys.keyset.conjugation, keys.from_sparse,
+                              *keys.keyset.rotation.values())}
+    assert ids == {sk_a.key_id}
+    ct_b = Encryptor(ctx, sk_b, seed=1).encrypt(Encoder(ctx).encode(np.ones(4), level=0, slots=32))
+    with pytest.raises(KeyMismatchError, match="bootstrap"):
+        Bootstrapper(ctx, keys).bootstrap(ct_b)
+    with pytest.raises(KeyMismatchError, match="gen_bootstrap_keys"):
+        gen_bootstrap_keys(kg_b, sk_b, cfg, share=keys)
