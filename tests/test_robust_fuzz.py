@@ -27,7 +27,10 @@ def ckks():
     ctx = CkksContext(p)
     ks = KeyGenerator(ctx, seed=1).gen_keyset()
     ct = Encryptor(ctx, ks.public, seed=2).encrypt(Encoder(ctx).encode(np.ones(4), level=1))
-    return ctx, {"ct": ser.dumps(ct), "pk": ser.dumps(ks.public), "params": ser.dumps(p)}
+    from sw.ckks import KeySet
+    small = KeySet(ctx, secret=ks.secret, public=ks.public)
+    return ctx, {"ct": ser.dumps(ct), "pk": ser.dumps(ks.public), "params": ser.dumps(p),
+                 "keyset": ser.dumps(small)}
 
 
 def _mutate(blob: bytes, data) -> bytes:
@@ -75,14 +78,18 @@ _JSON = st.recursive(st.none() | st.booleans() | st.integers(-2 ** 70, 2 ** 70) 
 def test_serialize_mutated_meta_with_valid_checksums(ckks, data):
     """Past the checksums: a payload whose meta fields hold arbitrary JSON values."""
     ctx, blobs = ckks
-    _, meta, arrays = ser._unpack(blobs["ct"], None)
-    key = data.draw(st.sampled_from(sorted(meta) + ["key_id", "extra"]))
-    meta = dict(meta, **{key: data.draw(_JSON)})
+    name = data.draw(st.sampled_from(["ct", "keyset", "pk"]))
+    h, meta, arrays = ser._unpack(blobs[name], None)
+    if name == "keyset" and data.draw(st.booleans()):      # one level down: a part's meta
+        part = data.draw(st.sampled_from(["secret", "public", "parts", "rotation"]))
+        meta = dict(meta, **{part: data.draw(_JSON)})
+    key = data.draw(st.sampled_from(sorted(meta) + ["key_id", "extra", None]))
+    meta = data.draw(_JSON) if key is None else dict(meta, **{key: data.draw(_JSON)})
     if data.draw(st.booleans()) and arrays:
         victim = data.draw(st.sampled_from(sorted(arrays)))
         arrays = dict(arrays, **{victim: data.draw(st.sampled_from(
             [arrays[victim][:1], arrays[victim].astype(np.int64), np.zeros(3, np.uint64)]))})
-    blob = ser._pack("ciphertext", ser.fingerprint(ctx.params), arrays, meta)
+    blob = ser._pack(h.kind, ser.fingerprint(ctx.params), arrays, meta)
     _ser_load(ctx, blob)
 
 

@@ -38,8 +38,10 @@ __all__ = ["FORMAT", "VERSION", "KINDS", "Kernel", "Trace", "TraceFormatError", 
            "arrays_checksum"]
 
 # what a damaged .npz / manifest can raise inside numpy, zipfile, zlib and json
+# (zipfile raises NotImplementedError / RuntimeError for flag bits it does not support)
 _READ_ERRORS = (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError, IndexError,
-                zipfile.BadZipFile, zlib.error, UnicodeDecodeError, OverflowError, MemoryError)
+                zipfile.BadZipFile, zlib.error, UnicodeDecodeError, OverflowError, MemoryError,
+                RuntimeError)
 
 
 class TraceFormatError(ValueError):

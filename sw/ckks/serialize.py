@@ -191,6 +191,8 @@ def _unpack(data: bytes, expect_fp: bytes | None) -> tuple[Header, dict, dict[st
         meta = json.loads(arrays.pop("__meta__").tobytes().decode())
     except Exception as exc:  # checksum matched, so this is a writer bug or a forged file
         raise FormatError(f"malformed {h.kind} payload: {exc}") from None
+    if not isinstance(meta, dict):
+        raise FormatError(f"malformed {h.kind} payload: __meta__ is not a JSON object")
     return h, meta, arrays
 
 
@@ -419,13 +421,18 @@ def _decode(kind: str, meta: dict, arrays: dict, ctx: CkksContext) -> Any:
     if kind == "keyset":
         ks = KeySet(ctx)
         parts = meta.get("parts", [])
+        if not isinstance(parts, list):
+            raise FormatError(f"keyset: field parts={parts!r} is not a list")
         for part in parts:
-            if part not in ("secret", "public", "relin", "conjugation"):
+            if not isinstance(part, str) or part not in ("secret", "public", "relin", "conjugation"):
                 raise FormatError(f"keyset: unknown part {part!r}")
             sub_kind = {"secret": "secret_key", "public": "public_key"}.get(part, "switching_key")
             pre = f"{part}/"
             sub = {k[len(pre):]: v for k, v in arrays.items() if k.startswith(pre)}
-            setattr(ks, part, _decode(sub_kind, meta.get(part) or {}, sub, ctx))
+            sub_meta = meta.get(part) or {}
+            if not isinstance(sub_meta, dict):
+                raise FormatError(f"keyset: field {part}={sub_meta!r} is not an object")
+            setattr(ks, part, _decode(sub_kind, sub_meta, sub, ctx))
         ks.rotation = _decode_rotation(arrays, meta.get("rotation"), ctx, kind)
         ids = {k.key_id for k in (ks.secret, ks.public, ks.relin, ks.conjugation, *ks.rotation.values())
                if k is not None and k.key_id is not None}
