@@ -3,6 +3,9 @@
 Every module in :mod:`sim.commands` contributes its subcommands through a function
 ``register(subparsers)``; each parser it adds sets ``func(args) -> int`` (the exit
 code). Subcommands that print tables accept ``--json`` for machine-readable output.
+
+Exit codes (docs/exit-codes.md): 0 ok, 1 mismatch found, 2 usage or input error, 3
+inconsistent trace, 130 interrupted.
 """
 from __future__ import annotations
 

@@ -10,15 +10,14 @@ from sim.cycle.adapters import ops_from_trace
 from sim.cycle.events import Kernel
 from sw import trace
 from sw.trace import kinds
-from test_ckks import Env
 
 N = 16
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def env():
-    return Env("toy-n10", rotations=(1,))
+def env(ckks_env):
+    return ckks_env("toy-n10", rotations=(1,))
 
 
 def test_undeclared_kind_is_refused_when_recorded():

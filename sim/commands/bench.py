@@ -48,6 +48,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(module, name: str, args) -> int:
-    df = module.run(args)
+    import sys
+    try:
+        df = module.run(args)
+    except (ValueError, KeyError, FileNotFoundError) as e:
+        print(f"fhesim bench {name}: error: {e}", file=sys.stderr)
+        return 2
     emit_table(df, as_json=args.json, title=name)
     return 0

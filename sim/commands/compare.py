@@ -13,13 +13,18 @@ through the RTL (Icarus + cocotb), one simulation per prime, and prints per kern
 vectors (rows of n words), mismatches and, for the first mismatch, the kernel, prime, stage,
 index, expected and actual values and the waveform file of a rerun of that row. With
 ``--capture`` the trace is first produced (and written to FILE). Exit status: 0 no
-mismatch, 1 mismatches, 2 invalid input.
+mismatch, 1 mismatches (or the RTL replay failed), 2 invalid input (bad arguments; a
+missing, unreadable, truncated or corrupt trace file, named), 3 inconsistent trace (its
+recorded outputs are not the software kernels applied to its recorded inputs; found
+before any RTL runs). See docs/exit-codes.md.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+
+from . import check_output_path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -83,9 +88,12 @@ def cmd_capture(args) -> int:
     if args.program not in PROGRAMS:
         return _err("capture", f"unknown --program {args.program!r} (choose from {', '.join(PROGRAMS)})")
     try:
+        check_output_path(args.out, "--out")
         tr = _do_capture(args)
     except ValueError as e:
         return _err("capture", str(e))
+    except OSError as e:
+        return _err("capture", f"--out {args.out}: cannot write ({e.strerror or e})")
     s = _capture_summary(tr)
     if args.json:
         print(json.dumps(s, indent=1))
@@ -110,7 +118,7 @@ def _ints(text, name):
 
 def cmd_compare(args) -> int:
     from ..compare import tracefile
-    from ..compare.engine import CompareOptions, compare
+    from ..compare.engine import CompareOptions, InconsistentTraceError, compare
     from ..compare.rtl import ReplayError
 
     try:
@@ -132,6 +140,7 @@ def cmd_compare(args) -> int:
         if args.jobs < 1:
             raise ValueError("--jobs must be at least 1")
         if args.capture:
+            check_output_path(args.trace, "--trace")
             tr = _do_capture(args)
             if not args.json:
                 s = _capture_summary(tr)
@@ -147,6 +156,9 @@ def cmd_compare(args) -> int:
                           jobs=args.jobs, waves=not args.no_waves, progress=progress)
     try:
         rep = compare(tr, opts)
+    except InconsistentTraceError as e:
+        print(f"fhesim compare: error: {e}", file=sys.stderr)
+        return 3
     except ValueError as e:
         return _err("compare", str(e))
     except ReplayError as e:

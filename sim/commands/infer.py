@@ -4,6 +4,7 @@ Usage::
 
     fhesim infer --model resnet20 --geometry digits8 --params toy-boot-n11 --allow-insecure \\
                  --images 2 [--method composite|data-guided] [--degree 15] [--json]
+                 [--jsonl FILE [--resume]]
 
 For each image: the encrypted top-1 and the plaintext top-1 (exact ReLU), the largest
 logit error of the decrypted logits against the plaintext model with the same polynomial
@@ -14,6 +15,11 @@ warns, naming the layer, if an activation leaves its calibrated bound (nothing i
 
 The engines: :func:`sw.nn.infer.run_infer` and :func:`sim.infer.run_compare` (``--compare``);
 this module parses the arguments, calls them and prints.
+
+Arguments are checked before any work (exit code 2, naming the option and the valid
+range): ``--start`` / ``--images`` against the test set, and the ``--jsonl`` file
+(writable; if it already holds rows, ``--resume`` is needed, which skips the images in it
+and refuses a file of another model, geometry, parameter set, method or degree).
 """
 from __future__ import annotations
 
@@ -25,9 +31,11 @@ import sys
 def _cmd(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from sw.nn.infer import jsonl_appender, run_infer
     if args.compare:
         from sim.infer import run_compare
+        if args.images < 0:
+            print(f"fhesim infer: error: --images {args.images} must be >= 0 with --compare", file=sys.stderr)
+            return 2
         try:
             rows = run_compare(args.model, args.geometry, args.params, args.images, args.compare.split(","),
                                allow_insecure=args.allow_insecure, trace_params=args.trace_params,
@@ -40,19 +48,13 @@ def _cmd(args: argparse.Namespace) -> int:
         else:
             print(pd.DataFrame(rows).to_markdown(index=False) if _has_tabulate() else pd.DataFrame(rows).to_string())
         return 0
-    on_image = None
-    if args.jsonl:
-        on_image = jsonl_appender(args.jsonl, model=args.model, geometry=args.geometry, params=args.params,
-                                  method=args.method)
     try:
-        res = run_infer(args.model, args.geometry, args.params, args.images, method=args.method,
-                        degree=args.degree, allow_insecure=args.allow_insecure, start=args.start,
-                        seed=args.seed, bootstrap=not args.no_bootstrap, progress=not args.json,
-                        threads=args.threads, log=lambda m: print(m, file=sys.stderr), on_image=on_image,
-                        sparse_bootstrap=args.sparse_bootstrap)
+        res = _run(args)
     except (ValueError, KeyError, FileNotFoundError) as e:
         print(f"fhesim infer: error: {e}", file=sys.stderr)
         return 2
+    if res is None:
+        return 0
     if args.json:
         print(json.dumps(res, indent=2))
         return 0
@@ -68,6 +70,40 @@ def _cmd(args: argparse.Namespace) -> int:
           f"plain {res['accuracy_plain']:.3f}  max logit error {res['max_logit_err']:.3g}  "
           f"mean {res['mean_seconds']:.1f} s/image")
     return 0
+
+
+def _run(args: argparse.Namespace) -> dict | None:
+    """Check the arguments and the ``--jsonl`` file, then run (skipping images already in
+    the file with ``--resume``); ``None`` when every image is already done."""
+    from sw.nn.infer import available_images, check_image_range, jsonl_appender, open_jsonl, run_infer, summarize
+    check_image_range(args.start, args.images, available_images(args.geometry))
+    if args.resume and not args.jsonl:
+        raise ValueError("--resume needs --jsonl FILE (the file of the interrupted run)")
+    fields = dict(model=args.model, geometry=args.geometry, params=args.params, method=args.method,
+                  degree=args.degree)
+    prior, on_image = [], None
+    if args.jsonl:
+        prior = open_jsonl(args.jsonl, fields, resume=args.resume)
+        on_image = jsonl_appender(args.jsonl, **fields)
+    want = range(args.start, args.start + args.images)
+    prior = [r for r in prior if r["image"] in want]
+    skip = {r["image"] for r in prior}
+    if len(skip) == args.images:
+        print(f"fhesim infer: all {args.images} images are already in {args.jsonl}; nothing to do",
+              file=sys.stderr)
+        return None
+    if prior:
+        print(f"fhesim infer: resuming: {len(skip)} images already in {args.jsonl} are skipped",
+              file=sys.stderr)
+    res = run_infer(args.model, args.geometry, args.params, args.images, method=args.method,
+                    degree=args.degree, allow_insecure=args.allow_insecure, start=args.start,
+                    seed=args.seed, bootstrap=not args.no_bootstrap, progress=not args.json,
+                    threads=args.threads, log=lambda m: print(m, file=sys.stderr), on_image=on_image,
+                    sparse_bootstrap=args.sparse_bootstrap, skip=skip)
+    if prior:
+        res["images"] = sorted(prior + res["images"], key=lambda r: r["image"])
+        res.update(summarize(res["images"]))
+    return res
 
 
 def _has_tabulate() -> bool:
@@ -96,7 +132,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, help="numba threads (default: 1 for N <= 2^12)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--jsonl", metavar="FILE", help="append one JSON line per image as it finishes")
+    p.add_argument("--jsonl", metavar="FILE", help="append one JSON line per image as it finishes "
+                   "(refused if the file already holds rows, unless --resume)")
+    p.add_argument("--resume", action="store_true",
+                   help="with --jsonl: skip the images already in FILE (same model, geometry, params, "
+                   "method and degree required)")
     p.add_argument("--compare", metavar="METHODS",
                    help="comparison table instead, e.g. composite,data-guided:7,data-guided:15 "
                         "(plaintext-with-polynomials accuracy on all test images, encrypted agreement "

@@ -25,6 +25,8 @@ import sys
 import time
 import warnings
 
+from . import check_output_path
+
 
 def run_trace(model: str, geometry: str, params_name: str, *, method: str = "composite", degree: int = 15,
               allow_insecure: bool = False, out: str | None = None, dry_run: bool = True,
@@ -54,6 +56,8 @@ def run_trace(model: str, geometry: str, params_name: str, *, method: str = "com
 
 def _cmd(args: argparse.Namespace) -> int:
     try:
+        if args.out:
+            check_output_path(args.out, "--out")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             res = run_trace(args.model, args.geometry, args.params, method=args.method, degree=args.degree,

@@ -30,6 +30,12 @@ Montgomery multiplier (``multiplier="montgomery"``): the RTL computes ``a*b*2^-W
 the replay feeds ``a`` and ``b*2^W mod q`` (the second operand in Montgomery form, as a
 twiddle is stored), which gives exactly the canonical product ``a*b mod q`` of the software.
 The NTT unit handles its own twiddle forms (inputs and outputs are plain residues).
+
+Before any RTL runs, :func:`check_consistency` checks the trace against the software
+kernels it records (transform output and every stage = the software NTT / inverse NTT of
+the recorded input; product output = ``a*b mod q``) and raises
+:class:`InconsistentTraceError` at the first kernel row that disagrees: a trace whose
+golden values are wrong cannot judge the RTL.
 """
 from __future__ import annotations
 
@@ -43,7 +49,11 @@ import numpy as np
 from .rtl import ReplayError, ReplaySpec, simulate
 from .tracefile import Trace
 
-__all__ = ["compare", "CompareOptions"]
+__all__ = ["compare", "CompareOptions", "check_consistency", "InconsistentTraceError"]
+
+
+class InconsistentTraceError(ValueError):
+    """A trace's recorded output is not the software kernel applied to its recorded input."""
 
 
 @dataclass
@@ -231,14 +241,61 @@ def _take(trace, q, slots, spec, res, o, stats, per_prime, say) -> None:
         f"{res['sim_cycles']} cycles, {bad} mismatching, {res['time_total_s']:.1f} s")
 
 
+def _check_transform(k, rows) -> str | None:
+    from sw import ntt as swntt
+    fn, stages_fn = ((swntt.forward, swntt.forward_stages) if k.kind == "ntt"
+                     else (swntt.inverse, swntt.inverse_stages))
+    inp, outp, stages = k.arrays["input"], k.arrays["output"], k.arrays["stages"]
+    for r in rows:
+        q = k.primes[r]
+        if not np.array_equal(fn(inp[r], q), outp[r]):
+            return f"row {r} (q={q}): output != software {k.kind} of the recorded input"
+        st = stages_fn(inp[r], q)[:k.log_n]
+        for s, want in enumerate(st):
+            if not np.array_equal(want, stages[r][s]):
+                return f"row {r} (q={q}): stage {s} != software {k.kind} stage of the recorded input"
+    return None
+
+
+def _check_product(k, rows) -> str | None:
+    for r in rows:
+        q = np.uint64(k.primes[r])
+        want = (k.arrays["a"][r] * k.arrays["b"][r]) % q   # residues < 2^31: no overflow
+        if not np.array_equal(want, k.arrays["output"][r]):
+            return f"row {r} (q={k.primes[r]}): output != a*b mod q"
+    return None
+
+
+def check_consistency(trace: Trace, options: CompareOptions | None = None) -> None:
+    """Raise :class:`InconsistentTraceError` (naming the file, kernel, row and prime) unless
+    every selected kernel row of ``trace`` (``options.kernels`` / ``options.primes``; default
+    all) equals the software kernel applied to its recorded input (see module docstring)."""
+    o = options or CompareOptions()
+    where = f"{trace.path}: " if trace.path is not None else ""
+    for k in trace.kernels:
+        if o.kernels is not None and k.id not in o.kernels:
+            continue
+        rows = [r for r, q in enumerate(k.primes) if o.primes is None or q in o.primes]
+        if max(k.primes, default=0) >= 1 << 32:
+            raise InconsistentTraceError(f"{where}inconsistent trace: kernel {k.label}: prime above 2^32")
+        try:
+            bad = _check_product(k, rows) if k.kind == "modmul" else _check_transform(k, rows)
+        except ValueError as e:   # e.g. a recorded prime that is not an NTT prime for n
+            bad = f"the software kernel refuses it ({e})"
+        if bad:
+            raise InconsistentTraceError(f"{where}inconsistent trace: kernel {k.label}: {bad}")
+
+
 def compare(trace: Trace, options: CompareOptions | None = None, **kw) -> dict:
-    """Replay ``trace`` through the RTL and compare (see module docstring); returns the report."""
+    """Replay ``trace`` through the RTL and compare (see module docstring); returns the report.
+    Raises :class:`InconsistentTraceError` (before any simulation) for an inconsistent trace."""
     o = options or CompareOptions(**kw)
     t0 = time.perf_counter()
     say = o.progress or (lambda s: None)
     plan = _plan(trace, o)
     if not plan:
         raise ValueError("compare: nothing to replay (filters selected no kernel rows)")
+    check_consistency(trace, o)
     stats: dict = {}
     per_prime = []
     jobs = [_job(trace, q, slots, o, False) for q, slots in plan.items()]

@@ -10,12 +10,19 @@ single NumPy ``.npz`` archive:
 * ``kNNNN_<name>``: the ``uint64`` arrays of kernel ``NNNN`` (``input``, ``output``,
   ``stages`` for transforms; ``a``, ``b``, ``output`` for ``modmul``).
 
-:func:`save` validates shapes before writing; :func:`load` checks the format name and
-version and returns a :class:`Trace` whose :class:`Kernel` objects give the arrays lazily.
+:func:`save` validates shapes before writing and records in the manifest a ``checksum``
+(SHA-256 over the arrays, in manifest order: :func:`arrays_checksum`); :func:`load` checks
+the format name and version, the checksum (files written before it existed have none and
+still load), and returns a :class:`Trace` whose :class:`Kernel` objects hold the arrays.
+Every unreadable, truncated or corrupt file raises :class:`TraceFormatError` naming the
+file, never another exception type.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +35,14 @@ VERSION = 1
 KINDS = ("ntt", "intt", "modmul")
 MODMUL_FORMS = ("mul", "mulconst", "submulconst")
 
-__all__ = ["FORMAT", "VERSION", "KINDS", "Kernel", "Trace", "TraceFormatError", "save", "load"]
+__all__ = ["FORMAT", "VERSION", "KINDS", "Kernel", "Trace", "TraceFormatError", "save", "load",
+           "arrays_checksum"]
+
+# what a damaged .npz / manifest can raise inside numpy, zipfile, zlib and json
+# (zipfile raises NotImplementedError / RuntimeError for flag bits it does not support)
+_READ_ERRORS = (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError, IndexError,
+                zipfile.BadZipFile, zlib.error, UnicodeDecodeError, OverflowError, MemoryError,
+                RuntimeError)
 
 
 class TraceFormatError(ValueError):
@@ -127,6 +141,19 @@ def _key(kid: int, role: str) -> str:
     return f"k{kid:04d}_{role}"
 
 
+def arrays_checksum(entries, get) -> str:
+    """SHA-256 (hex) over the arrays named by manifest kernel ``entries``, in order: for each
+    array its key, dtype, shape and little-endian bytes. ``get(key)`` returns the array."""
+    h = hashlib.sha256()
+    for e in entries:
+        for role in sorted(e["arrays"]):
+            key = e["arrays"][role]
+            a = np.ascontiguousarray(get(key), dtype="<u8")
+            h.update(f"{key}|{a.dtype.str}|{a.shape}|".encode())
+            h.update(a.tobytes())
+    return h.hexdigest()
+
+
 def save(trace: Trace, path) -> Path:
     """Validate and write ``trace`` to ``path`` (``.npz``; written atomically)."""
     path = Path(path)
@@ -135,8 +162,9 @@ def save(trace: Trace, path) -> Path:
         k.validate()
         for role, arr in k.arrays.items():
             arrays[_key(k.id, role)] = np.ascontiguousarray(arr, dtype=np.uint64)
-    manifest = {"format": FORMAT, "version": VERSION, **trace.meta,
-                "kernels": [k.manifest_entry() for k in trace.kernels]}
+    entries = [k.manifest_entry() for k in trace.kernels]
+    manifest = {"format": FORMAT, "version": VERSION, **trace.meta, "kernels": entries,
+                "checksum": {"algorithm": "sha256", "arrays": arrays_checksum(entries, arrays.__getitem__)}}
     blob = np.frombuffer(json.dumps(manifest, indent=1).encode(), dtype=np.uint8)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_open(path, "wb") as f:
@@ -145,42 +173,83 @@ def save(trace: Trace, path) -> Path:
 
 
 def read_manifest(path) -> dict:
-    with np.load(path, allow_pickle=False) as z:
-        if "manifest" not in z.files:
-            raise TraceFormatError(f"{path}: no 'manifest' entry (not an {FORMAT} file)")
-        return json.loads(bytes(z["manifest"]).decode())
+    """The JSON manifest of the trace file ``path`` (raises :class:`TraceFormatError`)."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return _manifest(path, z)
+    except TraceFormatError:
+        raise
+    except _READ_ERRORS as e:
+        raise TraceFormatError(f"{path}: unreadable or corrupt trace file ({type(e).__name__}: {e})") from None
+
+
+def _manifest(path, z) -> dict:
+    if "manifest" not in z.files:
+        raise TraceFormatError(f"{path}: no 'manifest' entry (not an {FORMAT} file)")
+    man = json.loads(bytes(z["manifest"]).decode())
+    if not isinstance(man, dict):
+        raise TraceFormatError(f"{path}: the manifest is not a JSON object")
+    return man
 
 
 def load(path) -> Trace:
-    """Read and check a trace written by :func:`save`."""
+    """Read and check a trace written by :func:`save`.
+
+    Raises :class:`TraceFormatError` naming ``path`` for a missing, unreadable, truncated or
+    corrupt file, a wrong format or version, a checksum mismatch or a malformed kernel.
+    """
     path = Path(path)
     if not path.is_file():
         raise TraceFormatError(f"trace file {path} does not exist")
     try:
-        z = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise TraceFormatError(f"{path}: not an .npz archive ({e})") from None
-    with z:
-        if "manifest" not in z.files:
-            raise TraceFormatError(f"{path}: no 'manifest' entry (not an {FORMAT} file)")
-        man = json.loads(bytes(z["manifest"]).decode())
+        return _load(path)
+    except TraceFormatError:
+        raise
+    except _READ_ERRORS as e:
+        raise TraceFormatError(f"{path}: unreadable or corrupt trace file ({type(e).__name__}: {e})") from None
+
+
+def _load(path: Path) -> Trace:
+    with np.load(path, allow_pickle=False) as z:
+        man = _manifest(path, z)
         if man.get("format") != FORMAT:
             raise TraceFormatError(f"{path}: format {man.get('format')!r}, expected {FORMAT!r}")
         if man.get("version") != VERSION:
             raise TraceFormatError(f"{path}: format version {man.get('version')!r}, "
                                    f"this fhesim reads version {VERSION}")
+        if not isinstance(man.get("kernels"), list):
+            raise TraceFormatError(f"{path}: the manifest has no kernel list")
+        data: dict = {}
         kernels = []
         for e in man["kernels"]:
             arrays = {}
             for role, key in e["arrays"].items():
                 if key not in z.files:
                     raise TraceFormatError(f"{path}: kernel {e['id']} array {key!r} missing")
-                arrays[role] = z[key]
+                arrays[role] = data[key] = z[key]
             k = Kernel(id=int(e["id"]), kind=e["kind"], n=int(e["n"]),
                        primes=tuple(int(q) for q in e["primes"]), op=e.get("op"),
                        op_path=e.get("op_path"), op_id=e.get("op_id"), form=e.get("form"),
                        arrays=arrays)
-            k.validate()
+            if k.n < 2 or k.n & (k.n - 1) or not k.primes or min(k.primes) < 2:
+                raise TraceFormatError(f"{path}: kernel {k.id}: n={k.n} / primes {k.primes[:4]} invalid")
+            try:
+                k.validate()
+            except TraceFormatError as e:
+                raise TraceFormatError(f"{path}: {e}") from None
             kernels.append(k)
-    meta = {k: v for k, v in man.items() if k not in ("kernels", "format", "version")}
+        _verify_checksum(path, man, data)
+    meta = {k: v for k, v in man.items() if k not in ("kernels", "format", "version", "checksum")}
     return Trace(meta=meta, kernels=kernels, path=path)
+
+
+def _verify_checksum(path, man: dict, data: dict) -> None:
+    c = man.get("checksum")
+    if c is None:
+        return    # written before checksums existed
+    if not isinstance(c, dict) or c.get("algorithm") != "sha256" or not isinstance(c.get("arrays"), str):
+        raise TraceFormatError(f"{path}: malformed checksum entry {c!r}")
+    got = arrays_checksum(man["kernels"], data.__getitem__)
+    if got != c["arrays"]:
+        raise TraceFormatError(f"{path}: array checksum mismatch (recorded {c['arrays'][:16]}..., "
+                               f"computed {got[:16]}...): the file is corrupt or was modified")

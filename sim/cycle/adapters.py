@@ -243,11 +243,37 @@ def _ops_v2(doc: Mapping[str, Any], label_prefix: str, composite, ops: list, ski
         next_id += size
 
 
+class TraceInputError(ValueError):
+    """An op trace that cannot be read or converted (names the file when there is one)."""
+
+
+# what a damaged (gzip) JSON document can raise while being read or converted
+_BAD_INPUT = (ValueError, KeyError, TypeError, IndexError, AttributeError, OSError, EOFError,
+              OverflowError, RecursionError)
+
+
 def ops_from_trace(trace: Any, *, label_prefix: str = "",
                    composite: frozenset[str] | set[str] = COMPOSITE_KINDS) -> tuple[list[Op], list[str]]:
     """Convert an op trace to ``(ops, notes)``; see the module docstring for the rules.
     Operations converted from the same format-2 shape share their ``kernels`` and ``keys``
-    lists (read-only)."""
+    lists (read-only). A trace that cannot be read or converted raises
+    :class:`TraceInputError` (a ``ValueError``), naming the file when ``trace`` is a path."""
+    is_path = isinstance(trace, Path) or (isinstance(trace, str) and not trace.lstrip().startswith(("[", "{")))
+    where = f"op trace {trace}" if is_path else "op trace"
+    try:
+        return _ops_from_trace(trace, label_prefix, composite)
+    except TraceInputError:
+        raise
+    except FileNotFoundError:
+        raise TraceInputError(f"{where}: no such file") from None
+    except _BAD_INPUT as e:
+        msg = str(e) if str(e).startswith("op trace") else f"{type(e).__name__}: {e}"
+        if is_path and msg.startswith("op trace"):
+            msg = msg[len("op trace"):].lstrip(": ")
+        raise TraceInputError(f"{where}: unreadable or malformed ({msg or 'empty file'})") from None
+
+
+def _ops_from_trace(trace, label_prefix, composite) -> tuple[list[Op], list[str]]:
     from sw import trace as swtrace
 
     ops: list[Op] = []

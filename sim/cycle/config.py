@@ -379,7 +379,14 @@ def load_config(name_or_path: str | Path) -> AcceleratorConfig:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"accelerator config: {path} is not valid TOML: {exc}") from exc
-    return config_from_dict(data, name=path.stem, path=str(path))
+    except (UnicodeDecodeError, OSError) as exc:
+        raise ValueError(f"accelerator config: {path} is not a readable UTF-8 text file: {exc}") from None
+    try:
+        return config_from_dict(data, name=path.stem, path=str(path))
+    except ValueError as exc:
+        if str(path) in str(exc):
+            raise
+        raise ValueError(f"{exc} (in {path})") from None
 
 
 def loads_config(text: str, *, name: str = "inline") -> AcceleratorConfig:

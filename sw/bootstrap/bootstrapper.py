@@ -33,7 +33,7 @@ import numpy as np
 from .. import trace
 from ..ckks import Ciphertext, CkksContext, Encoder, Evaluator, KeyGenerator, KeySet, Plaintext
 from ..ckks.errors import LevelError, MissingKeyError, ParameterMismatchError, SlotError
-from ..ckks.keys import BasisKey, SecretKey, SwitchingKey
+from ..ckks.keys import BasisKey, SecretKey, SwitchingKey, check_binding
 from ..ckks.keyswitch import key_switch
 from ..ring import RnsBasis, RnsPoly, mod_up, sampling
 from ..ring import kernels as K
@@ -217,6 +217,7 @@ def gen_bootstrap_keys(kg: KeyGenerator, sk: SecretKey, cfg: BootstrapConfig,
                              f"{cfg.p_encaps}")
         if share.keyset.params != params:
             raise ParameterMismatchError("gen_bootstrap_keys: share is for other parameters")
+        check_binding("gen_bootstrap_keys", share.from_sparse, sk, "shared decapsulation key", "secret key")
         return BootstrapKeys(ks, share.to_sparse, share.from_sparse, cfg, sorted(plan.steps))
     # ephemeral sparse secret s'
     prng = kg.prng.fork("bootstrap-sparse")
@@ -314,6 +315,7 @@ class Bootstrapper:
         if not isinstance(ct, Ciphertext):
             raise TypeError(f"bootstrap: expected Ciphertext, got {type(ct).__name__}")
         self.ctx.check_same("bootstrap", ct)
+        check_binding("bootstrap", self.keys.from_sparse, ct, "bootstrapping key")
         if ct.slots != cfg.slots:
             raise SlotError(f"bootstrap: ciphertext has {ct.slots} slots, the bootstrapper was "
                             f"built for {cfg.slots}")
@@ -337,7 +339,7 @@ class Bootstrapper:
                 x = self._mod_raise(x)
                 x = ev.key_switch(x, self.keys.from_sparse)
                 # slot values now t = (m + q0 I) / q0 in the coefficient domain
-                x = Ciphertext(x.polys, x.level, float(self.q0), p.slots, p)
+                x = Ciphertext(x.polys, x.level, float(self.q0), p.slots, p, x.key_id)
                 g = 1
                 for s in self.plan.trace_steps:
                     x = ev.add(x, ev.rotate(x, s))
@@ -365,7 +367,7 @@ class Bootstrapper:
         (:func:`sw.ckks.keyswitch.key_switch` with the key's :class:`BasisKey`)."""
         c0, c1 = x.polys
         u0, u1 = key_switch(self.ctx, c1, 0, self.keys.to_sparse.switching_key(), encapsulation=True)
-        return Ciphertext((c0.add(u0), u1), 0, x.scale, x.slots, self.params)
+        return Ciphertext((c0.add(u0), u1), 0, x.scale, x.slots, self.params, x.key_id)
 
     def _mod_raise(self, x: Ciphertext) -> Ciphertext:
         """Lift the level-0 residues (centred mod q0) to every prime of the top level."""
@@ -376,7 +378,7 @@ class Bootstrapper:
         with trace.op("modraise", n=p.n, primes_in=len(src), primes_out=len(src) + len(dst),
                       level_in=0, level_out=top):
             polys = tuple(mod_up(c, dst, exact=True) for c in x.polys)
-        return Ciphertext(polys, top, x.scale, x.slots, p)
+        return Ciphertext(polys, top, x.scale, x.slots, p, x.key_id)
 
     # -- linear transforms ------------------------------------------------------------------
     def _bsgs(self, x: Ciphertext, diags: dict, n1: int, period: int, target: float, key,
@@ -434,7 +436,7 @@ class Bootstrapper:
     def _cts(self, x: Ciphertext, g: int) -> list[Ciphertext]:
         ev, p, plan = self.ev, self.params, self.plan
         view = plan.view
-        x = Ciphertext(x.polys, x.level, x.scale, view, p)
+        x = Ciphertext(x.polys, x.level, x.scale, view, p, x.key_id)
         facs = [dict(f) for f in plan.cts]
         # constants: trace factor g, range 1/(K+1), and 1/2 for the conjugate addition
         c = 1.0 / (g * self.spec.half_range)
@@ -481,4 +483,4 @@ class Bootstrapper:
                 x = ev.rescale(ev.add(acc, ev.conjugate(acc)))
             else:
                 x = self._bsgs(x, f, n1, per, target, ("stc", i))
-        return Ciphertext(x.polys, x.level, x.scale, nn, p)
+        return Ciphertext(x.polys, x.level, x.scale, nn, p, x.key_id)

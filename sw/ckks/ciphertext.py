@@ -50,6 +50,8 @@ class Ciphertext:
     scale : float
     slots : int
     params : CkksParams
+    key_id : str or None   identity of the key set it is encrypted under
+                           (:mod:`sw.ckks.keys`, key binding); None: unknown, not checked
     """
 
     polys: tuple[RnsPoly, ...]
@@ -57,6 +59,7 @@ class Ciphertext:
     scale: float
     slots: int
     params: CkksParams
+    key_id: str | None = None
 
     @property
     def primes(self) -> tuple[int, ...]:
@@ -76,7 +79,7 @@ class Ciphertext:
 
     def copy(self) -> "Ciphertext":
         return Ciphertext(tuple(p.copy() for p in self.polys), self.level, self.scale, self.slots,
-                          self.params)
+                          self.params, self.key_id)
 
     def __repr__(self) -> str:
         return (f"Ciphertext({self.params.name}, level={self.level}, scale=2^{_log2(self.scale):.2f}, "

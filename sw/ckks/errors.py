@@ -9,7 +9,7 @@ from ..trace import DryRunError
 
 __all__ = ["CkksError", "ParameterMismatchError", "LevelMismatchError", "ScaleMismatchError",
            "SlotMismatchError", "LevelError", "MissingKeyError", "SlotError", "NonFiniteError",
-           "ScaleError", "InsecureParametersError", "InsecureParametersWarning", "SecurityError",
+           "ScaleError", "KeyMismatchError", "InsecureParametersError", "InsecureParametersWarning", "SecurityError",
            "DryRunError"]
 
 
@@ -51,6 +51,10 @@ class NonFiniteError(CkksError):
 
 class ScaleError(CkksError):
     """A scale that is not a positive finite number, or too large for the modulus."""
+
+
+class KeyMismatchError(CkksError):
+    """Key material or a ciphertext of another key set (their ``key_id`` differ)."""
 
 
 class InsecureParametersError(CkksError):

@@ -26,7 +26,7 @@ from .context import CkksContext
 from .encoder import Encoder
 from .errors import (LevelError, LevelMismatchError, NonFiniteError, ScaleError, ScaleMismatchError,
                      SlotMismatchError)
-from .keys import KeySet, require
+from .keys import KeySet, check_binding, require
 from .keyswitch import decompose, key_switch, switch_decomposed
 
 # Smallest scale a rescale may leave: rescaling adds rounding noise of about sqrt(n) in the
@@ -64,6 +64,8 @@ class Evaluator:
             if not isinstance(c, Ciphertext):
                 raise TypeError(f"{op}: expected Ciphertext, got {type(c).__name__}")
         self.ctx.check_same(op, *cts)
+        for c in cts[1:]:
+            check_binding(op, cts[0], c, "first ciphertext", "second ciphertext")
 
     def _same_level_scale(self, op: str, a, b, bname: str = "b") -> None:
         if a.level != b.level:
@@ -111,7 +113,7 @@ class Evaluator:
 
     def _new(self, polys, like: Ciphertext, *, level=None, scale=None) -> Ciphertext:
         return Ciphertext(tuple(polys), like.level if level is None else level,
-                          like.scale if scale is None else scale, like.slots, self.params)
+                          like.scale if scale is None else scale, like.slots, self.params, like.key_id)
 
     # ----------------------------------------------------------------------------------
     # additive
@@ -261,7 +263,8 @@ class Evaluator:
                              f"relinearize first")
         self._need_level("mul", a)
         if relin:
-            require(self.keys and self.keys.relin, "relinearisation", "mul")
+            check_binding("mul", require(self.keys and self.keys.relin, "relinearisation", "mul"), a,
+                          "relinearisation key")
         with self._scope("cmult", a) as ev:
             a0, a1 = a.polys
             b0, b1 = b.polys
@@ -289,6 +292,7 @@ class Evaluator:
         if ct.degree == 1:
             return ct
         key = require(self.keys and self.keys.relin, "relinearisation", "relinearize")
+        check_binding("relinearize", key, ct, "relinearisation key")
         with self._scope("relin", ct) as ev:
             u0, u1 = key_switch(self.ctx, ct.polys[2], ct.level, key)
             return self._out(ev, self._new((ct.polys[0].add(u0), ct.polys[1].add(u1)), ct))
@@ -341,6 +345,7 @@ class Evaluator:
     def _galois(self, ct: Ciphertext, galois: int, key, kind: str) -> Ciphertext:
         if ct.degree != 1:
             raise ValueError(f"{kind}: ciphertext has degree {ct.degree}; relinearize first")
+        check_binding(kind, key, ct, f"{kind} key")
         with self._scope(kind, ct, galois=galois) as ev:
             c0 = ct.polys[0].automorphism(galois)
             u0, u1 = key_switch(self.ctx, ct.polys[1], ct.level, key, galois)
@@ -378,6 +383,8 @@ class Evaluator:
             from .errors import MissingKeyError
             raise MissingKeyError(f"rotate_hoisted: no KeySet given to the Evaluator (steps {steps})")
         keys = {s: self.keys.rotation_key(s, ct.slots, "rotate_hoisted") for s in steps if s % ct.slots}
+        for _, key in keys.values():
+            check_binding("rotate_hoisted", key, ct, "rotation key")
         out: dict[int, Ciphertext] = {}
         with self._scope("rotate_hoisted", ct, steps=len(keys)) as ev:
             ext = decompose(self.ctx, ct.polys[1], ct.level) if keys else None
@@ -398,7 +405,10 @@ class Evaluator:
         self._ct("key_switch", ct)
         with self._scope("keyswitch_ct", ct) as ev:
             u0, u1 = key_switch(self.ctx, ct.polys[1], ct.level, key)
-            return self._out(ev, self._new((ct.polys[0].add(u0), u1), ct))
+            out = self._new((ct.polys[0].add(u0), u1), ct)
+            if getattr(key, "key_id", None) is not None:   # now under the key's target secret
+                out = Ciphertext(out.polys, out.level, out.scale, out.slots, out.params, key.key_id)
+            return self._out(ev, out)
 
 
 class _AtLevel:

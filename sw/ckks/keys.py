@@ -16,9 +16,22 @@ Every key is stored in evaluation form, so no key is ever transformed during eva
   same key is used on the rows ``ctx.key_rowmap(level)`` with truncated digits.
 * :class:`BasisKey`: a single-digit switching key over its own basis ``Q' + P'`` (fewer
   ciphertext and special primes than ``full_basis``), e.g. bootstrapping's encapsulation key.
+
+Key binding
+-----------
+Every key (and every ciphertext encrypted under it) carries ``key_id``, the identity of
+its key set: 16 hex digits of SHA-256 of the seed of the secret key's generator stream
+(:func:`key_id_of`; a one-way function of a 256-bit seed, so it reveals nothing about the
+secret, and it draws no randomness, so no key or ciphertext word changes). Public,
+relinearisation, rotation, conjugation and bootstrapping keys share the secret's id.
+Decryptors, evaluators and loaders compare ids (:func:`check_binding`) and raise
+:class:`~sw.ckks.errors.KeyMismatchError` for material of another key set; ``None``
+(material made before ids existed, e.g. loaded from an old file) is not checked. Cost: one
+hash per secret key, one string comparison per operation.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,10 +39,23 @@ import numpy as np
 from .. import trace
 from ..ring import RnsPoly, sampling
 from .context import CkksContext
-from .errors import MissingKeyError
+from .errors import KeyMismatchError, MissingKeyError
 from .params import CkksParams
 
 _U = np.uint64
+
+
+def key_id_of(prng: sampling.Prng) -> str:
+    """Identity of the key set whose secret is drawn from ``prng`` (see module docstring)."""
+    return hashlib.sha256(b"fhesim-key-id-v1" + prng._key).hexdigest()[:16]
+
+
+def check_binding(op: str, a, b, what_a: str = "key", what_b: str = "ciphertext") -> None:
+    """Raise :class:`KeyMismatchError` if ``a`` and ``b`` carry different ``key_id`` (both set)."""
+    ia, ib = getattr(a, "key_id", None), getattr(b, "key_id", None)
+    if ia is not None and ib is not None and ia != ib:
+        raise KeyMismatchError(f"{op}: the {what_a} belongs to key set {ia}, the {what_b} to key set {ib}; "
+                               f"material of another key set gives garbage, not an error")
 
 
 @dataclass(frozen=True)
@@ -37,6 +63,7 @@ class SecretKey:
     poly: RnsPoly                 # evaluation form over ctx.full_basis
     coeffs: np.ndarray | None     # signed coefficients (int8), None in a dry run
     params: CkksParams
+    key_id: str | None = None     # identity of the key set (module docstring)
 
 
 @dataclass(frozen=True)
@@ -44,6 +71,7 @@ class PublicKey:
     b: RnsPoly                    # evaluation form over Q_top
     a: RnsPoly
     params: CkksParams
+    key_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +84,7 @@ class SwitchingKey:
     galois: int | None = None     # Galois element for rotation/conjugation keys
     kind: str = "relin"           # "relin", "rotation", "conjugation"
     level: int | None = None      # None: over Q_top + P; else truncated to Q_level + P
+    key_id: str | None = None     # identity of the key set of the target secret
 
     def compact(self) -> "SwitchingKey":
         """The same key stored as uint32 words (residues are < 2^32): half the memory; key
@@ -66,7 +95,7 @@ class SwitchingKey:
         if widest >= 1 << 32:
             raise ValueError(f"SwitchingKey.compact: prime {widest} does not fit a 32-bit word")
         return SwitchingKey(self.b.astype(np.uint32), self.a.astype(np.uint32), self.params,
-                            self.galois, self.kind, self.level)
+                            self.galois, self.kind, self.level, self.key_id)
 
     @property
     def nbytes(self) -> int:
@@ -136,6 +165,14 @@ class KeySet:
     def params(self) -> CkksParams:
         return self.ctx.params
 
+    @property
+    def key_id(self) -> str | None:
+        """The key set's identity (of its secret, else of its first key that has one)."""
+        for k in (self.secret, self.public, self.relin, self.conjugation, *self.rotation.values()):
+            if k is not None and k.key_id is not None:
+                return k.key_id
+        return None
+
     def galois_element(self, step: int) -> int:
         return self.ctx.galois_element(step)
 
@@ -202,9 +239,11 @@ class KeyGenerator:
     # -- keys ----------------------------------------------------------------------------
     def gen_secret_key(self) -> SecretKey:
         """Uniform ternary secret (or sparse ternary with ``params.hamming_weight``)."""
-        c = self._secret_coeffs(self.prng.fork("secret"))
+        prng = self.prng.fork("secret")
+        kid = key_id_of(prng)
+        c = self._secret_coeffs(prng)
         poly = sampling.signed_poly(self.ctx.full_basis, c).to_ntt()
-        return SecretKey(poly, None if c is None else c.astype(np.int8), self.params)
+        return SecretKey(poly, None if c is None else c.astype(np.int8), self.params, kid)
 
     def gen_public_key(self, sk: SecretKey) -> PublicKey:
         """``(-a s + e, a)`` over ``Q_top``."""
@@ -215,7 +254,7 @@ class KeyGenerator:
         e = self._error_ntt(prng, qb)
         s = sk.poly.keep_primes(len(qb))
         b = e.sub(a.mul(s))
-        return PublicKey(b, a, self.params)
+        return PublicKey(b, a, self.params, sk.key_id)
 
     def gen_switching_key(self, sk: SecretKey, s_from: RnsPoly, *, galois: int | None = None,
                           kind: str = "relin", level: int | None = None) -> SwitchingKey:
@@ -249,7 +288,7 @@ class KeyGenerator:
             if not dry:
                 B[i] = b.data
                 A[i] = a.data
-        return SwitchingKey(B, A, p, galois, kind, level)
+        return SwitchingKey(B, A, p, galois, kind, level, sk.key_id)
 
     def gen_relin_key(self, sk: SecretKey) -> SwitchingKey:
         """Relinearisation key (from ``s^2`` to ``s``)."""

@@ -17,11 +17,23 @@ the digits are truncated to the primes present.
 
 Security
 --------
-``security=128`` checks ``log2(QP)`` against :func:`sw.ckks.security.max_log_qp` (uniform
-ternary secret) and raises :class:`SecurityError` above it, or for a sparse secret (no
-cited bound). ``security=None`` marks a set insecure: it must be requested with
-``allow_insecure=True`` and warns (:class:`InsecureParametersWarning` plus a line on
-stderr) every time it is built.
+``security=128`` checks every assumption of the cited bound
+(:func:`sw.ckks.security.check_128`): ``log2(QP)`` at most :func:`sw.ckks.security.max_log_qp`,
+a uniform ternary secret (no Hamming weight), and an error standard deviation ``sigma``
+finite and in :data:`sw.ckks.security.SIGMA_RANGE` (3.19 .. 3.2, inclusive). Anything else
+raises :class:`SecurityError` naming the field and the value: a set that breaks an
+assumption cannot carry the label. To use such a set anyway, build it insecure
+(``security=None``) and opt in with ``allow_insecure=True``.
+
+``security=None`` marks a set insecure. Named sets must be requested with
+``get_params(name, allow_insecure=True)``, which warns (:class:`InsecureParametersWarning`
+plus a line on stderr). A hand-built insecure set (``CkksParams(...)`` or
+:meth:`CkksParams.build`) follows the same rule: built with ``allow_insecure=True`` it is
+accepted as an explicit opt-in; built without, it still works (existing code keeps running)
+but warns :class:`InsecureParametersWarning` at construction, saying that it is insecure.
+
+``sigma`` must be a positive finite number for every set, secure or not (otherwise
+``ValueError``): it is not a valid parameter at all.
 """
 from __future__ import annotations
 
@@ -33,7 +45,7 @@ from functools import lru_cache
 
 from ..primes import ntt_primes, ntt_primes_near
 from . import security as _sec
-from .errors import InsecureParametersError, InsecureParametersWarning, LevelError, SecurityError
+from .errors import InsecureParametersError, InsecureParametersWarning, LevelError
 
 
 @dataclass(frozen=True, eq=True)
@@ -53,6 +65,8 @@ class CkksParams:
     hamming_weight : int or None   for ``secret="sparse"``
     security : int or None         128 (checked) or None (insecure, toy)
     scale_rtol : float    relative tolerance of scale equality in additions
+    allow_insecure : bool  explicit opt-in for ``security=None`` (no warning at construction);
+                           not part of equality or the fingerprint
     """
 
     name: str
@@ -66,6 +80,7 @@ class CkksParams:
     hamming_weight: int | None = None
     security: int | None = None
     scale_rtol: float = 1e-9
+    allow_insecure: bool = field(default=False, compare=False, repr=False, hash=False)
     _primes_cache: dict = field(default_factory=dict, compare=False, repr=False, hash=False)
 
     def __post_init__(self):
@@ -87,21 +102,16 @@ class CkksParams:
         if self.secret == "sparse" and not (self.hamming_weight and 0 < self.hamming_weight <= n):
             raise ValueError(f"CkksParams {self.name}: sparse secret needs 0 < hamming_weight <= n={n}, "
                              f"got {self.hamming_weight}")
+        sigma = self.sigma
+        if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not math.isfinite(sigma) \
+                or sigma <= 0:
+            raise ValueError(f"CkksParams {self.name}: sigma={sigma!r} must be a positive finite number")
         if self.security is not None:
-            if self.security != 128:
-                raise SecurityError(f"CkksParams {self.name}: security={self.security}: only 128 is tabulated")
-            if self.secret != "ternary":
-                raise SecurityError(
-                    f"CkksParams {self.name}: security=128 is only checked for uniform ternary secrets; "
-                    f"a sparse secret (h={self.hamming_weight}) has no cited bound here")
-            try:
-                bound = _sec.max_log_qp(n, 128)
-            except KeyError as e:
-                raise SecurityError(f"CkksParams {self.name}: {e.args[0]}") from None
-            if self.log_qp > bound:
-                raise SecurityError(
-                    f"CkksParams {self.name}: log2(QP)={self.log_qp:.1f} exceeds the 128-bit bound "
-                    f"{bound} for n=2^{self.log_n} ({_sec.source(n)})")
+            _sec.check_128(self)
+        elif not self.allow_insecure:
+            warnings.warn(f"CkksParams {self.name}: security=None: INSECURE parameter set (n=2^{self.log_n}, "
+                          f"log2 QP={self.log_qp:.0f}) built without allow_insecure=True; tests only",
+                          InsecureParametersWarning, stacklevel=3)
 
     # -- derived -------------------------------------------------------------------------
     @property
@@ -185,13 +195,15 @@ class CkksParams:
     @classmethod
     def build(cls, name: str, log_n: int, group_sizes, *, q0_size: int = 2, dnum: int,
               log_scale: float = 30.0, security: int | None = None, secret: str = "ternary",
-              hamming_weight: int | None = None, sigma: float = 3.2) -> "CkksParams":
+              hamming_weight: int | None = None, sigma: float = 3.2,
+              allow_insecure: bool = False) -> "CkksParams":
         """Build a set with deterministic primes.
 
         ``group_sizes``: sizes of level groups 1..L (bottom to top), each 1 or more; primes
         near ``2^log_scale`` alternately above and below it (:func:`sw.primes.ntt_primes_near`),
         so that composite groups multiply to ~``2^(size * log_scale)``. ``q0``: the
         ``q0_size`` largest primes below ``2^31``; ``P``: the next ``alpha`` largest.
+        ``allow_insecure``: explicit opt-in for ``security=None`` (see the module docstring).
         """
         n = 1 << log_n
         sizes = [int(s) for s in group_sizes]
@@ -209,7 +221,7 @@ class CkksParams:
         p = ntt_primes(n, 31, alpha, exclude=tuple(big) + tuple(mids))
         return cls(name=name, log_n=log_n, q_groups=tuple(groups), p_primes=tuple(p), dnum=dnum,
                    log_scale=log_scale, sigma=sigma, secret=secret, hamming_weight=hamming_weight,
-                   security=security)
+                   security=security, allow_insecure=allow_insecure)
 
 
 # ---------------------------------------------------------------------------------------
@@ -244,7 +256,8 @@ _SETS = {
 
 @lru_cache(maxsize=None)
 def _build_named(name: str) -> CkksParams:
-    return CkksParams.build(name, **_SETS[name])
+    # the opt-in (and its warning) is get_params's
+    return CkksParams.build(name, **_SETS[name], allow_insecure=True)
 
 
 def list_params() -> list[str]:

@@ -34,6 +34,10 @@ check, version, kind, payload checksum, parameter fingerprint (against the
 structure (array names, shapes, dtypes, residues below their primes, levels and slot
 counts valid for the parameters).
 
+Keys and ciphertexts carry an optional ``key_id`` meta field (key binding, see
+:mod:`sw.ckks.keys`); files without it still load, and ``loads(..., key_set=K)`` refuses an
+object of another key set (:class:`~sw.ckks.errors.KeyMismatchError`).
+
 Kinds that need parameters (everything but ``params``) are loaded with the parameter
 set (or a :class:`~sw.ckks.CkksContext`) they were made under; a parameter set is
 itself saved as kind ``params`` (its own fingerprint in the header). Insecure parameter
@@ -56,7 +60,7 @@ from ..atomicio import atomic_write_bytes
 from ..ring import RnsPoly
 from .ciphertext import Ciphertext, Plaintext
 from .context import CkksContext
-from .errors import InsecureParametersError, ParameterMismatchError
+from .errors import InsecureParametersError, KeyMismatchError, ParameterMismatchError
 from .keys import KeySet, PublicKey, SecretKey, SwitchingKey
 from .params import CkksParams
 
@@ -188,6 +192,8 @@ def _unpack(data: bytes, expect_fp: bytes | None) -> tuple[Header, dict, dict[st
         meta = json.loads(arrays.pop("__meta__").tobytes().decode())
     except Exception as exc:  # checksum matched, so this is a writer bug or a forged file
         raise FormatError(f"malformed {h.kind} payload: {exc}") from None
+    if not isinstance(meta, dict):
+        raise FormatError(f"malformed {h.kind} payload: __meta__ is not a JSON object")
     return h, meta, arrays
 
 
@@ -249,7 +255,23 @@ def _swk_arrays(k: SwitchingKey, prefix: str, what: str) -> tuple[dict, dict]:
         raise SerializationError(f"cannot serialise {what}: it is a dry-run placeholder (no data)")
     return ({f"{prefix}b": np.ascontiguousarray(k.b, dtype=np.uint64),
              f"{prefix}a": np.ascontiguousarray(k.a, dtype=np.uint64)},
-            {"galois": None if k.galois is None else int(k.galois), "kind": str(k.kind)})
+            _with_id({"galois": None if k.galois is None else int(k.galois), "kind": str(k.kind)}, k))
+
+
+def _with_id(meta: dict, obj) -> dict:
+    """``meta`` plus the optional ``key_id`` field of ``obj`` (absent when unknown)."""
+    if getattr(obj, "key_id", None) is not None:
+        meta["key_id"] = str(obj.key_id)
+    return meta
+
+
+def _meta_key_id(meta: dict, kind: str) -> str | None:
+    v = meta.get("key_id")
+    if v is None:
+        return None
+    if not isinstance(v, str) or len(v) != 16 or any(c not in "0123456789abcdef" for c in v):
+        raise FormatError(f"{kind}: key_id={v!r} is not 16 lowercase hex digits")
+    return v
 
 
 def _encode(obj: Any) -> tuple[str, CkksParams, dict, dict]:
@@ -262,16 +284,16 @@ def _encode(obj: Any) -> tuple[str, CkksParams, dict, dict]:
             {"level": obj.level, "scale": float(obj.scale), "slots": obj.slots}
     if isinstance(obj, Ciphertext):
         arrays = {f"c{i}": _poly_data(p, "ciphertext") for i, p in enumerate(obj.polys)}
-        return "ciphertext", obj.params, arrays, \
-            {"level": obj.level, "scale": float(obj.scale), "slots": obj.slots, "degree": obj.degree}
+        return "ciphertext", obj.params, arrays, _with_id(
+            {"level": obj.level, "scale": float(obj.scale), "slots": obj.slots, "degree": obj.degree}, obj)
     if isinstance(obj, SecretKey):
         arrays = {"s": _poly_data(obj.poly, "secret key")}
         if obj.coeffs is not None:
             arrays["coeffs"] = np.asarray(obj.coeffs, dtype=np.int8)
-        return "secret_key", obj.params, arrays, {}
+        return "secret_key", obj.params, arrays, _with_id({}, obj)
     if isinstance(obj, PublicKey):
         return "public_key", obj.params, {"b": _poly_data(obj.b, "public key"),
-                                           "a": _poly_data(obj.a, "public key")}, {}
+                                           "a": _poly_data(obj.a, "public key")}, _with_id({}, obj)
     if isinstance(obj, SwitchingKey):
         arrays, meta = _swk_arrays(obj, "", "switching key")
         return "switching_key", obj.params, arrays, meta
@@ -329,7 +351,7 @@ def _decode_params(meta: dict, allow_insecure: bool) -> CkksParams:
     try:
         d = dict(d, q_groups=tuple(tuple(int(q) for q in g) for g in d["q_groups"]),
                  p_primes=tuple(int(q) for q in d["p_primes"]))
-        params = CkksParams(**d)
+        params = CkksParams(**d, allow_insecure=True)  # refused below without the opt-in
     except (TypeError, ValueError) as exc:
         raise FormatError(f"params: invalid parameter set: {exc}") from None
     if not params.is_secure and not allow_insecure:
@@ -350,7 +372,7 @@ def _decode_swk(arrays: dict, meta: dict, prefix: str, ctx: CkksContext, kind: s
     k = meta.get("kind")
     if k not in ("relin", "rotation", "conjugation"):
         raise FormatError(f"{kind}: key kind {k!r} not in ('relin', 'rotation', 'conjugation')")
-    return SwitchingKey(b, a, p, g, k)
+    return SwitchingKey(b, a, p, g, k, key_id=_meta_key_id(meta, kind))
 
 
 def _decode_rotation(arrays: dict, metas: Any, ctx: CkksContext, kind: str) -> dict[int, SwitchingKey]:
@@ -379,7 +401,7 @@ def _decode(kind: str, meta: dict, arrays: dict, ctx: CkksContext) -> Any:
         polys = tuple(RnsPoly(basis, _check_residues(_get(arrays, f"c{i}", kind), basis.primes, p.n,
                                                      f"ciphertext c{i}"), True)
                       for i in range(deg + 1))
-        return Ciphertext(polys, level, scale, slots, p)
+        return Ciphertext(polys, level, scale, slots, p, _meta_key_id(meta, kind))
     if kind == "secret_key":
         fb = ctx.full_basis
         s = _check_residues(_get(arrays, "s", kind), fb.primes, p.n, "secret key s")
@@ -387,12 +409,12 @@ def _decode(kind: str, meta: dict, arrays: dict, ctx: CkksContext) -> Any:
         if coeffs is not None:
             if coeffs.dtype != np.int8 or coeffs.shape != (p.n,) or np.any(np.abs(coeffs.astype(np.int16)) > 1):
                 raise FormatError("secret key coeffs: expected n int8 values in {-1, 0, 1}")
-        return SecretKey(RnsPoly(fb, s, True), coeffs, p)
+        return SecretKey(RnsPoly(fb, s, True), coeffs, p, _meta_key_id(meta, kind))
     if kind == "public_key":
         qb = ctx.q_basis(p.max_level)
         b = _check_residues(_get(arrays, "b", kind), qb.primes, p.n, "public key b")
         a = _check_residues(_get(arrays, "a", kind), qb.primes, p.n, "public key a")
-        return PublicKey(RnsPoly(qb, b, True), RnsPoly(qb, a, True), p)
+        return PublicKey(RnsPoly(qb, b, True), RnsPoly(qb, a, True), p, _meta_key_id(meta, kind))
     if kind == "switching_key":
         return _decode_swk(arrays, meta, "", ctx, kind)
     if kind == "rotation_keys":
@@ -400,20 +422,29 @@ def _decode(kind: str, meta: dict, arrays: dict, ctx: CkksContext) -> Any:
     if kind == "keyset":
         ks = KeySet(ctx)
         parts = meta.get("parts", [])
+        if not isinstance(parts, list):
+            raise FormatError(f"keyset: field parts={parts!r} is not a list")
         for part in parts:
-            if part not in ("secret", "public", "relin", "conjugation"):
+            if not isinstance(part, str) or part not in ("secret", "public", "relin", "conjugation"):
                 raise FormatError(f"keyset: unknown part {part!r}")
             sub_kind = {"secret": "secret_key", "public": "public_key"}.get(part, "switching_key")
             pre = f"{part}/"
             sub = {k[len(pre):]: v for k, v in arrays.items() if k.startswith(pre)}
-            setattr(ks, part, _decode(sub_kind, meta.get(part) or {}, sub, ctx))
+            sub_meta = meta.get(part) or {}
+            if not isinstance(sub_meta, dict):
+                raise FormatError(f"keyset: field {part}={sub_meta!r} is not an object")
+            setattr(ks, part, _decode(sub_kind, sub_meta, sub, ctx))
         ks.rotation = _decode_rotation(arrays, meta.get("rotation"), ctx, kind)
+        ids = {k.key_id for k in (ks.secret, ks.public, ks.relin, ks.conjugation, *ks.rotation.values())
+               if k is not None and k.key_id is not None}
+        if len(ids) > 1:
+            raise KeyMismatchError(f"keyset: its keys belong to different key sets {sorted(ids)}")
         return ks
     raise FormatError(f"unknown object kind {kind!r}")
 
 
 def loads(data: bytes, params: CkksParams | CkksContext | None = None, *, expect: str | None = None,
-          allow_insecure: bool = False) -> Any:
+          allow_insecure: bool = False, key_set: Any = None) -> Any:
     """Load an object saved by :func:`dumps`.
 
     Parameters
@@ -428,6 +459,10 @@ def loads(data: bytes, params: CkksParams | CkksContext | None = None, *, expect
         Required kind (a key of ``KINDS``); a different kind raises :class:`FormatError`.
     allow_insecure : bool
         Permit loading an insecure (toy) parameter set of kind ``params``.
+    key_set : str, KeySet, key or None
+        The key set the object must belong to (its ``key_id``, or an object carrying one);
+        a key or ciphertext of another key set raises :class:`KeyMismatchError`. Objects
+        saved without a ``key_id`` (older files) are not checked.
 
     Raises
     ------
@@ -437,6 +472,8 @@ def loads(data: bytes, params: CkksParams | CkksContext | None = None, *, expect
         Bad magic, unsupported version, unexpected kind, malformed structure.
     FingerprintMismatchError
         Made under a different parameter set than ``params``.
+    KeyMismatchError
+        A key set whose keys disagree, or an object of another key set than ``key_set``.
     """
     h = read_header(data)
     if expect is not None and h.kind != expect:
@@ -453,7 +490,15 @@ def loads(data: bytes, params: CkksParams | CkksContext | None = None, *, expect
         raise SerializationError(f"loads: a {h.kind} needs the parameter set (or context) it was made under")
     ctx = params if isinstance(params, CkksContext) else CkksContext(_as_params(params))
     _, meta, arrays = _unpack(data, fingerprint(ctx.params))
-    return _decode(h.kind, meta, arrays, ctx)
+    obj = _decode(h.kind, meta, arrays, ctx)
+    want = key_set if isinstance(key_set, str) or key_set is None else key_set.key_id
+    if want is not None:
+        items = obj.values() if isinstance(obj, dict) else [obj]
+        for item in items:
+            got = getattr(item, "key_id", None)
+            if got is not None and got != want:
+                raise KeyMismatchError(f"load: the {h.kind} belongs to key set {got}, not {want}")
+    return obj
 
 
 def save(obj: Any, path: str | os.PathLike) -> int:
@@ -462,7 +507,7 @@ def save(obj: Any, path: str | os.PathLike) -> int:
 
 
 def load(path: str | os.PathLike, params: CkksParams | CkksContext | None = None, *,
-         expect: str | None = None, allow_insecure: bool = False) -> Any:
+         expect: str | None = None, allow_insecure: bool = False, key_set: Any = None) -> Any:
     """Read ``path`` and :func:`loads` it (same arguments and errors)."""
     with open(path, "rb") as f:
-        return loads(f.read(), params, expect=expect, allow_insecure=allow_insecure)
+        return loads(f.read(), params, expect=expect, allow_insecure=allow_insecure, key_set=key_set)

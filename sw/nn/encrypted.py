@@ -163,8 +163,8 @@ class HeSession:
         n = b.cfg.slots
         if n == ct.slots:
             return b.bootstrap(ct)
-        out = b.bootstrap(Ciphertext(ct.polys, ct.level, ct.scale, n, ct.params))
-        return Ciphertext(out.polys, out.level, out.scale, ct.slots, out.params)
+        out = b.bootstrap(Ciphertext(ct.polys, ct.level, ct.scale, n, ct.params, ct.key_id))
+        return Ciphertext(out.polys, out.level, out.scale, ct.slots, out.params, out.key_id)
 
     @property
     def boot_level(self) -> int | None:

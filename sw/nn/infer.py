@@ -8,7 +8,12 @@ Before encrypting, the plaintext check runs the images through the polynomial ne
 warns, naming the layer, if an activation leaves its calibrated bound (nothing is clipped).
 
 :func:`run_infer` runs it; :func:`jsonl_appender` writes one JSON line per image as it
-finishes (``fhesim infer --jsonl``). Uses ``sw`` only.
+finishes (``fhesim infer --jsonl``); :func:`open_jsonl` checks such a file before any work
+(writable; without ``resume`` it must be empty or new, so a rerun never appends duplicate
+images; with ``resume`` its rows must come from the same run fields, see :data:`RUN_FIELDS`,
+and their images are skipped). :func:`check_image_range` checks an image range against the
+data set and :func:`summarize` recomputes the overall figures of a list of rows. Uses
+``sw`` only.
 """
 from __future__ import annotations
 
@@ -29,12 +34,86 @@ def set_threads(n: int | None, params) -> None:
         pass
 
 
+#: Fields every ``--jsonl`` row records; a resumed run must match them all.
+RUN_FIELDS = ("model", "geometry", "params", "method", "degree")
+
+
+def check_image_range(start: int, images: int, available: int) -> None:
+    """Raise ``ValueError`` naming the option and the valid range unless test images
+    ``start .. start + images - 1`` exist among ``available``."""
+    if isinstance(start, bool) or not isinstance(start, int) or not 0 <= start < available:
+        raise ValueError(f"--start {start}: the first test image index must be in [0, {available - 1}] "
+                         f"({available} test images)")
+    if isinstance(images, bool) or not isinstance(images, int) or not 1 <= images <= available - start:
+        raise ValueError(f"--images {images}: with --start {start} it must be in [1, {available - start}] "
+                         f"({available} test images)")
+
+
+def available_images(geometry: str) -> int:
+    """Number of test images of the digits split in ``geometry``."""
+    from sw.nn.data import load_digits_split
+    return len(load_digits_split(geometry)[3])
+
+
+def _read_rows(path) -> list[dict]:
+    rows = []
+    with open(path) as f:
+        for i, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"--jsonl {path}: line {i} is not JSON ({e.msg}); the file is damaged, "
+                                 f"use a new file") from None
+            if not isinstance(row, dict) or not isinstance(row.get("image"), int):
+                raise ValueError(f"--jsonl {path}: line {i} is not a result row (no integer 'image')")
+            rows.append(row)
+    return rows
+
+
+def open_jsonl(path, fields: dict, resume: bool = False) -> list[dict]:
+    """Check the ``--jsonl`` file ``path`` before any work and return the rows already in it.
+
+    The file is opened for append (created if missing), so an unwritable path fails here,
+    naming it. Without ``resume`` a file that already holds rows is refused (a rerun would
+    append duplicate images); with ``resume`` every row must match ``fields`` on each key
+    of :data:`RUN_FIELDS` it records (a file of another model, geometry, parameter set,
+    method or degree is refused, naming the field). Raises ``ValueError``.
+    """
+    try:
+        with open(path, "a"):
+            pass
+    except OSError as e:
+        raise ValueError(f"--jsonl {path}: cannot open for writing ({e.strerror})") from None
+    rows = _read_rows(path)
+    if rows and not resume:
+        raise ValueError(f"--jsonl {path} already holds {len(rows)} result rows (images "
+                         f"{sorted({r['image'] for r in rows})[:8]}...); pass --resume to skip those "
+                         f"images, or choose a new file")
+    for i, row in enumerate(rows, 1):
+        for k in RUN_FIELDS:
+            if k in row and k in fields and row[k] != fields[k]:
+                raise ValueError(f"--resume: {path} row {i} has {k}={row[k]!r}, this run {k}={fields[k]!r}; "
+                                 f"it was written by another run, use a new file")
+    return rows
+
+
+def summarize(rows: list[dict]) -> dict:
+    """Overall figures of image rows: agreement, accuracies, largest logit error, mean time."""
+    return dict(agreement=float(np.mean([r["top1_encrypted"] == r["top1_plain"] for r in rows])),
+                accuracy_encrypted=float(np.mean([r["top1_encrypted"] == r["label"] for r in rows])),
+                accuracy_plain=float(np.mean([r["top1_plain"] == r["label"] for r in rows])),
+                max_logit_err=float(max(r["max_logit_err"] for r in rows)),
+                mean_seconds=float(np.mean([r["seconds"] for r in rows])))
+
+
 def jsonl_appender(path, **fields):
     """An ``on_image`` callback of :func:`run_infer` that appends ``{**fields, **row}`` as
     one JSON line to ``path``."""
     def on_image(row):
         with open(path, "a") as f:
-            f.write(json.dumps(dict(**fields, **row)) + "\n")
+            f.write(json.dumps({**fields, **row}) + "\n")
     return on_image
 
 
@@ -70,24 +149,28 @@ def run_infer(model: str, geometry: str, params_name: str, images: int, *, metho
               degree: int = 15, allow_insecure: bool = False, start: int = 0, seed: int = 1,
               bootstrap: bool = True, progress: bool = True, threads: int | None = None,
               log=print, on_image=None, layer_times: bool = False,
-              sparse_bootstrap: bool = False) -> dict:
+              sparse_bootstrap: bool = False, skip=()) -> dict:
     """Encrypted inference on test images ``start .. start + images - 1`` (see module
     docstring); ``on_image(row)`` is called as each image finishes (long runs keep their
     results even if stopped); ``layer_times``: each row also gets ``layer_seconds`` (layer ->
     seconds, bootstraps excluded) and ``boot_seconds`` (slot period -> seconds of each
-    bootstrap); ``sparse_bootstrap``: each stage bootstraps at its own slot period."""
+    bootstrap); ``sparse_bootstrap``: each stage bootstraps at its own slot period; ``skip``:
+    image indices not to run (already done, ``--resume``; at least one image must be left).
+    The image range is checked (:func:`check_image_range`) before any key generation."""
     from sw.ckks import get_params
     from sw.nn.data import load_digits_split
     from sw.nn.encrypted import EncryptedResNet
     from sw.nn.models import load_model
 
+    xtr, _, xte, yte = load_digits_split(geometry)
+    check_image_range(start, images, len(xte))
+    todo = [i for i in range(start, start + images) if i not in set(skip)]
+    if not todo:
+        raise ValueError(f"--images: all {images} images from --start {start} are already done")
     params = get_params(params_name, allow_insecure=allow_insecure)
     set_threads(threads, params)
     net = load_model(model, geometry)
-    xtr, _, xte, yte = load_digits_split(geometry)
-    if not 1 <= images <= len(xte) - start:
-        raise ValueError(f"--images {images}: between 1 and {len(xte) - start} test images")
-    x, y = xte[start:start + images], yte[start:start + images]
+    x, y = xte[todo], yte[todo]
     t0 = time.time()
     enn = EncryptedResNet(net, params, method=method, degree=degree, calibration=xtr[:256])
     compile_s = time.time() - t0
@@ -98,14 +181,13 @@ def run_infer(model: str, geometry: str, params_name: str, images: int, *, metho
     fresh = sess.boot_level if sess.boot_level is not None else params.max_level
     plan = enn.plan(fresh, sess.boot_level)
     rows = []
-    for i in range(images):
+    for i, index in enumerate(todo):
         ct = enn.encrypt(sess, x[i], fresh)
-        out, st = enn.run(sess, ct, plan=plan, progress=progress, desc=f"image {i + 1}/{images}")
+        out, st = enn.run(sess, ct, plan=plan, progress=progress, desc=f"image {i + 1}/{len(todo)}")
         lg = enn.decrypt_logits(sess, out)
-        rows.append(_image_row(start + i, y[i], lg, plain_exact[i], plain_poly[i], st, layer_times))
+        rows.append(_image_row(index, y[i], lg, plain_exact[i], plain_poly[i], st, layer_times))
         if on_image is not None:
             on_image(rows[-1])
-    agree = float(np.mean([r["top1_encrypted"] == r["top1_plain"] for r in rows]))
     return dict(model=model, geometry=geometry, params=params_name, insecure=not params.is_secure,
                 method=method, sparse_bootstrap=bool(sparse_bootstrap and bootstrap),
                 boot_slots=sorted(sess.bootstrappers, reverse=True), degrees=list(next(iter(enn.acts.values())).degrees),
@@ -113,8 +195,4 @@ def run_infer(model: str, geometry: str, params_name: str, images: int, *, metho
                 bootstraps_planned=plan.n_bootstraps, compile_seconds=round(compile_s, 1),
                 keygen_seconds=round(keygen_s, 1), rotation_keys=len(enn.rotation_steps()),
                 key_gib=round(sess.key_bytes / 2 ** 30, 2), key_level=sess.key_level,
-                images=rows, agreement=agree,
-                accuracy_encrypted=float(np.mean([r["top1_encrypted"] == r["label"] for r in rows])),
-                accuracy_plain=float(np.mean([r["top1_plain"] == r["label"] for r in rows])),
-                max_logit_err=float(max(r["max_logit_err"] for r in rows)),
-                mean_seconds=float(np.mean([r["seconds"] for r in rows])), bound_warnings=bound_warnings)
+                images=rows, **summarize(rows), bound_warnings=bound_warnings)

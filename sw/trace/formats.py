@@ -153,15 +153,19 @@ def shape_size(shape: dict) -> int:
 
 
 def events_v1(source) -> list[dict]:
-    """The nested version-1 events of any trace document (see :func:`load`)."""
+    """The nested version-1 events of any trace document (see :func:`load`); a malformed
+    document raises ``ValueError``."""
     doc = load(source)
     if doc["format"] == FORMAT_V1:
         return doc["events"]
-    shapes, stages = doc["shapes"], doc["stages"]
-    kf = doc.get("kernel_fields", KERNEL_FIELDS)
-    out, nid = [], 0
-    for s, st in doc["events"]:
-        ev, k = shape_events(shapes[s], stages[st], nid, kf)
-        out.append(ev)
-        nid += k
+    try:
+        shapes, stages = doc["shapes"], doc["stages"]
+        kf = doc.get("kernel_fields", KERNEL_FIELDS)
+        out, nid = [], 0
+        for s, st in doc["events"]:
+            ev, k = shape_events(shapes[s], stages[st], nid, kf)
+            out.append(ev)
+            nid += k
+    except (KeyError, TypeError, IndexError, AttributeError, RecursionError) as e:
+        raise ValueError(f"op trace: malformed {FORMAT_V2} document ({type(e).__name__}: {e})") from None
     return out

@@ -1,0 +1,47 @@
+"""Security labels check every assumption of the cited bound; hand-built insecure sets warn."""
+import math
+import warnings
+
+import pytest
+
+from sw.ckks import CkksParams, InsecureParametersWarning, SecurityError, get_params
+
+
+@pytest.mark.parametrize("sigma", [1e-6, 3.0, 3.3, 100.0, math.inf])
+def test_secure_label_refuses_bad_sigma(sigma):
+    exc = SecurityError if math.isfinite(sigma) else (SecurityError, ValueError)
+    with pytest.raises(exc, match="sigma"):
+        CkksParams.build("s", 15, [1] * 20, dnum=4, security=128, sigma=sigma)
+
+
+@pytest.mark.parametrize("sigma", [3.19, 3.2])
+def test_secure_label_accepts_standard_sigma(sigma):
+    assert CkksParams.build("s", 15, [1] * 20, dnum=4, security=128, sigma=sigma).is_secure
+
+
+def test_secure_label_refuses_hamming_weight():
+    with pytest.raises(SecurityError, match="hamming_weight=64"):
+        CkksParams.build("s", 15, [1] * 20, dnum=4, security=128, hamming_weight=64)
+
+
+@pytest.mark.parametrize("sigma", [0.0, -1.0, math.nan, math.inf])
+def test_invalid_sigma_refused_even_insecure(sigma):
+    with pytest.raises(ValueError, match="sigma"):
+        CkksParams.build("t", 10, [1, 1], dnum=2, sigma=sigma, allow_insecure=True)
+
+
+def test_hand_built_insecure_warns_unless_opted_in():
+    with pytest.warns(InsecureParametersWarning, match="INSECURE.*allow_insecure=True"):
+        p = CkksParams.build("t", 10, [1, 1], dnum=2)
+    assert not p.is_secure
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InsecureParametersWarning)
+        q = CkksParams.build("t", 10, [1, 1], dnum=2, sigma=1e-6, allow_insecure=True)
+    assert not q.is_secure and q == CkksParams.build("t", 10, [1, 1], dnum=2, sigma=1e-6,
+                                                     allow_insecure=True)
+
+
+def test_named_sets_unchanged():
+    assert get_params("n16-128").is_secure
+    with pytest.warns(InsecureParametersWarning):
+        assert not get_params("toy-n10", allow_insecure=True).is_secure
