@@ -42,7 +42,8 @@ from pathlib import Path
 ITEMS = ("words", "trace", "estimate", "compare", "regression")
 PRESETS = ("ark", "craterlake", "f1", "sharp", "u280")
 MODELS = ("resnet20", "resnet110")
-_VOLATILE = {"time_s", "wall_time_s", "jobs", "elapsed_s", "build_dir", "waves"}
+_VOLATILE = {"time_s", "wall_time_s", "jobs", "elapsed_s", "build_dir", "waves", "build_s", "sim_s",
+             "wall_s", "seconds_wall"}
 
 
 def _strip(obj):
@@ -193,7 +194,7 @@ def check(old: Path, new: Path) -> int:
         if not g.exists():
             print(f"{f.stem:32s} not recorded in {new}")
             continue
-        d = _diff(json.loads(f.read_text()), json.loads(g.read_text()))
+        d = _diff(_strip(json.loads(f.read_text())), _strip(json.loads(g.read_text())))
         print(f"{f.stem:32s} {'same' if not d else 'CHANGED'}")
         for line in d:
             print(f"    {line}")
