@@ -10,7 +10,6 @@ lift of :func:`sw.ring.mod_up` (``exact=True``, bootstrapping's ModRaise).
 """
 import dataclasses
 import math
-import warnings
 
 import numpy as np
 import pytest
@@ -19,27 +18,19 @@ from sw import trace
 from sw.bootstrap import BootstrapConfig, Bootstrapper, gen_bootstrap_keys
 from sw.bootstrap.bootstrapper import EncapsulationKey
 from sw.ckks import (CkksContext, Decryptor, Encoder, Encryptor, KeyGenerator,
-                     ParameterMismatchError, SecretKey, get_params)
+                     ParameterMismatchError, SecretKey)
 from sw.ckks.keys import BasisKey
 from sw.ckks.keyswitch import key_switch
 from sw.ring import RnsBasis, RnsPoly, mod_up
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    import numba
-    old = numba.get_num_threads()
-    numba.set_num_threads(1)
-    yield
-    numba.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_numba_thread")
 
 
 @pytest.fixture(scope="module")
-def env():
+def env(insecure_params):
     """Bootstrapper whose encapsulation key is made here from a known sparse secret."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        p = get_params("toy-boot-n10", allow_insecure=True)
+    p = insecure_params("toy-boot-n10")
     ctx = CkksContext(p)
     kg = KeyGenerator(ctx, seed=11)
     sk = kg.gen_secret_key()

@@ -1,19 +1,16 @@
 """IND-CPA-D noise flooding on decryption: off by default; when on, the decoded result stays
 within the stated precision and differs from the unflooded decryption."""
-import warnings
 
 import numpy as np
 import pytest
 
-from sw.ckks import CkksContext, Decryptor, Encoder, Encryptor, Evaluator, KeyGenerator, get_params
+from sw.ckks import CkksContext, Decryptor, Encoder, Encryptor, Evaluator, KeyGenerator
 from sw.ckks.encryptor import default_noise_bound, flooding_error_bound, flooding_sigma
 
 
 @pytest.fixture(scope="module")
-def env():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        p = get_params("toy-n10", allow_insecure=True)
+def env(insecure_params):
+    p = insecure_params("toy-n10")
     ctx = CkksContext(p)
     ks = KeyGenerator(ctx, seed=3).gen_keyset()
     enc = Encoder(ctx)

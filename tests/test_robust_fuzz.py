@@ -2,7 +2,6 @@
 exception type (all ValueError subclasses) or a correct load, never another exception."""
 import io
 import json
-import warnings
 
 import numpy as np
 import pytest
@@ -10,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sw import trace as swtrace
-from sw.ckks import CkksContext, CkksError, Encoder, Encryptor, KeyGenerator, get_params
+from sw.ckks import CkksContext, CkksError, Encoder, Encryptor, KeyGenerator
 from sw.ckks import serialize as ser
 from sim.compare import tracefile
 from sim.cycle import config as cfgmod
@@ -20,10 +19,8 @@ FUZZ = settings(max_examples=50, deadline=None, suppress_health_check=[HealthChe
 
 
 @pytest.fixture(scope="module")
-def ckks():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        p = get_params("toy-n10", allow_insecure=True)
+def ckks(insecure_params):
+    p = insecure_params("toy-n10")
     ctx = CkksContext(p)
     ks = KeyGenerator(ctx, seed=1).gen_keyset()
     ct = Encryptor(ctx, ks.public, seed=2).encrypt(Encoder(ctx).encode(np.ones(4), level=1))
@@ -175,11 +172,9 @@ def test_config_mutated_preset(data):
 
 
 @pytest.fixture(scope="module")
-def op_trace_text():
+def op_trace_text(insecure_params):
     from sw.ckks import Evaluator
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        p = get_params("toy-n10", allow_insecure=True)
+    p = insecure_params("toy-n10")
     ctx = CkksContext(p)
     with swtrace.recording(dry_run=True) as rec:
         ks = KeyGenerator(ctx, seed=1).gen_keyset(rotations=(1,))

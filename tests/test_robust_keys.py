@@ -1,19 +1,16 @@
 """Key binding: material of another key set raises KeyMismatchError, never garbage."""
-import warnings
 
 import numpy as np
 import pytest
 
 from sw.ckks import (CkksContext, Decryptor, Encoder, Encryptor, Evaluator, KeyGenerator,
-                     KeyMismatchError, get_params)
+                     KeyMismatchError)
 from sw.ckks import serialize as ser
 
 
 @pytest.fixture(scope="module")
-def two():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        p = get_params("toy-n10", allow_insecure=True)
+def two(insecure_params):
+    p = insecure_params("toy-n10")
     ctx = CkksContext(p)
     ka = KeyGenerator(ctx, seed=11).gen_keyset(rotations=(1,), conjugation=True)
     kb = KeyGenerator(ctx, seed=99).gen_keyset(rotations=(1,), conjugation=True)
@@ -92,13 +89,11 @@ def test_bad_key_id_field_is_format_error(two):
         ser.loads(ser.dumps(bad), ctx)
 
 
-def test_bootstrapping_keys_share_the_key_set_identity():
+def test_bootstrapping_keys_share_the_key_set_identity(insecure_params):
     """Bootstrapping keys carry the secret's id; a ciphertext of another key set is refused
     before any work, and so is a shared encapsulation key of another secret."""
     from sw.bootstrap import BootstrapConfig, Bootstrapper, gen_bootstrap_keys
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        p = get_params("toy-boot-n10", allow_insecure=True)
+    p = insecure_params("toy-boot-n10")
     ctx = CkksContext(p)
     kg_a, kg_b = KeyGenerator(ctx, seed=11), KeyGenerator(ctx, seed=12)
     sk_a, sk_b = kg_a.gen_secret_key(), kg_b.gen_secret_key()
