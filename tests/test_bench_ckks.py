@@ -1,4 +1,4 @@
-"""Smoke test of the ``fhesim bench ckks`` module at a toy size, without DESILO FHE.
+"""Smoke test of the ``fhesim bench ckks`` module at a toy size, without its peers.
 
 No wall-clock assertions: only that every operation row is there, our times are positive
 and our decrypted results are correct (error column below a stated bound).
@@ -40,12 +40,13 @@ def _check_ours(df):
 def test_bench_ckks_no_peer():
     df = _run(["--no-peer"])
     _check_ours(df)
-    assert df["peer_s"].isna().all() and df["ours_over_peer"].isna().all()
+    for peer in ("desilo", "openfhe"):
+        assert df[f"{peer}_s"].isna().all() and df[f"ours_over_{peer}"].isna().all()
 
 
 def test_bench_ckks_peer_missing(monkeypatch):
     monkeypatch.setitem(sys.modules, "desilofhe", None)   # import fails as when not installed
-    df = _run([])
+    df = _run(["--no-openfhe"])
     _check_ours(df)
-    assert all(math.isnan(v) for v in df["peer_s"])
+    assert all(math.isnan(v) for v in df["desilo_s"])
     assert any("DESILO FHE not importable" in n for n in df.attrs["notes"])
