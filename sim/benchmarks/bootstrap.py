@@ -1,4 +1,4 @@
-"""``fhesim bench bootstrap``: our CKKS bootstrapping (sw.bootstrap) beside DESILO FHE's.
+"""``fhesim bench bootstrap``: our CKKS bootstrapping (sw.bootstrap) beside OpenFHE's and DESILO FHE's.
 
 Both bootstrap a level-0 ciphertext of real values uniform in [-1, 1] in every slot at
 N = 2^16 (ours: the ``n16-128`` set, real-message variant with imaginary removal, 2^15 slots,
@@ -11,6 +11,16 @@ first run: min over ``--reps``), levels left, precision (mean and worst bits,
 The peer runs first and is released before ours starts (its regular bootstrap key is
 about 12 GB). Anchor (docs/sources.md, 2 threads): DESILO FHE 67.7 s, 17 levels left.
 ``--params toy-boot-n10 --allow-insecure`` runs the same code path in seconds.
+
+OpenFHE (``openfhe`` 1.x in its Python 3.10 environment, :mod:`sim.benchmarks.peers.openfhe_peer`)
+bootstraps N/2 real slots at our ring degree with FLEXIBLEAUTO rescaling, HYBRID key
+switching with our dnum, a uniform ternary secret (as ours), level budget ``[3, 3]`` (our
+CtS and StC take 3 levels each), a 60-bit first modulus and 50-bit scaling moduli
+(``EvalBootstrap`` refuses a first modulus more than about 10 bits above the scaling one).
+Its uniform-ternary EvalBootstrap takes 20 levels, so at a log2 Q matched to ours it keeps
+fewer levels than ours; the levels it keeps are what fits our log2 Q (``--openfhe-levels``
+asks for at most that many). Every row carries its ring degree, log2 Q and P, primes, dnum,
+levels, levels left and precision; ``ours_over_this`` = our bootstrap time / that row's.
 """
 from __future__ import annotations
 
@@ -20,7 +30,7 @@ import os
 import time
 
 NAME = "bootstrap"
-HELP = "CKKS bootstrapping at N=2^16 (time, levels left, precision): ours vs DESILO FHE"
+HELP = "CKKS bootstrapping at N=2^16 (time, levels left, precision): ours vs OpenFHE and DESILO FHE"
 
 ANCHOR_S = 67.7
 
@@ -30,7 +40,15 @@ def add_arguments(parser) -> None:
     parser.add_argument("--slots", type=int, default=None, help="slots (default N/2)")
     parser.add_argument("--complex", action="store_true", help="complex-message variant instead of real")
     parser.add_argument("--reps", type=int, default=1, help="timed bootstraps after the first (default 1)")
-    parser.add_argument("--no-peer", action="store_true", help="skip DESILO FHE")
+    parser.add_argument("--no-peer", action="store_true", help="skip both peers")
+    parser.add_argument("--no-desilo", action="store_true", help="skip DESILO FHE")
+    parser.add_argument("--no-openfhe", action="store_true", help="skip OpenFHE")
+    parser.add_argument("--no-build-peers", action="store_true",
+                        help="do not build the OpenFHE peer environment when it is missing")
+    parser.add_argument("--openfhe-levels", type=int, default=16,
+                        help="levels OpenFHE should keep after bootstrapping, at most (default 16, as ours)")
+    parser.add_argument("--openfhe-scale-bits", type=int, default=50, help="OpenFHE scaling modulus size")
+    parser.add_argument("--openfhe-level-budget", default="3,3", help="OpenFHE CtS,StC level budget")
     parser.add_argument("--no-ours", action="store_true", help="skip ours")
     parser.add_argument("--peer-threads", type=int, default=None, help="DESILO thread_count (default: all CPUs)")
     parser.add_argument("--peer-key", choices=("auto", "regular", "small"), default="auto",
@@ -64,7 +82,7 @@ def _peer(args, notes) -> dict | None:
         notes.append(f"DESILO FHE not importable ({e}); pip install desilofhe to compare; only ours is reported")
         return None
     import numpy as np
-    threads = args.peer_threads or os.cpu_count() or 1
+    threads = _peer_threads(args)
     kind = args.peer_key
     if kind == "auto":
         kind = "regular" if _mem_available() > 18 * 2 ** 30 else "small"
@@ -95,7 +113,10 @@ def _peer(args, notes) -> dict | None:
     mean_b, worst_b = _bits(got - x)
     notes.append(f"peer: desilofhe {getattr(desilofhe, '__version__', '2.x')}, Engine(bootstrap=True, "
                  f"thread_count={threads}), {kind} bootstrap key; first run {times[0]:.1f} s")
-    res = dict(system="DESILO FHE", slots=slots, keygen_s=keygen, bootstrap_s=min(times[1:]),
+    words = round(ct.nbytes / (2 * 2 * slots * 8))   # level-0 ciphertext: 2 polys of N words per prime
+    res = dict(system="DESILO FHE", ring_degree=2 * slots, slots=slots, log_q=f"~{60 * words}+",
+               log_p="n/a", q_primes=f"{words} at level 0", dnum="n/a", levels=int(engine.max_level),
+               keygen_s=keygen, bootstrap_s=min(times[1:]),
                levels_left=int(out.level), mean_bits=mean_b, worst_bits=worst_b,
                key_gib=float("nan"))
     del engine, sk, pk, rlk, cjk, btk, ct, out
@@ -169,7 +190,9 @@ def _ours(args, notes) -> dict | None:
         notes.append(f"ours ran with numba threads = {numba.get_num_threads()}, {os.cpu_count()} CPUs")
     except ImportError:
         pass
-    return dict(system="fhesim (ours)", slots=slots, keygen_s=keygen, bootstrap_s=min(times[1:]),
+    return dict(system="fhesim (ours)", ring_degree=params.n, slots=slots, log_q=round(params.log_q),
+                log_p=round(params.log_p), q_primes=len(params.q_primes), p_primes=len(params.p_primes),
+                dnum=params.dnum, levels=params.max_level, keygen_s=keygen, bootstrap_s=min(times[1:]),
                 levels_left=int(out.level), mean_bits=mean_b, worst_bits=worst_b,
                 key_gib=rep["total_bytes"] / 2 ** 30, **stage_s[best])
 
@@ -180,27 +203,72 @@ def _stage_seconds(stamps) -> dict:
     return {f"{name}_s": t1 - t0 for (name, t0), (_, t1) in zip(stamps, stamps[1:])}
 
 
+def _peer_threads(args) -> int:
+    """Peer threads: ``--peer-threads``, else as many as ours (numba), else all CPUs."""
+    if args.peer_threads:
+        return args.peer_threads
+    try:
+        import numba
+        return numba.get_num_threads()
+    except ImportError:
+        return os.cpu_count() or 1
+
+
+def _openfhe(args, notes) -> dict | None:
+    """OpenFHE's EvalBootstrap at our ring degree and log2 Q, run by the peer driver."""
+    from sw.ckks import get_params
+    from .peers import openfhe_peer as of
+    params = get_params(args.params, allow_insecure=args.allow_insecure)
+    try:
+        python = of.ensure_env(build=not args.no_build_peers, log=lambda m: notes.append(f"openfhe: {m}"))
+        req = dict(task="bootstrap", log_n=params.log_n, depth=args.openfhe_levels, first_mod_size=60,
+                   scale_mod_size=args.openfhe_scale_bits, target_log_q=params.log_q, dnum=params.dnum,
+                   secure=params.is_secure, reps=args.reps,
+                   level_budget=[int(b) for b in args.openfhe_level_budget.split(",")])
+        ans = of.run_driver(req, python, threads=_peer_threads(args))
+    except of.PeerUnavailable as e:
+        notes.append(f"OpenFHE skipped: {e}")
+        return None
+    p = ans["params"]
+    notes.append(f"peer: openfhe {ans.get('version', '1.x')} (Python 3.10 environment), FLEXIBLEAUTO, HYBRID, "
+                 f"{p['secret']} secret, level budget {p['level_budget']} (EvalBootstrap depth "
+                 f"{p['bootstrap_depth']}), Q primes {p['q_prime_bits']} bits, P from the relinearisation key's "
+                 f"size; {_peer_threads(args)} OpenMP threads; first run {ans['first_s']:.1f} s")
+    return dict(system="OpenFHE", ring_degree=p["ring_degree"], slots=p["slots"], log_q=p["log_q"],
+                log_p=f"~{p.get('log_p', 'n/a')}", q_primes=p["q_primes"], p_primes=p.get("p_primes", "n/a"),
+                dnum=p["dnum"], levels=p["levels"], keygen_s=ans["keygen_s"], bootstrap_s=ans["bootstrap_s"],
+                levels_left=ans["levels_left"], mean_bits=ans["mean_bits"], worst_bits=ans["worst_bits"],
+                key_gib=float("nan"))
+
+
 def run(args):
     import pandas as pd
+    from .peers.openfhe_peer import ratio
     notes: list[str] = []
     rows = []
-    peer = None if args.no_peer else _peer(args, notes)
-    if peer:
-        rows.append(peer)
+    if not (args.no_peer or args.no_desilo):
+        rows.append(_peer(args, notes))
+    if not (args.no_peer or args.no_openfhe):
+        rows.append(_openfhe(args, notes))
     ours = None if args.no_ours else _ours(args, notes)
-    if ours:
-        rows.append(ours)
+    rows = [r for r in rows + [ours] if r]
     df = pd.DataFrame(rows)
-    if ours and peer:
-        df["ours_over_peer"] = [float("nan")] * len(df)
-        df.loc[df.system == "fhesim (ours)", "ours_over_peer"] = ours["bootstrap_s"] / peer["bootstrap_s"]
+    if ours and len(rows) > 1:
+        df["ours_over_this"] = [ratio(ours["bootstrap_s"], r["bootstrap_s"]) if r["ring_degree"] == ours["ring_degree"]
+                                else float("nan") for r in rows]
+        for r in rows:
+            if r["ring_degree"] != ours["ring_degree"]:
+                notes.append(f"ours_over_this blank for {r['system']}: it ran at N = {r['ring_degree']}, ours at "
+                             f"N = {ours['ring_degree']}")
     for c in ("keygen_s", "bootstrap_s", "modraise_s", "cts_s", "evalmod_s", "stc_s", "mean_bits",
-              "worst_bits", "key_gib"):
+              "worst_bits", "key_gib", "ours_over_this"):
         if c in df:
             df[c] = df[c].astype(float).round(2)
-    df["anchor_peer_s"] = ANCHOR_S
+    df["anchor_desilo_s"] = ANCHOR_S
     notes.append("bootstrap_s: min over --reps warm runs (modraise_s..stc_s: that run's stages; modraise "
                  "includes encapsulation and the sub-ring trace); bits = -log2(mean|err|), -log2(max|err|) over "
-                 "the slots; anchor_peer_s: docs/sources.md (DESILO FHE 2.0, N = 2^16, 2 threads)")
+                 "the slots; ours_over_this = our bootstrap_s / this row's, same run (lower is better for us); "
+                 "anchor_desilo_s: docs/sources.md (DESILO FHE 2.0, N = 2^16, 2 threads); load average "
+                 f"{os.getloadavg()[0]:.1f} at the end")
     df.attrs["notes"] = notes
     return df
