@@ -318,7 +318,7 @@ def run(args):
     df = pd.DataFrame(_rows(ours, peers))
     for c in df.columns:
         if c.endswith("_s"):
-            df[c] = df[c].round(4)
+            df[c] = df[c].round(6)
         elif c.startswith("ours_over_"):
             df[c] = df[c].round(2)
     table = parameter_table(systems)

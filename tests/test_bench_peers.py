@@ -1,0 +1,146 @@
+"""The OpenFHE peer of ``fhesim bench ckks`` / ``bench bootstrap``: subprocess protocol and notes.
+
+A fake driver (this interpreter running a script that answers canned JSON) checks the
+parsing, the errors and that the ratio columns are computed from the same run; the
+finder is monkeypatched to check the note when no Python 3.10 exists. If the OpenFHE
+environment has been built (``make peers``), a tiny real run at N = 2^12 checks the real
+driver's answer (slow; skipped otherwise). No wall-clock assertions.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+
+import pytest
+
+from sim.benchmarks import ckks as bench_ckks
+from sim.benchmarks.peers import openfhe_peer as of
+
+CANNED_OPS = {op: {"min_s": 0.5, "median_s": 0.6, "err": 1e-7} for op in
+              ("mul+relin+rescale", "rotate(1)", "pmul+rescale", "encrypt", "decrypt")}
+CANNED_OPS["encode"] = {"min_s": 0.25, "median_s": 0.25, "err": None}
+
+
+def _fake_driver(tmp_path, answer: dict | None, noise: str = "") -> str:
+    """A driver script that echoes the request's ring degree into a canned answer."""
+    path = tmp_path / "fake_driver.py"
+    path.write_text(textwrap.dedent(f"""
+        import json, sys
+        req = json.load(sys.stdin)
+        print({noise!r})
+        ans = {answer!r}
+        if ans is None:
+            sys.exit(3)
+        if ans.get("ok"):
+            ans["params"]["ring_degree"] = 1 << req["log_n"]
+            ans["params"]["slots"] = 1 << (req["log_n"] - 1)
+            ans["echo"] = req
+        print(json.dumps(ans))
+    """))
+    return str(path)
+
+
+def _canned(**extra) -> dict:
+    params = dict(log_q=1200, q_primes=11, q_prime_bits="60 + 10 x 40", dnum=4, levels=10,
+                  scaling="FIXEDMANUAL", secret="uniform ternary", p_primes=3, log_p=180,
+                  levels_left_after_mul=9, mul_bits=22.0)
+    return dict(ok=True, task="ckks", params=params, ops=CANNED_OPS, keygen_s=0.1, version="1.fake", **extra)
+
+
+def test_run_driver_parses_the_answer_and_ignores_other_output(tmp_path):
+    drv = _fake_driver(tmp_path, _canned(), noise="OpenFHE chatter before the answer")
+    ans = of.run_driver({"task": "ckks", "log_n": 12}, sys.executable, driver=drv, threads=1)
+    assert ans["ok"] and ans["params"]["ring_degree"] == 4096
+    assert ans["echo"] == {"task": "ckks", "log_n": 12}
+    assert ans["ops"]["rotate(1)"]["min_s"] == 0.5
+
+
+def test_run_driver_reports_failures(tmp_path):
+    drv = _fake_driver(tmp_path, {"ok": False, "error": "RuntimeError: degree too large"})
+    with pytest.raises(of.PeerUnavailable, match="OpenFHE run failed: RuntimeError: degree too large"):
+        of.run_driver({"log_n": 12}, sys.executable, driver=drv)
+    drv = _fake_driver(tmp_path, None)
+    with pytest.raises(of.PeerUnavailable, match="no answer"):
+        of.run_driver({"log_n": 12}, sys.executable, driver=drv)
+
+
+def test_ratio():
+    assert of.ratio(1.0, 4.0) == 0.25
+    for ours, peer in ((1.0, float("nan")), (float("nan"), 1.0), (1.0, 0.0), (None, 1.0)):
+        assert of.ratio(ours, peer) != of.ratio(ours, peer)   # NaN
+
+
+def _bench_ckks(extra):
+    parser = argparse.ArgumentParser()
+    bench_ckks.add_arguments(parser)
+    args = parser.parse_args(["--params", "toy-n10", "--allow-insecure", "--reps", "1", "--no-desilo", *extra])
+    with pytest.warns(Warning, match="INSECURE"):
+        return bench_ckks.run(args)
+
+
+def test_bench_ckks_with_fake_openfhe(tmp_path, monkeypatch):
+    drv = _fake_driver(tmp_path, _canned())
+    real = of.run_driver
+    seen = {}
+
+    def fake_run(req, python, threads=None):
+        seen.update(req)
+        return real(req, python, driver=drv, threads=threads)
+
+    monkeypatch.setattr(of, "ensure_env", lambda build=True, log=None: sys.executable)
+    monkeypatch.setattr(of, "run_driver", fake_run)
+    df = _bench_ckks([]).set_index("op")
+    # the request is matched to our parameters
+    assert seen["task"] == "ckks" and seen["log_n"] == 10 and seen["depth"] > 0 and seen["dnum"] > 0
+    assert seen["secure"] is False and seen["target_log_q"] > 100
+    assert df.loc["mul+relin+rescale", "openfhe_s"] == 0.5
+    assert df.loc["encode", "openfhe_s"] == 0.25 and df["openfhe_s"].isna()["decode"]
+    # ratio = ours / peer from this run's columns
+    for op in ("mul+relin+rescale", "rotate(1)", "encode"):
+        want = round(df.loc[op, "ours_s"] / df.loc[op, "openfhe_s"], 2)
+        assert df.loc[op, "ours_over_openfhe"] == pytest.approx(want, abs=0.011)
+    assert df.loc["rotate(1)", "openfhe_err"] == 1e-7
+    notes = "\n".join(df.attrs["notes"])
+    assert "parameters" in notes and "OpenFHE" in notes and "fhesim (ours)" in notes
+    assert "openfhe 1.fake" in notes
+
+
+def test_bench_ckks_notes_a_missing_python310(tmp_path, monkeypatch):
+    monkeypatch.setenv("FHESIM_OPENFHE_VENV", str(tmp_path / "no-venv"))
+    monkeypatch.setattr(of, "find_python310", lambda: None)
+    with pytest.raises(of.PeerUnavailable, match="no Python 3.10 interpreter found"):
+        of.ensure_env(build=True)
+    with pytest.raises(of.PeerUnavailable, match="make peers"):
+        of.ensure_env(build=False)
+    df = _bench_ckks([])
+    assert df["openfhe_s"].isna().all() and df["ours_over_openfhe"].isna().all()
+    assert any("OpenFHE skipped: no Python 3.10 interpreter found" in n for n in df.attrs["notes"])
+    assert (df["ours_s"] > 0).all()
+
+
+def _real_env():
+    try:
+        return of.ensure_env(build=False)
+    except of.PeerUnavailable as e:
+        pytest.skip(f"OpenFHE peer environment not built: {e}")
+
+
+@pytest.mark.slow
+def test_real_openfhe_tiny_ckks_and_bootstrap():
+    python = _real_env()
+    req = dict(task="ckks", log_n=12, depth=6, first_mod_size=60, scale_mod_size=40, dnum=2,
+               secure=False, reps=1)
+    ans = of.run_driver(req, python, threads=1)
+    p = ans["params"]
+    assert p["ring_degree"] == 4096 and p["slots"] == 2048 and p["q_primes"] == 7 and p["levels"] == 6
+    assert p["log_q"] == pytest.approx(60 + 6 * 40, abs=2) and p["p_primes"] >= 1
+    assert p["levels_left_after_mul"] == 5
+    for op in ("mul+relin+rescale", "rotate(1)", "pmul+rescale", "encrypt", "decrypt"):
+        assert ans["ops"][op]["min_s"] > 0 and ans["ops"][op]["err"] < 1e-4, op
+    boot = of.run_driver(dict(task="bootstrap", log_n=12, depth=2, first_mod_size=60, scale_mod_size=50,
+                              dnum=3, secure=False, reps=1, level_budget=[2, 2]), python, threads=1)
+    assert boot["levels_left"] == 2 and boot["params"]["bootstrap_depth"] > 0
+    assert boot["mean_bits"] > 5 and boot["bootstrap_s"] > 0
+    json.dumps(boot)   # plain JSON types only
