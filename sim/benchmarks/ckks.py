@@ -262,7 +262,7 @@ def _ours(args, notes: list):
     rec("decrypt+decode", lambda: dd(ct_x), lambda v: _max_err(v, x))
     prod = ev.rescale(ev.mul(ct_x, ct_y))
     res["_params"] = dict(system="fhesim (ours)", ring_degree=params.n, slots=slots, log_q=round(log_q),
-                          q_primes=len(params.primes_at(top)), q_prime_bits="< 31 (pairs ~60 at the top)",
+                          q_primes=len(params.primes_at(top)), q_prime_bits="~30 (some levels 2 primes)",
                           log_p=round(params.log_p), p_primes=len(params.p_primes), dnum=params.dnum,
                           levels=top, levels_left_after_mul=int(prod.level),
                           mul_bits=_bits(res["mul+relin+rescale"][2]))
