@@ -145,3 +145,97 @@ def test_real_openfhe_tiny_ckks_and_bootstrap():
     assert boot["levels_left"] == 2 and boot["params"]["bootstrap_depth"] > 0
     assert boot["mean_bits"] > 5 and boot["bootstrap_s"] > 0
     json.dumps(boot)   # plain JSON types only
+
+
+# --------------------------------------------------------------------------- bench bootstrap
+
+
+class _FakeCt:
+    def __init__(self, values, level, primes=1):
+        import numpy as np
+        self.values, self.level = np.asarray(values), level
+        self.nbytes = 2 * 2 * len(self.values) * 8 * primes   # 2 polys of N = 2 * slots words per prime
+
+
+class _FakeEngine:
+    """Enough of ``desilofhe.Engine(bootstrap=True)`` for the bootstrap benchmark's plumbing."""
+
+    def __init__(self, slots, **kw):
+        self.slot_count, self.max_level = slots, 24
+
+    def __getattr__(self, name):
+        if name.startswith("create_"):
+            return lambda *a, **k: object()
+        raise AttributeError(name)
+
+    def encrypt(self, x, pk, level=0):
+        return _FakeCt(x, level, primes=2)
+
+    def bootstrap(self, ct, *keys):
+        return _FakeCt(ct.values, 17)
+
+    def decrypt(self, ct, sk):
+        return ct.values + 2.0 ** -20
+
+
+def _bench_bootstrap(extra):
+    from sim.benchmarks import bootstrap as bench_boot
+    parser = argparse.ArgumentParser()
+    bench_boot.add_arguments(parser)
+    args = parser.parse_args(["--params", "toy-boot-n10", "--allow-insecure", "--no-progress", *extra])
+    with pytest.warns(Warning, match="INSECURE"):
+        return bench_boot.run(args)
+
+
+def test_bench_bootstrap_with_fake_peers(tmp_path, monkeypatch):
+    import types
+    fake_desilo = types.SimpleNamespace(Engine=lambda **kw: _FakeEngine(512, **kw), __version__="2.fake")
+    monkeypatch.setitem(sys.modules, "desilofhe", fake_desilo)
+    boot = dict(ok=True, task="bootstrap", keygen_s=0.1, first_s=9.0, bootstrap_s=8.0, levels_left=5,
+                mean_bits=11.0, worst_bits=9.0, version="1.fake",
+                params=dict(log_q=1311, q_primes=26, q_prime_bits="60 + 25 x 50", dnum=4, levels=25,
+                            scaling="FLEXIBLEAUTO", secret="uniform ternary", p_primes=7, log_p=420,
+                            level_budget=[3, 3], bootstrap_depth=20))
+    drv = _fake_driver(tmp_path, boot)
+    real, seen = of.run_driver, {}
+
+    def fake_run(req, python, threads=None):
+        seen.update(req)
+        return real(req, python, driver=drv, threads=threads)
+
+    monkeypatch.setattr(of, "ensure_env", lambda build=True, log=None: sys.executable)
+    monkeypatch.setattr(of, "run_driver", fake_run)
+    df = _bench_bootstrap(["--peer-key", "small"]).set_index("system")
+    assert list(df.index) == ["DESILO FHE", "OpenFHE", "fhesim (ours)"]
+    assert seen["task"] == "bootstrap" and seen["log_n"] == 10 and seen["level_budget"] == [3, 3]
+    assert seen["depth"] == 16 and seen["target_log_q"] > 1000
+    for col in ("ring_degree", "log_q", "log_p", "q_primes", "dnum", "levels", "levels_left",
+                "mean_bits", "worst_bits", "bootstrap_s", "ours_over_this"):
+        assert col in df.columns, col
+    assert (df["ring_degree"] == 1024).all()
+    assert df.loc["DESILO FHE", "levels_left"] == 17 and df.loc["OpenFHE", "levels_left"] == 5
+    ours = df.loc["fhesim (ours)", "bootstrap_s"]
+    assert df.loc["OpenFHE", "ours_over_this"] == pytest.approx(ours / 8.0, abs=0.011)
+    assert df.loc["fhesim (ours)", "ours_over_this"] == 1.0
+    assert df.loc["fhesim (ours)", "levels_left"] == 16
+
+
+# --------------------------------------------------------------------------- bench resnet
+
+
+def test_bench_resnet_prints_the_orion_refusal(monkeypatch):
+    from sim.benchmarks import resnet as bench_resnet
+    import sw.nn.infer
+    image = dict(image=0, seconds=10.0, bootstraps=1, top1_encrypted=3, top1_plain=3, max_logit_err=0.01,
+                 layer_seconds={}, s_conv=4.0, s_bootstrap=6.0)
+    fake = dict(images=[image], params="toy-boot-n11", insecure=True, slots=1024, method="composite",
+                degrees=[15], bootstraps_planned=1, boot_slots=[1024], compile_seconds=1.0,
+                keygen_seconds=1.0, rotation_keys=3, key_level=16, key_gib=0.1)
+    monkeypatch.setattr(sw.nn.infer, "run_infer", lambda *a, **k: fake)
+    parser = argparse.ArgumentParser()
+    bench_resnet.add_arguments(parser)
+    df = bench_resnet.run(parser.parse_args(["--params", "toy-boot-n11", "--allow-insecure"]))
+    orion = df[df.system.str.startswith("Orion")]
+    assert len(orion) == 1 and orion["seconds"].isna().all() and orion["source"].iloc[0] == "peer not run"
+    notes = " ".join(df.attrs["notes"])
+    assert "24.3 GB" in notes and "6.4 minutes" in notes and "2^16" in notes
