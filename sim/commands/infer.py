@@ -23,6 +23,8 @@ import sys
 
 
 def _cmd(args: argparse.Namespace) -> int:
+    if getattr(args, "cluster", None) and not args.compare:
+        return _cmd_cluster(args)
     import pandas as pd
 
     from sw.nn.infer import jsonl_appender, run_infer
@@ -70,6 +72,39 @@ def _cmd(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_cluster(args: argparse.Namespace) -> int:
+    """``fhesim infer --cluster SPEC``: the same table, computed on a Dask cluster
+    (:func:`sim.infer_cluster.run_infer_cluster`); rows stream to ``--jsonl``."""
+    from sim.infer_cluster import JsonlRows, run_infer_cluster
+    from sw.ckks.serialize import SerializationError
+    try:
+        on_image = None
+        if args.jsonl:
+            on_image = JsonlRows(args.jsonl, model=args.model, geometry=args.geometry, params=args.params,
+                                 method=args.method)
+        res = run_infer_cluster(args.model, args.geometry, args.params, args.images, cluster=args.cluster,
+                                method=args.method, degree=args.degree, allow_insecure=args.allow_insecure,
+                                start=args.start, seed=args.seed, bootstrap=not args.no_bootstrap,
+                                threads=args.threads, log=lambda m: print(m, file=sys.stderr),
+                                on_image=on_image, sparse_bootstrap=args.sparse_bootstrap,
+                                keys_path=args.keys)
+    except (ValueError, KeyError, FileNotFoundError, SerializationError) as e:
+        print(f"fhesim infer: error: {e}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(res, indent=2))
+        return 0
+    import pandas as pd
+    print(f"{res['model']} / {res['geometry']} on {res['params']}{' (INSECURE)' if res['insecure'] else ''} "
+          f"on cluster {res['cluster']}: {res['method']} ReLU {res['degrees']}, {res['key_gib']} GiB of keys, "
+          f"about {res['worker_bytes_needed'] / 2 ** 30:.2f} GiB per worker")
+    print(pd.DataFrame(res["images"]).to_string(index=False))
+    print(f"agreement {res['agreement']:.3f}  accuracy encrypted {res['accuracy_encrypted']:.3f}  "
+          f"plain {res['accuracy_plain']:.3f}  max logit error {res['max_logit_err']:.3g}  "
+          f"mean {res['mean_seconds']:.1f} s/image")
+    return 0
+
+
 def _has_tabulate() -> bool:
     try:
         import tabulate  # noqa: F401
@@ -103,4 +138,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "on --images images, projected latency from a dry-run trace)")
     p.add_argument("--trace-params", default="n16-128", help="parameter set of the projection (--compare)")
     p.add_argument("--config", default="sharp", help="accelerator preset of the projection (--compare)")
+    from sim.cluster import add_cluster_argument
+    add_cluster_argument(p, default_help="none: this process, one image after another")
+    p.add_argument("--keys", metavar="FILE", default=None,
+                   help="with --cluster: write the evaluation keys here (a path every worker can read); "
+                        "default a temporary file (local clusters) or the bytes sent to every worker")
     p.set_defaults(func=_cmd)
