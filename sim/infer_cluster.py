@@ -166,6 +166,8 @@ def run_infer_cluster(model: str, geometry: str, params_name: str, images: int, 
     digest = hashlib.sha256(data).hexdigest()
     depth = int("".join(c for c in model if c.isdigit()) or 20)
     need = estimate_worker_bytes(st["params"], depth, len(data))
+    if cspec.kind == "remote" and keys_path is None:
+        need += len(data)   # the broadcast bytes and the loaded keys coexist while loading
     key_info = dict(boot_slots=sorted(sess.bootstrappers, reverse=True), boot_level=sess.boot_level,
                     key_gib=round(sess.key_bytes / 2 ** 30, 2), key_level=sess.key_level, cluster=str(cspec),
                     need=need, key_file_bytes=len(data))

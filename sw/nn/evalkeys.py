@@ -33,7 +33,7 @@ import time
 import numpy as np
 
 __all__ = ["KeyFileError", "MAGIC", "VERSION", "job_spec", "build_network", "eval_key_bytes",
-           "read_manifest", "load_session", "run_image", "estimate_worker_bytes"]
+           "read_manifest", "check_manifest", "file_digest", "load_session", "run_image", "estimate_worker_bytes"]
 
 MAGIC = b"FHESIMEK"
 VERSION = 1
@@ -122,25 +122,58 @@ def eval_key_bytes(sess, spec: dict) -> bytes:
 # ---------------------------------------------------------------------------------------
 # reading
 # ---------------------------------------------------------------------------------------
-def read_manifest(data: bytes, *, check_payload: bool = True) -> tuple[dict, memoryview]:
-    """Parse a key file: ``(manifest, payload)``; checks magic, version, lengths and the
-    payload checksum (:class:`KeyFileError` naming what is wrong)."""
-    view = memoryview(data)
-    if len(view) < _HEAD.size or bytes(view[:8]) != MAGIC:
-        raise KeyFileError(f"not an fhesim evaluation key file (magic {bytes(view[:8])!r} != {MAGIC!r})")
-    magic, version, reserved, mlen = _HEAD.unpack(view[:_HEAD.size])
+def _parse_head(head: bytes) -> int:
+    """Manifest length from the fixed header (magic and version checked)."""
+    if len(head) < _HEAD.size or head[:8] != MAGIC:
+        raise KeyFileError(f"not an fhesim evaluation key file (magic {head[:8]!r} != {MAGIC!r})")
+    _, version, reserved, mlen = _HEAD.unpack(head[:_HEAD.size])
     if version != VERSION or reserved:
         raise KeyFileError(f"evaluation key file version {version}; this fhesim reads version {VERSION}")
-    if len(view) < _HEAD.size + mlen:
-        raise KeyFileError("truncated evaluation key file (manifest cut short)")
+    return mlen
+
+
+def _parse_manifest(blob: bytes) -> dict:
     try:
-        manifest = json.loads(bytes(view[_HEAD.size:_HEAD.size + mlen]).decode())
+        return json.loads(blob.decode())
     except ValueError as e:
         raise KeyFileError(f"evaluation key file: malformed manifest ({e})") from None
+
+
+def read_manifest(data: bytes, *, check_payload: bool = True) -> tuple[dict, memoryview]:
+    """Parse key file bytes: ``(manifest, payload)``; checks magic, version, lengths and the
+    payload checksum (:class:`KeyFileError` naming what is wrong)."""
+    view = memoryview(data)
+    mlen = _parse_head(bytes(view[:_HEAD.size]))
+    if len(view) < _HEAD.size + mlen:
+        raise KeyFileError("truncated evaluation key file (manifest cut short)")
+    manifest = _parse_manifest(bytes(view[_HEAD.size:_HEAD.size + mlen]))
     payload = view[_HEAD.size + mlen:]
     if check_payload and hashlib.sha256(payload).hexdigest() != manifest.get("payload_sha256"):
         raise KeyFileError("evaluation key file: payload checksum mismatch (truncated or corrupted)")
     return manifest, payload
+
+
+def file_digest(path) -> str:
+    """SHA-256 (hex) of a file, read in 16 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 24), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _open_keys(source):
+    """``(manifest, arrays)`` of key file bytes or of a path (a path is read array by
+    array, so the keys are never held twice; its digest was checked by the caller)."""
+    if isinstance(source, (str, os.PathLike)):
+        with open(source, "rb") as f:
+            head = f.read(_HEAD.size)
+            manifest = _parse_manifest(f.read(_parse_head(head)))
+            with np.load(f, allow_pickle=False) as z:
+                return manifest, {k: z[k] for k in z.files}
+    manifest, payload = read_manifest(source)
+    with np.load(io.BytesIO(payload), allow_pickle=False) as z:
+        return manifest, {k: z[k] for k in z.files}
 
 
 def check_manifest(manifest: dict, params, spec: dict) -> None:
@@ -169,9 +202,10 @@ def _load_swk(entry: dict, arrays, params):
     return SwitchingKey(b, a, params, entry["galois"], entry["kind"], entry["level"])
 
 
-def load_session(data: bytes, enn, spec: dict):
+def load_session(source, enn, spec: dict):
     """An evaluate-only :class:`sw.nn.encrypted.HeSession` of the network ``enn`` from key
-    file bytes (checked against ``enn.params`` and ``spec`` first, :func:`check_manifest`)."""
+    file bytes or a key file path (checked against ``enn.params`` and ``spec`` first,
+    :func:`check_manifest`)."""
     from dataclasses import replace
 
     from sw.bootstrap import BootstrapConfig, Bootstrapper
@@ -180,12 +214,10 @@ def load_session(data: bytes, enn, spec: dict):
     from sw.nn.encrypted import HeSession
     from sw.ring import RnsBasis, RnsPoly
 
-    manifest, payload = read_manifest(data)
+    manifest, arrays = _open_keys(source)
     params = enn.params
     check_manifest(manifest, params, spec)
     ctx = CkksContext(params)
-    with np.load(io.BytesIO(payload), allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
     loaded = {e["name"]: _load_swk(e, arrays, params) for e in manifest["keys"]}
     rot = {int(n.split("/")[1]): k for n, k in loaded.items() if n.startswith("rot/")}
     keys = KeySet(ctx, relin=loaded.get("relin"), conjugation=loaded.get("conjugation"), rotation=rot)
@@ -213,16 +245,12 @@ def _worker_model(keys, digest: str, spec: dict, allow_insecure: bool):
     if hit is not None:
         return hit
     _CACHE.clear()   # one network's keys at a time: a new key file replaces the old one
-    data = keys
-    if isinstance(keys, (str, os.PathLike)):
-        with open(keys, "rb") as f:
-            data = f.read()
-    if hashlib.sha256(data).hexdigest() != digest:
-        raise KeyFileError(f"evaluation key file {keys if isinstance(keys, str) else '(bytes)'} does not "
-                           f"have the SHA-256 {digest[:16]}... the client wrote (changed or partly copied)")
+    path = isinstance(keys, (str, os.PathLike))
+    if (file_digest(keys) if path else hashlib.sha256(keys).hexdigest()) != digest:
+        raise KeyFileError(f"evaluation key file {keys if path else '(bytes)'} does not have the SHA-256 "
+                           f"{digest[:16]}... the client wrote (changed or partly copied)")
     enn, _ = build_network(spec, allow_insecure=allow_insecure)
-    sess = load_session(data, enn, spec)
-    del data
+    sess = load_session(keys, enn, spec)
     fresh = sess.boot_level if sess.boot_level is not None else enn.params.max_level
     _CACHE[digest] = (enn, sess, enn.plan(fresh, sess.boot_level))
     return _CACHE[digest]
@@ -264,8 +292,9 @@ def estimate_worker_bytes(params, depth: int, key_bytes: int) -> int:
     with ``key_bytes`` of evaluation keys: the keys (twice while they load), plus a working
     set fitted to the measured peaks at ``n16-128`` (ResNet-20: 12.4 GB, ResNet-110:
     19.3 GB with 7.57 GiB of keys; docs/resnet.md) and scaled by the size of a top-level
-    ciphertext, plus 0.4 GB for the Python process."""
+    ciphertext, plus 0.4 GB for the Python process. Keys sent as bytes instead of a file
+    are held twice while they load (add ``key_bytes``)."""
     ct = 2 * (len(params.q_primes)) * params.n * 8
     ref_ct = 2 * 44 * (1 << 16) * 8   # n16-128: 44 ciphertext primes at the top
-    work = (2.77e9 + 0.0767e9 * depth) * ct / ref_ct
-    return int(0.4e9 + max(2 * key_bytes, key_bytes + work))
+    work = (2.37e9 + 0.0767e9 * depth) * ct / ref_ct
+    return int(0.4e9 + key_bytes + work)
