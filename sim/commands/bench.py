@@ -48,6 +48,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(module, name: str, args) -> int:
-    df = module.run(args)
+    from sim.cluster import ClusterError
+    try:
+        df = module.run(args)
+    except ClusterError as e:
+        print(f"fhesim bench {name}: error: {e}", file=__import__("sys").stderr)
+        return 2
     emit_table(df, as_json=args.json, title=name)
     return 0
