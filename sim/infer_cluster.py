@@ -122,7 +122,9 @@ def _summary(spec: dict, st: dict, rows: list[dict], key_info: dict) -> dict:
                 max_logit_err=float(max((r["max_logit_err"] for r in rows), default=float("nan"))),
                 mean_seconds=mean([r["seconds"] for r in rows]), bound_warnings=st["bound_warnings"],
                 cluster=key_info["cluster"], worker_bytes_needed=key_info["need"],
-                key_file_bytes=key_info["key_file_bytes"])
+                key_file_bytes=key_info["key_file_bytes"], eval_wall_seconds=key_info.get("eval_wall_seconds"),
+                images_per_hour=(round(3600 * len(rows) / key_info["eval_wall_seconds"], 1)
+                                 if rows and key_info.get("eval_wall_seconds") else None))
 
 
 def _key_source(client, data: bytes, keys_path, tmp: str):
@@ -193,7 +195,9 @@ def run_infer_cluster(model: str, geometry: str, params_name: str, images: int, 
         del data
         tasks = [dict(keys=src, digest=digest, spec=spec, allow_insecure=allow_insecure, index=start + i,
                       ct=st["cts"][i]) for i in todo]
+        t0 = time.time()
         map_ordered(client, fn, tasks, on_result=finished, key="infer-image")
+        key_info["eval_wall_seconds"] = round(time.time() - t0, 1)
         if client is None:
             from sw.nn import evalkeys
             evalkeys._CACHE.clear()   # serial: the worker cache lived in this process

@@ -215,6 +215,18 @@ def test_regression_on_cluster_equals_serial(tmp_path):
     assert rows("local:2") == rows("serial")
 
 
+@pytest.mark.slow
+def test_explore_grid_on_cluster_equals_serial():
+    from sim.explore import explore
+
+    import pandas as pd
+
+    def table(cluster):
+        return explore(grid="small", refine=False, progress=False, cluster=cluster).table
+
+    pd.testing.assert_frame_equal(table("local:2"), table(None), check_exact=True)
+
+
 def test_local_worker_too_small_is_refused_before_work():
     import psutil
     with pytest.raises(ClusterError, match="needs about"):

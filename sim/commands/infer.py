@@ -101,7 +101,8 @@ def _cmd_cluster(args: argparse.Namespace) -> int:
     print(pd.DataFrame(res["images"]).to_string(index=False))
     print(f"agreement {res['agreement']:.3f}  accuracy encrypted {res['accuracy_encrypted']:.3f}  "
           f"plain {res['accuracy_plain']:.3f}  max logit error {res['max_logit_err']:.3g}  "
-          f"mean {res['mean_seconds']:.1f} s/image")
+          f"mean {res['mean_seconds']:.1f} s/image; {res['images_per_hour']} images/hour on the cluster "
+          f"({res['eval_wall_seconds']} s from the first submission to the last result)")
     return 0
 
 
