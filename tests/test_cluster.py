@@ -216,6 +216,28 @@ def test_regression_on_cluster_equals_serial(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.rtl
+def test_compare_replay_on_cluster_equals_serial(tmp_path):
+    from sim.cli import main
+    from sim.compare import tracefile
+    from sim.compare.engine import compare
+    path = tmp_path / "mulrot.npz"
+    assert main(["capture", "--params", "toy-n10", "--program", "mulrot", "--level", "2", "--out", str(path),
+                 "--json"]) == 0
+    tr = tracefile.load(path)
+    ids = tuple(k.id for k in tr.kernels if k.kind == "intt")[:2]   # a few rows: it is the order that counts
+    reps = [compare(tr, kernels=ids, waves=False, **kw) for kw in (dict(jobs=1), dict(cluster="local:2"))]
+    for r in reps:
+        r.pop("wall_s")
+        for pp in r["per_prime"]:
+            pp.pop("wall_s", None)
+            pp.pop("time_s", None)
+            pp.pop("build_s", None)
+    assert reps[0]["primes"] > 1 and reps[0]["pass"]
+    assert reps[1] == reps[0]
+
+
+@pytest.mark.slow
 def test_explore_grid_on_cluster_equals_serial():
     from sim.explore import explore
 
