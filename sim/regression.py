@@ -35,15 +35,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sw.primes import ntt_primes
 
+from .cluster import ClusterError, add_cluster_argument, cluster_client, map_ordered, parse_cluster
 from .rtl.build import BUILD_ROOT, REPO_ROOT
 from .rtl.units import SpecError, make_spec
 
@@ -177,8 +176,14 @@ def run_case(case: Case) -> dict:
 
 
 def run_regression(*, quick: bool = False, jobs: int | None = None, progress: bool = True,
-                   out_prefix: Path | None = None, only: str | None = None):
-    """Run the matrix, write CSV + JSON reports, return ``(DataFrame, summary dict)``."""
+                   out_prefix: Path | None = None, only: str | None = None,
+                   cluster: str | None = None, log=None):
+    """Run the matrix, write CSV + JSON reports, return ``(DataFrame, summary dict)``.
+
+    ``cluster``: where the simulations run (:func:`sim.cluster.parse_cluster`; default an
+    embedded Dask cluster with one worker per core); ``jobs``: the older way to say
+    ``local:J`` (``1``: serial). The rows are the same, in matrix order, wherever they run.
+    """
     import pandas as pd
     from tqdm import tqdm
 
@@ -187,23 +192,18 @@ def run_regression(*, quick: bool = False, jobs: int | None = None, progress: bo
         cases = [c for c in cases if only in c.name]
     # longest first so the big NTT overlaps the many short runs
     cases.sort(key=lambda c: -(c.n if c.unit == "ntt" else 0))
-    jobs = jobs or min(2, os.cpu_count() or 1)
+    spec = parse_cluster(cluster, jobs=jobs)
     t0 = time.perf_counter()
-    rows: list[dict] = []
     bar = tqdm(total=len(cases), desc="rtl regression", unit="sim", disable=not progress,
                file=sys.stderr)
-    if jobs <= 1:
-        for c in cases:
-            rows.append(run_case(c))
-            bar.set_postfix_str(c.name[:40])
-            bar.update()
-    else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futs = {pool.submit(run_case, c): c for c in cases}
-            for f in as_completed(futs):
-                rows.append(f.result())
-                bar.set_postfix_str(futs[f].name[:40])
-                bar.update()
+
+    def done(i, row):
+        bar.set_postfix_str(cases[i].name[:40])
+        bar.update()
+
+    with cluster_client(spec, log=log) as client:
+        nworkers = 1 if client is None else len(client.scheduler_info().get("workers", {}))
+        rows = map_ordered(client, run_case, cases, on_result=done, key="rtl-case")
     bar.close()
     wall = time.perf_counter() - t0
     order = {c.name: i for i, c in enumerate(matrix(quick))}
@@ -217,7 +217,7 @@ def run_regression(*, quick: bool = False, jobs: int | None = None, progress: bo
     summary = {
         "mode": "quick" if quick else "full", "cases": len(rows),
         "passed": int(sum(r["pass"] for r in rows)), "failed": int(sum(not r["pass"] for r in rows)),
-        "wall_time_s": round(wall, 1), "jobs": jobs,
+        "wall_time_s": round(wall, 1), "jobs": nworkers, "cluster": str(spec),
         "total_vectors": int(sum(r.get("vectors") or 0 for r in rows)),
     }
     # a partial run (--quick, --only) never replaces the full report
@@ -258,14 +258,24 @@ def main(argv: list[str] | None = None) -> int:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quick", action="store_true", help="reduced matrix without n = 2^16")
     p.add_argument("--json", action="store_true", help="print the summary and rows as JSON")
-    p.add_argument("--jobs", type=int, default=None, help="parallel simulations (default: 2)")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="same as --cluster local:J (1: serial, in this process)")
+    add_cluster_argument(p)
     p.add_argument("--only", default=None, help="run only cases whose name contains this text")
     p.add_argument("--out", default=None, help="report path prefix (default reports/rtl_regression)")
 
 
 def cmd_regression(args) -> int:
-    df, summary = run_regression(quick=args.quick, jobs=args.jobs, progress=not args.json,
-                                 out_prefix=args.out, only=args.only)
+    if args.jobs is not None and args.cluster is not None:
+        print("fhesim regression: error: give --cluster or --jobs, not both", file=sys.stderr)
+        return 2
+    try:
+        df, summary = run_regression(quick=args.quick, jobs=args.jobs, progress=not args.json,
+                                     out_prefix=args.out, only=args.only, cluster=args.cluster,
+                                     log=lambda m: print(m, file=sys.stderr))
+    except ClusterError as e:
+        print(f"fhesim regression: error: {e}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps({"summary": summary, "rows": json.loads(df.to_json(orient="records"))},
                          indent=1))
@@ -275,7 +285,7 @@ def cmd_regression(args) -> int:
         for _, r in failed.iterrows():
             print(f"FAIL {r['case']}: {r.get('error')}")
         print(f"{summary['passed']}/{summary['cases']} passed, {summary['total_vectors']} vectors, "
-              f"wall time {summary['wall_time_s']} s with {summary['jobs']} jobs; "
+              f"wall time {summary['wall_time_s']} s on {summary['cluster']} ({summary['jobs']} workers); "
               f"reports {summary['csv']}, {summary['json']}")
     return 0 if summary["failed"] == 0 and summary["cases"] > 0 else 1
 

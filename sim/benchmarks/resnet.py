@@ -66,6 +66,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no tqdm progress bars")
     parser.add_argument("--sparse-bootstrap", action="store_true",
                         help="bootstrap each stage at its own slot period (see fhesim infer)")
+    from sim.cluster import add_cluster_argument
+    add_cluster_argument(parser, default_help="none: the images one after another in this process")
     parser.add_argument("--project", default="", metavar="MODELS",
                         help="comma-separated deeper models to project from this run's per-layer times "
                              "(e.g. resnet56,resnet110)")
@@ -111,10 +113,14 @@ def run(args):
     from sw.nn.infer import run_infer
 
     t0 = time.time()
-    res = run_infer(args.model, args.geometry, args.params, args.images, method=args.method,
-                    degree=args.degree, allow_insecure=args.allow_insecure, start=args.start,
-                    threads=args.threads, progress=not args.no_progress, log=lambda m: None,
-                    layer_times=True, sparse_bootstrap=args.sparse_bootstrap)
+    kw = dict(method=args.method, degree=args.degree, allow_insecure=args.allow_insecure, start=args.start,
+              threads=args.threads, log=lambda m: None, layer_times=True, sparse_bootstrap=args.sparse_bootstrap)
+    if getattr(args, "cluster", None):   # several images at once on a Dask cluster
+        from sim.infer_cluster import run_infer_cluster
+        res = run_infer_cluster(args.model, args.geometry, args.params, args.images, cluster=args.cluster, **kw)
+    else:
+        res = run_infer(args.model, args.geometry, args.params, args.images,
+                        progress=not args.no_progress, **kw)
     wall = time.time() - t0
     rows = []
     for r in res["images"]:

@@ -49,9 +49,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _run(module, name: str, args) -> int:
     import sys
+
+    from sim.cluster import ClusterError
     try:
         df = module.run(args)
-    except (ValueError, KeyError, FileNotFoundError) as e:
+    except (ValueError, KeyError, FileNotFoundError, ClusterError) as e:
         print(f"fhesim bench {name}: error: {e}", file=sys.stderr)
         return 2
     emit_table(df, as_json=args.json, title=name)

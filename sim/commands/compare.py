@@ -45,6 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--width", type=int, default=32, help="RTL word width W")
     p.add_argument("--multiplier", choices=("barrett", "montgomery"), default="barrett")
     p.add_argument("--jobs", type=int, default=2, help="simulations in parallel (one per prime)")
+    from sim.cluster import add_cluster_argument
+    add_cluster_argument(p, default_help="none: --jobs processes on this machine")
     p.add_argument("--kernels", default=None, help="comma-separated kernel ids to replay (default all)")
     p.add_argument("--primes", default=None, help="comma-separated primes to replay (default all)")
     p.add_argument("--inject-twiddle-fault", default=None, metavar="ADDR[:BIT]",
@@ -153,7 +155,8 @@ def cmd_compare(args) -> int:
     progress = None if args.json else (lambda s: print(s, flush=True))
     opts = CompareOptions(lanes=args.lanes, width=args.width, multiplier=args.multiplier,
                           fault=fault, butterfly_fault=bf_fault, kernels=kernels, primes=primes,
-                          jobs=args.jobs, waves=not args.no_waves, progress=progress)
+                          jobs=args.jobs, cluster=getattr(args, "cluster", None), waves=not args.no_waves,
+                          progress=progress)
     try:
         rep = compare(tr, opts)
     except InconsistentTraceError as e:

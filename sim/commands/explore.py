@@ -42,6 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--plot", default=None, metavar="FILE.png", help="write the Pareto plot")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from sim.cluster import add_cluster_argument
+    add_cluster_argument(p, default_help="none: the grid in this process")
     p.set_defaults(func=run)
 
 
@@ -56,7 +58,8 @@ def run(args) -> int:
     try:
         res = explore(args.device, args.workload, grid=args.grid, refine=not args.no_refine,
                       util=args.util, execution=args.execution, overlap=args.overlap,
-                      progress=not (args.no_progress or args.json), traces_dir=args.traces)
+                      progress=not (args.no_progress or args.json), traces_dir=args.traces,
+                      cluster=args.cluster)
     except ImportError as exc:
         return _fail(f"the workload needs the CKKS layer (sw), which failed to import: {exc}")
     except ValueError as exc:

@@ -29,6 +29,8 @@ import sys
 
 
 def _cmd(args: argparse.Namespace) -> int:
+    if getattr(args, "cluster", None) and not args.compare:
+        return _cmd_cluster(args)
     import pandas as pd
 
     if args.compare:
@@ -72,10 +74,11 @@ def _cmd(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(args: argparse.Namespace) -> dict | None:
-    """Check the arguments and the ``--jsonl`` file, then run (skipping images already in
-    the file with ``--resume``); ``None`` when every image is already done."""
-    from sw.nn.infer import available_images, check_image_range, jsonl_appender, open_jsonl, run_infer, summarize
+def _rows(args: argparse.Namespace):
+    """Check the image range and the ``--jsonl`` file before any work: ``(prior rows in the
+    range, images to skip, on_image callback or None)`` (``--resume`` skips the images
+    already in the file; without it a file holding rows is refused)."""
+    from sw.nn.infer import available_images, check_image_range, jsonl_appender, open_jsonl
     check_image_range(args.start, args.images, available_images(args.geometry))
     if args.resume and not args.jsonl:
         raise ValueError("--resume needs --jsonl FILE (the file of the interrupted run)")
@@ -84,26 +87,75 @@ def _run(args: argparse.Namespace) -> dict | None:
     prior, on_image = [], None
     if args.jsonl:
         prior = open_jsonl(args.jsonl, fields, resume=args.resume)
-        on_image = jsonl_appender(args.jsonl, **fields)
+        on_image = jsonl_appender(args.jsonl, done={r["image"] for r in prior}, **fields)
     want = range(args.start, args.start + args.images)
     prior = [r for r in prior if r["image"] in want]
     skip = {r["image"] for r in prior}
     if len(skip) == args.images:
         print(f"fhesim infer: all {args.images} images are already in {args.jsonl}; nothing to do",
               file=sys.stderr)
-        return None
-    if prior:
+    elif prior:
         print(f"fhesim infer: resuming: {len(skip)} images already in {args.jsonl} are skipped",
               file=sys.stderr)
+    return prior, skip, on_image
+
+
+def _merge_prior(res: dict, prior: list[dict]) -> dict:
+    """``res`` with the rows of a resumed run's earlier images, ordered by image index."""
+    if prior:
+        from sw.nn.infer import summarize
+        res["images"] = sorted(prior + res["images"], key=lambda r: r["image"])
+        res.update(summarize(res["images"]))
+    return res
+
+
+def _run(args: argparse.Namespace) -> dict | None:
+    """Check the arguments and the ``--jsonl`` file, then run (skipping images already in
+    the file with ``--resume``); ``None`` when every image is already done."""
+    from sw.nn.infer import run_infer
+    prior, skip, on_image = _rows(args)
+    if len(skip) == args.images:
+        return None
     res = run_infer(args.model, args.geometry, args.params, args.images, method=args.method,
                     degree=args.degree, allow_insecure=args.allow_insecure, start=args.start,
                     seed=args.seed, bootstrap=not args.no_bootstrap, progress=not args.json,
                     threads=args.threads, log=lambda m: print(m, file=sys.stderr), on_image=on_image,
                     sparse_bootstrap=args.sparse_bootstrap, skip=skip)
-    if prior:
-        res["images"] = sorted(prior + res["images"], key=lambda r: r["image"])
-        res.update(summarize(res["images"]))
-    return res
+    return _merge_prior(res, prior)
+
+
+def _cmd_cluster(args: argparse.Namespace) -> int:
+    """``fhesim infer --cluster SPEC``: the same table, computed on a Dask cluster
+    (:func:`sim.infer_cluster.run_infer_cluster`); rows stream to ``--jsonl``."""
+    from sim.infer_cluster import run_infer_cluster
+    from sw.ckks.serialize import SerializationError
+    try:
+        prior, skip, on_image = _rows(args)
+        if len(skip) == args.images:
+            return 0
+        res = run_infer_cluster(args.model, args.geometry, args.params, args.images, cluster=args.cluster,
+                                method=args.method, degree=args.degree, allow_insecure=args.allow_insecure,
+                                start=args.start, seed=args.seed, bootstrap=not args.no_bootstrap,
+                                threads=args.threads, log=lambda m: print(m, file=sys.stderr),
+                                on_image=on_image, sparse_bootstrap=args.sparse_bootstrap,
+                                keys_path=args.keys, skip=skip)
+        res = _merge_prior(res, prior)
+    except (ValueError, KeyError, FileNotFoundError, SerializationError) as e:
+        print(f"fhesim infer: error: {e}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(res, indent=2))
+        return 0
+    import pandas as pd
+    print(f"{res['model']} / {res['geometry']} on {res['params']}{' (INSECURE)' if res['insecure'] else ''} "
+          f"on cluster {res['cluster']}: {res['method']} ReLU {res['degrees']}, {res['key_gib']} GiB of keys, "
+          f"about {res['worker_bytes_needed'] / 2 ** 30:.2f} GiB per worker")
+    print(pd.DataFrame(res["images"]).to_string(index=False))
+    print(f"agreement {res['agreement']:.3f}  accuracy encrypted {res['accuracy_encrypted']:.3f}  "
+          f"plain {res['accuracy_plain']:.3f}  max logit error {res['max_logit_err']:.3g}  "
+          f"mean {res['mean_seconds']:.1f} s/image; {res['images_per_hour']} images/hour on the cluster "
+          f"({res['eval_wall_seconds']} s from the first submission to the last result)")
+    return 0
 
 
 def _has_tabulate() -> bool:
@@ -143,4 +195,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "on --images images, projected latency from a dry-run trace)")
     p.add_argument("--trace-params", default="n16-128", help="parameter set of the projection (--compare)")
     p.add_argument("--config", default="sharp", help="accelerator preset of the projection (--compare)")
+    from sim.cluster import add_cluster_argument
+    add_cluster_argument(p, default_help="none: this process, one image after another")
+    p.add_argument("--keys", metavar="FILE", default=None,
+                   help="with --cluster: write the evaluation keys here (a path every worker can read); "
+                        "default a temporary file (local clusters) or the bytes sent to every worker")
     p.set_defaults(func=_cmd)

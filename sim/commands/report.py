@@ -21,6 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--traces", default=None, help="directory of trace JSON files (default reports/traces/)")
     p.add_argument("--synth-cache", default=None, help="synthesis cache (default reports/synth.csv)")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
+    from sim.cluster import add_cluster_argument
+    add_cluster_argument(p, default_help="none: the sweep in this process")
     p.set_defaults(func=run)
 
 
@@ -30,7 +32,7 @@ def run(args) -> int:
     log = (lambda *a, **k: None) if args.json else (lambda msg: print(msg, file=sys.stderr))
     try:
         summary = generate(args.out, quick=args.quick, traces_dir=args.traces,
-                           synth_cache=args.synth_cache, log=log)
+                           synth_cache=args.synth_cache, log=log, cluster=args.cluster)
     except (ValueError, OSError) as exc:
         print(f"fhesim report: {exc}", file=sys.stderr)
         return 2

@@ -70,6 +70,7 @@ class CompareOptions:
     kernels: tuple | None = None         # kernel ids to replay (None: all)
     primes: tuple | None = None          # primes to replay (None: all)
     jobs: int = 1
+    cluster: str | None = None           # --cluster spec (sim.cluster); None: ``jobs`` processes here
     waves: bool = True                   # rerun the first failing row with a waveform
     p_valid: float = 1.0
     p_ready: float = 1.0
@@ -286,6 +287,17 @@ def check_consistency(trace: Trace, options: CompareOptions | None = None) -> No
             raise InconsistentTraceError(f"{where}inconsistent trace: kernel {k.label}: {bad}")
 
 
+def _replay_local(trace, plan, jobs, nj, o, stats, per_prime, say) -> None:
+    """The per-prime replays in ``nj`` processes of this machine (one: in this process)."""
+    pool = ProcessPoolExecutor(nj) if nj > 1 else None
+    try:
+        for q, spec, res in (pool.map(_run_prime, jobs) if pool else map(_run_prime, jobs)):
+            _take(trace, q, plan[q], spec, res, o, stats, per_prime, say)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
 def compare(trace: Trace, options: CompareOptions | None = None, **kw) -> dict:
     """Replay ``trace`` through the RTL and compare (see module docstring); returns the report.
     Raises :class:`InconsistentTraceError` (before any simulation) for an inconsistent trace."""
@@ -302,14 +314,14 @@ def compare(trace: Trace, options: CompareOptions | None = None, **kw) -> dict:
     nj = max(1, min(int(o.jobs), len(jobs)))
     say(f"replaying {sum(len(s['transforms']) for s in plan.values())} transforms and "
         f"{sum(len(s['products']) for s in plan.values())} product rows over {len(plan)} primes "
-        f"(lanes={o.lanes}, {o.multiplier}, jobs={nj})")
-    pool = ProcessPoolExecutor(nj) if nj > 1 else None
-    try:
-        for q, spec, res in (pool.map(_run_prime, jobs) if pool else map(_run_prime, jobs)):
-            _take(trace, q, plan[q], spec, res, o, stats, per_prime, say)
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+        f"(lanes={o.lanes}, {o.multiplier}, {'cluster ' + str(o.cluster) if o.cluster else f'jobs={nj}'})")
+    if o.cluster is not None:   # per-prime replays on a Dask cluster, taken in prime order
+        from ..cluster import cluster_client, map_ordered
+        with cluster_client(o.cluster) as client:
+            for q, spec, res in map_ordered(client, _run_prime, jobs, key="replay-prime"):
+                _take(trace, q, plan[q], spec, res, o, stats, per_prime, say)
+    else:
+        _replay_local(trace, plan, jobs, nj, o, stats, per_prime, say)
 
     kernels, first = [], None
     for ki, k in enumerate(trace.kernels):

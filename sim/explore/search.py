@@ -193,11 +193,38 @@ def _refine(ex: Explorer, bar) -> None:
     bar.close()
 
 
+def _evaluate_pair(job: tuple) -> dict:
+    """``(explorer, design)`` -> the design's row (a cluster task of :func:`_evaluate_grid`)."""
+    ex, d = job
+    return ex.evaluate(d)
+
+
+def _evaluate_grid(ex: Explorer, designs: list, cluster: str | None, bar) -> None:
+    """Evaluate ``designs`` into ``ex.results`` in grid order, on ``cluster`` if given (the
+    explorer is sent to every worker once)."""
+    from sim.cluster import cluster_client, map_ordered
+
+    with cluster_client(cluster or "serial") as client:
+        if client is None:
+            for d in designs:
+                ex.evaluate(d)
+                bar.update(1)
+        else:
+            shared = client.scatter(ex, broadcast=True, hash=False)
+            rows = map_ordered(client, _evaluate_pair, [(shared, d) for d in designs],
+                               on_result=lambda i, r: bar.update(1), key="explore-design")
+            for d, row in zip(designs, rows):
+                ex.results.setdefault(d, row)
+    bar.close()
+
+
 def explore(device: str = "u280", workload: str = "resnet20", *, grid: str = "default",
             refine: bool = True, util: float = 1.0, execution: str | None = None,
             overlap: str | None = None, progress: bool = True, ops=None, rows: dict | None = None,
-            traces_dir=None) -> ExploreResult:
-    """Run the exploration (see the module docstring); ``ops`` overrides the workload's trace."""
+            traces_dir=None, cluster: str | None = None) -> ExploreResult:
+    """Run the exploration (see the module docstring); ``ops`` overrides the workload's trace;
+    ``cluster``: where the coarse grid is evaluated (:mod:`sim.cluster`; ``None``: in this
+    process; the refinement, a descent, stays here). The table is the same either way."""
     from tqdm import tqdm
 
     from sim.cycle.model import CompiledOps
@@ -214,11 +241,8 @@ def explore(device: str = "u280", workload: str = "resnet20", *, grid: str = "de
     ex = Explorer(base, dev, compiled, rows, util, execution, overlap)
     seed = Design.from_config(base)
     designs = grid_designs(GRIDS[grid], seed)
-    bar = tqdm(designs, desc=f"explore {device}/{workload} grid", unit="design", disable=not progress,
-               leave=False)
-    for d in bar:
-        ex.evaluate(d)
-    bar.close()
+    _evaluate_grid(ex, designs, cluster, tqdm(total=len(designs), desc=f"explore {device}/{workload} grid",
+                                              unit="design", disable=not progress, leave=False))
     if refine:
         _refine(ex, tqdm(desc=f"explore {device}/{workload} refine", unit="design",
                          disable=not progress, leave=False))

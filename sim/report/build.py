@@ -118,8 +118,9 @@ def _breakdown_figures(est, resnet_names: set, o: _Output) -> list[str]:
 
 def generate(out_dir: str | Path = "reports", *, quick: bool = False,
              traces_dir: str | Path | None = None, synth_cache: str | Path | None = None,
-             log=print) -> dict:
-    """Write the report into ``out_dir``; return a summary dictionary."""
+             log=print, cluster: str | None = None) -> dict:
+    """Write the report into ``out_dir``; return a summary dictionary. ``cluster``: where
+    the sweep points are estimated (:mod:`sim.cluster`; ``None``: in this process)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -154,7 +155,8 @@ def generate(out_dir: str | Path = "reports", *, quick: bool = False,
     base = load_config("u280")
     sweep_wl = sweep_workload(available, quick)
     rows_cache = read_cache(synth_cache)
-    sweep = sweep_table(base, compiled, sweep_wl.name if sweep_wl else None, quick, rows_cache)
+    sweep = sweep_table(base, compiled, sweep_wl.name if sweep_wl else None, quick, rows_cache,
+                        cluster=cluster)
     o.csv(sweep, "sweep.csv")
     if len(sweep):
         sweep_plot(sweep, sweep_wl.name, base.units["ntt"].lanes, plt, o.fig)

@@ -229,27 +229,35 @@ def sweep_workload(available, quick: bool):
         (available[0][0] if available else None)
 
 
-def sweep_table(base, compiled: dict, name: str | None, quick: bool, rows_cache: dict) -> pd.DataFrame:
-    """``sweep.csv``: workload ``name`` on :func:`_sweep_config` of ``base`` over lanes x
-    bandwidth, each point also checked against the U280's resources."""
+def _sweep_point(job: tuple) -> dict:
+    """One point of :func:`sweep_table`: ``(base, ops, name, lanes, gbps, rows_cache)`` -> row."""
     from sim.cycle.model import estimate
     from sim.synth.resources import U280, fit_report
 
-    base_lanes = base.units["ntt"].lanes
-    sweep_rows = []
-    if name:
-        for P in (QUICK_LANES if quick else SWEEP_LANES):
-            for g in (QUICK_GBPS if quick else SWEEP_GBPS):
-                cfg = _sweep_config(base, P, g)
-                est = estimate(compiled[name], cfg)
-                fit = fit_report(cfg, U280, rows_cache)
-                tot = est.total()
-                sweep_rows.append({"workload": name, "ntt_lanes": P, "lane_scale": P / base_lanes,
-                                   "off_chip_gbps": g, "cycles": tot["cycles"], "ms": tot["seconds"] * 1e3,
-                                   "memory_bound_ops": tot["memory_bound_ops"], "fits_u280": fit["fits"],
-                                   "dsp": fit["totals"]["dsp"], "lut": fit["totals"]["lut"]})
-    return pd.DataFrame(sweep_rows)
+    base, ops, name, P, g, rows_cache = job
+    cfg = _sweep_config(base, P, g)
+    tot = estimate(ops, cfg).total()
+    fit = fit_report(cfg, U280, rows_cache)
+    return {"workload": name, "ntt_lanes": P, "lane_scale": P / base.units["ntt"].lanes,
+            "off_chip_gbps": g, "cycles": tot["cycles"], "ms": tot["seconds"] * 1e3,
+            "memory_bound_ops": tot["memory_bound_ops"], "fits_u280": fit["fits"],
+            "dsp": fit["totals"]["dsp"], "lut": fit["totals"]["lut"]}
 
+
+def sweep_table(base, compiled: dict, name: str | None, quick: bool, rows_cache: dict,
+                cluster: str | None = None) -> pd.DataFrame:
+    """``sweep.csv``: workload ``name`` on :func:`_sweep_config` of ``base`` over lanes x
+    bandwidth, each point also checked against the U280's resources; ``cluster``: where the
+    points are estimated (:mod:`sim.cluster`; ``None``: in this process). Same rows, same
+    order, wherever they run."""
+    from sim.cluster import cluster_client, map_ordered
+
+    if not name:
+        return pd.DataFrame([])
+    jobs = [(base, compiled[name], name, P, g, rows_cache)
+            for P in (QUICK_LANES if quick else SWEEP_LANES) for g in (QUICK_GBPS if quick else SWEEP_GBPS)]
+    with cluster_client(cluster or "serial") as client:
+        return pd.DataFrame(map_ordered(client, _sweep_point, jobs, key="report-sweep"))
 
 
 def anchors_table(presets, results: dict) -> pd.DataFrame:

@@ -143,6 +143,24 @@ class HeSession:
         self.ev = Evaluator(self.ctx, self.keys)
         self.keygen_seconds = time.time() - t0
 
+    @classmethod
+    def from_eval_keys(cls, ctx, slots: int, keys, bootstrappers: dict, key_level: int) -> "HeSession":
+        """A session that evaluates only: evaluation keys (no secret, no public key), the
+        bootstrappers built on them (slot count -> :class:`sw.bootstrap.Bootstrapper`, the
+        largest first) and the level the network keys were truncated to. It encrypts
+        and decrypts nothing (``encryptor`` and ``decryptor`` are ``None``); the
+        evaluation key loader of a cluster worker builds it (:mod:`sw.nn.evalkeys`)."""
+        from sw.ckks import Encoder, Evaluator
+        self = cls.__new__(cls)
+        self.params, self.slots, self.ctx, self.keys = ctx.params, slots, ctx, keys
+        self.bootstrappers = dict(bootstrappers)
+        self.bootstrapper = self.bootstrappers[max(self.bootstrappers)] if self.bootstrappers else None
+        self.key_level = key_level
+        self.encoder, self.encryptor, self.decryptor = Encoder(ctx), None, None
+        self.ev = Evaluator(ctx, keys)
+        self.keygen_seconds = 0.0
+        return self
+
     @property
     def key_bytes(self) -> int:
         """Bytes of evaluation-key material held (relin, conjugation, rotation)."""

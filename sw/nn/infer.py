@@ -18,6 +18,7 @@ data set and :func:`summarize` recomputes the overall figures of a list of rows.
 from __future__ import annotations
 
 import json
+import os
 import time
 import warnings
 
@@ -108,12 +109,26 @@ def summarize(rows: list[dict]) -> dict:
                 mean_seconds=float(np.mean([r["seconds"] for r in rows])))
 
 
-def jsonl_appender(path, **fields):
-    """An ``on_image`` callback of :func:`run_infer` that appends ``{**fields, **row}`` as
-    one JSON line to ``path``."""
+def jsonl_appender(path, *, done=(), **fields):
+    """An ``on_image`` callback of :func:`run_infer` (and of the cluster inference) that
+    appends ``{**fields, **row}`` as one JSON line to ``path`` as each image finishes.
+
+    Each line is flushed and fsync'd before the callback returns, so a finished image
+    survives an interrupt or a crash. ``done``: image indices already in the file (rows
+    returned by :func:`open_jsonl`); a row for an image already written is refused
+    (``ValueError``), so every image appears once.
+    """
+    seen = {int(i) for i in done}
+
     def on_image(row):
+        image = int(row["image"])
+        if image in seen:
+            raise ValueError(f"--jsonl {path}: image {image} is already in the file")
         with open(path, "a") as f:
             f.write(json.dumps({**fields, **row}) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        seen.add(image)
     return on_image
 
 
