@@ -44,9 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--lanes", type=int, default=2, help="NTT lanes P (1, 2, 4, 8; 2 simulates fastest)")
     p.add_argument("--width", type=int, default=32, help="RTL word width W")
     p.add_argument("--multiplier", choices=("barrett", "montgomery"), default="barrett")
-    p.add_argument("--jobs", type=int, default=2, help="simulations in parallel (one per prime)")
+    p.add_argument("--jobs", type=int, default=2, help="simulations in parallel (one per prime): --cluster local:J (1: serial)")
     from sim.cluster import add_cluster_argument
-    add_cluster_argument(p, default_help="none: --jobs processes on this machine")
+    add_cluster_argument(p, default_help="none: local:J from --jobs")
     p.add_argument("--kernels", default=None, help="comma-separated kernel ids to replay (default all)")
     p.add_argument("--primes", default=None, help="comma-separated primes to replay (default all)")
     p.add_argument("--inject-twiddle-fault", default=None, metavar="ADDR[:BIT]",

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -287,17 +286,6 @@ def check_consistency(trace: Trace, options: CompareOptions | None = None) -> No
             raise InconsistentTraceError(f"{where}inconsistent trace: kernel {k.label}: {bad}")
 
 
-def _replay_local(trace, plan, jobs, nj, o, stats, per_prime, say) -> None:
-    """The per-prime replays in ``nj`` processes of this machine (one: in this process)."""
-    pool = ProcessPoolExecutor(nj) if nj > 1 else None
-    try:
-        for q, spec, res in (pool.map(_run_prime, jobs) if pool else map(_run_prime, jobs)):
-            _take(trace, q, plan[q], spec, res, o, stats, per_prime, say)
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
-
-
 def compare(trace: Trace, options: CompareOptions | None = None, **kw) -> dict:
     """Replay ``trace`` through the RTL and compare (see module docstring); returns the report.
     Raises :class:`InconsistentTraceError` (before any simulation) for an inconsistent trace."""
@@ -312,16 +300,15 @@ def compare(trace: Trace, options: CompareOptions | None = None, **kw) -> dict:
     per_prime = []
     jobs = [_job(trace, q, slots, o, False) for q, slots in plan.items()]
     nj = max(1, min(int(o.jobs), len(jobs)))
+    # where the per-prime replays run (sim.cluster): --cluster, else --jobs J = local:J
+    where = o.cluster if o.cluster is not None else (f"local:{nj}" if nj > 1 else "serial")
     say(f"replaying {sum(len(s['transforms']) for s in plan.values())} transforms and "
         f"{sum(len(s['products']) for s in plan.values())} product rows over {len(plan)} primes "
-        f"(lanes={o.lanes}, {o.multiplier}, {'cluster ' + str(o.cluster) if o.cluster else f'jobs={nj}'})")
-    if o.cluster is not None:   # per-prime replays on a Dask cluster, taken in prime order
-        from ..cluster import cluster_client, map_ordered
-        with cluster_client(o.cluster) as client:
-            for q, spec, res in map_ordered(client, _run_prime, jobs, key="replay-prime"):
-                _take(trace, q, plan[q], spec, res, o, stats, per_prime, say)
-    else:
-        _replay_local(trace, plan, jobs, nj, o, stats, per_prime, say)
+        f"(lanes={o.lanes}, {o.multiplier}, cluster {where})")
+    from ..cluster import cluster_client, map_ordered
+    with cluster_client(where) as client:   # results taken in prime order
+        for q, spec, res in map_ordered(client, _run_prime, jobs, key="replay-prime"):
+            _take(trace, q, plan[q], spec, res, o, stats, per_prime, say)
 
     kernels, first = [], None
     for ki, k in enumerate(trace.kernels):
