@@ -25,7 +25,9 @@ from .units import ELEMENTWISE, TRANSFORM, UnitSpec
 __all__ = ["RtlError", "TEST_MODULES", "run_rtl"]
 
 TEST_MODULES = {**{k: "sim.rtl.tb_elementwise" for k in ELEMENTWISE},
-                **{k: "sim.rtl.tb_ntt" for k in TRANSFORM}}
+                **{k: "sim.rtl.tb_ntt" for k in TRANSFORM},
+                "mac": "sim.rtl.tb_mac", "bconv": "sim.rtl.tb_bconv",
+                "automorphism": "sim.rtl.tb_automorphism"}
 
 
 def _display_path(path: Path) -> str:
@@ -63,6 +65,8 @@ def run_rtl(spec: UnitSpec, *, vectors: int = 200, seed: int = 1, direction: str
     run.write_config({
         "kind": spec.kind, "label": spec.label, "q": spec.q, "width": spec.width, "n": spec.n,
         "lanes": spec.lanes, "multiplier": spec.multiplier, "bug": spec.bug,
+        "src_primes": list(spec.src_primes), "dst_primes": list(spec.dst_primes),
+        "galois": spec.galois, "order": spec.order,
         "props": built.props, "ports": built.meta["ports"],
         "vectors": int(vectors), "transforms": int(transforms), "seed": int(seed),
         "direction": direction, "p_valid": float(p_valid), "p_ready": float(p_ready),
@@ -74,7 +78,9 @@ def run_rtl(spec: UnitSpec, *, vectors: int = 200, seed: int = 1, direction: str
     result = run.test(TEST_MODULES[spec.kind], seed=seed)
     result.update({
         "spec": {"kind": spec.kind, "n": spec.n, "q": spec.q, "width": spec.width,
-                 "lanes": spec.lanes, "multiplier": spec.multiplier, "bug": spec.bug},
+                 "lanes": spec.lanes, "multiplier": spec.multiplier, "bug": spec.bug,
+                 "src_primes": list(spec.src_primes), "dst_primes": list(spec.dst_primes),
+                 "galois": spec.galois, "order": spec.order},
         "direction": direction if spec.kind in TRANSFORM else None,
         "props": built.props, "build_dir": _display_path(built.dir),
         "time_build_s": round(t_build, 3), "time_compile_s": round(run.compile_s, 3),
