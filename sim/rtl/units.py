@@ -85,7 +85,7 @@ class UnitSpec:
             d.pop("n")
         if self.kind in ELEMENTWISE:
             d.pop("n"), d.pop("lanes")
-        if self.kind in ("selftest", "selftest_ntt"):
+        if self.kind in ("selftest", "selftest_ntt", "automorphism"):
             d.pop("multiplier")
         if self.kind == "selftest_ntt":
             d.pop("q")
@@ -105,7 +105,7 @@ class UnitSpec:
                       f"q{self.src_primes[0]}"]
         else:
             parts += [f"W{self.width}", f"q{self.q}"]
-        if self.kind not in ("selftest", "selftest_ntt"):
+        if self.kind not in ("selftest", "selftest_ntt", "automorphism"):
             parts.append(self.multiplier)
         if self.bug:
             parts.append(f"bug-{self.bug}")
