@@ -161,8 +161,14 @@ def _bconv_fields(src, dst, width: int, n: int) -> dict:
             raise SpecError(f"{name}={v} must be a prime count in [1, 16] or a list of primes")
     if all(counts):
         src, dst = bconv_primes(src, dst, width, n)
-    elif any(counts):
-        raise SpecError("give src_primes and dst_primes both as counts or both as prime lists")
+    elif counts[0]:      # a count beside a list: the largest primes not in the list
+        given = _prime_list(dst, "dst_primes", width)
+        pool = sum(bconv_primes(src + len(given), 0, width, n), ())
+        src = tuple(p for p in pool if p not in given)[:src]
+    elif counts[1]:
+        given = _prime_list(src, "src_primes", width)
+        pool = sum(bconv_primes(dst + len(given), 0, width, n), ())
+        dst = tuple(p for p in pool if p not in given)[:dst]
     src, dst = _prime_list(src, "src_primes", width), _prime_list(dst, "dst_primes", width)
     common = sorted(set(src) & set(dst))
     if common:
