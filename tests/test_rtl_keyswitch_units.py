@@ -136,3 +136,11 @@ def test_wrong_golden_value_is_reported(kind, kw):
     spec = make_spec(kind, width=24, n=kw.pop("n", 1 << 10), **kw)
     res = run_rtl(spec, vectors=24, transforms=1, phases=("stall",), corrupt_expected=3)
     assert not res["pass"] and res["mismatched_beats"] == 1, res["first_mismatch"]
+
+
+def test_simulator_names_are_checked():
+    from sim.rtl.simulator import SIMULATORS, check_simulator, default_simulator
+
+    assert SIMULATORS == ("icarus", "verilator") and default_simulator() in SIMULATORS
+    with pytest.raises(ValueError, match="simulator 'modelsim'"):
+        check_simulator("modelsim")

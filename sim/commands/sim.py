@@ -67,6 +67,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="comma-separated subset of stall,reset,timing")
     p.add_argument("--p-valid", type=float, default=0.7, help="probability of offering a beat")
     p.add_argument("--p-ready", type=float, default=0.6, help="probability of accepting a beat")
+    from ..rtl.simulator import SIMULATORS
+    p.add_argument("--simulator", choices=SIMULATORS, default=None,
+                   help="icarus (default, or $FHESIM_SIMULATOR) or verilator (experimental: "
+                   "with cocotb 2.1 and Verilator 5.48 the benches do not advance past time 0)")
     p.add_argument("--waves", action="store_true", help="dump an FST waveform (path printed)")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     p.set_defaults(func=cmd_sim)
@@ -128,7 +132,8 @@ def cmd_sim(args) -> int:
     try:
         res = run_rtl(spec, vectors=args.vectors, transforms=args.transforms, seed=args.seed,
                       direction="inverse" if args.unit == "intt" else "forward", phases=phases,
-                      p_valid=args.p_valid, p_ready=args.p_ready, waves=args.waves)
+                      p_valid=args.p_valid, p_ready=args.p_ready, waves=args.waves,
+                      simulator=args.simulator)
     except RtlError as e:
         print(f"fhesim sim: {e}", file=sys.stderr)
         return 1
