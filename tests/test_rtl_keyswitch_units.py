@@ -144,3 +144,25 @@ def test_simulator_names_are_checked():
     assert SIMULATORS == ("icarus", "verilator") and default_simulator() in SIMULATORS
     with pytest.raises(ValueError, match="simulator 'modelsim'"):
         check_simulator("modelsim")
+
+
+def test_cli_refuses_bad_keyswitch_parameters(capsys):
+    from sim.cli import main as cli_main
+
+    assert cli_main(["sim", "--unit", "automorphism", "--n", "64", "--galois", "6"]) == 2
+    assert "galois element k=6" in capsys.readouterr().err
+    assert cli_main(["sim", "--unit", "bconv", "--src-primes", "97,193", "--dst-primes", "193,"]) == 2
+    assert "shares [193]" in capsys.readouterr().err
+
+
+@rtl
+def test_cli_sim_bconv_prime_list_and_count(capsys):
+    from sim.cli import main as cli_main
+
+    # primes no other test uses: two 29/30-bit primes given, two destination primes derived
+    rc = cli_main(["sim", "--unit", "bconv", "--src-primes", "998244353,754974721",
+                   "--dst-primes", "2", "--width", "30", "--lanes", "2", "--vectors", "40",
+                   "--multiplier", "montgomery"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "PASS" in out and "k2_l2" in out, out
+    assert "latency" in out and "no-stall stream" in out
