@@ -12,8 +12,9 @@ same default modulus: the largest ``q = 1 mod 2n`` below ``2^W`` (``n = 2^16`` f
 elementwise units, the transform length for the NTT unit).
 
 The default set keeps each run small (the machine is shared): multipliers at
-W = 32, 36 (SHARP's word) and 64, butterflies at W = 32 and 36, and NTT units at
-``n = 1024`` with ``P`` in 1, 2, 4, 8 (and 16, synthesised only on request).
+W = 32, 36 (SHARP's word) and 64, butterflies at W = 32 and 36, NTT units at
+``n = 1024`` with ``P`` in 1, 2, 4, 8 (and 16, synthesised only on request), and the
+key-switching units of :data:`KEYSWITCH_UNITS` at W = 36 (10-20 s each with Yosys 0.70).
 """
 from __future__ import annotations
 
@@ -111,9 +112,11 @@ DEFAULT_UNITS: tuple[SynthUnit, ...] = (
     *(SynthUnit("ntt", "barrett", 32, NTT_SYNTH_N, p) for p in (1, 2, 4, 8)),
 )
 
-#: The key-switching units (registered, synthesised on request: ``fhesim synth --unit NAME``).
+#: The key-switching units of the default set (W = 36, SHARP's word): one elementwise lane,
+#: a 2 -> 1 prime basis conversion lane, an automorphism unit of n = 1024 with P = 8 banks.
 KEYSWITCH_UNITS: tuple[SynthUnit, ...] = (
     SynthUnit("mac", "barrett", 36, 1 << 16, 1),
     SynthUnit("bconv", "barrett", 36, lanes=1, src=2, dst=1),
     SynthUnit("automorphism", "barrett", 36, 1024, 8),
 )
+DEFAULT_UNITS = DEFAULT_UNITS + KEYSWITCH_UNITS
