@@ -19,6 +19,16 @@ unit's Python properties:
   and inverse), for which only the no-stall timing transform is run (the stall and reset
   behaviour of the same generator is covered at the smaller sizes, where it is cheap).
 
+* **mac** (``hw.elementwise.ElementwiseUnit``, all four ops) -- W = 32 with P = 4 (Barrett),
+  W = 64 with P = 2 (Montgomery), and in the full matrix W = 36 with P = 8 (Shoup).
+* **bconv** (``hw.bconv.BconvUnit``; primes of :func:`sim.rtl.units.bconv_primes`) --
+  3 -> 2 primes at W = 32 with P = 2 (Barrett), 2 -> 3 at W = 64 (Montgomery), and in
+  the full matrix 6 -> 4 at W = 36 with P = 2 (Shoup) and 4 -> 1 at W = 60 with P = 4.
+* **automorphism** (``hw.automorphism.AutomorphismUnit``) -- eval order n = 64, P = 4,
+  W = 32, g = 5; coeff order n = 64, P = 8, W = 64, g = 127 (= 2n - 1, conjugation); in the
+  full matrix eval n = 1024, P = 8, W = 36, g = 25; coeff n = 256, P = 2, W = 60; and the
+  full ring n = 2^16 (P = 8, eval, g = 5), timing phase only (two back-to-back rows).
+
 Every elementwise run and every NTT run below n = 2^16 includes random input gaps, random output
 back-pressure, corner values (0, 1, q-1), resets in the middle of a stream (NTT: while loading,
 computing and unloading) each followed by a
@@ -44,7 +54,7 @@ from sw.primes import ntt_primes
 
 from .cluster import ClusterError, add_cluster_argument, cluster_client, map_ordered, parse_cluster
 from .rtl.build import BUILD_ROOT, REPO_ROOT
-from .rtl.units import SpecError, make_spec
+from .rtl.units import SpecError, bconv_primes, make_spec
 
 REPORT_PREFIX = REPO_ROOT / "reports" / "rtl_regression"
 QUICK_PREFIX = BUILD_ROOT / "regression_quick"
@@ -67,12 +77,20 @@ class Case:
     seed: int = 1
     note: str = ""
     run_kw: dict = field(default_factory=dict, hash=False, compare=False)
+    spec_kw: dict = field(default_factory=dict, hash=False, compare=False)   # bconv, automorphism
 
     @property
     def name(self) -> str:
         parts = [self.unit]
         if self.unit == "ntt":
             parts += [self.direction or "forward", f"n{self.n}", f"P{self.lanes}"]
+        if self.unit == "automorphism":
+            parts += [self.spec_kw.get("order", "eval"), f"n{self.n}", f"P{self.lanes}",
+                      f"g{self.spec_kw.get('galois')}"]
+        if self.unit in ("mac", "bconv"):
+            parts.append(f"P{self.lanes}")
+        if self.unit == "bconv":
+            parts += [f"k{len(self.spec_kw['src_primes'])}", f"l{len(self.spec_kw['dst_primes'])}"]
         parts += [f"W{self.width}", self.multiplier, f"q{self.q}"]
         return "_".join(parts)
 
@@ -133,6 +151,32 @@ def matrix(quick: bool = False) -> list[Case]:
     for d in ("forward", "inverse"):
         cases.append(Case("ntt", 32, q, n=64, lanes=4, multiplier="shoup", direction=d,
                           transforms=2, seed=64 + 4 + 32 + len(cases)))
+    return cases + _keyswitch_cases(quick, len(cases))
+
+
+def _keyswitch_cases(quick: bool, start: int) -> list[Case]:
+    """The elementwise (mac), basis conversion and automorphism rows (see module docstring)."""
+    cases: list[Case] = []
+    mac = [(32, 4, "barrett"), (64, 2, "montgomery")] + ([] if quick else [(36, 8, "shoup")])
+    for w, P, mult in mac:
+        cases.append(Case("mac", w, _primes(w, "max"), lanes=P, multiplier=mult,
+                          vectors=200 if quick else 300, seed=start + len(cases), note="max"))
+    bc = [(32, 3, 2, 2, "barrett"), (64, 2, 3, 1, "montgomery")]
+    bc += [] if quick else [(36, 6, 4, 2, "shoup"), (60, 4, 1, 4, "barrett")]
+    for w, k, l, P, mult in bc:
+        src, dst = bconv_primes(k, l, w)
+        cases.append(Case("bconv", w, src[0], lanes=P, multiplier=mult, vectors=150 if quick else 250,
+                          seed=start + len(cases), spec_kw={"src_primes": src, "dst_primes": dst}))
+    auto = [("eval", 64, 4, 32, 5), ("coeff", 64, 8, 64, 127)]
+    auto += [] if quick else [("eval", 1024, 8, 36, 25), ("coeff", 256, 2, 60, 5)]
+    for order, n, P, w, g in auto:
+        cases.append(Case("automorphism", w, ntt_primes(n, w, 1)[0], n=n, lanes=P, transforms=2,
+                          seed=start + len(cases), spec_kw={"galois": g, "order": order}))
+    if not quick:
+        cases.append(Case("automorphism", 32, ntt_primes(RING, 32, 1)[0], n=RING, lanes=8,
+                          phases=("timing",), seed=start + len(cases),
+                          note="full ring; timing phase only",
+                          spec_kw={"galois": 5, "order": "eval"}))
     return cases
 
 
@@ -146,7 +190,7 @@ def run_case(case: Case) -> dict:
            "multiplier": case.multiplier, "direction": case.direction, "note": case.note}
     try:
         spec = make_spec(case.unit, width=case.width, n=case.n, q=case.q, lanes=case.lanes,
-                         multiplier=case.multiplier)
+                         multiplier=case.multiplier, **case.spec_kw)
         res = run_rtl(spec, vectors=case.vectors, transforms=case.transforms, seed=case.seed,
                       direction=case.direction or "forward", phases=case.phases, **case.run_kw)
     except (SpecError, RtlError, ValueError) as e:

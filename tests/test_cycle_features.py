@@ -46,11 +46,11 @@ def test_unit_costs_assumed_in_this_file():
 
 
 def _compute_ops():
-    # op 0: modmul 3 rows: 48 residues -> 12 occupancy, fill 4
-    #       modadd 2 rows: 32 residues -> 8, fill 1
-    #       automorphism 3 rows: 48 -> 12, fill 4
+    # op 0: modmul 3 rows: 48 residues -> 12 occupancy, fill 5 (ElementwiseUnit latency)
+    #       modadd 2 rows: 32 residues -> 8, fill 5
+    #       automorphism 3 rows (P = 4 banks, II = 4, cycles_per_row 9): 12, fill 5
     #       ntt 3 rows: ceil(3/2) * 60 = 120, fill 5
-    # op 1: modmul 2 rows -> 8, fill 4; modadd 2 rows -> 8, fill 1 (a tie between two units)
+    # op 1: modmul 2 rows -> 8, fill 5; modadd 2 rows -> 8, fill 5 (a tie between two units)
     # No ciphertexts, plaintexts or keys: no traffic.
     op0 = Op("mix", N, 3, 3, kernels=[Kernel("modmul", N, 3), Kernel("modadd", N, 2),
                                       Kernel("automorphism", N, 3), Kernel("ntt", N, 3)])
@@ -61,12 +61,12 @@ def _compute_ops():
 def test_serial_execution_sums_the_kernels():
     est = estimate(_compute_ops(), cfg())          # execution defaults to "serial"
     ops = est.ops
-    # op 0: 12 + 8 + 12 + 120 = 152 compute, 4 + 1 + 4 + 5 = 14 fill -> 166
-    # op 1: 8 + 8 = 16 compute, 4 + 1 = 5 fill -> 21
+    # op 0: 12 + 8 + 12 + 120 = 152 compute, 5 + 5 + 5 + 5 = 20 fill -> 172
+    # op 1: 8 + 8 = 16 compute, 5 + 5 = 10 fill -> 26
     assert list(ops["compute_cycles"]) == [152, 16]
-    assert list(ops["fill_cycles"]) == [14, 5]
-    assert list(ops["cycles"]) == [166, 21]
-    assert est.total_cycles == 187
+    assert list(ops["fill_cycles"]) == [20, 10]
+    assert list(ops["cycles"]) == [172, 26]
+    assert est.total_cycles == 198
     assert list(est.kernels["exposed"]) == list(est.kernels["occupancy"])
 
 
@@ -74,25 +74,25 @@ def test_pipelined_execution_is_bounded_by_the_busiest_unit():
     est = estimate(_compute_ops(), cfg('execution = "pipelined"'))
     ops, k = est.ops, est.kernels
     # op 0: busy ntt 120, modmul 12, automorphism 12, modadd 8 -> compute 120 (the NTT unit);
-    #       fill is still paid by every unit of the chain: 14 -> 134 cycles
+    #       fill is still paid by every unit of the chain: 20 -> 140 cycles
     # op 1: modmul 8 and modadd 8 tie; the first unit in UNIT_KINDS order (modmul) is
-    #       exposed -> compute 8, fill 5 -> 13 cycles
+    #       exposed -> compute 8, fill 10 -> 18 cycles
     assert list(ops["compute_cycles"]) == [120, 8]
     assert list(ops["serial_compute_cycles"]) == [152, 16]
-    assert list(ops["cycles"]) == [134, 13]
-    assert est.total_cycles == 147
+    assert list(ops["cycles"]) == [140, 18]
+    assert est.total_cycles == 158
     # exposed occupancy: only the critical unit's calls; kernel cycles = exposed + fill
     assert list(k["exposed"]) == [0, 0, 0, 120, 8, 0]
-    assert list(k["cycles"]) == [4, 1, 4, 125, 12, 1]
+    assert list(k["cycles"]) == [5, 5, 5, 125, 13, 5]
     assert k["cycles"].sum() == est.total_cycles      # exact decomposition (no stall here)
 
 
 def test_pipelined_units_shared_through_fallback_add_up():
-    # modadd count 0: additions run on the modmul lanes (fill = multiplier latency 4), so in
-    # op 1 the modmul unit is busy 8 + 8 = 16 cycles: compute 16, fill 4 + 4 = 8 -> 24.
+    # modadd count 0: additions run on the modmul lanes (fill = elementwise latency 5), so in
+    # op 1 the modmul unit is busy 8 + 8 = 16 cycles: compute 16, fill 5 + 5 = 10 -> 26.
     est = estimate(_compute_ops()[1:], cfg('execution = "pipelined"', modadd=0))
     assert est.ops["compute_cycles"].iloc[0] == 16
-    assert est.ops["cycles"].iloc[0] == 24
+    assert est.ops["cycles"].iloc[0] == 26
 
 
 def _key_ops():
@@ -116,15 +116,15 @@ def test_key_a_halves_from_prng_halve_traffic_and_footprint():
 
 
 def _pt_op():
-    # plaintext multiply: 2 plaintext polynomials over 3 primes, modmul 3 rows (12 occ, fill 4)
+    # plaintext multiply: 2 plaintext polynomials over 3 primes, modmul 3 rows (12 occ, fill 5)
     return [Op("pmult", N, 3, 3, pt_polys=2, kernels=[Kernel("modmul", N, 3)])]
 
 
 def test_plaintexts_from_off_chip_memory():
-    # 2 * 3 * 16 words * 4 B = 384 B = 96 transfer cycles; max(12, 96) + 4 = 100
+    # 2 * 3 * 16 words * 4 B = 384 B = 96 transfer cycles; max(12, 96) + 5 = 101
     est = estimate(_pt_op(), cfg())
     assert est.ops["pt_offchip_bytes"].iloc[0] == 384
-    assert est.total_cycles == 100
+    assert est.total_cycles == 101
 
 
 def test_plaintexts_generated_on_chip_trade_traffic_for_ntts():
@@ -136,11 +136,11 @@ def test_plaintexts_generated_on_chip_trade_traffic_for_ntts():
     assert op["pt_offchip_bytes"] == 128
     assert list(k["kernel"]) == ["modmul", "ptgen"]
     assert list(k["occupancy"]) == [12, 180]
-    # serial: compute 12 + 180 = 192, fill 4 + 5 = 9: max(192, 32) + 9 = 201
-    assert est.total_cycles == 201
-    # pipelined: max(180 on the NTT units, 12 on modmul) + 9 = 189
+    # serial: compute 12 + 180 = 192, fill 5 + 5 = 10: max(192, 32) + 10 = 202
+    assert est.total_cycles == 202
+    # pipelined: max(180 on the NTT units, 12 on modmul) + 10 = 190
     est_p = estimate(_pt_op(), cfg('plaintexts = "generated"\nexecution = "pipelined"'))
-    assert est_p.total_cycles == 189
+    assert est_p.total_cycles == 190
     assert list(est_p.kernels["exposed"]) == [0, 180]
 
 

@@ -4,7 +4,10 @@ Configuration (ASIC, so all 4,096 on-chip bytes hold data): 100 MHz, 32-bit word
 (4 bytes), off-chip 0.4 GB/s = 4 bytes per cycle. NTT: 2 units, P = 2 lanes; at n = 16
 an NttUnit has cycles_per_transform 65 and initiation interval 60 (derivation in
 tests/test_cycle_units.py). modmul, modadd and automorphism: 1 unit x 4 lanes; bconv:
-1 unit x 8 lanes; multiplier latency 4, adder latency 1.
+1 unit x 8 lanes. modmul and modadd are ``hw.elementwise.ElementwiseUnit`` lanes (latency
+4 + 1 = 5, one beat per cycle); the basis conversion unit has latency 9 and takes 8
+coefficients of all limbs per cycle; the automorphism unit (P = 4 banks) has initiation
+interval n/P = 4 and cycles_per_row 2 * 4 + 1 = 9.
 """
 from __future__ import annotations
 
@@ -47,20 +50,20 @@ def _ops():
         # A: compute-bound, ciphertexts resident (4*3 + 2*3 rows * 16 * 4 B = 1,152 B <= 4,096)
         Op("cmult", N, 3, 3, label="layer1", ct_in_polys=4, ct_out_polys=2, kernels=[
             Kernel("ntt", N, 3),                       # ceil(3/2)=2 * 60 = 120, fill 5
-            Kernel("modmul", N, 3),                    # 48/4 = 12, fill 4
-            Kernel("modadd", N, 3),                    # 12, fill 1
-            Kernel("bconv", N, 3, src_primes=2, dst_primes=3),  # 16*2*4/8 = 16, fill 6
-            Kernel("automorphism", N, 3),              # 12, fill 16/4 = 4
+            Kernel("modmul", N, 3),                    # 48/4 = 12, fill 5
+            Kernel("modadd", N, 3),                    # 12, fill 5
+            Kernel("bconv", N, 3, src_primes=2, dst_primes=3),  # 16 coefficients / 8 = 2, fill 9
+            Kernel("automorphism", N, 3),              # 3 rows * II 4 = 12, fill 9 - 4 = 5
         ]),
         # B: first use of the relin key (1,024 B) + one plaintext (3*16*4 = 192 B):
-        #    1,216 B / 4 = 304 transfer cycles > 12 compute -> memory-bound, 304 + 4
+        #    1,216 B / 4 = 304 transfer cycles > 12 compute -> memory-bound, 304 + 5
         Op("pmult", N, 3, 3, label="layer1", ct_in_polys=2, ct_out_polys=2, pt_polys=1,
            keys=[relin], kernels=[Kernel("modmul", N, 3)]),
-        # C: relin key now on chip; plaintext 192 B -> 48 cycles > 12 -> memory, 48 + 4
+        # C: relin key now on chip; plaintext 192 B -> 48 cycles > 12 -> memory, 48 + 5
         Op("pmult", N, 3, 3, label="layer2", ct_in_polys=2, ct_out_polys=2, pt_polys=1,
            keys=[relin], kernels=[Kernel("modmul", N, 3)]),
         # D: (2*40 + 2*40) rows * 16 * 4 B = 10,240 B > 4,096: read + written off chip:
-        #    2,560 cycles > 640/4 = 160 -> memory, 2,560 + 1
+        #    2,560 cycles > 640/4 = 160 -> memory, 2,560 + 5
         Op("add", N, 40, 40, label="layer2", ct_in_polys=2, ct_out_polys=2,
            kernels=[Kernel("modadd", N, 40)]),
         # E: a key of unknown identity is always loaded: 1,024 B -> 256 cycles, twice
@@ -74,31 +77,32 @@ def _ops():
 def test_roll_up_by_hand(cfg):
     est = estimate(_ops(), cfg)
     ops = est.ops
-    assert list(ops["compute_cycles"]) == [172, 12, 12, 160, 12, 12]
-    assert list(ops["fill_cycles"]) == [20, 4, 4, 1, 4, 4]
+    assert list(ops["compute_cycles"]) == [158, 12, 12, 160, 12, 12]
+    assert list(ops["fill_cycles"]) == [29, 5, 5, 5, 5, 5]
     assert list(ops["offchip_bytes"]) == [0, 1216, 192, 10240, 1024, 1024]
     assert list(ops["key_offchip_bytes"]) == [0, 1024, 0, 0, 1024, 1024]
     assert list(ops["transfer_cycles"]) == [0, 304, 48, 2560, 256, 256]
-    assert list(ops["cycles"]) == [192, 308, 52, 2561, 260, 260]
+    assert list(ops["cycles"]) == [187, 309, 53, 2565, 261, 261]
     assert list(ops["bound"]) == ["compute", "memory", "memory", "memory", "memory", "memory"]
-    # only op B (modmul) is entirely RTL-backed
-    assert list(ops["rtl_backed"]) == [False, True, True, False, False, False]
-    assert est.total_cycles == 192 + 308 + 52 + 2561 + 260 + 260 == 3633
-    assert est.total_seconds == pytest.approx(3633 / 100e6)
+    # every kernel kind is costed from an RTL unit's properties
+    assert list(ops["rtl_backed"]) == [True] * 6
+    assert est.total_cycles == 187 + 309 + 53 + 2565 + 261 + 261 == 3636
+    assert est.total_seconds == pytest.approx(3636 / 100e6)
 
     lab = est.by_label().set_index("label")
-    assert lab.loc["layer1", "cycles"] == 500 and lab.loc["layer2", "cycles"] == 3133
+    assert lab.loc["layer1", "cycles"] == 496 and lab.loc["layer2", "cycles"] == 3140
     assert lab.loc["layer2", "memory_bound_ops"] == 4 and lab.loc["layer1", "count"] == 2
     assert lab["share"].sum() == pytest.approx(1.0)
 
     ker = est.by_kernel().set_index("kernel")
-    # modadd: 12 + 1 (A) and 160 + 1 (D); automorphism: (12 + 4) * 3
-    assert ker.loc["modadd", "cycles"] == 174 and ker.loc["automorphism", "cycles"] == 48
-    assert not ker.loc["bconv", "rtl_backed"] and ker.loc["ntt", "rtl_backed"]
+    # modadd: 12 + 5 (A) and 160 + 5 (D); automorphism: (12 + 5) * 3; bconv: 2 + 9
+    assert ker.loc["modadd", "cycles"] == 182 and ker.loc["automorphism", "cycles"] == 51
+    assert ker.loc["bconv", "cycles"] == 11
+    assert ker.loc["bconv", "rtl_backed"] and ker.loc["ntt", "rtl_backed"]
     tot = est.total()
     assert (tot["memory_bound_ops"], tot["compute_bound_ops"]) == (5, 1)
-    assert tot["not_rtl_backed"] == ["automorphism", "bconv", "modadd"]
-    assert any("not RTL-backed" in note for note in est.notes)
+    assert tot["not_rtl_backed"] == []
+    assert not any("not RTL-backed" in note for note in est.notes)
 
 
 def test_key_cache_lru_by_hand():
@@ -140,12 +144,13 @@ def test_adapter_from_recorded_trace(cfg):
     assert ops2[0].kernels == op.kernels and ops2[0].keys == op.keys
 
     est = estimate(ops, cfg)
-    # automorphism 12+4; modmul 8 rows*16/4 = 32 + 4; intt ceil(3/2)*60 = 120 + 5;
-    # bconv 2*16*2*4/8 = 32, fill 4+2; ntt 8 rows -> 4*60 = 240 + 5; bconv 16*1*4/8 = 8, fill 5
-    assert est.ops.loc[0, "compute_cycles"] == 12 + 32 + 120 + 32 + 240 + 8 == 444
-    assert est.ops.loc[0, "fill_cycles"] == 4 + 4 + 5 + 6 + 5 + 5 == 29
-    # key 2*2*(3+1)*16 words * 4 B = 1,024 B -> 256 cycles < 444: compute-bound
-    assert est.ops.loc[0, "cycles"] == 473 and est.ops.loc[0, "bound"] == "compute"
+    # automorphism 3 rows * 4 = 12, fill 5; modmul 8 rows*16/4 = 32 + 5; intt ceil(3/2)*60
+    # = 120 + 5; bconv 2*16 coefficients / 8 = 4, fill 9; ntt 8 rows -> 4*60 = 240 + 5;
+    # bconv 16 / 8 = 2, fill 9
+    assert est.ops.loc[0, "compute_cycles"] == 12 + 32 + 120 + 4 + 240 + 2 == 410
+    assert est.ops.loc[0, "fill_cycles"] == 5 + 5 + 5 + 9 + 5 + 9 == 38
+    # key 2*2*(3+1)*16 words * 4 B = 1,024 B -> 256 cycles < 410: compute-bound
+    assert est.ops.loc[0, "cycles"] == 448 and est.ops.loc[0, "bound"] == "compute"
 
 
 def test_cli_estimate_trace_json(tmp_path, capsys):
@@ -160,10 +165,10 @@ def test_cli_estimate_trace_json(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     # the adapter's 'add' reads two ciphertexts (4 polys) and writes one (2 polys):
     # (4*40 + 2*40) rows * 16 * 4 B = 15,360 B > 4,096 -> 3,840 transfer cycles > 160
-    # compute (640 adds / 4 lanes); + adder fill 1 = 3,841, memory-bound
-    assert out["total"]["cycles"] == 3841 and out["total"]["memory_bound_ops"] == 1
+    # compute (640 adds / 4 lanes); + elementwise unit fill 5 = 3,845, memory-bound
+    assert out["total"]["cycles"] == 3845 and out["total"]["memory_bound_ops"] == 1
     assert out["config"]["name"] == "tiny" and out["top_ops"][0]["op"] == "add"
-    assert any("not RTL-backed" in n for n in out["notes"])
+    assert not any("not RTL-backed" in n for n in out["notes"])   # modadd: ElementwiseUnit
 
 
 def test_cli_reports_bad_config(tmp_path, capsys):

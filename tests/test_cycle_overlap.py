@@ -2,7 +2,8 @@
 
 Configuration as tests/test_cycle_model.py: 100 MHz, 32-bit words (4 B), 0.4 GB/s = 4 bytes
 per cycle, 4,096 on-chip bytes (ASIC); NTT 2 units x P = 2 (n = 16: cycles_per_transform 65,
-initiation interval 60); modmul 1 x 4 lanes, latency 4, throughput 1.
+initiation interval 60); modmul 1 x 4 lanes of the elementwise unit, latency 4 + 1 = 5,
+throughput 1.
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def _ops():
     # op 0: NTT of 3 rows: ceil(3/2) * 60 = 120 occupancy, fill 65 - 60 = 5; no transfer.
     # ciphertexts (2*3 + 2*3) * 16 * 4 B = 768 B stay on chip in every op.
     # ops 1, 2: one plaintext of 3 rows = 3 * 16 * 4 B = 192 B = 48 transfer cycles;
-    #           modmul 48 residues / 4 lanes = 12 occupancy, fill 4.
+    #           modmul 48 residues / 4 lanes = 12 occupancy, fill 5.
     ntt = Op("ntt_op", N, 3, 3, ct_in_polys=2, ct_out_polys=2, kernels=[Kernel("ntt", N, 3)])
     pm = [Op("pmult", N, 3, 3, ct_in_polys=2, ct_out_polys=2, pt_polys=1,
              kernels=[Kernel("modmul", N, 3)]) for _ in range(2)]
@@ -45,10 +46,10 @@ def test_overlap_within_op_is_default():
     cfg = loads_config(BASE.format(extra=""))
     assert cfg.overlap == "op"
     est = estimate(_ops(), cfg)
-    # 120 + 5 = 125; max(12, 48) + 4 = 52 twice -> 229
-    assert list(est.ops["cycles"]) == [125, 52, 52]
+    # 120 + 5 = 125; max(12, 48) + 5 = 53 twice -> 231
+    assert list(est.ops["cycles"]) == [125, 53, 53]
     assert list(est.ops["stall_cycles"]) == [0, 36, 36]
-    assert est.total_cycles == 229
+    assert est.total_cycles == 231
 
 
 def test_prefetch_across_ops_hand_computed():
@@ -56,15 +57,16 @@ def test_prefetch_across_ops_hand_computed():
     est = estimate(_ops(), cfg)
     # op 0: T 0..0, Cend0 = 125.
     # op 1: Tstart = max(Tend0 = 0, Cend[-1] = 0) = 0, Tend = 48 (loaded during op 0);
-    #       Cstart = max(125, 0) = 125, Cend1 = max(125 + 12, 48) + 4 = 141 -> 16 cycles.
+    #       Cstart = max(125, 0) = 125, Cend1 = max(125 + 12, 48) + 5 = 142 -> 17 cycles.
     # op 2: Tstart = max(Tend1 = 48, Cend0 = 125) = 125 (both buffers busy until op 0 ends),
-    #       Tend = 173; Cstart = max(141, 125) = 141, Cend2 = max(153, 173) + 4 = 177 -> 36.
-    assert list(est.ops["cycles"]) == [125, 16, 36]
-    assert list(est.ops["stall_cycles"]) == [0, 0, 20]
+    #       Tend = 173; Cstart = max(142, 125) = 142, Cend2 = max(154, 173) + 5 = 178 -> 36
+    #       (12 compute + 5 fill + 19 stall).
+    assert list(est.ops["cycles"]) == [125, 17, 36]
+    assert list(est.ops["stall_cycles"]) == [0, 0, 19]
     assert list(est.ops["bound"]) == ["compute", "compute", "memory"]
-    assert est.total_cycles == 177
+    assert est.total_cycles == 178
     tot = est.total()
-    assert tot["overlap"] == "prefetch" and tot["stall_cycles"] == 20
+    assert tot["overlap"] == "prefetch" and tot["stall_cycles"] == 19
     # exact decomposition: total = occupancy + fill + stall
     assert tot["cycles"] == tot["compute_cycles"] + tot["fill_cycles"] + tot["stall_cycles"]
 
@@ -73,7 +75,7 @@ def test_prefetch_first_op_equals_op_rule():
     ops = _ops()[1:2]   # a single memory-bound op: nothing to overlap with
     a = estimate(ops, loads_config(BASE.format(extra="")))
     b = estimate(ops, loads_config(BASE.format(extra='overlap = "prefetch"')))
-    assert a.total_cycles == b.total_cycles == 52
+    assert a.total_cycles == b.total_cycles == 53
 
 
 def test_overlap_field_checked():

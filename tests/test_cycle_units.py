@@ -1,4 +1,4 @@
-"""Kernel costs: NTT and modmul costs are the RTL components' own properties.
+"""Kernel costs: every kernel's cost is the properties of the RTL unit that runs it.
 
 The NTT reference numbers are derived by hand from the architecture documented in
 ``hw/ntt.py`` (R = n/P rows, B = n/(2P) blocks per stage, butterfly latency Lb = Lm + 2,
@@ -12,6 +12,9 @@ import math
 
 import pytest
 
+from hw.automorphism import AutomorphismUnit
+from hw.bconv import BconvUnit
+from hw.elementwise import ElementwiseUnit
 from hw.modmul import BarrettMultiplier, MontgomeryMultiplier
 from hw.ntt import NttUnit
 from sim.cycle.config import loads_config
@@ -78,38 +81,63 @@ def test_ntt_cost_at_word_width_36():
 
 
 @pytest.mark.parametrize("cls,name", [(BarrettMultiplier, "barrett"), (MontgomeryMultiplier, "montgomery")])
-def test_modmul_cost_from_multiplier_properties(cls, name):
+def test_modmul_cost_from_elementwise_unit_properties(cls, name):
     mm = cls(ntt_primes(16, 32, 1)[0], 32)
     assert (mm.latency, mm.throughput) == (4, 1.0)
+    ew = ElementwiseUnit(ntt_primes(16, 32, 1)[0], 32, 4, multiplier=name)
+    # the elementwise unit: the multiplier, then one canonical add stage
+    assert (ew.latency, ew.throughput) == (mm.latency + 1, 1.0)
     costs = UnitCosts(_cfg(multiplier=name))
-    # 3 rows * 16 = 48 products on 1 unit * 4 lanes * 1.0/cycle = 12 cycles + latency 4
+    # 3 rows * 16 = 48 products on 1 unit * 4 lanes * 1.0 beat/cycle = 12 cycles + latency 5
     c = costs.cost(Kernel("modmul", 16, 3))
-    assert (c.occupancy, c.fill, c.rtl_backed) == (12, mm.latency, True)
+    assert (c.occupancy, c.fill, c.rtl_backed) == (12, ew.latency, True)
     # 50 products -> ceil(50/4) = 13 (n = 10 rows of 5 is not a ring, but the formula is generic)
     assert costs.cost(Kernel("modmul", 5, 10)).occupancy == 13
 
 
-def test_formula_units_are_flagged_not_rtl_backed():
+@pytest.mark.parametrize("multiplier", ["barrett", "montgomery", "shoup"])
+def test_pipelined_unit_timing_does_not_depend_on_lanes(multiplier):
+    """The cost model reads the elementwise and basis conversion timings at one lane."""
+    q = ntt_primes(16, 32, 1)[0]
+    src, dst = ntt_primes(16, 30, 5)[:3], ntt_primes(16, 30, 5)[3:]
+    for P in (1, 3, 16):
+        ew = ElementwiseUnit(q, 32, P, multiplier=multiplier)
+        bc = BconvUnit(src, dst, 32, P, multiplier=multiplier)
+        assert (ew.latency, ew.throughput) == (ElementwiseUnit(q, 32, 1, multiplier=multiplier).latency, 1.0)
+        assert (bc.latency, bc.throughput) == (BconvUnit(src, dst, 32, 1, multiplier=multiplier).latency, 1.0)
+
+
+def test_keyswitch_unit_costs_from_their_properties():
     costs = UnitCosts(_cfg())
     add = costs.cost(Kernel("modadd", 16, 3))
-    assert (add.occupancy, add.fill, add.rtl_backed) == (12, 1, False)
-    # bconv 2 -> 3 primes, n = 16: 16 * 2 * (3 + 1) = 128 MACs / 8 lanes = 16; fill 4 + 2
+    assert (add.occupancy, add.fill, add.rtl_backed) == (12, 5, True)
+    # bconv 2 -> 3 primes, n = 16: a fully spatial unit of 8 lanes takes 8 coefficients of
+    # all limbs per cycle: 16 / 8 = 2 beats, fill = BconvUnit latency (4 + 5)
+    src, dst = ntt_primes(16, 32, 5)[:2], ntt_primes(16, 32, 5)[2:]
+    bu = BconvUnit(src, dst, 32, 8)
     bc = costs.cost(Kernel("bconv", 16, 3, src_primes=2, dst_primes=3))
-    assert (bc.occupancy, bc.fill, bc.rtl_backed) == (16, 6, False)
-    # automorphism: 48 words / 4 lanes = 12; fill n / lanes = 4
+    assert (bc.occupancy, bc.fill, bc.rtl_backed) == (2, bu.latency, True) == (2, 9, True)
+    # count 5 (five polynomials): 80 coefficients / 8 = 10 beats
+    assert costs.cost(Kernel("bconv", 16, 3, count=5, src_primes=2, dst_primes=3)).occupancy == 10
+    # automorphism, P = 4 banks: 3 rows back to back at II = n/P = 4, fill cpr - II = 5
+    au_unit = AutomorphismUnit(16, ntt_primes(16, 32, 1)[0], 32, 4, 5)
+    assert (au_unit.cycles_per_row, au_unit.initiation_interval) == (9, 4)
     au = costs.cost(Kernel("automorphism", 16, 3))
-    assert (au.occupancy, au.fill, au.rtl_backed) == (12, 4, False)
+    assert (au.occupancy, au.fill, au.rtl_backed) == (12, 5, True)
+    # lanes that do not divide n: gcd(L, n) banks (L = 6 -> P = 2, II = 8)
+    au6 = UnitCosts(_cfg(automorphism="{ count = 1, lanes = 6 }")).cost(Kernel("automorphism", 16, 1))
+    assert (au6.occupancy, au6.fill) == (8, 9)
 
 
 @pytest.mark.parametrize("cls,name", [(BarrettMultiplier, "barrett"), (MontgomeryMultiplier, "montgomery")])
-def test_mac_costs_the_multiplier_throughput_and_both_latencies(cls, name):
-    """A fused ``acc + a * b`` runs on the modmul lanes with the adder chained behind the
-    multiplier: the multiplier's throughput, its latency plus the adder's (1)."""
+def test_mac_costs_the_elementwise_unit(cls, name):
+    """A fused ``acc + a * b`` is the elementwise unit's ``mac`` op: one beat per cycle,
+    latency multiplier + 1 (the add stage)."""
     mm = cls(ntt_primes(16, 32, 1)[0], 32)
     costs = UnitCosts(_cfg(multiplier=name))
     c = costs.cost(Kernel("mac", 16, 3))
     # 48 multiply-accumulates on 4 lanes at 1/cycle = 12; fill 4 + 1
-    assert (c.unit, c.occupancy, c.fill, c.rtl_backed) == ("modmul", 12, mm.latency + 1, False)
+    assert (c.unit, c.occupancy, c.fill, c.rtl_backed) == ("modmul", 12, mm.latency + 1, True)
     # the same with no modadd unit: the adder is part of the fused lane
     c0 = UnitCosts(_cfg(multiplier=name, modadd="0")).cost(Kernel("mac", 16, 3))
     assert (c0.unit, c0.occupancy, c0.fill) == ("modmul", 12, 5)
@@ -119,9 +147,10 @@ def test_mac_costs_the_multiplier_throughput_and_both_latencies(cls, name):
 def test_absent_units_fall_back_or_are_refused():
     costs = UnitCosts(_cfg(modadd="0", bconv="0", automorphism="0"))
     add = costs.cost(Kernel("modadd", 16, 3))
-    # on the modmul lanes: 48 / 4 = 12, fill = multiplier latency 4
-    assert (add.unit, add.occupancy, add.fill) == ("modmul", 12, 4)
+    # on the modmul lanes: 48 / 4 = 12, fill = elementwise unit latency 5
+    assert (add.unit, add.occupancy, add.fill) == ("modmul", 12, 5)
+    # as MACs on the modmul lanes: 16 * 2 * (3 + 1) = 128 ops / 4 lanes; fill (2 + 1) * 5
     bc = costs.cost(Kernel("bconv", 16, 3, src_primes=2, dst_primes=3))
-    assert (bc.unit, bc.occupancy) == ("modmul", 128 // 4)
+    assert (bc.unit, bc.occupancy, bc.fill, bc.rtl_backed) == ("modmul", 128 // 4, 15, True)
     with pytest.raises(ValueError, match="no automorphism unit"):
         costs.cost(Kernel("automorphism", 16, 3))

@@ -250,8 +250,18 @@ def test_regression_matrix_covers_the_documented_parameters():
     assert {c.lanes for c in ntt} == {1, 2, 4, 8}
     assert {c.direction for c in ntt} == {"forward", "inverse"}
     assert {c.width for c in cases} >= {32, 64}
-    assert {(c.unit, c.multiplier) for c in cases if c.unit != "ntt"} == {
+    assert {(c.unit, c.multiplier) for c in cases if c.unit in ("modmul", "ct", "gs")} == {
         (u, m) for u in ("modmul", "ct", "gs") for m in ("barrett", "montgomery", "shoup")}
+    assert {c.unit for c in cases} == {"modmul", "ct", "gs", "ntt", "mac", "bconv", "automorphism"}
+    # the key-switching units: every multiplier, a 64-bit case each, both automorphism
+    # orders, and the full ring for the automorphism
+    for unit in ("mac", "bconv"):
+        assert {c.multiplier for c in cases if c.unit == unit} == {"barrett", "montgomery", "shoup"}
+    for unit in ("mac", "bconv", "automorphism"):
+        assert any(c.width == 64 for c in matrix(True) if c.unit == unit)
+    auto = [c for c in cases if c.unit == "automorphism"]
+    assert {c.spec_kw["order"] for c in auto} == {"coeff", "eval"}
+    assert any(c.n == 1 << 16 for c in auto)
     for quick in (False, True):   # a small Shoup NTT, both directions, in either matrix
         shoup_ntt = [c for c in matrix(quick) if c.unit == "ntt" and c.multiplier == "shoup"]
         assert {c.direction for c in shoup_ntt} == {"forward", "inverse"}

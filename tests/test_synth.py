@@ -196,3 +196,21 @@ def test_bram_rule_matches_synthesised_ntt_units(lanes, synthesised):
     bram, bits = ram_blocks(_ntt_memories(1024, lanes, 32, "barrett"))
     assert bram == synthesised
     assert bits == 3 * 1024 * 32
+
+
+def test_keyswitch_units_are_registered():
+    from sim.synth.units import KEYSWITCH_UNITS
+
+    for u in KEYSWITCH_UNITS:
+        assert parse_unit(u.name) == u
+        assert u.component().latency == {"mac": 5, "bconv": 9, "automorphism": 2}[u.kind]
+    b = parse_unit("bconv-shoup-w64-k3-l2-p4")
+    assert (b.src, b.dst, b.lanes, len(b.spec().src_primes), len(b.spec().dst_primes)) == (3, 2, 4, 3, 2)
+    assert parse_unit("mac-montgomery-w32-p8").lanes == 8
+    assert parse_unit("automorphism-w28-n256-p16").spec().n == 256
+    with pytest.raises(ValueError, match="lanes P=3 must divide"):
+        parse_unit("automorphism-w36-n64-p3")
+    with pytest.raises(ValueError, match="src_primes"):
+        parse_unit("bconv-barrett-w36-k0-l1-p1")
+    with pytest.raises(ValueError, match="n <= 1024"):
+        parse_unit("automorphism-w36-n4096-p8")

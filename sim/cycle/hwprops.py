@@ -5,9 +5,13 @@ The cycle model (:mod:`sim.cycle.units`), the on-chip memory rule
 (:func:`sim.cycle.config.unit_memory_bytes`) and the resource tables
 (:mod:`sim.synth.resources`) take the units' timings and memories from here, and nowhere
 else. Each function builds the component with the same modulus as the benches (the largest
-``q = 1 mod 2n`` below ``2^W``, :func:`unit_modulus`), reads its public properties
+``q = 1 mod 2n`` below ``2^W``, :func:`unit_modulus`; for the basis conversion unit the
+largest primes of the width, :func:`bconv_unit_primes`), reads its public properties
 (``latency``, ``throughput``, ``cycles_per_transform``, ``initiation_interval``,
-``memory_shapes``, ``memory_words``) and returns plain numbers; results are cached.
+``cycles_per_row``, ``memory_shapes``, ``memory_words``) and returns plain numbers;
+results are cached. Components: ``hw.modmul`` multipliers, ``hw.ntt.NttUnit``,
+``hw.elementwise.ElementwiseUnit``, ``hw.bconv.BconvUnit`` and
+``hw.automorphism.AutomorphismUnit``.
 
 The components are built only to be read, never elaborated. Amaranth warns about such
 elaboratables when they are garbage-collected; the first line of this file is Amaranth's
@@ -69,3 +73,60 @@ def ntt_memory_words(n: int, lanes: int, word_bits: int, multiplier: str) -> int
 def ntt_memory_shapes(n: int, lanes: int, word_bits: int, multiplier: str) -> tuple:
     """``hw.ntt.NttUnit(n, q, W, P).memory_shapes()``: ``(name, depth, width)`` per memory."""
     return tuple(_ntt_unit(n, word_bits, lanes, multiplier).memory_shapes())
+
+
+#: Lanes the beat-pipelined units (elementwise, basis conversion) are constructed with to
+#: read their timing. Their ``P`` lanes are ``P`` copies of one datapath sharing the stream
+#: handshake, so ``latency`` and ``throughput`` (beats per cycle) do not depend on ``P``
+#: (``tests/test_cycle_units.py`` checks this at several ``P``); constructing them with
+#: thousands of lanes only costs time.
+PROPS_LANES = 1
+
+
+@lru_cache(maxsize=None)
+def elementwise_props(multiplier: str, word_bits: int, lanes: int = PROPS_LANES) -> tuple[int, float]:
+    """``(latency, throughput)`` of ``hw.elementwise.ElementwiseUnit(q, W, lanes, multiplier)``.
+
+    ``throughput`` is in beats (``lanes`` residues) per cycle; every op (``mac``, ``msub``,
+    ``add``, ``sub``) has the same latency.
+    """
+    from hw.elementwise import ElementwiseUnit
+
+    unit = ElementwiseUnit(unit_modulus(2, word_bits), word_bits, lanes, multiplier=multiplier)
+    return int(unit.latency), float(unit.throughput)
+
+
+def bconv_unit_primes(src: int, dst: int, word_bits: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """``src`` + ``dst`` distinct primes below ``2^W`` for constructing a conversion unit
+    (its timing depends on the prime counts, not on the primes)."""
+    ps = ntt_primes(2, word_bits, src + dst)
+    return tuple(ps[:src]), tuple(ps[src:])
+
+
+@lru_cache(maxsize=None)
+def bconv_props(src: int, dst: int, word_bits: int, multiplier: str,
+                lanes: int = PROPS_LANES) -> tuple[int, float]:
+    """``(latency, throughput)`` of ``hw.bconv.BconvUnit`` converting ``src`` to ``dst``
+    primes, ``lanes`` coefficients per beat (``throughput`` in beats per cycle)."""
+    from hw.bconv import BconvUnit
+
+    s, d = bconv_unit_primes(src, dst, word_bits)
+    unit = BconvUnit(s, d, word_bits, lanes, multiplier=multiplier)
+    return int(unit.latency), float(unit.throughput)
+
+
+def automorphism_galois(n: int) -> int:
+    """The Galois element the cost model constructs the unit with: 5 (a rotation), or 1
+    for ``n = 2`` (the timing does not depend on it)."""
+    return 5 % (2 * n)
+
+
+@lru_cache(maxsize=None)
+def automorphism_props(n: int, word_bits: int, lanes: int) -> tuple[int, int]:
+    """``(cycles_per_row, initiation_interval)`` of ``hw.automorphism.AutomorphismUnit``
+    on rows of ``n`` with ``lanes`` banks (``lanes`` must divide ``n``)."""
+    from hw.automorphism import AutomorphismUnit
+
+    unit = AutomorphismUnit(n, unit_modulus(n, word_bits), word_bits, lanes,
+                            automorphism_galois(n), order="eval")
+    return int(unit.cycles_per_row), int(unit.initiation_interval)

@@ -4,13 +4,15 @@ Layout (mirrors cocotb's ``examples/matrix_multiplier``: driver, monitor, model,
 
 * :mod:`sim.rtl.units`      -- :class:`UnitSpec`, parameter validation, component construction;
 * :mod:`sim.rtl.build`      -- Verilog emission cached under ``build/rtl/<kind>_<hash>/``, port map;
-* :mod:`sim.rtl.icarus`     -- the one Icarus compile + cocotb run path (``cocotb_tools.runner``;
-  config in via ``FHESIM_RTL_CONFIG``, verdict out as JSON), also used by the replay;
+* :mod:`sim.rtl.simulator`  -- the one compile + cocotb run path, Icarus (default) or Verilator
+  (``cocotb_tools.runner``; config in via ``FHESIM_RTL_CONFIG``, verdict out as JSON), also
+  used by the replay (:mod:`sim.rtl.icarus` is its former name);
 * :mod:`sim.rtl.runner`     -- :func:`run_rtl`: build, compile and simulate one unit;
 * :mod:`sim.rtl.stream`     -- stream driver / monitor with seeded gaps and back-pressure;
 * :mod:`sim.rtl.scoreboard` -- in-order comparison with mismatch details;
 * :mod:`sim.rtl.golden`     -- Python-integer golden models and a textbook NTT;
-* :mod:`sim.rtl.tb_elementwise`, :mod:`sim.rtl.tb_ntt` -- the cocotb test modules;
+* :mod:`sim.rtl.tb_elementwise`, :mod:`sim.rtl.tb_ntt`, :mod:`sim.rtl.tb_mac`,
+  :mod:`sim.rtl.tb_bconv`, :mod:`sim.rtl.tb_automorphism` -- the cocotb test modules;
 * :mod:`sim.rtl.selftest`   -- known-good and deliberately broken components for the bench.
 
 Typical use::

@@ -3,7 +3,8 @@
 ``build_unit(spec)`` returns a :class:`Built` describing ``build/rtl/<kind>_<hash>/``:
 
 * ``<top>.v``   -- ``amaranth.back.verilog.convert(component, name=top)``
-* ``meta.json`` -- the unit's Python properties (latency, throughput, cycles_per_transform),
+* ``meta.json`` -- the unit's Python properties (latency, throughput, cycles_per_transform,
+  initiation_interval, cycles_per_row where the unit has them),
   the Verilog port names and widths, and the bit offsets of every payload field.
 
 The hash covers the spec's build fields and the source text of ``hw/``, ``sw/`` and the
@@ -168,7 +169,8 @@ class Built:
 
 def _props(component) -> dict:
     props = {}
-    for name in ("latency", "throughput", "cycles_per_transform", "initiation_interval"):
+    for name in ("latency", "throughput", "cycles_per_transform", "initiation_interval",
+                 "cycles_per_row"):
         if hasattr(component, name):
             v = getattr(component, name)
             props[name] = float(v) if name == "throughput" else int(v)

@@ -11,11 +11,17 @@ Run through :func:`sim.rtl.runner.run_rtl`; configuration arrives as JSON (see
    exactly (nothing stale, nothing lost), followed by idle cycles that must stay silent;
 3. ``timing`` -- back-to-back beats with the output always ready: every beat's
    ``out_edge - in_edge`` must equal the ``latency`` property and the accepted beat rate
-   must equal ``throughput``.
+   must equal ``throughput``; ``phases["timing"]["stream_cycles"]`` records the span from
+   the first input to the last output transfer of that stream, inclusive (what the cycle
+   model charges for a kernel of that many beats).
 
 Structure as in :mod:`sim.rtl.tb_ntt`: :class:`ElementwiseTestbench` owns the driver, the
 monitor, the model (:class:`ElementwiseModel`) and the checker (a
-:class:`sim.rtl.scoreboard.Scoreboard`), with one method per phase.
+:class:`sim.rtl.scoreboard.Scoreboard`), with one method per phase. Other beat-pipelined
+units reuse it with their own model (:meth:`ElementwiseTestbench.make_model`;
+:mod:`sim.rtl.tb_mac`, :mod:`sim.rtl.tb_bconv`): a model gives ``inputs`` (the input
+fields it drives), ``q``, ``fn`` (logical inputs to the expected output fields),
+``port_values``, ``corners`` and ``random``.
 """
 from __future__ import annotations
 
@@ -84,11 +90,11 @@ class ElementwiseModel:
 class ElementwiseTestbench:
     """Driver, monitor, model and checker of one elementwise run, and its three phases."""
 
-    def __init__(self, dut, cfg: dict):
+    def __init__(self, dut, cfg: dict, model=None):
         self.cfg, self.props, ports = cfg, cfg["props"], cfg["ports"]
         self.seed = int(cfg["seed"])
         self.rng = random.Random(self.seed)
-        self.model = model = ElementwiseModel(cfg)
+        self.model = model = model if model is not None else self.make_model(cfg)
         self.in_codec, self.out_codec = Codec(ports["i"]["fields"]), Codec(ports["o"]["fields"])
         missing_fields = set(model.inputs) - set(self.in_codec.paths)
         if missing_fields:
@@ -103,14 +109,23 @@ class ElementwiseTestbench:
                                      callback=self.checker.observe)
         self.bench.agents = [self.driver, self.monitor]
         self.in_edge: dict[int, int] = {}
+        self.out_edge: dict[int, int] = {}
         self.lat_by_phase: dict[str, list[int]] = {}
         self.driver.on_transfer = lambda tok, e: self.in_edge.__setitem__(tok, e)
-        self.checker.on_match = lambda info, e: self.lat_by_phase.setdefault(info["phase"], []).append(
-            e - self.in_edge[info["vector"]])
+        self.checker.on_match = self._on_match
         self.counter = itertools.count()
         self.corrupt = cfg.get("corrupt_expected")
         self.latency = int(self.props["latency"])
         self.phases: dict[str, dict] = {}
+
+    @staticmethod
+    def make_model(cfg: dict):
+        """The model of ``cfg``'s unit (subclasses of this bench override it)."""
+        return ElementwiseModel(cfg)
+
+    def _on_match(self, info: dict, edge: int) -> None:
+        self.out_edge[info["vector"]] = edge
+        self.lat_by_phase.setdefault(info["phase"], []).append(edge - self.in_edge[info["vector"]])
 
     def enqueue(self, phase: str, vectors: list[dict]) -> list[int]:
         """Queue ``vectors`` on the driver and their golden outputs on the checker."""
@@ -172,6 +187,9 @@ class ElementwiseTestbench:
         measured = {"latency": (lats[0] if lats and min(lats) == max(lats) else
                                 (f"{min(lats)}..{max(lats)}" if lats else None)),
                     "throughput": thr}
+        outs = [self.out_edge[t] for t in toks if t in self.out_edge]
+        if edges and outs:   # first input to last output of the back-to-back stream, inclusive
+            self.phases["timing"]["stream_cycles"] = max(outs) - edges[0] + 1
         return timing_verdict(self.props, measured)
 
     async def run(self) -> dict:

@@ -26,6 +26,10 @@ Structure (cocotb's ``examples/matrix_multiplier``): :class:`NttTestbench` owns 
 transform, beat, element and the expected and actual lane values); :class:`BeatTimes`
 records the edges that the timing verdict is measured from.
 
+Other row units reuse the bench with their own model (:meth:`NttTestbench.make_model`,
+:mod:`sim.rtl.tb_automorphism`): ``expected(t, coeffs)``, ``beat(coeffs, out, r, flag)``,
+``out_codec``, ``inverse`` and ``q``.
+
 Per-cycle Python work is one edge await, two handshake reads and at most one payload
 read/write; beats are packed/compared as integers, so n = 2^16 is practical.
 """
@@ -135,14 +139,14 @@ class BeatTimes:
 class NttTestbench:
     """Driver, monitor, model and checker of one NTT run, and its three phases."""
 
-    def __init__(self, dut, cfg: dict):
+    def __init__(self, dut, cfg: dict, model=None):
         self.cfg = cfg
         self.props = cfg["props"]
         self.n, self.q, self.P = int(cfg["n"]), int(cfg["q"]), int(cfg["lanes"])
         self.R = self.n // self.P
         self.seed = int(cfg["seed"])
         self.rng = random.Random(self.seed)
-        self.model = NttModel(cfg)
+        self.model = model if model is not None else self.make_model(cfg)
         self.checker = Scoreboard(self.model.out_codec)
         self.bench = ClockedBench(dut)
         ports = cfg["ports"]
@@ -157,7 +161,13 @@ class NttTestbench:
         self.phases: dict[str, dict] = {}
         self.resets: list[dict] = []
         self.latency = int(self.props["latency"])
-        self.cpt = int(self.props.get("cycles_per_transform", 2 * self.R + self.latency))
+        self.cpt = int(self.props.get("cycles_per_transform",
+                                      self.props.get("cycles_per_row", 2 * self.R + self.latency)))
+
+    @staticmethod
+    def make_model(cfg: dict):
+        """The model of ``cfg``'s unit (row benches of other units override it)."""
+        return NttModel(cfg)
 
     # ----------------------------------------------------------------- stimulus
     def uniform(self) -> list[int]:

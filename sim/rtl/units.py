@@ -16,7 +16,20 @@ kind           component                                               test modu
 ``ntt``        ``hw.ntt.NttUnit`` (forward and inverse)                 ``tb_ntt``
 ``selftest``   :class:`sim.rtl.selftest.RegisteredAdder` (bench check)  ``tb_elementwise``
 ``selftest_ntt`` :class:`sim.rtl.selftest.BitrevBuffer` (bench check)   ``tb_ntt``
+``mac``        ``hw.elementwise.ElementwiseUnit`` (``P`` lanes of          ``tb_mac``
+               ``c +- a*b``, ``c +- a``)
+``bconv``      ``hw.bconv.BconvUnit`` (``src_primes -> dst_primes``,      ``tb_bconv``
+               ``P`` coefficients per beat)
+``automorphism`` ``hw.automorphism.AutomorphismUnit`` (``X -> X^galois``,   ``tb_automorphism``
+               ``order`` ``coeff`` or ``eval``, ``P`` lanes)
 =============  ======================================================  =====================
+
+For ``bconv`` the modulus is the prime lists: ``src_primes`` and ``dst_primes`` are given
+as lists of distinct primes below ``2^W`` (none shared), or as counts, in which case they
+are the ``k + l`` largest primes ``= 1 mod 2n`` below ``2^W`` (:func:`bconv_primes`:
+deterministic in ``n`` and ``W``; ``q`` is then ``src_primes[0]``, a label only). For
+``automorphism`` ``galois`` is the odd Galois element in ``(0, 2n)`` (default 5, a
+rotation by one slot) and ``lanes`` must divide ``n``.
 
 ``multiplier`` is one of :data:`MULTIPLIERS` (``hw.modmul.MULTIPLIERS``): ``barrett``,
 ``montgomery`` or ``shoup``. With ``shoup`` the multiplier's constant operand ``w`` comes
@@ -29,9 +42,14 @@ from dataclasses import asdict, dataclass, field
 
 from sw.primes import check_ntt_modulus, is_power_of_two, is_prime, ntt_primes
 
-KINDS = ("modmul", "ct", "gs", "ntt", "selftest", "selftest_ntt")
+KINDS = ("modmul", "ct", "gs", "ntt", "selftest", "selftest_ntt", "mac", "bconv", "automorphism")
 ELEMENTWISE = ("modmul", "ct", "gs", "selftest")
 TRANSFORM = ("ntt", "selftest_ntt")
+#: Kinds whose beats carry ``lanes`` independent coefficients (pipelines, one beat a cycle).
+TILED = ("mac", "bconv")
+#: Kinds that work on whole rows of ``n`` elements (``n / lanes`` beats per row).
+ROW = TRANSFORM + ("automorphism",)
+AUTOMORPHISM_ORDERS = ("coeff", "eval")
 MULTIPLIERS = ("barrett", "montgomery", "shoup")
 MIN_WIDTH, MAX_WIDTH = 16, 64
 
@@ -49,13 +67,25 @@ class UnitSpec:
     lanes: int = 1            # NTT lanes P
     multiplier: str = "barrett"
     bug: str | None = field(default=None)   # selftest only: inject a known design bug
+    src_primes: tuple[int, ...] = ()        # bconv: source primes q_i
+    dst_primes: tuple[int, ...] = ()        # bconv: destination primes p_j
+    galois: int = 0                         # automorphism: Galois element
+    order: str = ""                         # automorphism: "coeff" or "eval"
 
     def build_key(self) -> dict:
         """The fields that change the generated Verilog."""
         d = asdict(self)
+        if self.kind != "bconv":
+            d.pop("src_primes"), d.pop("dst_primes")
+        else:
+            d.pop("q"), d.pop("n")
+        if self.kind != "automorphism":
+            d.pop("galois"), d.pop("order")
+        if self.kind == "mac":
+            d.pop("n")
         if self.kind in ELEMENTWISE:
             d.pop("n"), d.pop("lanes")
-        if self.kind in ("selftest", "selftest_ntt"):
+        if self.kind in ("selftest", "selftest_ntt", "automorphism"):
             d.pop("multiplier")
         if self.kind == "selftest_ntt":
             d.pop("q")
@@ -64,10 +94,18 @@ class UnitSpec:
     @property
     def label(self) -> str:
         parts = [self.kind]
-        if self.kind in TRANSFORM:
+        if self.kind in ROW:
             parts += [f"n{self.n}", f"P{self.lanes}"]
-        parts += [f"W{self.width}", f"q{self.q}"]
-        if self.kind not in ("selftest", "selftest_ntt"):
+        if self.kind in TILED:
+            parts.append(f"P{self.lanes}")
+        if self.kind == "automorphism":
+            parts += [f"g{self.galois}", self.order]
+        if self.kind == "bconv":
+            parts += [f"W{self.width}", f"k{len(self.src_primes)}", f"l{len(self.dst_primes)}",
+                      f"q{self.src_primes[0]}"]
+        else:
+            parts += [f"W{self.width}", f"q{self.q}"]
+        if self.kind not in ("selftest", "selftest_ntt", "automorphism"):
             parts.append(self.multiplier)
         if self.bug:
             parts.append(f"bug-{self.bug}")
@@ -79,26 +117,124 @@ def default_q(n: int, width: int) -> int:
     return ntt_primes(n, width, 1)[0]
 
 
+def bconv_primes(k: int, l: int, width: int, n: int = 1 << 16) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """``k`` source and ``l`` destination primes for a ``bconv`` spec given by counts.
+
+    The ``k + l`` largest primes ``= 1 mod 2m`` below ``2^width`` with
+    ``m = min(n, 2^(width - 6))`` (NTT-friendly, as the primes of an RNS basis are; the
+    cap leaves enough candidates for narrow words): the first ``k`` are the source primes.
+    """
+    m = max(1, min(n, 1 << (width - 6)))
+    try:
+        ps = ntt_primes(m, width, k + l)
+    except ValueError as e:
+        raise SpecError(f"not enough primes = 1 mod {2 * m} below 2^{width} for "
+                        f"src_primes={k} + dst_primes={l}: {e}") from None
+    return tuple(ps[:k]), tuple(ps[k:k + l])
+
+
+def _prime_list(value, name: str, width: int) -> tuple[int, ...]:
+    """A list of distinct primes below ``2^width``; raises :class:`SpecError` naming ``name``."""
+    try:
+        seq = tuple(value)
+    except TypeError:
+        raise SpecError(f"{name}={value!r} must be a count or a list of primes") from None
+    if not seq:
+        raise SpecError(f"{name} must not be empty")
+    for i, q in enumerate(seq):
+        if isinstance(q, bool) or not isinstance(q, int) or q < 3:
+            raise SpecError(f"{name}[{i}]={q!r} must be an integer prime >= 3")
+        if q >= 1 << width:
+            raise SpecError(f"{name}[{i}]={q} does not fit in W={width} bits")
+        if not is_prime(q):
+            raise SpecError(f"{name}[{i}]={q} is not prime")
+    if len(set(seq)) != len(seq):
+        raise SpecError(f"{name} repeats a prime: {list(seq)}")
+    return seq
+
+
+def _bconv_fields(src, dst, width: int, n: int) -> dict:
+    """Validated ``src_primes``/``dst_primes`` of a ``bconv`` spec (counts or prime lists)."""
+    counts = [isinstance(v, int) and not isinstance(v, bool) for v in (src, dst)]
+    for name, v, is_count in (("src_primes", src, counts[0]), ("dst_primes", dst, counts[1])):
+        if is_count and not 1 <= v <= 16:
+            raise SpecError(f"{name}={v} must be a prime count in [1, 16] or a list of primes")
+    if all(counts):
+        src, dst = bconv_primes(src, dst, width, n)
+    elif counts[0]:      # a count beside a list: the largest primes not in the list
+        given = _prime_list(dst, "dst_primes", width)
+        pool = sum(bconv_primes(src + len(given), 0, width, n), ())
+        src = tuple(p for p in pool if p not in given)[:src]
+    elif counts[1]:
+        given = _prime_list(src, "src_primes", width)
+        pool = sum(bconv_primes(dst + len(given), 0, width, n), ())
+        dst = tuple(p for p in pool if p not in given)[:dst]
+    src, dst = _prime_list(src, "src_primes", width), _prime_list(dst, "dst_primes", width)
+    common = sorted(set(src) & set(dst))
+    if common:
+        raise SpecError(f"dst_primes shares {common} with src_primes (a destination prime "
+                        "must differ from every source prime)")
+    return {"src_primes": src, "dst_primes": dst}
+
+
+def _check_lanes(kind: str, lanes, n: int) -> None:
+    if isinstance(lanes, bool) or not isinstance(lanes, int) or lanes < 1:
+        raise SpecError(f"lanes P={lanes!r} must be an integer >= 1")
+    if kind in TRANSFORM and (not is_power_of_two(lanes) or lanes > n // 2):
+        raise SpecError(f"lanes P={lanes} must be a power of two with P <= n/2={n // 2}")
+    if kind == "automorphism" and n % lanes:
+        raise SpecError(f"lanes P={lanes} must divide the row length n={n}")
+
+
+def _check_galois(galois, order, n: int) -> tuple[int, str]:
+    if galois is None:
+        galois = 5 % (2 * n)
+    if isinstance(galois, bool) or not isinstance(galois, int) or galois % 2 == 0 \
+            or not 0 < galois < 2 * n:
+        raise SpecError(f"galois element k={galois!r} must be an odd integer in (0, 2n={2 * n})")
+    if order not in AUTOMORPHISM_ORDERS:
+        raise SpecError(f"order={order!r} must be one of {', '.join(AUTOMORPHISM_ORDERS)}")
+    if n > 1 << 16:
+        raise SpecError(f"ring degree n={n} must be at most 2^16 for the automorphism unit")
+    return galois, order
+
+
 def make_spec(kind: str, *, width: int, n: int = 1 << 16, q: int | None = None, lanes: int = 1,
-              multiplier: str = "barrett", bug: str | None = None) -> UnitSpec:
-    """Validate parameters and return a :class:`UnitSpec`; raises :class:`SpecError` (one line)."""
+              multiplier: str = "barrett", bug: str | None = None, src_primes=None,
+              dst_primes=None, galois: int | None = None, order: str = "eval") -> UnitSpec:
+    """Validate parameters and return a :class:`UnitSpec`; raises :class:`SpecError` (one line).
+
+    ``src_primes``/``dst_primes`` (``bconv`` only): prime counts or lists of primes;
+    ``galois``/``order`` (``automorphism`` only): the Galois element and the row order.
+    """
     if kind not in KINDS:
         raise SpecError(f"unknown unit kind {kind!r} (choose from {', '.join(KINDS)})")
-    if not isinstance(width, int) or not MIN_WIDTH <= width <= MAX_WIDTH:
+    if isinstance(width, bool) or not isinstance(width, int) or not MIN_WIDTH <= width <= MAX_WIDTH:
         raise SpecError(f"word width W={width} must be an integer in [{MIN_WIDTH}, {MAX_WIDTH}]")
-    if not is_power_of_two(n) or n < 2:
+    if isinstance(n, bool) or not isinstance(n, int) or not is_power_of_two(n) or n < 2:
         raise SpecError(f"ring degree n={n} must be a power of two >= 2")
     if multiplier not in MULTIPLIERS:
         raise SpecError(f"multiplier {multiplier!r} must be one of {', '.join(MULTIPLIERS)}")
-    if kind in TRANSFORM:
-        if not is_power_of_two(lanes) or lanes > n // 2:
-            raise SpecError(f"lanes P={lanes} must be a power of two with P <= n/2={n // 2}")
+    _check_lanes(kind, lanes, n)
+    extra: dict = {}
+    if kind == "bconv":
+        extra = _bconv_fields(2 if src_primes is None else src_primes,
+                              1 if dst_primes is None else dst_primes, width, n)
+        q = extra["src_primes"][0] if q is None else q
+        if q != extra["src_primes"][0]:
+            raise SpecError(f"q={q} is not used by bconv (give src_primes and dst_primes)")
+    elif src_primes is not None or dst_primes is not None:
+        raise SpecError(f"src_primes/dst_primes apply to bconv only, not {kind}")
+    if kind == "automorphism":
+        extra["galois"], extra["order"] = _check_galois(galois, order, n)
+    elif galois is not None:
+        raise SpecError(f"galois applies to automorphism only, not {kind}")
     if q is None:
         try:
             q = default_q(n, width)
         except ValueError as e:
             raise SpecError(f"no NTT-friendly prime for n={n} below 2^{width}: {e}") from None
-    if not isinstance(q, int) or q < 3:
+    if isinstance(q, bool) or not isinstance(q, int) or q < 3:
         raise SpecError(f"modulus q={q} must be an integer >= 3")
     if q >= 1 << width:
         raise SpecError(f"modulus q={q} does not fit in W={width} bits (needs W >= {q.bit_length()})")
@@ -109,7 +245,8 @@ def make_spec(kind: str, *, width: int, n: int = 1 << 16, q: int | None = None, 
             check_ntt_modulus(q, n, width=width)
         except ValueError as e:
             raise SpecError(str(e)) from None
-    return UnitSpec(kind=kind, width=width, q=q, n=n, lanes=lanes, multiplier=multiplier, bug=bug)
+    return UnitSpec(kind=kind, width=width, q=q, n=n, lanes=lanes, multiplier=multiplier, bug=bug,
+                    **extra)
 
 
 def make_component(spec: UnitSpec):
@@ -134,6 +271,17 @@ def make_component(spec: UnitSpec):
             from hw import ntt
             return ntt.NttUnit(spec.n, spec.q, spec.width, spec.lanes,
                                multiplier=spec.multiplier)
+        if spec.kind == "mac":
+            from hw.elementwise import ElementwiseUnit
+            return ElementwiseUnit(spec.q, spec.width, spec.lanes, multiplier=spec.multiplier)
+        if spec.kind == "bconv":
+            from hw.bconv import BconvUnit
+            return BconvUnit(spec.src_primes, spec.dst_primes, spec.width, spec.lanes,
+                             multiplier=spec.multiplier)
+        if spec.kind == "automorphism":
+            from hw.automorphism import AutomorphismUnit
+            return AutomorphismUnit(spec.n, spec.q, spec.width, spec.lanes, spec.galois,
+                                    order=spec.order)
     except ImportError as e:
         raise SpecError(f"hardware generator for {spec.kind!r} is not available: {e}") from None
     except (ValueError, TypeError) as e:

@@ -62,7 +62,8 @@ def write_cache(rows: dict[str, dict], path: str | Path | None = None) -> Path:
 
 def _order(name: str):
     u = parse_unit(name)
-    return ({"modmul": 0, "ct": 1, "gs": 2, "ntt": 3}[u.kind], u.multiplier, u.width, u.n, u.lanes)
+    kinds = {"modmul": 0, "ct": 1, "gs": 2, "ntt": 3, "mac": 4, "bconv": 5, "automorphism": 6}
+    return (kinds[u.kind], u.multiplier, u.width, u.n, u.lanes, u.src, u.dst)
 
 
 def synthesize_unit(unit, *, timeout: float = 1800) -> dict:
