@@ -52,7 +52,7 @@ def _ops():
             Kernel("ntt", N, 3),                       # ceil(3/2)=2 * 60 = 120, fill 5
             Kernel("modmul", N, 3),                    # 48/4 = 12, fill 5
             Kernel("modadd", N, 3),                    # 12, fill 5
-            Kernel("bconv", N, 3, src_primes=2, dst_primes=3),  # 16 coefficients / 8 = 2, fill 9
+            Kernel("bconv", N, 3, src_primes=2, dst_primes=3),  # 16*2*(3+1) multiplies / 8 = 16, fill 9
             Kernel("automorphism", N, 3),              # 3 rows * II 4 = 12, fill 9 - 4 = 5
         ]),
         # B: first use of the relin key (1,024 B) + one plaintext (3*16*4 = 192 B):
@@ -77,27 +77,27 @@ def _ops():
 def test_roll_up_by_hand(cfg):
     est = estimate(_ops(), cfg)
     ops = est.ops
-    assert list(ops["compute_cycles"]) == [158, 12, 12, 160, 12, 12]
+    assert list(ops["compute_cycles"]) == [172, 12, 12, 160, 12, 12]
     assert list(ops["fill_cycles"]) == [29, 5, 5, 5, 5, 5]
     assert list(ops["offchip_bytes"]) == [0, 1216, 192, 10240, 1024, 1024]
     assert list(ops["key_offchip_bytes"]) == [0, 1024, 0, 0, 1024, 1024]
     assert list(ops["transfer_cycles"]) == [0, 304, 48, 2560, 256, 256]
-    assert list(ops["cycles"]) == [187, 309, 53, 2565, 261, 261]
+    assert list(ops["cycles"]) == [201, 309, 53, 2565, 261, 261]
     assert list(ops["bound"]) == ["compute", "memory", "memory", "memory", "memory", "memory"]
     # every kernel kind is costed from an RTL unit's properties
     assert list(ops["rtl_backed"]) == [True] * 6
-    assert est.total_cycles == 187 + 309 + 53 + 2565 + 261 + 261 == 3636
-    assert est.total_seconds == pytest.approx(3636 / 100e6)
+    assert est.total_cycles == 201 + 309 + 53 + 2565 + 261 + 261 == 3650
+    assert est.total_seconds == pytest.approx(3650 / 100e6)
 
     lab = est.by_label().set_index("label")
-    assert lab.loc["layer1", "cycles"] == 496 and lab.loc["layer2", "cycles"] == 3140
+    assert lab.loc["layer1", "cycles"] == 510 and lab.loc["layer2", "cycles"] == 3140
     assert lab.loc["layer2", "memory_bound_ops"] == 4 and lab.loc["layer1", "count"] == 2
     assert lab["share"].sum() == pytest.approx(1.0)
 
     ker = est.by_kernel().set_index("kernel")
-    # modadd: 12 + 5 (A) and 160 + 5 (D); automorphism: (12 + 5) * 3; bconv: 2 + 9
+    # modadd: 12 + 5 (A) and 160 + 5 (D); automorphism: (12 + 5) * 3; bconv: 16 + 9
     assert ker.loc["modadd", "cycles"] == 182 and ker.loc["automorphism", "cycles"] == 51
-    assert ker.loc["bconv", "cycles"] == 11
+    assert ker.loc["bconv", "cycles"] == 25
     assert ker.loc["bconv", "rtl_backed"] and ker.loc["ntt", "rtl_backed"]
     tot = est.total()
     assert (tot["memory_bound_ops"], tot["compute_bound_ops"]) == (5, 1)
@@ -145,12 +145,12 @@ def test_adapter_from_recorded_trace(cfg):
 
     est = estimate(ops, cfg)
     # automorphism 3 rows * 4 = 12, fill 5; modmul 8 rows*16/4 = 32 + 5; intt ceil(3/2)*60
-    # = 120 + 5; bconv 2*16 coefficients / 8 = 4, fill 9; ntt 8 rows -> 4*60 = 240 + 5;
-    # bconv 16 / 8 = 2, fill 9
-    assert est.ops.loc[0, "compute_cycles"] == 12 + 32 + 120 + 4 + 240 + 2 == 410
+    # = 120 + 5; bconv 2*16 coefficients * 2*(3+1) multiplies / 8 = 32, fill 9; ntt 8 rows ->
+    # 4*60 = 240 + 5; bconv 16 * 1*(3+1) / 8 = 8, fill 9
+    assert est.ops.loc[0, "compute_cycles"] == 12 + 32 + 120 + 32 + 240 + 8 == 444
     assert est.ops.loc[0, "fill_cycles"] == 5 + 5 + 5 + 9 + 5 + 9 == 38
-    # key 2*2*(3+1)*16 words * 4 B = 1,024 B -> 256 cycles < 410: compute-bound
-    assert est.ops.loc[0, "cycles"] == 448 and est.ops.loc[0, "bound"] == "compute"
+    # key 2*2*(3+1)*16 words * 4 B = 1,024 B -> 256 cycles < 444: compute-bound
+    assert est.ops.loc[0, "cycles"] == 482 and est.ops.loc[0, "bound"] == "compute"
 
 
 def test_cli_estimate_trace_json(tmp_path, capsys):

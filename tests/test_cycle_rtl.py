@@ -124,7 +124,9 @@ def test_bconv_cost_equals_measured_stream(n, count, src, dst, lanes, width, mul
                      multiplier=multiplier)
     result = run_rtl(spec, vectors=n * count // lanes, phases=("timing",))
     assert result["pass"], result
-    cost = UnitCosts(_unit_cfg(width, multiplier, modmul=1, bconv=lanes)).cost(
+    # the RTL unit of `lanes` coefficients a beat holds lanes * src * (dst + 1) multipliers,
+    # the figure a configuration states for its basis conversion
+    cost = UnitCosts(_unit_cfg(width, multiplier, modmul=1, bconv=lanes * src * (dst + 1))).cost(
         Kernel("bconv", n, dst, count=count, src_primes=src, dst_primes=dst))
     # n * count coefficients, all limbs of `lanes` coefficients a beat, back to back
     assert cost.occupancy == n * count // lanes

@@ -111,14 +111,15 @@ def test_keyswitch_unit_costs_from_their_properties():
     costs = UnitCosts(_cfg())
     add = costs.cost(Kernel("modadd", 16, 3))
     assert (add.occupancy, add.fill, add.rtl_backed) == (12, 5, True)
-    # bconv 2 -> 3 primes, n = 16: a fully spatial unit of 8 lanes takes 8 coefficients of
-    # all limbs per cycle: 16 / 8 = 2 beats, fill = BconvUnit latency (4 + 5)
+    # bconv 2 -> 3 primes, n = 16, on a unit of 8 multipliers: each coefficient needs
+    # 2 scalings + 2 * 3 MACs = 8 multiplies, so 16 * 8 / 8 = 16 beats (a one-lane BconvUnit:
+    # 1 * 2 * (3 + 1) = 8 multipliers), fill = BconvUnit latency (4 + 5)
     src, dst = ntt_primes(16, 32, 5)[:2], ntt_primes(16, 32, 5)[2:]
-    bu = BconvUnit(src, dst, 32, 8)
+    bu = BconvUnit(src, dst, 32, 1)
     bc = costs.cost(Kernel("bconv", 16, 3, src_primes=2, dst_primes=3))
-    assert (bc.occupancy, bc.fill, bc.rtl_backed) == (2, bu.latency, True) == (2, 9, True)
-    # count 5 (five polynomials): 80 coefficients / 8 = 10 beats
-    assert costs.cost(Kernel("bconv", 16, 3, count=5, src_primes=2, dst_primes=3)).occupancy == 10
+    assert (bc.occupancy, bc.fill, bc.rtl_backed) == (16, bu.latency, True) == (16, 9, True)
+    # count 5 (five polynomials): 80 coefficients * 8 multiplies / 8 = 80 beats
+    assert costs.cost(Kernel("bconv", 16, 3, count=5, src_primes=2, dst_primes=3)).occupancy == 80
     # automorphism, P = 4 banks: 3 rows back to back at II = n/P = 4, fill cpr - II = 5
     au_unit = AutomorphismUnit(16, ntt_primes(16, 32, 1)[0], 32, 4, 5)
     assert (au_unit.cycles_per_row, au_unit.initiation_interval) == (9, 4)

@@ -27,9 +27,13 @@ modmul, mac,   ``ceil(E / (c * L * thr))`` beats of ``L`` lanes, fill ``Lat``   
 modadd         (``Lm + 1``: every op -- ``c + a*b``, ``a*b`` as ``0 + a*b``,
                ``c + a`` -- has the same latency); on the ``modadd`` unit when it
                exists, else on the ``modmul`` unit's lanes
-bconv          ``ceil(count * n / (c * L * thr))`` beats: a beat is ``L``       ``BconvUnit(src, dst, W, L)``
-               coefficients across all ``src`` limbs in and ``dst`` limbs out
-               (a fully spatial unit), fill ``Lat`` (``Lm + 5``)
+bconv          ``ceil(count * n * src * (dst + 1) / (c * L * thr))`` beats:    ``BconvUnit(src, dst, W, P)``
+               ``L`` counts the unit's modular multipliers (multiply-
+               accumulators), as designs state them; ``BconvUnit`` of ``P``
+               lanes has ``P * src * (dst + 1)`` of them (``src`` scalings and
+               ``src * dst`` MACs per coefficient) and takes ``P`` coefficients
+               a beat, so it is ``L = P * src * (dst + 1)``; fill ``Lat``
+               (``Lm + 5``)
 bconv on the   ``ceil(count * n * src * (dst + 1) / (c * L * thr))``: ``src``  ``ElementwiseUnit``
 modmul lanes   scalings ``x_i * qhat_i^-1`` then ``src * dst`` MACs; fill
                ``(src + 1) * Lat`` (the dependent chain of one coefficient)
@@ -138,12 +142,12 @@ class UnitCosts:
         """A basis conversion on the ``BconvUnit``, or as MACs on the elementwise lanes."""
         spec = self.cfg.units[unit]
         coeffs = k.count * k.n
-        if unit == "bconv":
+        ops = coeffs * k.src_primes * (k.dst_primes + 1)     # scalings + MACs
+        if unit == "bconv":   # L multipliers: a BconvUnit of L / (src (dst + 1)) lanes
             latency, thr = bconv_props(k.src_primes, k.dst_primes, self.cfg.word_bits,
                                        self.cfg.multiplier)
-            occ = math.ceil(coeffs / (spec.count * spec.lanes * thr))
+            occ = math.ceil(ops / (spec.count * spec.lanes * thr))
             return KernelCost(k.kind, unit, occ, latency if coeffs else 0, backed)
         latency, thr = self.elementwise_props(unit)
-        ops = coeffs * k.src_primes * (k.dst_primes + 1)
         occ = math.ceil(ops / (spec.count * spec.lanes * thr))
         return KernelCost(k.kind, unit, occ, (k.src_primes + 1) * latency if coeffs else 0, backed)
