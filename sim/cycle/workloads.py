@@ -158,7 +158,7 @@ def _bootstrap_source() -> tuple[Callable | None, str, str]:
     fn, why = _find("sw.bootstrap:Bootstrapper")
     if fn:
         return ((lambda params: ops_from_trace(_bootstrap_via_api(params))),
-                "sw.bootstrap public API (Bootstrapper), driven by sim.report.sources", "")
+                "sw.bootstrap public API (Bootstrapper), driven by sim.cycle.workloads", "")
     return None, "", "; ".join(reasons + [why])
 
 
@@ -311,7 +311,7 @@ def _dry_run(spec: WorkloadSpec, params: str) -> tuple[Callable | None, str, str
     if fn is None:
         return None, "", why
     return ((lambda: spec.trace(None)),
-            "sw.bootstrap public API at CkksParams.build(bench-boot-l8), sim.report.sources", "")
+            "sw.bootstrap public API at CkksParams.build(bench-boot-l8), sim.cycle.workloads", "")
 
 
 def discover(traces_dir: str | Path | None = None, *, quick: bool = False,
