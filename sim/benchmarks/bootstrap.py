@@ -29,6 +29,8 @@ import math
 import os
 import time
 
+from .ckks import peer_threads
+
 NAME = "bootstrap"
 HELP = "CKKS bootstrapping at N=2^16 (time, levels left, precision): ours vs OpenFHE and DESILO FHE"
 
@@ -82,7 +84,7 @@ def _peer(args, notes) -> dict | None:
         notes.append(f"DESILO FHE not importable ({e}); pip install desilofhe to compare; only ours is reported")
         return None
     import numpy as np
-    threads = _peer_threads(args)
+    threads = peer_threads(args)
     kind = args.peer_key
     if kind == "auto":
         kind = "regular" if _mem_available() > 18 * 2 ** 30 else "small"
@@ -203,17 +205,6 @@ def _stage_seconds(stamps) -> dict:
     return {f"{name}_s": t1 - t0 for (name, t0), (_, t1) in zip(stamps, stamps[1:])}
 
 
-def _peer_threads(args) -> int:
-    """Peer threads: ``--peer-threads``, else as many as ours (numba), else all CPUs."""
-    if args.peer_threads:
-        return args.peer_threads
-    try:
-        import numba
-        return numba.get_num_threads()
-    except ImportError:
-        return os.cpu_count() or 1
-
-
 def _openfhe(args, notes) -> dict | None:
     """OpenFHE's EvalBootstrap at our ring degree and log2 Q, run by the peer driver."""
     from sw.ckks import get_params
@@ -225,7 +216,7 @@ def _openfhe(args, notes) -> dict | None:
                    scale_mod_size=args.openfhe_scale_bits, target_log_q=params.log_q, dnum=params.dnum,
                    secure=params.is_secure, reps=args.reps,
                    level_budget=[int(b) for b in args.openfhe_level_budget.split(",")])
-        ans = of.run_driver(req, python, threads=_peer_threads(args))
+        ans = of.run_driver(req, python, threads=peer_threads(args))
     except of.PeerUnavailable as e:
         notes.append(f"OpenFHE skipped: {e}")
         return None
@@ -233,7 +224,7 @@ def _openfhe(args, notes) -> dict | None:
     notes.append(f"peer: openfhe {ans.get('version', '1.x')} (Python 3.10 environment), FLEXIBLEAUTO, HYBRID, "
                  f"{p['secret']} secret, level budget {p['level_budget']} (EvalBootstrap depth "
                  f"{p['bootstrap_depth']}), Q primes {p['q_prime_bits']} bits, P from the relinearisation key's "
-                 f"size; {_peer_threads(args)} OpenMP threads; first run {ans['first_s']:.1f} s")
+                 f"size; {peer_threads(args)} OpenMP threads; first run {ans['first_s']:.1f} s")
     return dict(system="OpenFHE", ring_degree=p["ring_degree"], slots=p["slots"], log_q=p["log_q"],
                 log_p=f"~{p.get('log_p', 'n/a')}", q_primes=p["q_primes"], p_primes=p.get("p_primes", "n/a"),
                 dnum=p["dnum"], levels=p["levels"], keygen_s=ans["keygen_s"], bootstrap_s=ans["bootstrap_s"],

@@ -86,7 +86,7 @@ def _max_err(got, want) -> float:
 # --------------------------------------------------------------------------- DESILO FHE
 
 
-def _peer_threads(args) -> int:
+def peer_threads(args) -> int:
     """Peer threads: ``--peer-threads``, else as many as ours (numba), else all CPUs."""
     if args.peer_threads:
         return args.peer_threads
@@ -107,7 +107,7 @@ def _peer(args, slots_hint: int | None, max_level: int | None, notes: list) -> d
         return {}
     import numpy as np
 
-    threads = _peer_threads(args)
+    threads = peer_threads(args)
     t0 = time.perf_counter()
     if args.peer_bootstrap_engine:
         engine = desilofhe.Engine(mode="cpu", bootstrap=True, thread_count=threads)
@@ -181,7 +181,7 @@ def _openfhe(args, params, notes: list) -> dict:
         req = dict(task="ckks", log_n=params.log_n, depth=top, first_mod_size=60,
                    target_log_q=sum(math.log2(q) for q in params.primes_at(top)),
                    dnum=params.dnum, secure=params.is_secure, reps=args.reps)
-        ans = of.run_driver(req, python, threads=_peer_threads(args))
+        ans = of.run_driver(req, python, threads=peer_threads(args))
     except of.PeerUnavailable as e:
         notes.append(f"OpenFHE skipped: {e}")
         return {}
