@@ -23,7 +23,8 @@ Usage::
     python tools/golden.py check DIR NEW_DIR      # compare two recordings, exit 1 on a change
 
 ``tools/golden/before/`` holds the recording made at the commit before the restructuring of
-the trace, ring, configuration and runners (issue 12).
+the trace, ring, configuration and runners (issue 12); the presets' ``source`` strings in it
+cite ``docs/sources.md``, the file that now holds the figures they name.
 
 The check prints one line per item (``same`` or the first differing paths with both values).
 """
