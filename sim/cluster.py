@@ -45,12 +45,15 @@ __all__ = ["ClusterError", "ClusterSpec", "parse_cluster", "local_size", "cluste
 WORKER_ENV = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
               "MKL_NUM_THREADS": "1"}
 
-#: Dask configuration of embedded clusters: the worker environment is set before each
-#: worker process starts, and Dask's default ``MALLOC_TRIM_THRESHOLD_=65536`` is removed
-#: (it turns off glibc's adaptive mmap threshold; every large NumPy temporary is then
-#: mapped and unmapped again, which made CKKS bootstrapping 3-5x slower in a worker)
-_LOCAL_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
-                 **{f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in WORKER_ENV.items()}}
+#: Dask configuration of embedded clusters: Dask's default ``MALLOC_TRIM_THRESHOLD_=65536``
+#: is removed (it turns off glibc's adaptive mmap threshold; every large NumPy temporary is
+#: then mapped and unmapped again, which made CKKS bootstrapping 3-5x slower in a worker).
+#: :data:`WORKER_ENV` goes to the workers as ``LocalCluster(env=...)``, which only the
+#: worker processes see: Dask's nanny writes its "pre-spawn" variables into the *client's*
+#: ``os.environ`` too, and a ``NUMBA_NUM_THREADS`` set there after numba has started its
+#: threads makes numba refuse every later compilation in the client.
+_LOCAL_CONFIG = {f"distributed.nanny.pre-spawn-environ.{k}": None
+                 for k in ("MALLOC_TRIM_THRESHOLD_", *WORKER_ENV)}
 
 
 class ClusterError(ValueError):

@@ -78,6 +78,24 @@ def test_worker_memory_estimate_matches_the_measured_peaks():
     assert estimate_worker_bytes(p, 110, keys) / 1e9 == pytest.approx(19.3, rel=0.05)
 
 
+def _numba_threads_env():
+    return os.environ.get("NUMBA_NUM_THREADS")
+
+
+def test_embedded_workers_get_one_thread_and_the_client_env_is_untouched():
+    # Dask's nanny writes its "pre-spawn" variables into the client's os.environ; a
+    # NUMBA_NUM_THREADS put there after numba started its threads made every later numba
+    # compilation in the client fail (seen in CI, where the variable is not set)
+    import numba
+
+    from sim.cluster import WORKER_ENV
+    before = {k: os.environ.get(k) for k in WORKER_ENV}
+    with cluster_client("local:1") as client:
+        assert set(client.run(_numba_threads_env).values()) == {"1"}
+    assert {k: os.environ.get(k) for k in WORKER_ENV} == before
+    numba.njit(lambda x: x + 1)(1)      # the client still compiles
+
+
 def test_unreachable_scheduler_is_named(tmp_path):
     with pytest.raises(ClusterError, match=r"cannot reach the Dask scheduler at tcp://127\.0\.0\.1:9"):
         with cluster_client("tcp://127.0.0.1:9", connect_timeout=1):

@@ -18,7 +18,10 @@ from sim.cycle.units import UnitCosts, unit_modulus
 pytestmark = pytest.mark.rtl
 
 
-def _cfg(word_bits: int, lanes: int, multiplier: str):
+def _unit_cfg(word_bits: int, multiplier: str, ntt_lanes: int = 2, **units) -> object:
+    """A one-of-each configuration: an NTT unit of ``ntt_lanes`` lanes and ``units``
+    (``kind=lanes``, one unit each)."""
+    body = "\n".join(f"{k} = {{ count = 1, lanes = {v} }}" for k, v in units.items())
     return loads_config(f"""
 name = "rtl"
 multiplier = "{multiplier}"
@@ -28,9 +31,13 @@ lanes = 4
 on_chip_bytes = 4096
 off_chip_gbps = 1
 [units]
-ntt = {{ count = 1, lanes = {lanes} }}
-modmul = {{ count = 1, lanes = 1 }}
+ntt = {{ count = 1, lanes = {ntt_lanes} }}
+{body}
 """)
+
+
+def _cfg(word_bits: int, lanes: int, multiplier: str):
+    return _unit_cfg(word_bits, multiplier, ntt_lanes=lanes, modmul=1)
 
 
 @pytest.mark.parametrize("n,lanes,width,multiplier", [
@@ -52,22 +59,6 @@ def test_ntt_cost_equals_measured_cycles(n, lanes, width, multiplier):
     assert cost.cycles == measured
     # every transform of the run took the same number of cycles
     assert {t["cycles"] for t in result["per_transform"].values()} == {measured}
-
-
-def _unit_cfg(word_bits: int, multiplier: str, **units) -> object:
-    body = "\n".join(f"{k} = {{ count = 1, lanes = {v} }}" for k, v in units.items())
-    return loads_config(f"""
-name = "rtl"
-multiplier = "{multiplier}"
-clock_mhz = 100
-word_bits = {word_bits}
-lanes = 4
-on_chip_bytes = 4096
-off_chip_gbps = 1
-[units]
-ntt = {{ count = 1, lanes = 2 }}
-{body}
-""")
 
 
 @pytest.mark.parametrize("multiplier", ["barrett", "montgomery"])
