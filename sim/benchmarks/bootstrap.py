@@ -232,13 +232,47 @@ def _openfhe(args, notes) -> dict | None:
                 key_gib=float("nan"))
 
 
+def _peer_isolated(args, notes) -> dict | None:
+    """:func:`_peer` in a forked process: DESILO's C++ heap (about 12 GB of bootstrapping
+    keys at N = 2^16) is returned to the system when it exits, before OpenFHE and ours run
+    (in this process the freed memory stayed reserved, and the next system ran out of the
+    machine's 24 GB)."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")      # the child inherits ``args`` (which holds the command's
+    queue = ctx.SimpleQueue()         # function, not picklable); only the row comes back
+    child = ctx.Process(target=_peer_to_queue, args=(args, queue))
+    child.start()
+    row, child_notes = queue.get() if _wait_alive(child, queue) else (None, [])
+    child.join()
+    if child.exitcode not in (0, None) and row is None:
+        child_notes = [f"DESILO FHE run failed (its process exited with {child.exitcode}); only ours "
+                       "and OpenFHE are reported"]
+    notes.extend(child_notes)
+    return row
+
+
+def _wait_alive(child, queue) -> bool:
+    """True once ``queue`` holds the child's answer; False if the child died without one."""
+    while queue.empty():
+        if not child.is_alive() and queue.empty():
+            return False
+        child.join(0.5)
+    return True
+
+
+def _peer_to_queue(args, queue) -> None:
+    notes: list[str] = []
+    queue.put((_peer(args, notes), notes))
+
+
 def run(args):
     import pandas as pd
     from .peers.openfhe_peer import ratio
     notes: list[str] = []
     rows = []
     if not (args.no_peer or args.no_desilo):
-        rows.append(_peer(args, notes))
+        rows.append(_peer_isolated(args, notes))
     if not (args.no_peer or args.no_openfhe):
         rows.append(_openfhe(args, notes))
     ours = None if args.no_ours else _ours(args, notes)
