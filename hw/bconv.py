@@ -77,7 +77,7 @@ def check_prime_list(primes, name: str, width: int) -> tuple[int, ...]:
         if not is_prime(q):
             raise ValueError(f"{name}[{i}]={q} is not prime")
     if len(set(seq)) != len(seq):
-        raise ValueError(f"{name} has repeated primes")
+        raise ValueError(f"{name} repeats a prime: {list(seq)}")
     return seq
 
 

@@ -134,23 +134,14 @@ def bconv_primes(k: int, l: int, width: int, n: int = 1 << 16) -> tuple[tuple[in
 
 
 def _prime_list(value, name: str, width: int) -> tuple[int, ...]:
-    """A list of distinct primes below ``2^width``; raises :class:`SpecError` naming ``name``."""
+    """A list of distinct primes below ``2^width`` (the unit's own check,
+    :func:`hw.bconv.check_prime_list`); raises :class:`SpecError` naming ``name``."""
+    from hw.bconv import check_prime_list
+
     try:
-        seq = tuple(value)
-    except TypeError:
-        raise SpecError(f"{name}={value!r} must be a count or a list of primes") from None
-    if not seq:
-        raise SpecError(f"{name} must not be empty")
-    for i, q in enumerate(seq):
-        if isinstance(q, bool) or not isinstance(q, int) or q < 3:
-            raise SpecError(f"{name}[{i}]={q!r} must be an integer prime >= 3")
-        if q >= 1 << width:
-            raise SpecError(f"{name}[{i}]={q} does not fit in W={width} bits")
-        if not is_prime(q):
-            raise SpecError(f"{name}[{i}]={q} is not prime")
-    if len(set(seq)) != len(seq):
-        raise SpecError(f"{name} repeats a prime: {list(seq)}")
-    return seq
+        return check_prime_list(value, name, width)
+    except ValueError as e:
+        raise SpecError(str(e)) from None
 
 
 def _bconv_fields(src, dst, width: int, n: int) -> dict:
