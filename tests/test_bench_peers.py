@@ -197,27 +197,43 @@ def test_bench_bootstrap_with_fake_peers(tmp_path, monkeypatch):
                             scaling="FLEXIBLEAUTO", secret="uniform ternary", p_primes=7, log_p=420,
                             level_budget=[3, 3], bootstrap_depth=20))
     drv = _fake_driver(tmp_path, boot)
-    real, seen = of.run_driver, {}
+    real, seen = of.run_driver, []
 
     def fake_run(req, python, threads=None):
-        seen.update(req)
+        seen.append(dict(req))
         return real(req, python, driver=drv, threads=threads)
 
     monkeypatch.setattr(of, "ensure_env", lambda build=True, log=None: sys.executable)
     monkeypatch.setattr(of, "run_driver", fake_run)
     df = _bench_bootstrap(["--peer-key", "small"]).set_index("system")
-    assert list(df.index) == ["DESILO FHE", "OpenFHE", "fhesim (ours)"]
-    assert seen["task"] == "bootstrap" and seen["log_n"] == 10 and seen["level_budget"] == [3, 3]
-    assert seen["depth"] == 16 and seen["target_log_q"] > 1000
+    rows = ["OpenFHE (59-bit scaling)", "OpenFHE (50-bit scaling)"]
+    assert list(df.index) == ["DESILO FHE", *rows, "fhesim (ours)"]
+    # one driver run per scaling size, each with a first modulus one bit larger (deg = 1)
+    assert [(r["scale_mod_size"], r["first_mod_size"]) for r in seen] == [(59, 60), (50, 51)]
+    for req in seen:
+        assert req["task"] == "bootstrap" and req["log_n"] == 10 and req["level_budget"] == [3, 3]
+        assert req["depth"] == 16 and req["target_log_q"] > 1000
     for col in ("ring_degree", "log_q", "log_p", "q_primes", "dnum", "levels", "levels_left",
                 "mean_bits", "worst_bits", "bootstrap_s", "ours_over_this"):
         assert col in df.columns, col
     assert (df["ring_degree"] == 1024).all()
-    assert df.loc["DESILO FHE", "levels_left"] == 17 and df.loc["OpenFHE", "levels_left"] == 5
+    assert df.loc["DESILO FHE", "levels_left"] == 17 and df.loc[rows[0], "levels_left"] == 5
     ours = df.loc["fhesim (ours)", "bootstrap_s"]
-    assert df.loc["OpenFHE", "ours_over_this"] == pytest.approx(ours / 8.0, abs=0.011)
+    for r in rows:
+        assert df.loc[r, "ours_over_this"] == pytest.approx(ours / 8.0, abs=0.011)
     assert df.loc["fhesim (ours)", "ours_over_this"] == 1.0
     assert df.loc["fhesim (ours)", "levels_left"] == 16
+
+
+@pytest.mark.parametrize("text", ["", "59,abc", "60", "19", "59,,50"])
+def test_bench_bootstrap_refuses_bad_openfhe_scale_bits(text, capsys):
+    from sim.benchmarks import bootstrap as bench_boot
+    parser = argparse.ArgumentParser()
+    bench_boot.add_arguments(parser)
+    with pytest.raises(SystemExit) as e:
+        parser.parse_args(["--openfhe-scale-bits", text])
+    assert e.value.code == 2
+    assert "--openfhe-scale-bits" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- bench resnet

@@ -14,13 +14,18 @@ about 12 GB). Anchor (docs/sources.md, 2 threads): DESILO FHE 67.7 s, 17 levels 
 
 OpenFHE (``openfhe`` 1.x in its Python 3.10 environment, :mod:`sim.benchmarks.peers.openfhe_peer`)
 bootstraps N/2 real slots at our ring degree with FLEXIBLEAUTO rescaling, HYBRID key
-switching with our dnum, a uniform ternary secret (as ours), level budget ``[3, 3]`` (our
-CtS and StC take 3 levels each), a 60-bit first modulus and 50-bit scaling moduli
-(``EvalBootstrap`` refuses a first modulus more than about 10 bits above the scaling one).
-Its uniform-ternary EvalBootstrap takes 20 levels, so at a log2 Q matched to ours it keeps
-fewer levels than ours; the levels it keeps are what fits our log2 Q (``--openfhe-levels``
-asks for at most that many). Every row carries its ring degree, log2 Q and P, primes, dnum,
-levels, levels left and precision; ``ours_over_this`` = our bootstrap time / that row's.
+switching with our dnum, a uniform ternary secret (as ours) and level budget ``[3, 3]`` (our
+CtS and StC take 3 levels each). It runs once per scaling-modulus size of
+``--openfhe-scale-bits`` (default ``59,50``), each with a first modulus one bit larger.
+``EvalBootstrap`` needs ``deg = round(log2(q0 / 2^scale))`` at most its correction factor
+(8 at N = 2^16 with 2^15 slots: a 60-bit first modulus over 50-bit scaling, deg 10, is
+refused), and its precision grows with the correction left over, so ``deg = 1`` (OpenFHE's
+own 60/59 setting) is the most precise choice. Its uniform-ternary EvalBootstrap takes 20
+levels, so at a log2 Q matched to ours it keeps fewer levels than ours: 59-bit moduli keep 1
+level at our log2 Q of 1322 and are precise; 50-bit moduli keep 5 and lose most of the
+precision (7-8 bits measured). ``--openfhe-levels`` asks for at most that many levels.
+Every row carries its ring degree, log2 Q and P, primes, dnum, levels, levels left and
+precision; ``ours_over_this`` = our bootstrap time / that row's.
 """
 from __future__ import annotations
 
@@ -49,7 +54,9 @@ def add_arguments(parser) -> None:
                         help="do not build the OpenFHE peer environment when it is missing")
     parser.add_argument("--openfhe-levels", type=int, default=16,
                         help="levels OpenFHE should keep after bootstrapping, at most (default 16, as ours)")
-    parser.add_argument("--openfhe-scale-bits", type=int, default=50, help="OpenFHE scaling modulus size")
+    parser.add_argument("--openfhe-scale-bits", type=_bit_list, default=(59, 50),
+                        help="OpenFHE scaling modulus sizes, one run each (default 59,50; the first "
+                             "modulus is one bit larger)")
     parser.add_argument("--openfhe-level-budget", default="3,3", help="OpenFHE CtS,StC level budget")
     parser.add_argument("--no-ours", action="store_true", help="skip ours")
     parser.add_argument("--peer-threads", type=int, default=None, help="DESILO thread_count (default: all CPUs)")
@@ -58,6 +65,19 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-cache", action="store_true", help="do not cache encoded DFT diagonals")
     parser.add_argument("--allow-insecure", action="store_true", help="allow toy-* parameter sets")
     parser.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
+
+
+def _bit_list(text: str) -> tuple[int, ...]:
+    """``"59,50"`` -> ``(59, 50)``: scaling-modulus sizes OpenFHE accepts (20..59 bits)."""
+    import argparse
+    try:
+        vals = tuple(int(v) for v in str(text).split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of bit sizes") from None
+    bad = [v for v in vals if not 20 <= v <= 59]
+    if not vals or bad:
+        raise argparse.ArgumentTypeError(f"scaling modulus sizes must lie in 20..59 bits, got {text!r}")
+    return vals
 
 
 def _bits(err):
@@ -205,31 +225,40 @@ def _stage_seconds(stamps) -> dict:
     return {f"{name}_s": t1 - t0 for (name, t0), (_, t1) in zip(stamps, stamps[1:])}
 
 
-def _openfhe(args, notes) -> dict | None:
-    """OpenFHE's EvalBootstrap at our ring degree and log2 Q, run by the peer driver."""
+def _openfhe(args, notes) -> list[dict]:
+    """OpenFHE's EvalBootstrap at our ring degree and log2 Q, one run per scaling-modulus
+    size (``--openfhe-scale-bits``), each by the peer driver in its own process."""
     from sw.ckks import get_params
     from .peers import openfhe_peer as of
     params = get_params(args.params, allow_insecure=args.allow_insecure)
     try:
         python = of.ensure_env(build=not args.no_build_peers, log=lambda m: notes.append(f"openfhe: {m}"))
-        req = dict(task="bootstrap", log_n=params.log_n, depth=args.openfhe_levels, first_mod_size=60,
-                   scale_mod_size=args.openfhe_scale_bits, target_log_q=params.log_q, dnum=params.dnum,
-                   secure=params.is_secure, reps=args.reps,
-                   level_budget=[int(b) for b in args.openfhe_level_budget.split(",")])
-        ans = of.run_driver(req, python, threads=peer_threads(args))
     except of.PeerUnavailable as e:
         notes.append(f"OpenFHE skipped: {e}")
-        return None
-    p = ans["params"]
-    notes.append(f"peer: openfhe {ans.get('version', '1.x')} (Python 3.10 environment), FLEXIBLEAUTO, HYBRID, "
-                 f"{p['secret']} secret, level budget {p['level_budget']} (EvalBootstrap depth "
-                 f"{p['bootstrap_depth']}), Q primes {p['q_prime_bits']} bits, P from the relinearisation key's "
-                 f"size; {peer_threads(args)} OpenMP threads; first run {ans['first_s']:.1f} s")
-    return dict(system="OpenFHE", ring_degree=p["ring_degree"], slots=p["slots"], log_q=p["log_q"],
-                log_p=f"~{p.get('log_p', 'n/a')}", q_primes=p["q_primes"], p_primes=p.get("p_primes", "n/a"),
-                dnum=p["dnum"], levels=p["levels"], keygen_s=ans["keygen_s"], bootstrap_s=ans["bootstrap_s"],
-                levels_left=ans["levels_left"], mean_bits=ans["mean_bits"], worst_bits=ans["worst_bits"],
-                key_gib=float("nan"))
+        return []
+    rows = []
+    for bits in args.openfhe_scale_bits:
+        req = dict(task="bootstrap", log_n=params.log_n, depth=args.openfhe_levels, first_mod_size=bits + 1,
+                   scale_mod_size=bits, target_log_q=params.log_q, dnum=params.dnum,
+                   secure=params.is_secure, reps=args.reps,
+                   level_budget=[int(b) for b in args.openfhe_level_budget.split(",")])
+        try:
+            ans = of.run_driver(req, python, threads=peer_threads(args))
+        except of.PeerUnavailable as e:
+            notes.append(f"OpenFHE ({bits}-bit scaling) skipped: {e}")
+            continue
+        p = ans["params"]
+        notes.append(f"peer: openfhe {ans.get('version', '1.x')} (Python 3.10 environment), FLEXIBLEAUTO, "
+                     f"HYBRID, {p['secret']} secret, level budget {p['level_budget']} (EvalBootstrap depth "
+                     f"{p['bootstrap_depth']}), Q primes {p['q_prime_bits']} bits, P from the relinearisation "
+                     f"key's size; {peer_threads(args)} OpenMP threads; first run {ans['first_s']:.1f} s")
+        rows.append(dict(system=f"OpenFHE ({bits}-bit scaling)", ring_degree=p["ring_degree"], slots=p["slots"],
+                         log_q=p["log_q"], log_p=f"~{p.get('log_p', 'n/a')}", q_primes=p["q_primes"],
+                         p_primes=p.get("p_primes", "n/a"), dnum=p["dnum"], levels=p["levels"],
+                         keygen_s=ans["keygen_s"], bootstrap_s=ans["bootstrap_s"],
+                         levels_left=ans["levels_left"], mean_bits=ans["mean_bits"],
+                         worst_bits=ans["worst_bits"], key_gib=float("nan")))
+    return rows
 
 
 def _peer_isolated(args, notes) -> dict | None:
@@ -274,7 +303,7 @@ def run(args):
     if not (args.no_peer or args.no_desilo):
         rows.append(_peer_isolated(args, notes))
     if not (args.no_peer or args.no_openfhe):
-        rows.append(_openfhe(args, notes))
+        rows.extend(_openfhe(args, notes))
     ours = None if args.no_ours else _ours(args, notes)
     rows = [r for r in rows + [ours] if r]
     df = pd.DataFrame(rows)
