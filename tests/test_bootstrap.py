@@ -8,6 +8,7 @@ final rescale noise at 2^30 (docs/bootstrapping.md); asserted with ~1 bit of mar
 the union-of-intervals EvalMod fit the worst slot was ~4 bits lower (16.2 at 512 slots):
 the cosine interpolant's error at the integers summed coherently into slot 0.
 """
+import math
 import warnings
 
 import numpy as np
@@ -247,3 +248,60 @@ def test_dry_run_trace_n16_128():
     assert set(df[df.depth == 1].stage) == {"bootstrap/modraise", "bootstrap/cts",
                                             "bootstrap/evalmod", "bootstrap/stc"}
     assert keys.report()["rotation_keys"] == len({ctx.galois_element(s) for s in keys.steps})
+
+
+# ------------------------------------------------------------------ minimum key switching
+
+
+@pytest.mark.parametrize("slots,real,mean_min,worst_min,saved", [
+    (512, True, 21, 19, 2),      # full real slots: giant steps -2..2 and -4..3 become +-n1
+    (64, False, 22, 20.5, 0),    # sparse complex: giant steps +-1 or with gaps, nothing saved
+])
+def test_min_key_switching_is_as_precise_with_fewer_keys(slots, real, mean_min, worst_min, saved, env):
+    """``giant_steps="min"`` (ARK): the giant steps of every DFT level are Horner steps by
+    ``+-n1``, so the key set is the baby steps, ``+-n1`` of each level and the trace steps
+    (derived here from the DFT factors, independently of the plan's own step set); the
+    result is as precise as one giant-step key per step, with the same key-switch count."""
+    from sw.bootstrap import dft
+    from sw.bootstrap.bootstrapper import _Plan
+    e = env(slots, real=real, giant_steps="min")
+    ref = env(slots, real=real)
+    plan = _Plan(e.p, e.cfg)
+    want = set(plan.trace_steps)
+    for f, n1, per in list(zip(plan.cts, plan.cts_n1, plan.cts_period)) + \
+            list(zip(plan.stc, plan.stc_n1, plan.stc_period)):
+        b, g = dft.rotation_steps(f, per, n1)
+        want |= set(b)
+        for sign in (1, -1):
+            side = sorted(abs(x) // n1 for x in g if x * sign > 0)
+            d = math.gcd(*side) if side else 0
+            if side and side == list(range(d, side[-1] + 1, d)):
+                want.add(sign * d * n1)
+            else:
+                want |= {x for x in g if x * sign > 0}
+    want = {s for s in want if s % plan.view or s in plan.trace_steps}
+    gal = {e.ctx.galois_element(s) for s in want}
+    assert set(e.keys.keyset.rotation) == gal
+    assert len(ref.keys.keyset.rotation) - len(gal) == saved
+    rng = np.random.default_rng(slots + 1)
+    z = rng.uniform(-1, 1, slots) + (0 if real else 1j * rng.uniform(-1, 1, slots))
+    x = e.ct(z, level=0)
+    with trace.recording() as rec:
+        out = e.bt.bootstrap(x)
+    with trace.recording() as rec_ref:
+        out_ref = ref.bt.bootstrap(ref.ct(z, level=0))
+    assert out.level == out_ref.level == 16 and out.scale == x.scale
+    m, w = bits(e.dec(out) - z)
+    m_ref, w_ref = bits(ref.dec(out_ref) - z)
+    assert m >= mean_min and w >= worst_min, (m, w)
+    assert m >= m_ref - 0.5 and w >= w_ref - 0.5, (m, w, m_ref, w_ref)
+
+    def switches(r):
+        df = r.to_dataframe()
+        return int((df.kind == "keyswitch").sum())
+    assert switches(rec) == switches(rec_ref)
+
+
+def test_giant_steps_option_is_checked():
+    with pytest.raises(ValueError, match="giant_steps='few' must be one of keys, min"):
+        BootstrapConfig(slots=32, giant_steps="few")

@@ -63,6 +63,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--peer-key", choices=("auto", "regular", "small"), default="auto",
                         help="DESILO bootstrap key: regular (~12 GB), small (~4 GB), auto (by free memory)")
     parser.add_argument("--no-cache", action="store_true", help="do not cache encoded DFT diagonals")
+    parser.add_argument("--giant-steps", choices=("keys", "min"), default="keys",
+                        help="our BSGS giant steps: one key per step (keys) or ARK's minimum key "
+                             "switching, Horner steps by +-n1 (min; fewer keys, same key switches)")
     parser.add_argument("--allow-insecure", action="store_true", help="allow toy-* parameter sets")
     parser.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
 
@@ -154,7 +157,7 @@ def _ours(args, notes) -> dict | None:
     slots = args.slots or params.slots
     big = params.n >= 1 << 15
     cfg = BootstrapConfig(slots=slots, real=not args.complex, cache_plaintexts=not args.no_cache,
-                          compact_keys=big)
+                          compact_keys=big, giant_steps=args.giant_steps)
     ctx = CkksContext(params)
     t0 = time.perf_counter()
     kg = KeyGenerator(ctx, seed=1)
@@ -203,7 +206,7 @@ def _ours(args, notes) -> dict | None:
         f"{slots} slots, {'complex' if args.complex else 'real (imaginary removed)'}; depth {bt.depth} "
         f"(CtS {bt.cts_depth}, EvalMod {bt.spec.depth}, StC {bt.stc_depth}); K = {bt.spec.K}, cosine "
         f"degree {bt.spec.degree} ({'fit on |t - I| <= 2^%g' % math.log2(bt.spec.fit_radius) if bt.spec.fit_radius else 'interpolant'}), "
-        f"{bt.spec.double_angle} double angles, h' = {cfg.h_sparse}, ModRaise "
+        f"{bt.spec.double_angle} double angles, h' = {cfg.h_sparse}, giant steps {cfg.giant_steps}, ModRaise "
         f"overflow probability {bt.failure_probability():.1e}; {rep['rotation_keys']} rotation keys, "
         f"keys {rep['total_bytes'] / 2 ** 30:.2f} GiB ({'uint32' if cfg.compact_keys else 'uint64'} words), "
         f"plaintext cache {bt.cache_bytes / 2 ** 30:.2f} GiB; first run {times[0]:.1f} s")

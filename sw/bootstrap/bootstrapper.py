@@ -42,6 +42,10 @@ from .evalmod import EvalModSpec, overflow_probability
 from .evalmod import evaluate as _evalmod
 
 
+#: How the giant steps of a BSGS DFT level rotate (:attr:`BootstrapConfig.giant_steps`).
+GIANT_STEPS = ("keys", "min")
+
+
 class BootstrapError(ValueError):
     """Bootstrapping cannot run on these inputs (message out of range, bad configuration)."""
 
@@ -58,6 +62,13 @@ class BootstrapConfig:
     h_sparse : Hamming weight of the ephemeral sparse secret.
     log_message_ratio : ``log2(q0 / scale)`` the input is brought to before ModRaise.
     cache_plaintexts : keep encoded DFT diagonals between calls (memory vs. time).
+    giant_steps : ``"keys"`` (one rotation key per giant step of each BSGS DFT level) or
+        ``"min"`` (ARK's minimum key switching, Kim et al., MICRO 2022: the giant steps of a
+        level are Horner steps, repeated rotations by ``+n1`` and by ``-n1``, so a level
+        needs two giant-step keys whatever its number of giant steps; a side whose giant
+        steps are not ``d, 2d, .., kd`` keeps one key per step, :func:`horner_stride`). Both
+        run the same number of key switches; ``"min"`` stores fewer keys (36 -> 24 at 2^14
+        real slots, N = 2^16).
     """
 
     slots: int
@@ -71,6 +82,12 @@ class BootstrapConfig:
     cache_plaintexts: bool = True
     p_encaps: int = 2
     compact_keys: bool = False
+    giant_steps: str = "keys"
+
+    def __post_init__(self):
+        if self.giant_steps not in GIANT_STEPS:
+            raise ValueError(f"BootstrapConfig: giant_steps={self.giant_steps!r} must be one of "
+                             f"{', '.join(GIANT_STEPS)}")
 
     @property
     def depth(self) -> int:
@@ -186,7 +203,13 @@ class _Plan:
                 list(zip(stc, self.stc_n1, self.stc_period)):
             b, g = dft.rotation_steps(f, per, n1)
             steps.update(b)
-            steps.update(g)
+            if cfg.giant_steps == "min":   # Horner steps: one key per side and level
+                gis = [x // n1 for x in g]
+                for sign in (1, -1):
+                    d = horner_stride(gis, sign)
+                    steps.update([sign * d * n1] if d else [n1 * x for x in gis if x * sign > 0])
+            else:
+                steps.update(g)
         self.steps = {s for s in steps if s % view or s in self.trace_steps}
 
 
@@ -240,6 +263,42 @@ def gen_bootstrap_keys(kg: KeyGenerator, sk: SecretKey, cfg: BootstrapConfig,
     b = e.sub(a.mul(s_sp)).add(s_dn.mul_scalar(consts))
     enc = EncapsulationKey(b, a, basis, nq0)
     return BootstrapKeys(ks, enc, dec, cfg, sorted(plan.steps))
+
+
+def horner_stride(giants, sign: int) -> int:
+    """The stride ``d`` of the Horner giant steps on one side (``sign`` +1 or -1) of a BSGS
+    level whose giant-step indices are ``giants``: the side's indices must be exactly ``d,
+    2d, .., kd`` (then ``k`` rotations by ``sign d n1`` cost what ``k`` distinct keys cost);
+    0 if the side is empty or has gaps (it keeps one key per giant step)."""
+    side = sorted(abs(int(g)) for g in giants if g * sign > 0)
+    if not side:
+        return 0
+    d = math.gcd(*side)
+    return d if side == list(range(d, side[-1] + 1, d)) else 0
+
+
+def _horner_giants(ev, groups: dict, inner, n1: int):
+    """``sum_g rot(inner(g), n1 g)`` where each side (giant steps > 0, < 0) with a Horner
+    stride ``d`` (:func:`horner_stride`) rotates by ``+-d n1`` only: ``h <- rot(h +
+    inner(g), +-d n1)`` from the farthest giant step inwards (ARK's minimum key switching);
+    a side with gaps rotates each giant step by its own key. ``inner(g)`` is computed when
+    its turn comes, so one partial sum per side is alive."""
+    acc = inner(0) if 0 in groups else None
+    for sign in (1, -1):
+        d = horner_stride(list(groups), sign)
+        side = sorted((g for g in groups if g * sign > 0), key=abs, reverse=True)
+        h = None
+        if d:
+            for g in side:
+                part = inner(g)
+                h = ev.rotate(part if h is None else ev.add(h, part), sign * d * n1)
+        else:
+            for g in side:
+                part = ev.rotate(inner(g), n1 * g)
+                h = part if h is None else ev.add(h, part)
+        if h is not None:
+            acc = h if acc is None else ev.add(acc, h)
+    return acc
 
 
 # ---------------------------------------------------------------------------------------
@@ -398,18 +457,26 @@ class Bootstrapper:
         rots = {0: x}
         if babies:
             rots.update(ev.rotate_hoisted(x, babies))
-        acc = None
-        for gi in sorted(groups):
-            inner = None
+
+        def inner(gi):
+            out = None
             for b in sorted(groups[gi]):
                 pt = self._pt(key + (gi, b), groups[gi][b], lvl, pt_scale, x.slots)
                 # the diagonal's name: the same in every bootstrap that encodes it alike
                 pid = f"boot{key + (gi, b)}/{x.slots}@{lvl}:{pt_scale:.9g}"
-                inner = (ev.mul_plain(rots[b], pt, pt_id=pid) if inner is None
-                         else ev.mul_plain_acc(inner, rots[b], pt, pt_id=pid))
-            if gi:
-                inner = ev.rotate(inner, n1 * gi)
-            acc = inner if acc is None else ev.add(acc, inner)
+                out = (ev.mul_plain(rots[b], pt, pt_id=pid) if out is None
+                       else ev.mul_plain_acc(out, rots[b], pt, pt_id=pid))
+            return out
+
+        if self.cfg.giant_steps == "min":
+            acc = _horner_giants(ev, groups, inner, n1)
+        else:
+            acc = None
+            for gi in sorted(groups):
+                part = inner(gi)
+                if gi:
+                    part = ev.rotate(part, n1 * gi)
+                acc = part if acc is None else ev.add(acc, part)
         return ev.rescale(acc) if rescale else acc
 
     def _pt(self, key, vec, level, scale, slots):
