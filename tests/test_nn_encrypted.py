@@ -67,6 +67,38 @@ def test_encrypted_resnet20_sparse_bootstrapping_per_stage():
     assert r["max_logit_err"] < 5e-3            # measured ~8e-5
 
 
+def test_encrypted_resnet20_with_minimum_key_switching():
+    """``--giant-steps min``: the bootstrapping DFTs rotate their giant steps by +-n1 (ARK);
+    same agreement and error bound as the default run, and the session holds exactly the
+    bootstrapping steps of the ``min`` plan plus the network's own steps."""
+    from sw import trace
+    from sw.bootstrap import BootstrapConfig, rotation_steps
+    buf = io.StringIO()
+    with redirect_stdout(buf), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rc = main(["infer", "--model", "resnet20", "--geometry", "digits8", "--params", "toy-boot-n11",
+                   "--allow-insecure", "--images", "1", "--start", "5", "--giant-steps", "min", "--json"])
+    assert rc == 0
+    res = json.loads(buf.getvalue())
+    (r,) = res["images"]
+    assert res["giant_steps"] == "min"
+    assert r["top1_encrypted"] == r["top1_plain_poly"] and r["bootstraps"] == 18
+    assert r["max_logit_err"] < 5e-3
+    from sw.ckks import get_params
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p = get_params(PARAMS, allow_insecure=True)
+        enn = EncryptedResNet(ResNet("resnet20", "digits8"), p)
+        with trace.recording(dry_run=True):
+            sess = {g: enn.session(bootstrap=True, giant_steps=g) for g in ("keys", "min")}
+    ctx = sess["min"].ctx
+    for g, se in sess.items():
+        want = set(rotation_steps(p, BootstrapConfig(slots=enn.slots, real=True, giant_steps=g)))
+        assert set(se.bootstrapper.keys.steps) == want
+        assert set(se.keys.rotation) == {ctx.galois_element(s) for s in want | set(enn.rotation_steps())}
+    assert len(sess["min"].bootstrapper.keys.steps) < len(sess["keys"].bootstrapper.keys.steps)
+
+
 def test_sparse_bootstrap_trace_uses_each_stage_period(insecure_params):
     from sw.nn.trace import dry_run_trace
     with warnings.catch_warnings():

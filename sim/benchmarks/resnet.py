@@ -66,6 +66,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no tqdm progress bars")
     parser.add_argument("--sparse-bootstrap", action="store_true",
                         help="bootstrap each stage at its own slot period (see fhesim infer)")
+    parser.add_argument("--giant-steps", choices=("keys", "min"), default="keys",
+                        help="bootstrapping DFT giant steps (see fhesim infer; min: fewer keys)")
     from sim.cluster import add_cluster_argument
     add_cluster_argument(parser, default_help="none: the images one after another in this process")
     parser.add_argument("--project", default="", metavar="MODELS",
@@ -108,6 +110,12 @@ def project(model_name: str, geometry: str, params, layer_seconds: dict, boot_se
     return dict(seconds=layers + boot, bootstraps=plan.n_bootstraps, bootstrap_s=boot)
 
 
+def _peak_rss_bytes() -> int:
+    """Peak resident set size of this process so far (``ru_maxrss`` is in KiB on Linux)."""
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def run(args):
     import pandas as pd
     from sw.nn.infer import run_infer
@@ -115,20 +123,25 @@ def run(args):
     t0 = time.time()
     kw = dict(method=args.method, degree=args.degree, allow_insecure=args.allow_insecure, start=args.start,
               threads=args.threads, log=lambda m: None, layer_times=True, sparse_bootstrap=args.sparse_bootstrap)
+    if args.giant_steps != "keys":
+        kw["giant_steps"] = args.giant_steps
     if getattr(args, "cluster", None):   # several images at once on a Dask cluster
+        if args.giant_steps != "keys":
+            raise ValueError("--giant-steps min does not run with --cluster yet; run without --cluster")
         from sim.infer_cluster import run_infer_cluster
         res = run_infer_cluster(args.model, args.geometry, args.params, args.images, cluster=args.cluster, **kw)
     else:
         res = run_infer(args.model, args.geometry, args.params, args.images,
                         progress=not args.no_progress, **kw)
     wall = time.time() - t0
+    peak_gb = _peak_rss_bytes() / 1e9
     rows = []
     for r in res["images"]:
         row = dict(system="fhesim (this machine)", model=args.model, image=r["image"],
                    seconds=r["seconds"])
         row.update({f"{k}_s": r.get(f"s_{k}", 0.0) for k in KINDS})
         row.update(bootstraps=r["bootstraps"], top1_agree=r["top1_encrypted"] == r["top1_plain"],
-                   max_logit_err=r["max_logit_err"], source="measured")
+                   max_logit_err=r["max_logit_err"], peak_gb=round(peak_gb, 2), source="measured")
         rows.append(row)
     first = res["images"][0]
     targets = [m.strip() for m in args.project.split(",") if m.strip()]
@@ -156,7 +169,9 @@ def run(args):
         f"(at {'/'.join(map(str, res['boot_slots']))} slots); "
         f"compile {res['compile_seconds']} s, key generation {res['keygen_seconds']} s "
         f"({res['rotation_keys']} network rotation keys truncated to level {res['key_level']}, "
-        f"{res['key_gib']} GiB of evaluation keys); whole run {wall:.0f} s",
+        f"{res['key_gib']} GiB of evaluation keys); bootstrapping giant steps {args.giant_steps}; "
+        f"whole run {wall:.0f} s; peak_gb: this process's peak resident memory (getrusage ru_maxrss, "
+        f"{'all images and workers not included' if getattr(args, 'cluster', None) else 'whole run'})",
         f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end; "
         "published rows are not rerun here (different machines)",
     ] + [f"{system}: {why}" for system, why in PEER_REFUSALS]

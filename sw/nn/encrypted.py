@@ -373,12 +373,17 @@ class EncryptedResNet:
                        if self.slots % self.layouts[s].period == 0}, reverse=True)
 
     def session(self, *, bootstrap: bool, seed: int = 1, boot_config=None, compact: bool | None = None,
-                progress: bool = False, sparse_bootstrap: bool = False) -> HeSession:
+                progress: bool = False, sparse_bootstrap: bool = False,
+                giant_steps: str = "keys") -> HeSession:
         """Keys for this network (:class:`HeSession`). ``sparse_bootstrap``: one bootstrapper
         per stage period (:meth:`boot_periods`) instead of every bootstrap at ``slots``;
         cheaper (n16-128: 84 and 77 instead of 91 key switches per bootstrap in stages 2 and
         3; measured 2% and 12% faster on a CPU) for ~0.43 GiB more keys and 0.57 GiB of DFT
-        plaintexts (docs/resnet.md)."""
+        plaintexts (docs/resnet.md). ``giant_steps``: the bootstrapping DFTs' giant steps
+        (:attr:`sw.bootstrap.BootstrapConfig.giant_steps`; ``"min"`` stores fewer keys)."""
+        if bootstrap and boot_config is None:
+            from sw.bootstrap import BootstrapConfig
+            boot_config = BootstrapConfig(slots=self.slots, real=True, giant_steps=giant_steps)
         return HeSession(self.params, self.slots, self.rotation_steps(), bootstrap=bootstrap, seed=seed,
                          boot_config=boot_config, compact=compact, progress=progress,
                          boot_slots=self.boot_periods() if sparse_bootstrap else ())
