@@ -198,6 +198,11 @@ def test_bts_preset_from_stated_hardware():
     for unit in ("ntt", "modmul", "modadd", "bconv", "automorphism"):
         assert bts.units[unit].total_lanes == 2048, unit
     assert "[R]" in bts.source and "[V]" in bts.source and "ISCA 2022" in bts.source
+    from sim.cycle.workloads import workload_ops
+
+    est = estimate(workload_ops("cmult")[0], bts)
+    with pytest.raises(ValueError, match="'power_w'"):     # a peak is not an average power
+        est.energy()
 
 
 @pytest.mark.parametrize("preset", ["ark", "craterlake", "sharp", "bts"])
