@@ -258,6 +258,18 @@ TRACE_CODE = ("sw", "sim/cycle/adapters.py", "sim/cycle/events.py", "sim/cycle/w
               "sim/cycle/cache.py")
 
 
+def _weights_digest(model: str, geometry: str) -> str | None:
+    """SHA-256 of ``sw/nn/weights/<model>_<geometry>.npz``, or None when it is absent."""
+    import hashlib
+
+    try:
+        from sw.nn.models import weights_path
+    except ImportError:
+        return None
+    p = weights_path(model, geometry)
+    return hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else None
+
+
 def traced(spec: WorkloadSpec, params_name: str | None, geometry: str | None = None,
            allow_insecure: bool = False) -> tuple[list[Op], list[str]]:
     """``spec.trace(params_name, geometry, allow_insecure)``, cached on disk
@@ -266,6 +278,9 @@ def traced(spec: WorkloadSpec, params_name: str | None, geometry: str | None = N
         geometry = None                      # only the ResNets have a geometry
     request = dict(workload=spec.name, params=params_name, geometry=geometry,
                    allow_insecure=bool(allow_insecure))
+    if spec.group == "resnet":
+        # the dry run reads the committed weights when present (data, not code): key on them
+        request["weights"] = _weights_digest(spec.name, geometry or DEFAULT_GEOMETRY)
 
     def compute():
         with paused_gc():
