@@ -98,3 +98,18 @@ def test_presets_without_a_published_figure_report_the_model(rows):
     assert u.key_GB == pytest.approx(est.ops["key_offchip_bytes"].sum() / 1e9)
     assert u.compute_share + u.fill_share + u.stall_share == pytest.approx(1.0)
     assert "Presets without a published figure" in "\n".join(md)
+
+
+def test_program_ratio_line_by_hand():
+    """ResNet-20 / bootstrap-l8 as published and modelled, from the rows: SHARP 99 ms / 3.12 ms
+    = 31.7 -> "32 published"; a model of 0.168 s / 6.72 ms = 25 -> "25 modelled"."""
+    import pandas as pd
+
+    from sim.report.validation import _program_ratio_md
+
+    rows = pd.DataFrame([
+        {"preset": "sharp", "workload": "bootstrap-l8", "published": 3.12, "model": 6.72},
+        {"preset": "sharp", "workload": "resnet20", "published": 0.099, "model": 0.168},
+        {"preset": "ark", "workload": "bootstrap-l8", "published": 3.52, "model": 5.61}])
+    md = _program_ratio_md(rows)
+    assert "sharp 32 published, 25 modelled" in md[0] and "ark" not in md[0]
