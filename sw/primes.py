@@ -16,7 +16,12 @@ _MR_BASES = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41)
 
 def is_prime(n: int) -> bool:
     """Return True if ``n`` is prime (deterministic for n < 3.3e24, probabilistic-strong beyond)."""
-    n = int(n)
+    return _is_prime(int(n))
+
+
+@lru_cache(maxsize=8192)
+def _is_prime(n: int) -> bool:
+    # cached: the CKKS layer checks the same few dozen moduli thousands of times per trace
     if n < 2:
         return False
     for p in _MR_BASES:

@@ -81,3 +81,32 @@ def test_pool_by_rotations_then_fc(geometry):
     assert f.n_pmults * 4 <= fused.n_pmults or lay.h * lay.w <= 4
     with pytest.raises(ValueError, match="height 3"):
         pool_steps(MPLayout(64, 3, 4, 4))
+
+
+@pytest.mark.parametrize("size,in_ch", [(8, 1), (32, 3)])
+def test_shape_only_conv_map_equals_the_entry_listing(size, in_ch):
+    """The dry run's conv_map (weight None: diagonals from the channel and position terms,
+    packing._conv_diagonals) has exactly the (g, b) pairs and split of the map built from
+    every entry (with weights), for every convolution shape of the ResNets."""
+    L = stage_layouts(in_ch, size)
+    slots = required_slots(in_ch, size)
+    for lin, lout, stride, ksize, pad in [
+            ("input", "stage1", 1, 3, 1), ("stage1", "stage1", 1, 3, 1), ("stage1", "stage2", 2, 3, 1),
+            ("stage2", "stage2", 1, 3, 1), ("stage2", "stage3", 2, 3, 1), ("stage3", "stage3", 1, 3, 1),
+            ("stage1", "stage2", 2, 1, 0)]:
+        li, lo = L[lin], L[lout]
+        w = np.ones((lo.c, li.c, ksize, ksize))
+        full = conv_map("c", w, None, stride, pad, li, lo, slots)
+        fast = conv_map("c", None, None, stride, pad, li, lo, slots, ksize=ksize)
+        assert fast.split == full.split, (lin, lout)
+        assert np.array_equal(fast.g, full.g) and np.array_equal(fast.b, full.b), (lin, lout)
+        assert fast.diag is None and fast.meta == full.meta
+
+
+def test_shape_only_conv_map_hand_count():
+    """A 1x1, stride-1 convolution 2 -> 2 channels on MP(2x2x2, gap 1) (8 slots, channel c at
+    slots 4c .. 4c+3): the slot differences in - out are 0 and +-4, i.e. rotations {0, 4}
+    mod 8; one tap (offset 0), so 2 plaintext products."""
+    lay = MPLayout(2, 2, 2, 1)
+    m = conv_map("c", None, None, 1, 0, lay, lay, 8, ksize=1)
+    assert sorted((m.g + m.b).tolist()) == [0, 4] and m.n_pmults == 2

@@ -22,6 +22,8 @@ def rows():
     # "bootstrap" is available but not estimated for ark (as when a preset refuses a workload)
     results[("sharp", "bootstrap")] = results[("sharp", "bootstrap-l8")]
     results[("ark", "resnet20")] = results[("ark", "bootstrap-l8")]
+    # a preset without a published figure still gets its model's rows
+    results[("u280", "bootstrap-l8")] = estimate(ops, load_config("u280"))
     val, md = _validation(results, {"bootstrap-l8", "bootstrap"})
     return val, md, results
 
@@ -64,11 +66,11 @@ def test_report_section_states_the_target(rows):
     val, md, _ = rows
     text = "\n".join(md)
     # a single cmult takes microseconds: far from milliseconds, so no design meets the target
-    assert "**Target**" in text and "`bootstrap-l8` not met (0 of 3)" in text
+    assert "**Target**" in text and "`bootstrap-l8` not met (0 of 4)" in text
     assert "`resnet20` not met (0 of 1)" in text          # only ark has a resnet20 estimate here
     for v in VALIDATIONS:
         assert f"**{v.preset}**" in text
-    assert "BTS" in text
+    assert "**bts**" in text and "FAB (HPCA 2023): no preset" in text
 
 
 def test_rows_carry_bound_bytes_energy_and_reason(rows):
@@ -80,3 +82,34 @@ def test_rows_carry_bound_bytes_energy_and_reason(rows):
     assert r.min_policy_model <= r.model + 1e-12 and r.gap_reason
     a = val[(val.preset == "ark") & (val.workload == "bootstrap-l8")].iloc[0]
     assert math.isnan(a.energy_j) and "'power_w'" in a.energy_note
+
+
+def test_presets_without_a_published_figure_report_the_model(rows):
+    """u280 (fhesim's own design) and f1 (N <= 2^14) have one row per workload with the
+    reason; u280's carries its model figures and byte split, f1's none (refused)."""
+    val, md, results = rows
+    for preset in NOT_COMPARABLE:
+        sub = val[val.preset == preset]
+        assert set(sub.workload) == {"bootstrap-l8", "bootstrap", "resnet20"}
+        assert sub.status.str.startswith("not comparable").all() and sub.published.isna().all()
+    u = val[(val.preset == "u280") & (val.workload == "bootstrap-l8")].iloc[0]
+    est = results[("u280", "bootstrap-l8")]
+    assert u.model == pytest.approx(est.total_seconds * 1e3)
+    assert u.key_GB == pytest.approx(est.ops["key_offchip_bytes"].sum() / 1e9)
+    assert u.compute_share + u.fill_share + u.stall_share == pytest.approx(1.0)
+    assert "Presets without a published figure" in "\n".join(md)
+
+
+def test_program_ratio_line_by_hand():
+    """ResNet-20 / bootstrap-l8 as published and modelled, from the rows: SHARP 99 ms / 3.12 ms
+    = 31.7 -> "32 published"; a model of 0.168 s / 6.72 ms = 25 -> "25 modelled"."""
+    import pandas as pd
+
+    from sim.report.validation import _program_ratio_md
+
+    rows = pd.DataFrame([
+        {"preset": "sharp", "workload": "bootstrap-l8", "published": 3.12, "model": 6.72},
+        {"preset": "sharp", "workload": "resnet20", "published": 0.099, "model": 0.168},
+        {"preset": "ark", "workload": "bootstrap-l8", "published": 3.52, "model": 5.61}])
+    md = _program_ratio_md(rows)
+    assert "sharp 32 published, 25 modelled" in md[0] and "ark" not in md[0]

@@ -27,6 +27,12 @@ from functools import lru_cache
 
 from sw.primes import ntt_primes
 
+from .cache import PersistentMemo
+
+#: The units' properties depend only on the ``hw`` sources, the primes they are built with
+#: and this file: kept on disk across runs (:mod:`sim.cycle.cache`), keyed by their digest.
+_MEMO = PersistentMemo("hwprops", ("hw", "sw/primes.py", "sim/cycle/hwprops.py"))
+
 
 def unit_modulus(n: int, word_bits: int) -> int:
     """The modulus a unit is constructed with: the largest ``q = 1 mod 2n`` below ``2^W``.
@@ -44,8 +50,7 @@ def _ntt_unit(n: int, word_bits: int, lanes: int, multiplier: str):
     return NttUnit(n, unit_modulus(n, word_bits), word_bits, lanes, multiplier=multiplier)
 
 
-@lru_cache(maxsize=None)
-def multiplier_props(multiplier: str, word_bits: int) -> tuple[int, float]:
+def _multiplier_props(multiplier: str, word_bits: int) -> tuple[int, float]:
     """``(latency, throughput)`` of the RTL modular multiplier named ``multiplier``."""
     from hw import modmul
 
@@ -56,21 +61,18 @@ def multiplier_props(multiplier: str, word_bits: int) -> tuple[int, float]:
     return int(unit.latency), float(unit.throughput)
 
 
-@lru_cache(maxsize=None)
-def ntt_props(n: int, word_bits: int, lanes: int, multiplier: str) -> tuple[int, int]:
+def _ntt_props(n: int, word_bits: int, lanes: int, multiplier: str) -> tuple[int, int]:
     """``(cycles_per_transform, initiation_interval)`` of ``hw.ntt.NttUnit(n, q, W, lanes)``."""
     unit = _ntt_unit(n, word_bits, lanes, multiplier)
     return int(unit.cycles_per_transform), int(unit.initiation_interval)
 
 
-@lru_cache(maxsize=None)
-def ntt_memory_words(n: int, lanes: int, word_bits: int, multiplier: str) -> int:
+def _ntt_memory_words(n: int, lanes: int, word_bits: int, multiplier: str) -> int:
     """``hw.ntt.NttUnit(n, q, W, P).memory_words`` (data banks + twiddle ROMs = ``3n``)."""
     return int(_ntt_unit(n, word_bits, lanes, multiplier).memory_words)
 
 
-@lru_cache(maxsize=None)
-def ntt_memory_shapes(n: int, lanes: int, word_bits: int, multiplier: str) -> tuple:
+def _ntt_memory_shapes(n: int, lanes: int, word_bits: int, multiplier: str) -> tuple:
     """``hw.ntt.NttUnit(n, q, W, P).memory_shapes()``: ``(name, depth, width)`` per memory."""
     return tuple(_ntt_unit(n, word_bits, lanes, multiplier).memory_shapes())
 
@@ -83,8 +85,7 @@ def ntt_memory_shapes(n: int, lanes: int, word_bits: int, multiplier: str) -> tu
 PROPS_LANES = 1
 
 
-@lru_cache(maxsize=None)
-def elementwise_props(multiplier: str, word_bits: int, lanes: int = PROPS_LANES) -> tuple[int, float]:
+def _elementwise_props(multiplier: str, word_bits: int, lanes: int = PROPS_LANES) -> tuple[int, float]:
     """``(latency, throughput)`` of ``hw.elementwise.ElementwiseUnit(q, W, lanes, multiplier)``.
 
     ``throughput`` is in beats (``lanes`` residues) per cycle; every op (``mac``, ``msub``,
@@ -103,8 +104,7 @@ def bconv_unit_primes(src: int, dst: int, word_bits: int) -> tuple[tuple[int, ..
     return tuple(ps[:src]), tuple(ps[src:])
 
 
-@lru_cache(maxsize=None)
-def bconv_props(src: int, dst: int, word_bits: int, multiplier: str,
+def _bconv_props(src: int, dst: int, word_bits: int, multiplier: str,
                 lanes: int = PROPS_LANES) -> tuple[int, float]:
     """``(latency, throughput)`` of ``hw.bconv.BconvUnit`` converting ``src`` to ``dst``
     primes, ``lanes`` coefficients per beat (``throughput`` in beats per cycle)."""
@@ -121,8 +121,7 @@ def automorphism_galois(n: int) -> int:
     return 5 % (2 * n)
 
 
-@lru_cache(maxsize=None)
-def automorphism_props(n: int, word_bits: int, lanes: int) -> tuple[int, int]:
+def _automorphism_props(n: int, word_bits: int, lanes: int) -> tuple[int, int]:
     """``(cycles_per_row, initiation_interval)`` of ``hw.automorphism.AutomorphismUnit``
     on rows of ``n`` with ``lanes`` banks (``lanes`` must divide ``n``)."""
     from hw.automorphism import AutomorphismUnit
@@ -130,3 +129,48 @@ def automorphism_props(n: int, word_bits: int, lanes: int) -> tuple[int, int]:
     unit = AutomorphismUnit(n, unit_modulus(n, word_bits), word_bits, lanes,
                             automorphism_galois(n), order="eval")
     return int(unit.cycles_per_row), int(unit.initiation_interval)
+
+
+# ---- cached entry points (in process: lru_cache; across runs: _MEMO) ------------------
+
+
+@lru_cache(maxsize=None)
+def multiplier_props(multiplier: str, word_bits: int) -> tuple[int, float]:
+    """Cached :func:`_multiplier_props` (see its docstring)."""
+    return _MEMO.get("multiplier_props", (multiplier, word_bits,), lambda: _multiplier_props(multiplier, word_bits))
+
+
+@lru_cache(maxsize=None)
+def ntt_props(n: int, word_bits: int, lanes: int, multiplier: str) -> tuple[int, int]:
+    """Cached :func:`_ntt_props` (see its docstring)."""
+    return _MEMO.get("ntt_props", (n, word_bits, lanes, multiplier,), lambda: _ntt_props(n, word_bits, lanes, multiplier))
+
+
+@lru_cache(maxsize=None)
+def ntt_memory_words(n: int, lanes: int, word_bits: int, multiplier: str) -> int:
+    """Cached :func:`_ntt_memory_words` (see its docstring)."""
+    return _MEMO.get("ntt_memory_words", (n, lanes, word_bits, multiplier,), lambda: _ntt_memory_words(n, lanes, word_bits, multiplier))
+
+
+@lru_cache(maxsize=None)
+def ntt_memory_shapes(n: int, lanes: int, word_bits: int, multiplier: str) -> tuple:
+    """Cached :func:`_ntt_memory_shapes` (see its docstring)."""
+    return _MEMO.get("ntt_memory_shapes", (n, lanes, word_bits, multiplier,), lambda: _ntt_memory_shapes(n, lanes, word_bits, multiplier))
+
+
+@lru_cache(maxsize=None)
+def elementwise_props(multiplier: str, word_bits: int, lanes: int = PROPS_LANES) -> tuple[int, float]:
+    """Cached :func:`_elementwise_props` (see its docstring)."""
+    return _MEMO.get("elementwise_props", (multiplier, word_bits, lanes,), lambda: _elementwise_props(multiplier, word_bits, lanes))
+
+
+@lru_cache(maxsize=None)
+def bconv_props(src: int, dst: int, word_bits: int, multiplier: str, lanes: int = PROPS_LANES) -> tuple[int, float]:
+    """Cached :func:`_bconv_props` (see its docstring)."""
+    return _MEMO.get("bconv_props", (src, dst, word_bits, multiplier, lanes,), lambda: _bconv_props(src, dst, word_bits, multiplier, lanes))
+
+
+@lru_cache(maxsize=None)
+def automorphism_props(n: int, word_bits: int, lanes: int) -> tuple[int, int]:
+    """Cached :func:`_automorphism_props` (see its docstring)."""
+    return _MEMO.get("automorphism_props", (n, word_bits, lanes,), lambda: _automorphism_props(n, word_bits, lanes))

@@ -74,6 +74,7 @@ from collections import OrderedDict
 import numpy as np
 import pandas as pd
 
+from .cache import paused_gc
 from .config import UNIT_KINDS, AcceleratorConfig
 from .events import KERNEL_KINDS, Kernel, Op
 from .residency import simulate
@@ -629,8 +630,9 @@ def estimate(ops: Iterable[Op] | CompiledOps, cfg: AcceleratorConfig, *,
 
     ``ops``: a list of operations, or a :class:`CompiledOps` (compile a workload once to
     estimate it on several configurations)."""
-    compiled = ops if isinstance(ops, CompiledOps) else CompiledOps(ops)
-    return compiled.estimate(cfg, notes=notes)
+    with paused_gc():      # ~10^5 small objects: collections would cost more than the work
+        compiled = ops if isinstance(ops, CompiledOps) else CompiledOps(ops)
+        return compiled.estimate(cfg, notes=notes)
 
 
 __all__ = ["CompiledOps", "Estimate", "KeyCache", "estimate", "KERNEL_KINDS"]

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Callable
 
 from .adapters import ops_from_trace
+from .cache import cached_pickle, paused_gc
 from .events import Op
 
 DEFAULT_PARAMS = "n16-128"
@@ -251,16 +252,53 @@ def get_workload(name: str) -> WorkloadSpec:
     return WORKLOADS[name]
 
 
+#: The source files a dry-run workload's ops depend on: the ``sw`` code that is traced and
+#: the conversion to ops. A change to any of them invalidates the cached traces.
+TRACE_CODE = ("sw", "sim/cycle/adapters.py", "sim/cycle/events.py", "sim/cycle/workloads.py",
+              "sim/cycle/cache.py")
+
+
+def _weights_digest(model: str, geometry: str) -> str | None:
+    """SHA-256 of ``sw/nn/weights/<model>_<geometry>.npz``, or None when it is absent."""
+    import hashlib
+
+    try:
+        from sw.nn.models import weights_path
+    except ImportError:
+        return None
+    p = weights_path(model, geometry)
+    return hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else None
+
+
+def traced(spec: WorkloadSpec, params_name: str | None, geometry: str | None = None,
+           allow_insecure: bool = False) -> tuple[list[Op], list[str]]:
+    """``spec.trace(params_name, geometry, allow_insecure)``, cached on disk
+    (:func:`sim.cycle.cache.cached_pickle`, keyed by the request and :data:`TRACE_CODE`)."""
+    if spec.group != "resnet":
+        geometry = None                      # only the ResNets have a geometry
+    request = dict(workload=spec.name, params=params_name, geometry=geometry,
+                   allow_insecure=bool(allow_insecure))
+    if spec.group == "resnet":
+        # the dry run reads the committed weights when present (data, not code): key on them
+        request["weights"] = _weights_digest(spec.name, geometry or DEFAULT_GEOMETRY)
+
+    def compute():
+        with paused_gc():
+            return spec.trace(params_name, geometry, allow_insecure)
+    return cached_pickle("traces", request, TRACE_CODE, compute)
+
+
 def workload_ops(name: str, params_name: str | None = None, *, geometry: str | None = None,
                  allow_insecure: bool = False) -> tuple[list[Op], list[str]]:
     """Trace the workload ``name`` (dry run) at ``params_name`` (default
-    :data:`DEFAULT_PARAMS`) and, for a ResNet, ``geometry``; convert it to cycle-model ops."""
+    :data:`DEFAULT_PARAMS`) and, for a ResNet, ``geometry``; convert it to cycle-model ops.
+    The result is cached on disk (:func:`traced`)."""
     w = get_workload(name)
     if w.own_params is not None:
         if params_name not in (None, w.own_params):
             raise ValueError(f"workload {name!r} has its own parameter set {w.own_params}")
-        return w.trace(None, geometry, allow_insecure)
-    return w.trace(params_name or DEFAULT_PARAMS, geometry, allow_insecure)
+        return traced(w, None, geometry, allow_insecure)
+    return traced(w, params_name or DEFAULT_PARAMS, geometry, allow_insecure)
 
 
 # ---- as found by the report and the exploration: trace files first ------------------------
@@ -298,19 +336,19 @@ def _trace_file(tdir: Path, name: str) -> Path | None:
 def _dry_run(spec: WorkloadSpec, params: str) -> tuple[Callable | None, str, str]:
     """``(load, source, missing)`` of the dry run of ``spec`` at ``params``."""
     if spec.group == "ckks-ops":
-        return (lambda: spec.trace(params)), f"built-in dry-run trace, {params}", ""
+        return (lambda: traced(spec, params)), f"built-in dry-run trace, {params}", ""
     if spec.name == "bootstrap":
         trace_ops, source, missing = _bootstrap_source()
-        return ((lambda: trace_ops(params)) if trace_ops else None), source, missing
+        return ((lambda: traced(spec, params)) if trace_ops else None), source, missing
     fn, why = _find(spec.needs)
     if spec.group == "resnet":
         if fn is None:
             return None, "", f"no ResNet trace (no trace file; {why})"
-        return ((lambda: spec.trace(params, DEFAULT_GEOMETRY)),
+        return ((lambda: traced(spec, params, DEFAULT_GEOMETRY)),
                 f"dry run sw.nn.trace.dry_run_trace ({DEFAULT_GEOMETRY}, {params})", "")
     if fn is None:
         return None, "", why
-    return ((lambda: spec.trace(None)),
+    return ((lambda: traced(spec, None)),
             "sw.bootstrap public API at CkksParams.build(bench-boot-l8), sim.cycle.workloads", "")
 
 

@@ -74,6 +74,17 @@ VALIDATIONS: tuple[Validation, ...] = (
                "computes this circuit in less time than the published figures, whose benchmark "
                "implementations (CraterLake's own parameters and circuit, 28-bit limbs throughout) "
                "are not fhesim's; memory-bound on plaintexts and key halves at 1 TB/s"),
+    Validation("bts", ("BTS (ISCA 2022)",),
+               "[V] abstract (2,048 PEs) + [S] 64-bit words, N = 2^17 + [R] 1.2 GHz, 512 MB, 1 TB/s; "
+               "per-PE unit widths assumed",
+               "model faster (about 3x on bootstrapping, 10x on ResNet-20): the published figures are "
+               "at BTS's own parameters, N = 2^17, L = 27, dnum = 1 [S], which fhesim cannot trace "
+               "(its NTT unit and parameter sets stop at N = 2^16); at dnum = 1 one evaluation key "
+               "is 2 x (28 + 28) limbs x 2^17 x 8 B = 117 MB, against tens of MB here, and the "
+               "design is bound by reading keys at 1 TB/s; its published ResNet-20 is 83 "
+               "bootstrapping times (1,910 / 22.9 ms) where the other three designs' are 32-51 and "
+               "the model's 25 on every preset, so that figure is of a heavier ResNet-20 "
+               "implementation, not only of slower hardware; the per-PE unit widths are assumptions"),
 )
 #: preset -> primary anchor (kept for callers of the earlier single-anchor mapping).
 VALIDATION: dict[str, str] = {v.preset: v.anchors[0] for v in VALIDATIONS}
@@ -81,6 +92,17 @@ VALIDATION: dict[str, str] = {v.preset: v.anchors[0] for v in VALIDATIONS}
 NOT_COMPARABLE: dict[str, str] = {
     "f1": "F1's NTT units are built for N <= 2^14; the benchmark is N = 2^16 (no published "
           "F1 bootstrapping figure in docs/sources.md)",
+    "u280": "fhesim's own design point (chosen by fhesim explore), not a published design: "
+            "no published figure to compare with",
+}
+#: Published designs without a preset, with the reason (the report lists them).
+NO_PRESET: dict[str, str] = {
+    "FAB (HPCA 2023)": "the abstract states the board (Alveo U280), the clock (300 MHz) and "
+                       "speed-ups (213x over a CPU, 1.5x over a GPU for fully packed "
+                       "bootstrapping) [V], but neither its unit mix nor an absolute latency "
+                       "is in the sources, so a preset would be invented, not configured",
+    "Poseidon (HPCA 2023)": "U280, radix-8 fused NTT and an automorphism unit [V, S]; no unit "
+                            "counts nor a latency of the benchmark in the sources",
 }
 
 

@@ -186,18 +186,27 @@ def choose_split(d: np.ndarray, tap: np.ndarray | None, period: int) -> str:
     return best[1]
 
 
-def _build(name: str, slots: int, out_idx: np.ndarray, in_idx: np.ndarray, wts: np.ndarray | None,
-           tap: np.ndarray | None, period_in: int, reps: np.ndarray, bias_slots: np.ndarray | None,
-           meta: dict | None = None) -> LinearMap:
+def _build(name: str, slots: int, out_idx: np.ndarray | None, in_idx: np.ndarray | None,
+           wts: np.ndarray | None, tap: np.ndarray | None, period_in: int, reps: np.ndarray,
+           bias_slots: np.ndarray | None, meta: dict | None = None, *,
+           base: np.ndarray | None = None, has_tap: bool | None = None) -> LinearMap:
     """Accumulate entries ``(out slot + rep, in slot, weight)`` into ``(g, b)`` diagonals.
 
-    ``reps``: offsets of the output copies (replication); ``wts=None``: shape only.
+    ``reps``: offsets of the output copies (replication); ``wts=None``: shape only. A
+    shape-only caller may pass ``base``, the distinct ``((in - out) mod P) * P + tap mod P``
+    of its entries, instead of the entries (``out_idx = in_idx = tap = None``; ``has_tap``
+    says whether the map has taps).
     """
     P = period_in
-    tp = np.zeros_like(out_idx) if tap is None else tap % P
+    if base is None:
+        tp = np.zeros_like(out_idx) if tap is None else tap % P
+        base = np.unique(((in_idx - out_idx) % P) * P + tp)
+    elif wts is not None:
+        raise ValueError(f"{name}: a map with weights needs its entries, not only their diagonals")
+    if has_tap is not None:
+        tap = True if has_tap else None       # only whether there are taps matters below
     # distinct (d, tap) over all output copies: the split is chosen on these only
     dts = []
-    base = np.unique(((in_idx - out_idx) % P) * P + tp)
     for r in reps:
         dd, tt = base // P, base % P
         dts.append(((dd - r) % P) * P + tt)
@@ -239,6 +248,13 @@ def conv_map(name: str, weight: np.ndarray | None, bias: np.ndarray | None, stri
         raise ValueError(f"{name}: layouts {lin} -> {lout} do not fit stride {stride}")
     oi = lout.index()                         # (co, ho, wo)
     ii = lin.index()                          # (ci, h, w)
+    reps = _replicas(lout, slots, replicate)
+    meta = dict(kind="conv", stride=stride, k=k, lin=str(lin), lout=str(lout))
+    if weight is None and bias is None:
+        base = _conv_diagonals(oi, ii, stride, pad, k, lin)
+        if base is not None:
+            return _build(name, slots, None, None, None, None, lin.period, reps, None, meta,
+                          base=base, has_tap=True)
     O, I, DY, DX, Y, X = np.meshgrid(np.arange(co), np.arange(ci), np.arange(k), np.arange(k),
                                      np.arange(lout.h), np.arange(lout.w), indexing="ij")
     yi = stride * Y + DY - pad
@@ -249,14 +265,57 @@ def conv_map(name: str, weight: np.ndarray | None, bias: np.ndarray | None, stri
     in_idx = ii[I, yi, xi]
     wts = None if weight is None else weight[O, I, DY, DX]
     tap = (DY - pad) * lin.k * lin.W + (DX - pad) * lin.k
-    reps = _replicas(lout, slots, replicate)
     bias_slots = None
     if bias is not None:
         bv = np.zeros(lout.period)
         bv[oi] = np.asarray(bias, dtype=np.float64)[:, None, None]
         bias_slots = np.tile(bv, slots // lout.period) if replicate else np.pad(bv, (0, slots - lout.period))
-    return _build(name, slots, out_idx, in_idx, wts, tap, lin.period, reps, bias_slots,
-                  dict(kind="conv", stride=stride, k=k, lin=str(lin), lout=str(lout)))
+    return _build(name, slots, out_idx, in_idx, wts, tap, lin.period, reps, bias_slots, meta)
+
+
+def _separate(idx: np.ndarray):
+    """``(channel term, position term)`` with ``idx[c, y, x] = ch[c] + pos[y, x]``, or None
+    when the index array is not such a sum (every :meth:`MPLayout.index` is: the slot is
+    ``blk H W + a W + b`` of the channel plus ``k y W + k x`` of the pixel)."""
+    ch = idx[:, 0, 0]
+    pos = idx[0] - idx[0, 0, 0]
+    if not np.array_equal(idx, ch[:, None, None] + pos[None]):
+        return None
+    return ch, pos
+
+
+def _conv_diagonals(oi: np.ndarray, ii: np.ndarray, stride: int, pad: int, k: int,
+                    lin: MPLayout) -> np.ndarray | None:
+    """The distinct ``((in - out) mod P) * P + tap mod P`` of a convolution's entries without
+    listing the entries (the shape-only path of :func:`conv_map`; same set, exactly).
+
+    An entry ``(o, i, dy, dx, y, x)`` (input pixel inside the image) has
+    ``in - out = (ch_in[i] - ch_out[o]) + (pos_in[yi, xi] - pos_out[y, x])``: a channel term
+    over all ``(o, i)`` pairs plus a position term over the valid pixels of the tap, so the
+    distinct differences of a tap are the distinct sums of the two terms' distinct values.
+    None when an index array is not separable (the caller lists the entries instead)."""
+    so, si = _separate(oi), _separate(ii)
+    if so is None or si is None:
+        return None
+    P = lin.period
+    (cho, poso), (chi, posi) = so, si
+    chan = np.unique((chi[None, :] - cho[:, None]).ravel())
+    ho, wo = oi.shape[1:]
+    Y, X = np.meshgrid(np.arange(ho), np.arange(wo), indexing="ij")
+    parts = []
+    for dy in range(k):
+        for dx in range(k):
+            yi, xi = stride * Y + dy - pad, stride * X + dx - pad
+            ok = (yi >= 0) & (yi < lin.h) & (xi >= 0) & (xi < lin.w)
+            if not ok.any():
+                continue
+            pos = np.unique(posi[yi[ok], xi[ok]] - poso[Y[ok], X[ok]])
+            tp = ((dy - pad) * lin.k * lin.W + (dx - pad) * lin.k) % P
+            d = np.unique(((chan[:, None] + pos[None, :]) % P).ravel())
+            parts.append(d * P + tp)
+    if not parts:
+        return np.zeros(0, dtype=np.int64)
+    return np.unique(np.concatenate(parts))
 
 
 def shortcut_a_map(name: str, stride: int, pad: int, lin: MPLayout, lout: MPLayout, slots: int,
