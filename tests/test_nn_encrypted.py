@@ -97,6 +97,25 @@ def test_encrypted_resnet20_with_minimum_key_switching():
         assert set(se.bootstrapper.keys.steps) == want
         assert set(se.keys.rotation) == {ctx.galois_element(s) for s in want | set(enn.rotation_steps())}
     assert len(sess["min"].bootstrapper.keys.steps) < len(sess["keys"].bootstrapper.keys.steps)
+    # every network-only key is truncated to the highest level the plan rotates it at,
+    # worked out here from the plan's op levels and each map's own steps
+    top = sess["min"].key_level
+    plan = enn.plan(top, top)
+    want: dict = {}
+    for op in enn.graph:
+        steps = enn.maps[op.name].rotation_steps if op.name in enn.maps else (
+            enn.pool_steps if op.kind == "avgpool" else [])
+        for st in steps:
+            want[st] = max(want.get(st, 0), plan.op_levels[op.name][0])
+    boot = {ctx.galois_element(st) for st in sess["min"].bootstrapper.keys.steps}
+    lower = 0
+    for st, lvl in want.items():
+        g = ctx.galois_element(st)
+        if g in boot:
+            continue
+        assert sess["min"].keys.rotation[g].level == min(lvl, top), st
+        lower += lvl < top
+    assert lower > 0      # the convolutions rotate below the bootstrap output level
 
 
 def test_sparse_bootstrap_trace_uses_each_stage_period(insecure_params):
@@ -140,3 +159,25 @@ def test_errors(insecure_params):
         assert main(["infer", "--params", "toy-boot-n11", "--allow-insecure", "--images", "0"]) == 2
         assert main(["infer", "--params", "no-such-set", "--images", "1"]) == 2
         assert main(["infer", "--params", "toy-boot-n11", "--images", "1"]) == 2   # insecure without opt-in
+
+
+def test_lazy_maps_build_the_same_diagonals(insecure_params):
+    """``lazy_maps``: each convolution keeps only its shape and builds its weighted
+    diagonals when it runs; they equal the eagerly built map's, word for word."""
+    from sw.nn.data import load_digits_split
+    from sw.nn.models import load_model
+    xtr, _, _, _ = load_digits_split("digits8")
+    net, p = load_model("resnet20", "digits8"), insecure_params(PARAMS)
+    eager = EncryptedResNet(net, p, calibration=xtr[:32], lazy_maps=False)
+    lazy = EncryptedResNet(net, p, calibration=xtr[:32], lazy_maps=True)
+    convs = [op.name for op in eager.graph if op.kind == "conv"]
+    assert convs and all(lazy.maps[n].diag is None for n in convs)
+    for n in eager.maps:
+        a, b = eager.maps[n], lazy.valued_map(n)
+        np.testing.assert_array_equal(a.g, b.g)
+        np.testing.assert_array_equal(a.b, b.b)
+        np.testing.assert_array_equal(a.diag, b.diag)
+        assert (a.bias is None) == (b.bias is None)
+        if a.bias is not None:
+            np.testing.assert_array_equal(a.bias, b.bias)
+    assert lazy.rotation_steps() == eager.rotation_steps()

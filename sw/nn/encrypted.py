@@ -30,6 +30,7 @@ import math
 import time
 import warnings
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -89,11 +90,17 @@ class HeSession:
     bootstrapping keys are stored as uint32 words. At ``n16-128`` with ResNet-20/cifar32
     that is ~30 MiB per network key instead of 230 MiB (see docs/resnet.md). Galois
     elements that bootstrapping already has a full-height key for are not generated twice.
+    rotation_levels: optional ``{step: level}``, the highest level each network rotation
+    runs at (from the level plan, :meth:`EncryptedResNet.rotation_levels`); its key is
+    truncated to that level (at most the network's start level). ResNet-20/cifar32 at
+    n16-128 rotates 134 of its 145 steps only at level 2: 1 digit of 15 rows instead of 2 of
+    29, so those keys are 3.9 times smaller. A rotation above its key's level raises
+    :class:`sw.ckks.errors.LevelError`.
     """
 
     def __init__(self, params, slots: int, rotations, *, bootstrap: bool = False, seed: int = 1,
                  boot_config: Any = None, compact: bool | None = None, progress: bool = False,
-                 boot_slots=()):
+                 boot_slots=(), rotation_levels: dict | None = None):
         from sw.ckks import (CkksContext, Decryptor, Encoder, Encryptor, Evaluator, KeyGenerator)
         self.params = params
         self.slots = slots
@@ -128,13 +135,17 @@ class HeSession:
         elif compact:
             self.keys.relin = kg.gen_relin_key(sk).compact()
         steps = sorted(set(int(r) for r in rotations))
+        levels = {s: top if rotation_levels is None else min(top, int(rotation_levels.get(s, top)))
+                  for s in steps}
         it = steps
         if progress and not trace.is_dry_run():
             from tqdm import tqdm
             it = tqdm(steps, desc="rotation keys", unit="key", leave=False)
-        self.keys.rotation.update(kg.gen_rotation_keys(
-            sk, it, level=None if top == params.max_level else top, compact=compact,
-            skip=self.keys.rotation))
+        for s in it:   # one key at a time, each truncated to the highest level it serves
+            lvl = levels[s]
+            self.keys.rotation.update(kg.gen_rotation_keys(
+                sk, [s], level=None if lvl == params.max_level else lvl, compact=compact,
+                skip=self.keys.rotation))
         self.key_level = top
         self.encoder = Encoder(self.ctx)
         self.encryptor = Encryptor(self.ctx, self.keys.public if self.keys.public is not None else sk,
@@ -204,12 +215,19 @@ class EncryptedResNet:
     fresh_level : level of the encrypted input (default: the bootstrap output level when
         bootstrapping, else ``params.max_level``)
     dry_run : build shape-only linear maps (no weights; for traces)
+    lazy_maps : keep only the shape of each convolution's map and build its weighted
+        diagonals when the layer runs, dropping them after (default: for ``N >= 2^15``;
+        ResNet-20/cifar32 at n16-128 holds 1.1 GB of float64 diagonals otherwise). The
+        diagonals are the same numbers either way; a run then builds each map once per image.
     """
 
     def __init__(self, model: ResNet, params, *, method: str = "composite", degree: int = 15,
                  slots: int | None = None, calibration: np.ndarray | None = None, margin: float = 1.25,
-                 dry_run: bool = False, composite_degrees=None, composite_eps_log2=None):
+                 dry_run: bool = False, composite_degrees=None, composite_eps_log2=None,
+                 lazy_maps: bool | None = None):
         self.model = model
+        self.lazy_maps = (params.log_n >= 15 if lazy_maps is None else bool(lazy_maps)) and not dry_run
+        self._map_builders: dict = {}
         self.params = params
         self.method = method
         self.degree = degree
@@ -302,7 +320,13 @@ class EncryptedResNet:
                 else:
                     w = op.weight * (u[op.src] / u[op.dst])
                     b = op.bias / u[op.dst]
-                    m = conv_map(op.name, w, b, op.stride, op.pad, lin, lout, S)
+                    build = partial(conv_map, op.name, w, b, op.stride, op.pad, lin, lout, S)
+                    if self.lazy_maps:
+                        self._map_builders[op.name] = build
+                        m = conv_map(op.name, None, None, op.stride, op.pad, lin, lout, S,
+                                     ksize=op.weight.shape[-1])
+                    else:
+                        m = build()
             elif op.kind == "shortcut_a":
                 lout = self.tensor_layout[op.dst]
                 m = shortcut_a_map(op.name, op.stride, op.pad, lin, lout, S, u[op.src] / u[op.dst],
@@ -332,6 +356,35 @@ class EncryptedResNet:
 
     def plan(self, fresh_level: int, boot_level: int | None) -> LevelPlan:
         return plan_levels(self.graph, self.cost(), fresh_level, boot_level)
+
+    def valued_map(self, name: str) -> LinearMap:
+        """The map of layer ``name`` with its weighted diagonals: the kept one, or (with
+        ``lazy_maps``) one built now, whose rotation pairs must equal the kept shape's."""
+        build = self._map_builders.get(name)
+        if build is None:
+            return self.maps[name]
+        m, shape = build(), self.maps[name]
+        if not (np.array_equal(m.g, shape.g) and np.array_equal(m.b, shape.b)):
+            raise AssertionError(f"{name}: the weighted map's rotations differ from its shape's")
+        return m
+
+    def rotation_levels(self, fresh_level: int, boot_level: int | None) -> dict[int, int]:
+        """``{step: highest level}`` at which the network rotates by ``step`` under the level
+        plan from ``fresh_level`` (convolutions, shortcuts and the FC layer rotate at their
+        input level, as does the pooling's rotate-and-sum)."""
+        plan = self.plan(fresh_level, boot_level)
+        out: dict[int, int] = {}
+        for op in self.graph:
+            if op.name in self.maps:
+                steps = self.maps[op.name].rotation_steps
+            elif op.kind == "avgpool":
+                steps = self.pool_steps
+            else:
+                continue
+            lvl = int(plan.op_levels[op.name][0])
+            for s in steps:
+                out[int(s)] = max(out.get(int(s), lvl), lvl)
+        return out
 
     def rotation_steps(self) -> list[int]:
         steps = set(self.pool_steps)
@@ -384,9 +437,14 @@ class EncryptedResNet:
         if bootstrap and boot_config is None:
             from sw.bootstrap import BootstrapConfig
             boot_config = BootstrapConfig(slots=self.slots, real=True, giant_steps=giant_steps)
+        # the network starts at the bootstrap output level (else the top): the plan from there
+        # says at which levels each rotation runs
+        start = self.params.max_level - boot_config.depth if bootstrap else self.params.max_level
+        levels = self.rotation_levels(start, start if bootstrap else None)
         return HeSession(self.params, self.slots, self.rotation_steps(), bootstrap=bootstrap, seed=seed,
                          boot_config=boot_config, compact=compact, progress=progress,
-                         boot_slots=self.boot_periods() if sparse_bootstrap else ())
+                         boot_slots=self.boot_periods() if sparse_bootstrap else (),
+                         rotation_levels=levels)
 
     def encrypt(self, sess: HeSession, image, level: int):
         x = check_images(image, self.model.geometry.name)
@@ -492,7 +550,7 @@ class EncryptedResNet:
             t1 = time.time()
             with trace.stage(op.name):
                 if op.kind in ("conv", "shortcut_a"):
-                    y = self._linear(sess, env[op.src], self.maps[op.name])
+                    y = self._linear(sess, env[op.src], self.valued_map(op.name))
                 elif op.kind == "relu":
                     y = self._relu(sess, env[op.src], self.acts[op.name], self.units[op.dst])
                 elif op.kind == "add":
