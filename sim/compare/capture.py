@@ -96,44 +96,165 @@ def _modmul_kernel(kid, kc, kind_path) -> Kernel:
                        dtype=np.uint64)
         if not np.array_equal(ref, outp[r]):
             raise AssertionError(f"capture: modmul/{form} row {r} (q={qi}) is not a*b mod q")
-    if "ks_sum" in d:
-        _check_ks_sum(kc, primes, outp, np.asarray(d["ks_sum"], dtype=np.uint64), int(d["ks_digits"]))
     op, path = kind_path
     return Kernel(id=kid, kind="modmul", n=kc.n, primes=primes, op=op, op_path=path,
                   op_id=kc.op_id, form=form, arrays={"a": a, "b": b, "output": outp})
 
 
-def _check_ks_sum(kc, primes, products, fused, digits) -> None:
-    """The fused key-switching inner product (``ks_inner``) equals the modular sum over the
-    digits of its reported products (rows ordered digit -> key half -> prime)."""
-    R = kc.primes
-    if len(primes) != 2 * digits * R or fused.shape != (2, R, kc.n):
+def _ks_kernels(kid0, kc, kind_path) -> list[Kernel]:
+    """The fused key-switching inner product (``ks_inner``) as the RTL runs it: per digit
+    ``i`` an ``automorphism`` kernel (when the inner product applies one, in evaluation
+    order) of the raised digit, then one ``mac`` kernel ``acc_i = acc_(i-1) + e_i * key_i``
+    over the ``2 R`` rows (key half ``b``, ``a`` x primes; ``acc_(-1) = 0``). Asserts that
+    the permuted digits are the products' first operands and that the chain's last sum is
+    the fused kernel's own output (``ks_sum``)."""
+    d = kc.data
+    R, n, nd = kc.primes, kc.n, int(d["ks_digits"])
+    primes = tuple(int(q) for q in d["primes"])
+    a = np.asarray(d["input"], dtype=np.uint64).reshape(nd, 2 * R, n)
+    b = np.asarray(d["input_b"], dtype=np.uint64).reshape(nd, 2 * R, n)
+    fused = np.asarray(d["ks_sum"], dtype=np.uint64)
+    if len(primes) != 2 * nd * R or fused.shape != (2, R, n):
         raise AssertionError(f"capture: ks_inner data of {len(primes)} rows / fused shape "
-                             f"{fused.shape} do not match {digits} digits x 2 x {R} primes")
-    q = np.array(primes[:R], dtype=np.uint64)[None, :, None]
-    p = products.reshape(digits, 2, R, kc.n)
-    total = np.zeros((2, R, kc.n), dtype=np.uint64)
-    for i in range(digits):          # each partial sum < 2q < 2^32: no overflow
-        total = (total + p[i]) % q
-    if not np.array_equal(total, fused):
-        raise AssertionError("capture: the fused key-switching inner product differs from the "
-                             "modular sum of its per-digit products")
+                             f"{fused.shape} do not match {nd} digits x 2 x {R} primes")
+    op, path = kind_path
+    basis = primes[:R]
+    q = np.array(basis * 2, dtype=np.uint64)[:, None]
+    out, acc = [], np.zeros((2 * R, n), dtype=np.uint64)
+    for i in range(nd):
+        if "ks_ext" in d:
+            inp = np.ascontiguousarray(d["ks_ext"][i], dtype=np.uint64)
+            if not np.array_equal(inp[:, _eval_perm(n, int(d["ks_galois"]))], a[i, :R]):
+                raise AssertionError("capture: the inner product's digit is not the automorphism "
+                                     f"(galois {d['ks_galois']}) of the raised digit")
+            out.append(Kernel(id=kid0 + len(out), kind="automorphism", n=n, primes=basis, op=op,
+                              op_path=path, op_id=kc.op_id, galois=int(d["ks_galois"]),
+                              order="eval", arrays={"input": inp, "output": a[i, :R].copy()}))
+        new = (acc + a[i] * b[i] % q) % q          # residues < 2^31: no overflow
+        out.append(Kernel(id=kid0 + len(out), kind="mac", n=n, primes=basis * 2, op=op,
+                          op_path=path, op_id=kc.op_id, form="mac",
+                          arrays={"a": a[i].copy(), "b": b[i].copy(), "acc": acc, "output": new}))
+        acc = new
+    if not np.array_equal(acc, fused.reshape(2 * R, n)):
+        raise AssertionError("capture: the fused key-switching inner product differs from its "
+                             "chain of multiply-accumulates")
+    return out
 
 
-def capture(params: str = "toy-n10", program: str = "mulrot", *, level: int = 2, seed: int = 1,
-            kinds: tuple[str, ...] = ("ntt", "intt", "modmul")) -> Trace:
-    """Run ``program`` at parameter set ``params`` and return the captured :class:`Trace`."""
-    from sw.ckks import (CkksContext, Decryptor, Encoder, Encryptor, Evaluator, KeyGenerator,
-                         get_params)
+def _eval_perm(n: int, galois: int) -> np.ndarray:
+    """``perm`` with ``out[k] = in[perm[k]]`` of ``X -> X^galois`` in evaluation order, from the
+    unit's golden destinations (:func:`sw.rtl_models.automorphism_destinations`)."""
+    from sw.rtl_models import automorphism_destinations
+    perm = np.empty(n, dtype=np.int64)
+    for i, (dst, _) in enumerate(automorphism_destinations(n, galois, "eval")):
+        perm[dst] = i
+    return perm
 
-    if program not in PROGRAMS:
-        raise ValueError(f"unknown program {program!r} (choose from {', '.join(PROGRAMS)})")
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        p = get_params(params, allow_insecure=True)
+
+def _automorphism_kernel(kid, kc, kind_path) -> Kernel:
+    d = kc.data
+    op, path = kind_path
+    return Kernel(id=kid, kind="automorphism", n=kc.n, primes=tuple(int(q) for q in d["primes"]),
+                  op=op, op_path=path, op_id=kc.op_id, galois=int(d["galois"]), order=d["order"],
+                  arrays={"input": np.ascontiguousarray(d["input"], dtype=np.uint64),
+                          "output": np.ascontiguousarray(d["output"], dtype=np.uint64)})
+
+
+def _mac_kernel(kid, kc, kind_path) -> Kernel:
+    d = kc.data
+    op, path = kind_path
+    arrays = {"a": d["input"], "b": d["input_b"], "acc": d["acc"], "output": d["output"]}
+    return Kernel(id=kid, kind="mac", n=kc.n, primes=tuple(int(q) for q in d["primes"]), op=op,
+                  op_path=path, op_id=kc.op_id, form="mac",
+                  arrays={k: np.ascontiguousarray(v, dtype=np.uint64) for k, v in arrays.items()})
+
+
+def overflow_count(x, src) -> np.ndarray:
+    """``v`` of the exact conversion of ``x`` (rows mod ``src``) as the software computes it
+    on the host in float64 (:func:`sw.kernels.bconv.bconv_kernel` with ``exact``):
+    ``t_i = x_i (Q/q_i)^-1 mod q_i``, ``v = floor(sum_i t_i * (1/q_i) + 1/2)``, summed in
+    source order. Not a hardware step (no RTL unit computes it)."""
+    from sw.kernels.bconv import bconv_constants
+    qhinv, _ = bconv_constants(src, ())
+    fsum = np.zeros(x.shape[1], dtype=np.float64)
+    for i, q in enumerate(src):
+        t = (x[i] * np.uint64(qhinv[i])) % np.uint64(q)     # both < 2^31: exact in uint64
+        fsum += t.astype(np.int64).astype(np.float64) * np.float64(1.0 / q)
+    return (fsum + 0.5).astype(np.int64).astype(np.uint64)
+
+
+def _bconv_kernels(kid0, kc, kind_path) -> list[Kernel]:
+    """A basis conversion: one ``bconv`` kernel (the fast conversion, the RTL's
+    :class:`hw.bconv.BconvUnit`); an exact conversion is split into that fast conversion
+    (form ``exact-fast``, output computed here by :func:`sw.kernels.bconv.bconv` with
+    ``exact=False``) and its correction ``out_j = fast_j - v * (Q mod p_j) mod p_j`` as a
+    ``mac`` kernel of form ``msub`` (``a = v`` from :func:`overflow_count`, a host step,
+    ``b = Q mod p_j``, ``acc = fast``). Asserts that the two steps give the software's
+    exact output bit for bit."""
+    from sw.kernels.bconv import bconv
+    d = kc.data
+    src = tuple(int(q) for q in d["src_primes"])
+    dst = tuple(int(q) for q in d["primes"])
+    op, path = kind_path
+    x = np.ascontiguousarray(d["input"], dtype=np.uint64)
+    outp = np.ascontiguousarray(d["output"], dtype=np.uint64)
+    common = dict(n=kc.n, primes=dst, op=op, op_path=path, op_id=kc.op_id, src_primes=src)
+    if not d.get("exact"):
+        return [Kernel(id=kid0, kind="bconv", form="fast", arrays={"input": x, "output": outp},
+                       **common)]
+    fast = bconv(x, src, dst, exact=False)
+    v = overflow_count(x, src)
+    Q = 1
+    for q in src:
+        Q *= q
+    qd = np.array(dst, dtype=np.uint64)[:, None]
+    a = np.broadcast_to(v[None, :], fast.shape).copy()
+    b = np.broadcast_to(np.array([Q % p for p in dst], dtype=np.uint64)[:, None], fast.shape).copy()
+    if (a >= qd).any():
+        raise AssertionError("capture: an overflow count v is not below its destination prime")
+    corrected = (fast + qd - a * b % qd) % qd
+    if not np.array_equal(corrected, outp):
+        raise AssertionError(f"capture: fast conversion {src} -> {dst} minus v*Q differs from the "
+                             "software's exact conversion")
+    return [Kernel(id=kid0, kind="bconv", form="exact-fast", arrays={"input": x, "output": fast},
+                   **common),
+            Kernel(id=kid0 + 1, kind="mac", n=kc.n, primes=dst, op=op, op_path=path,
+                   op_id=kc.op_id, form="msub",
+                   arrays={"a": a, "b": b, "acc": fast.copy(), "output": outp})]
+
+
+#: The kernel kinds a capture keeps by default (every kind the RTL replays).
+KINDS = ("ntt", "intt", "modmul", "bconv", "automorphism", "mac")
+
+
+def _kernels(rec) -> list[Kernel]:
+    """The kept kernel calls of ``rec`` as trace kernels, in software order (ids 0, 1, ...)."""
+    paths = _op_paths(rec)
+    kernels: list[Kernel] = []
+    for kc in rec.kept():
+        kp = paths.get(kc.op_id, (None, None))
+        kid = len(kernels)
+        if kc.kind in ("ntt", "intt"):
+            kernels.append(_transform_kernel(kid, kc, kp))
+        elif kc.kind == "modmul" and "ks_sum" in kc.data:
+            kernels.extend(_ks_kernels(kid, kc, kp))
+        elif kc.kind == "modmul":
+            kernels.append(_modmul_kernel(kid, kc, kp))
+        elif kc.kind == "bconv":
+            kernels.extend(_bconv_kernels(kid, kc, kp))
+        elif kc.kind == "automorphism":
+            kernels.append(_automorphism_kernel(kid, kc, kp))
+        elif kc.kind == "mac":
+            kernels.append(_mac_kernel(kid, kc, kp))
+    return kernels
+
+
+def _mulrot(p, level: int, seed: int, keep):
+    """``rotate(rescale(mul(a, b)), 1)`` at ``level``; returns the recorder and the check."""
+    from sw.ckks import (CkksContext, Decryptor, Encoder, Encryptor, Evaluator, KeyGenerator)
+
     if not 1 <= level <= p.max_level:
-        raise ValueError(f"level={level} must lie in [1, {p.max_level}] for {params} "
+        raise ValueError(f"level={level} must lie in [1, {p.max_level}] for {p.name} "
                          "(mul + rescale needs a level to consume)")
     ctx = CkksContext(p)
     keys = KeyGenerator(ctx, seed=seed).gen_keyset(rotations=[1])
@@ -144,24 +265,47 @@ def capture(params: str = "toy-n10", program: str = "mulrot", *, level: int = 2,
     w = rng.uniform(-1, 1, p.slots) + 1j * rng.uniform(-1, 1, p.slots)
     a = E.encrypt(enc.encode(z, level=level))
     b = E.encrypt(enc.encode(w, level=level))
-    keep = swtrace.Keep(op=None, kernels=tuple(kinds), first=3)
     with swtrace.recording(keep=keep) as rec:
         c = ev.rotate(ev.rescale(ev.mul(a, b)), 1)
     err = float(np.max(np.abs(enc.decode(Decryptor(ctx, keys.secret).decrypt(c))
                               - np.roll(z * w, -1))))
     if not err < 2 ** -8:
-        raise AssertionError(f"capture: program {program} decrypted with error {err}")
-    paths = _op_paths(rec)
-    kernels = []
-    for kc in rec.kept():
-        kp = paths.get(kc.op_id, (None, None))
-        if kc.kind in ("ntt", "intt"):
-            kernels.append(_transform_kernel(len(kernels), kc, kp))
-        elif kc.kind == "modmul":
-            kernels.append(_modmul_kernel(len(kernels), kc, kp))
+        raise AssertionError(f"capture: program mulrot decrypted with error {err}")
+    return rec, {"max_abs_error": err, "expected": "roll(z*w, -1)"}
+
+
+def capture(params: str = "toy-n10", program: str = "mulrot", *, level: int = 2, seed: int = 1,
+            kinds: tuple[str, ...] = KINDS, first: int | None = None) -> Trace:
+    """Run ``program`` at parameter set ``params`` and return the captured :class:`Trace`.
+
+    ``first``: keep the data of the first ``first`` top-level operations only (default:
+    every operation of the program)."""
+    from sw.ckks import get_params
+
+    if program not in PROGRAMS:
+        raise ValueError(f"unknown program {program!r} (choose from {', '.join(PROGRAMS)})")
+    bad = [k for k in kinds if k not in KINDS]
+    if bad:
+        raise ValueError(f"capture: kernel kinds {bad} cannot be captured (choose from {', '.join(KINDS)})")
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p = get_params(params, allow_insecure=True)
+    run = _PROGRAM_RUNS[program]
+    keep = swtrace.Keep(op=None, kernels=tuple(kinds), first=first or _DEFAULT_FIRST[program])
+    rec, check, extra = run(p, level, seed, keep)
+    kernels = _kernels(rec)
     meta = {"params": p.name, "insecure": not p.is_secure, "n": p.n, "program": program,
             "level": level, "seed": seed, "ops": [e.kind for e in rec.events],
-            "word_bits_software": swntt.WORD,
-            "check": {"max_abs_error": err, "expected": "roll(z*w, -1)"},
+            "word_bits_software": swntt.WORD, "check": check, **extra,
             "capture_s": round(time.perf_counter() - t0, 3)}
     return Trace(meta=meta, kernels=kernels)
+
+
+def _mulrot_run(p, level, seed, keep):
+    rec, check = _mulrot(p, level, seed, keep)
+    return rec, check, {}
+
+
+_PROGRAM_RUNS = {"mulrot": _mulrot_run}
+_DEFAULT_FIRST = {"mulrot": 3}
