@@ -1,31 +1,33 @@
-"""Capture: run a real CKKS program and keep the integer data of its NTT / INTT / modmul calls.
+"""Capture: run a real CKKS program and turn the integer data of its kernel calls into a trace.
 
-Programs (``PROGRAMS``):
+The programs (``mulrot``, ``resnet-slice``) are those of :mod:`sim.compare.programs`. Each
+slice is recorded with :func:`sw.trace.recording` and ``Keep(op=None, kernels=KINDS)``
+over every top-level operation, so the data are those of the real software kernels
+(numba back end); :func:`capture` converts them into the trace's kernels, each in the form
+the RTL unit replaying it computes, and asserts at every split that the hardware steps give
+the software kernel's own output bit for bit:
 
-* ``mulrot`` -- at level ``level`` (default 2): ``c = rotate(rescale(mul(a, b)), 1)`` on two
-  fresh encryptions of random complex vectors, i.e. a ciphertext multiplication with
-  relinearisation (tensor product + key switching), a rescale and a rotation (automorphism +
-  key switching). The result is decrypted and checked against ``roll(z*w, -1)``; the error
-  is stored in the manifest (``check``).
-
-The run is recorded with :func:`sw.trace.recording` and ``Keep(op=None, kernels=("ntt",
-"intt", "modmul"))`` over every top-level operation of the program, so the data are those
-of the real software kernels (numba back end). For every transform the stage-by-stage
-arrays come from the software golden model (:func:`sw.ntt.forward_stages` /
-:func:`sw.ntt.inverse_stages`); capture asserts that its last stage equals the kernel's own
-output, so the golden stages and the kernel cannot silently disagree.
-
-Elementwise multiplies are stored as multiplier operands ``a``, ``b`` and the product:
-``mul`` (``a*b``), ``mulconst`` (``b`` = the per-prime constant broadcast over the row),
-``submulconst`` (the fused ``(x - y) * c`` of ModDown/rescale: ``a = (x - y) mod q``
-is computed here -- the subtraction is a ``modadd`` and is not replayed -- and
-``b = c``). The fused key-switching inner product (``ks_inner``) is kept as one ``mul``
-kernel holding its ``2 * digits`` per-digit products (``a`` = digit row after any
-automorphism, ``b`` = key row), after asserting that their modular sum over the digits is
-the fused kernel's own output.
+* transforms (``ntt``, ``intt``): the stage-by-stage arrays come from the software golden
+  model (:func:`sw.ntt.forward_stages` / :func:`sw.ntt.inverse_stages`); their last stage
+  must equal the kernel's output;
+* elementwise multiplies (``modmul``): multiplier operands ``a``, ``b`` and the product:
+  ``mul`` (``a*b``), ``mulconst`` (``b`` = the per-prime constant broadcast over the row),
+  ``submulconst`` (the fused ``(x - y) * c`` of ModDown/rescale: ``a = (x - y) mod q`` is
+  computed here -- the subtraction is a ``modadd`` and is not replayed -- and ``b = c``);
+* the fused key-switching inner product (``ks_inner``): per digit an ``automorphism``
+  kernel (when it applies one) and a ``mac`` kernel ``acc + digit * key`` (both key halves
+  at once); the chain's last sum must equal the fused kernel's output;
+* basis conversions (``bconv``): a fast conversion is one ``bconv`` kernel; an exact
+  (float-corrected) conversion of ModDown / rescale is a ``bconv`` of form ``exact-fast``
+  (the fast conversion, which :class:`hw.bconv.BconvUnit` computes) followed by a ``mac``
+  of form ``msub``: ``fast - v * (Q mod p_j) mod p_j``, with ``v`` the per-coefficient
+  overflow count that the software estimates in floating point (:func:`overflow_count`, a
+  host step: no RTL unit computes ``v``); the two must give the software's exact output;
+* automorphisms (``automorphism``) and multiply-accumulates (``mac``) as called.
 """
 from __future__ import annotations
 
+import copy
 import time
 import warnings
 
@@ -34,9 +36,8 @@ import numpy as np
 from sw import ntt as swntt
 from sw import trace as swtrace
 
+from .programs import DEFAULT_PARAMS, PROGRAMS
 from .tracefile import Kernel, Trace
-
-PROGRAMS = ("mulrot",)
 
 
 def _op_paths(rec) -> dict[int, tuple[str, str]]:
@@ -227,14 +228,22 @@ def _bconv_kernels(kid0, kc, kind_path) -> list[Kernel]:
 KINDS = ("ntt", "intt", "modmul", "bconv", "automorphism", "mac")
 
 
-def _kernels(rec) -> list[Kernel]:
-    """The kept kernel calls of ``rec`` as trace kernels, in software order (ids 0, 1, ...)."""
+def _kernels(rec, primes=None) -> list[Kernel]:
+    """The kept kernel calls of ``rec`` as trace kernels, in software order (ids 0, 1, ...);
+    the stage arrays of a transform are computed for its rows of ``primes`` only (None: all)."""
     paths = _op_paths(rec)
     kernels: list[Kernel] = []
     for kc in rec.kept():
         kp = paths.get(kc.op_id, (None, None))
         kid = len(kernels)
         if kc.kind in ("ntt", "intt"):
+            if primes is not None:
+                rows = [r for r, q in enumerate(kc.data["primes"]) if q in primes]
+                if not rows:
+                    continue
+                kc = copy.copy(kc)
+                kc.data = {"primes": tuple(kc.data["primes"][r] for r in rows),
+                           "input": kc.data["input"][rows], "output": kc.data["output"][rows]}
             kernels.append(_transform_kernel(kid, kc, kp))
         elif kc.kind == "modmul" and "ks_sum" in kc.data:
             kernels.extend(_ks_kernels(kid, kc, kp))
@@ -249,38 +258,16 @@ def _kernels(rec) -> list[Kernel]:
     return kernels
 
 
-def _mulrot(p, level: int, seed: int, keep):
-    """``rotate(rescale(mul(a, b)), 1)`` at ``level``; returns the recorder and the check."""
-    from sw.ckks import (CkksContext, Decryptor, Encoder, Encryptor, Evaluator, KeyGenerator)
-
-    if not 1 <= level <= p.max_level:
-        raise ValueError(f"level={level} must lie in [1, {p.max_level}] for {p.name} "
-                         "(mul + rescale needs a level to consume)")
-    ctx = CkksContext(p)
-    keys = KeyGenerator(ctx, seed=seed).gen_keyset(rotations=[1])
-    enc, ev = Encoder(ctx), Evaluator(ctx, keys)
-    E = Encryptor(ctx, keys.public, seed=seed + 1)
-    rng = np.random.default_rng(seed)
-    z = rng.uniform(-1, 1, p.slots) + 1j * rng.uniform(-1, 1, p.slots)
-    w = rng.uniform(-1, 1, p.slots) + 1j * rng.uniform(-1, 1, p.slots)
-    a = E.encrypt(enc.encode(z, level=level))
-    b = E.encrypt(enc.encode(w, level=level))
-    with swtrace.recording(keep=keep) as rec:
-        c = ev.rotate(ev.rescale(ev.mul(a, b)), 1)
-    err = float(np.max(np.abs(enc.decode(Decryptor(ctx, keys.secret).decrypt(c))
-                              - np.roll(z * w, -1))))
-    if not err < 2 ** -8:
-        raise AssertionError(f"capture: program mulrot decrypted with error {err}")
-    return rec, {"max_abs_error": err, "expected": "roll(z*w, -1)"}
-
-
-def capture(params: str = "toy-n10", program: str = "mulrot", *, level: int = 2, seed: int = 1,
+def capture(params: str | None = None, program: str = "mulrot", *, level: int = 2, seed: int = 1,
             kinds: tuple[str, ...] = KINDS, first: int | None = None) -> Trace:
-    """Run ``program`` at parameter set ``params`` and return the captured :class:`Trace`.
+    """Run ``program`` at parameter set ``params`` (default :data:`DEFAULT_PARAMS` of the
+    program) and return the captured :class:`Trace`; ``level`` is ``mulrot``'s only.
 
     ``first``: keep the data of the first ``first`` top-level operations only (default:
     every operation of the program)."""
     from sw.ckks import get_params
+
+    from .programs import run_program
 
     if program not in PROGRAMS:
         raise ValueError(f"unknown program {program!r} (choose from {', '.join(PROGRAMS)})")
@@ -290,22 +277,38 @@ def capture(params: str = "toy-n10", program: str = "mulrot", *, level: int = 2,
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        p = get_params(params, allow_insecure=True)
-    run = _PROGRAM_RUNS[program]
-    keep = swtrace.Keep(op=None, kernels=tuple(kinds), first=first or _DEFAULT_FIRST[program])
-    rec, check, extra = run(p, level, seed, keep)
-    kernels = _kernels(rec)
+        p = get_params(params or DEFAULT_PARAMS[program], allow_insecure=True)
+    keep = swtrace.Keep(op=None, kernels=tuple(kinds), first=first or 10 ** 9)
+    slices, check, extra, primes = run_program(program, p, level, seed, keep)
+    kernels, ops = [], []
+    for label, rec in slices:
+        for k in _kernels(rec, primes):
+            if label is not None:
+                k.op_path = f"{label}/{k.op_path}"
+            k = _restrict(k, primes)
+            if k is not None:
+                k.id = len(kernels)
+                kernels.append(k)
+        ops += [e.kind if label is None else f"{label}:{e.kind}" for e in rec.events]
     meta = {"params": p.name, "insecure": not p.is_secure, "n": p.n, "program": program,
-            "level": level, "seed": seed, "ops": [e.kind for e in rec.events],
+            "level": level if program == "mulrot" else None, "seed": seed, "ops": ops,
             "word_bits_software": swntt.WORD, "check": check, **extra,
             "capture_s": round(time.perf_counter() - t0, 3)}
     return Trace(meta=meta, kernels=kernels)
 
 
-def _mulrot_run(p, level, seed, keep):
-    rec, check = _mulrot(p, level, seed, keep)
-    return rec, check, {}
-
-
-_PROGRAM_RUNS = {"mulrot": _mulrot_run}
-_DEFAULT_FIRST = {"mulrot": 3}
+def _restrict(k: Kernel, primes) -> Kernel | None:
+    """``k`` with only its rows of ``primes`` (None: all rows); None when none is left. A
+    ``bconv`` keeps every source row (its input) and the destination rows of ``primes``."""
+    if primes is None:
+        return k
+    rows = [r for r, q in enumerate(k.primes) if q in primes]
+    if not rows:
+        return None
+    if len(rows) == k.rows:
+        return k
+    arrays = {role: (a if (k.kind, role) == ("bconv", "input") else np.ascontiguousarray(a[rows]))
+              for role, a in k.arrays.items()}
+    return Kernel(id=k.id, kind=k.kind, n=k.n, primes=tuple(k.primes[r] for r in rows), op=k.op,
+                  op_path=k.op_path, op_id=k.op_id, form=k.form, arrays=arrays,
+                  src_primes=k.src_primes, galois=k.galois, order=k.order)

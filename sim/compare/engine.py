@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -365,7 +366,9 @@ def compare(trace: Trace, options: CompareOptions | None = None, **kw) -> dict:
         f"{nvec} bconv/automorphism/mac rows in {len(groups)} unit groups "
         f"(lanes={o.lanes}, {o.multiplier}, cluster {where})")
     from ..cluster import cluster_client, map_ordered
-    with cluster_client(where) as client:   # results taken in job order
+    with cluster_client(where) as client, warnings.catch_warnings():   # results in job order
+        # the stimulus travels with each job (tens of MiB at most): not worth a Dask warning
+        warnings.filterwarnings("ignore", message="Sending large graph")
         results = map_ordered(client, _run_job, jobs, key="replay")
     for q, spec, res in results[:len(plan)]:
         _take(trace, q, plan[q], spec, res, o, stats, per_prime, say)

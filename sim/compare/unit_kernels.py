@@ -13,7 +13,8 @@ Kernels of kind ``bconv``, ``automorphism`` and ``mac`` replay through
   ``(src_primes, dst_primes)``.
 
 Groups (one build and one simulation each, :func:`plan`): per prime, its elementwise unit
-and its automorphism units; per ``(src_primes, dst_primes)`` its conversion unit. A
+and its automorphism units; the conversion units of the distinct ``(src_primes,
+dst_primes)``, :data:`BCONV_PER_GROUP` to a group, in order of first use. A
 *vector* is one output row (one prime, ``n`` words; for ``bconv`` one destination row).
 The first difference of a row is its smallest element index (for ``bconv`` the
 coefficient index of the destination row, for ``automorphism`` the output index).
@@ -23,6 +24,9 @@ from __future__ import annotations
 import numpy as np
 
 from .unit_replay import UNIT_CLASSES, UNIT_KINDS, GroupSpec, UnitReplaySpec, simulate
+
+#: Conversion units per replay group (fewer builds; each unit still has its own streams).
+BCONV_PER_GROUP = 4
 
 __all__ = ["UNIT_KINDS", "plan", "run_group", "collect", "check_kernel", "unit_fault_report"]
 
@@ -80,13 +84,14 @@ def plan(trace, o, selected) -> list[dict]:
         for r in rows:
             units.setdefault(_unit_key(k, r, o), []).append((ki, r))
     groups: dict[str, list] = {}
+    nb = 0
     for key in units:
-        name = f"bconv{len([g for g in groups if g.startswith('bconv')])}" if key[0] == "bconv" \
-            else f"q{key[1]}"
-        if key[0] == "bconv":
-            groups[name] = [key]
+        if key[0] == "bconv":      # BCONV_PER_GROUP conversion units to a build
+            name = f"bconv{nb // BCONV_PER_GROUP}"
+            nb += 1
         else:
-            groups.setdefault(name, []).append(key)
+            name = f"q{key[1]}"
+        groups.setdefault(name, []).append(key)
     out = []
     for name, keys in groups.items():
         keys = sorted(keys, key=lambda t: (t[0] != "mac",) + tuple(str(x) for x in t))
