@@ -1,9 +1,12 @@
 """Compare: replay a trace through the RTL, prime by prime, and locate the first mismatch.
 
 :func:`compare` groups every captured row (one prime, ``n`` words) by prime, builds one
-:class:`sim.compare.rtl.ReplayTop` per prime (cached), streams all of that prime's
-transforms back to back through the NTT unit and all its elementwise products through the
-multiplier in one Icarus simulation, then compares on the host:
+:class:`sim.compare.rtl.ReplayTop` per prime (cached), streams that prime's transforms back
+to back through the NTT unit and its elementwise products through the multiplier (in
+simulations of at most :data:`TRANSFORMS_PER_SIMULATION` transforms, so that few primes
+still spread over the workers), replays the ``bconv`` / ``automorphism`` / ``mac`` kernels
+on their units (:mod:`sim.compare.unit_kernels`: per prime its ElementwiseUnit and
+AutomorphismUnits, the BconvUnits of the distinct prime tuples), then compares on the host:
 
 * transforms -- the array after every butterfly stage (debug tap) against the trace's
   software stages, then the output stream against the software kernel's output. The first
@@ -11,7 +14,9 @@ multiplier in one Icarus simulation, then compares on the host:
   that happened first (smallest clock edge), and inside that write the smallest element
   index. If every stage matches but the output differs, the place is the output scaler
   (``stage = "output"``).
-* elementwise products -- each output against the software product.
+* elementwise products -- each output against the software product;
+* basis conversions, automorphisms, multiply-accumulates -- each output word against the
+  trace's software output (smallest differing index first).
 
 A *vector* is one row (one prime, ``n`` words) of a kernel; it mismatches if any of its
 words (any stage) differs. The first mismatch of the whole trace is the first mismatching
@@ -161,6 +166,24 @@ def _plan(trace: Trace, o: CompareOptions):
             slot = plan.setdefault(q, {"transforms": [], "products": []})
             slot["products" if k.kind == "modmul" else "transforms"].append((ki, r))
     return plan
+
+
+#: Most transforms in one simulation: a prime's replay is split into chunks of the same
+#: build, so that the simulations of few primes still balance over the workers.
+TRANSFORMS_PER_SIMULATION = 24
+
+
+def _chunks(by_prime: dict) -> list[tuple[int, dict]]:
+    """``[(q, slots)]``: each prime's rows in simulations of at most
+    :data:`TRANSFORMS_PER_SIMULATION` transforms (its products spread over them alike)."""
+    out = []
+    for q, slots in by_prime.items():
+        tr, pr = slots["transforms"], slots["products"]
+        k = max(1, -(-len(tr) // TRANSFORMS_PER_SIMULATION))
+        for i in range(k):
+            out.append((q, {"transforms": tr[i * len(tr) // k:(i + 1) * len(tr) // k],
+                            "products": pr[i * len(pr) // k:(i + 1) * len(pr) // k]}))
+    return out
 
 
 def _stimulus(trace: Trace, q: int, slots: dict, o: CompareOptions) -> dict:
@@ -347,7 +370,8 @@ def compare(trace: Trace, options: CompareOptions | None = None, **kw) -> dict:
     o = options or CompareOptions(**kw)
     t0 = time.perf_counter()
     say = o.progress or (lambda s: None)
-    plan = _plan(trace, o)
+    by_prime = _plan(trace, o)
+    plan = _chunks(by_prime)
     groups = unit_kernels.plan(trace, o, _unit_selection(trace, o))
     if not plan and not groups:
         raise ValueError("compare: nothing to replay (filters selected no kernel rows)")
@@ -355,23 +379,33 @@ def compare(trace: Trace, options: CompareOptions | None = None, **kw) -> dict:
     stats: dict = {}
     per_prime, per_group = [], []
     # the transform replays (the longest) first, so that the last one to finish is short
-    jobs = [_job(trace, q, slots, o, False) for q, slots in plan.items()]
+    jobs = [_job(trace, q, slots, o, False) for q, slots in plan]
     jobs += [unit_kernels.group_job(trace, g, o) for g in groups]
     nj = max(1, min(int(o.jobs), len(jobs)))
     # where the replays run (sim.cluster): --cluster, else --jobs J = local:J
     where = o.cluster if o.cluster is not None else (f"local:{nj}" if nj > 1 else "serial")
     nvec = sum(len(r) for _, r in _unit_selection(trace, o))
-    say(f"replaying {sum(len(s['transforms']) for s in plan.values())} transforms and "
-        f"{sum(len(s['products']) for s in plan.values())} product rows over {len(plan)} primes, "
+    say(f"replaying {sum(len(s['transforms']) for _, s in plan)} transforms and "
+        f"{sum(len(s['products']) for _, s in plan)} product rows over {len(by_prime)} primes "
+        f"({len(plan)} simulations), "
         f"{nvec} bconv/automorphism/mac rows in {len(groups)} unit groups "
         f"(lanes={o.lanes}, {o.multiplier}, cluster {where})")
     from ..cluster import cluster_client, map_ordered
     with cluster_client(where) as client, warnings.catch_warnings():   # results in job order
         # the stimulus travels with each job (tens of MiB at most): not worth a Dask warning
         warnings.filterwarnings("ignore", message="Sending large graph")
-        results = map_ordered(client, _run_job, jobs, key="replay")
-    for q, spec, res in results[:len(plan)]:
-        _take(trace, q, plan[q], spec, res, o, stats, per_prime, say)
+        t_start = time.perf_counter()
+
+        def done(i, res):        # a progress line as each simulation finishes
+            name = (f"q={res[0]}" if i < len(plan) else res[0].label)
+            say(f"  finished {name} ({i + 1 - len(plan) if i >= len(plan) else i + 1} of "
+                f"{len(plan) if i < len(plan) else len(groups)} "
+                f"{'transform replays' if i < len(plan) else 'unit groups'}, "
+                f"{time.perf_counter() - t_start:.0f} s)")
+
+        results = map_ordered(client, _run_job, jobs, key="replay", on_result=done)
+    for (q, slots), (_, spec, res) in zip(plan, results[:len(plan)]):
+        _take(trace, q, slots, spec, res, o, stats, per_prime, say)
     for entry, (g, res) in zip(groups, results[len(plan):]):
         bad = unit_kernels.collect(trace, entry, res, o, stats)
         per_group.append({"group": g.label, "units": [u.label for u in g.units],
@@ -419,7 +453,7 @@ def compare(trace: Trace, options: CompareOptions | None = None, **kw) -> dict:
             "n": trace.kernels[0].n,
             "rtl": {"lanes": o.lanes, "width": o.width, "multiplier": o.multiplier,
                     "fault": _fault_report(o)},
-            "primes": len(plan), "per_prime": per_prime, "unit_groups": per_group,
+            "primes": len(by_prime), "per_prime": per_prime, "unit_groups": per_group,
             "kernels": kernels, "by_kind": by_kind,
             "totals": totals, "first_mismatch": first, "pass": totals["mismatches"] == 0,
             "wall_s": round(time.perf_counter() - t0, 2)}
