@@ -10,7 +10,9 @@ Arithmetic (per coefficient; the fast conversion of :func:`sw.kernels.bconv.bcon
 
 ``out_j`` is ``x + u*Q mod p_j`` for some ``0 <= u < k`` (the approximate conversion, no
 ``u*Q`` correction). The software's ModDown and rescale use the exact (float-corrected)
-conversion instead; the unit does not implement that correction.
+conversion instead; the unit does not implement that correction (the HW-vs-SW compare
+replays it as ``fast - v*Q`` on :class:`hw.elementwise.ElementwiseUnit`, op ``msub``, with
+the overflow count ``v`` estimated on the host: docs/trace-format.md).
 
 Stream organisation
 -------------------
