@@ -191,7 +191,10 @@ def test_replay_one_prime_zero_mismatches(trace, trace_path, capsys):
                    "--json"]) == 0
     rep = json.loads(capsys.readouterr().out)
     assert rep["pass"] and rep["first_mismatch"] is None
-    assert rep["primes"] == 1 and rep["per_prime"][0]["q"] == q
+    assert {pp["q"] for pp in rep["per_prime"]} == {q}
+    # the conversions into q replay whole (all their destination rows)
+    assert rep["primes"] == len({q} | {p for k in trace.kernels if k.kind == "bconv" and q in k.primes
+                                       for p in k.primes})
     rows = {kind: sum(1 for k in trace.kernels if k.kind == kind for p in k.primes if p == q)
             for kind in ("ntt", "intt", "modmul", "mac", "automorphism")}
     bc = sum(k.rows for k in trace.kernels if k.kind == "bconv" and q in k.primes)

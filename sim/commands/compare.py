@@ -237,9 +237,10 @@ def format_report(rep: dict) -> str:
     if f is None:
         out.append("PASS: RTL equals software on every kernel, stage and word")
     else:
+        stage = "" if f["stage"] is None else f"stage {f['stage']}, "
         out.append(f"FIRST MISMATCH: kernel #{f['kernel']} {f['kind']} on {f.get('unit')} "
                    f"({f['op_path']}), prime "
-                   f"q={f['prime']} (row {f['row']}), stage {f['stage']}, index {f['index']}: "
+                   f"q={f['prime']} (row {f['row']}), {stage}index {f['index']}: "
                    f"expected {f['expected']}, actual {f['actual']} ({f['where']}, edge {f['edge']})")
         w = f.get("waveform")
         if w:

@@ -453,7 +453,7 @@ def compare(trace: Trace, options: CompareOptions | None = None, **kw) -> dict:
             "n": trace.kernels[0].n,
             "rtl": {"lanes": o.lanes, "width": o.width, "multiplier": o.multiplier,
                     "fault": _fault_report(o)},
-            "primes": len(by_prime), "per_prime": per_prime, "unit_groups": per_group,
+            "primes": len({trace.kernels[ki].primes[r] for ki, r in stats}), "per_prime": per_prime, "unit_groups": per_group,
             "kernels": kernels, "by_kind": by_kind,
             "totals": totals, "first_mismatch": first, "pass": totals["mismatches"] == 0,
             "wall_s": round(time.perf_counter() - t0, 2)}
