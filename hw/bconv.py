@@ -10,7 +10,9 @@ Arithmetic (per coefficient; the fast conversion of :func:`sw.kernels.bconv.bcon
 
 ``out_j`` is ``x + u*Q mod p_j`` for some ``0 <= u < k`` (the approximate conversion, no
 ``u*Q`` correction). The software's ModDown and rescale use the exact (float-corrected)
-conversion instead; the unit does not implement that correction.
+conversion instead; the unit does not implement that correction (the HW-vs-SW compare
+replays it as ``fast - v*Q`` on :class:`hw.elementwise.ElementwiseUnit`, op ``msub``, with
+the overflow count ``v`` estimated on the host: docs/trace-format.md).
 
 Stream organisation
 -------------------
@@ -37,6 +39,11 @@ Pipeline (``Lm`` = latency of the modular multiplier, :mod:`hw.modmul`):
 
 ``latency = Lm + 5`` (9 with Barrett or Montgomery, 8 with Shoup), ``throughput = 1.0``
 beat per cycle. Every stage value is that of :func:`sw.rtl_models.bconv_model`.
+
+Fault injection (``fault={"dst": j, "lane": c, "bit": b}``, elaboration time only,
+:func:`hw.faults.check_fault`): bit ``b`` of output residue ``j`` (mod ``dst_primes[j]``)
+of lane ``c`` is flipped in every beat, so coefficient ``c`` of a row is the first wrong
+word; without ``fault`` the unit has no fault logic.
 """
 from __future__ import annotations
 
@@ -50,6 +57,7 @@ from sw.primes import is_prime
 from sw.rtl_models import bconv_acc_bits, wide_barrett_params
 
 from .elementwise import check_unit_lanes
+from .faults import check_fault
 from .modmul import make_datapath
 from .pipeline import Pipe, stream_pipeline
 
@@ -96,6 +104,9 @@ class BconvUnit(wiring.Component):
         ``P >= 1``, coefficients per beat.
     multiplier : {"barrett", "montgomery", "shoup"}
         Datapath of the ``t_i = x_i * (Q/q_i)^-1`` multiplications (:mod:`hw.modmul`).
+    fault : dict, optional
+        ``{"dst": j, "lane": c, "bit": b}`` (``b`` default 0): flip bit ``b`` of output
+        residue ``j`` on lane ``c`` of every beat (fault injection; see the module docstring).
 
     Members
     -------
@@ -110,7 +121,7 @@ class BconvUnit(wiring.Component):
     """
 
     def __init__(self, src_primes, dst_primes, width: int, lanes: int,
-                 multiplier: str = "barrett"):
+                 multiplier: str = "barrett", fault: dict | None = None):
         check_width(width)
         src = check_prime_list(src_primes, "src_primes", width)
         dst = check_prime_list(dst_primes, "dst_primes", width)
@@ -118,6 +129,7 @@ class BconvUnit(wiring.Component):
         if common:
             raise ValueError(f"dst_primes share {common} with src_primes")
         self.lanes = check_unit_lanes(lanes)
+        self.fault = check_fault(fault, {"dst": (0, len(dst)), "lane": (0, self.lanes)}, width)
         self._muls = [make_datapath(multiplier, q, width) for q in src]   # validates multiplier
         self.src_primes, self.dst_primes = src, dst
         self.width, self.multiplier = width, multiplier
@@ -190,7 +202,11 @@ class BconvUnit(wiring.Component):
                     total = total + prods[i][j]
                 acc = pipe.reg(total, unsigned(self.acc_bits[j]), f"bc{c}_acc{j}")
                 qhat, r, out = self._reduce(pipe, acc, j, f"bc{c}_red{j}")
-                m.d.comb += self.o.payload[j][c].eq(out)
+                f = self.fault
+                if f is not None and (f["dst"], f["lane"]) == (j, c):
+                    m.d.comb += self.o.payload[j][c].eq(out ^ (1 << f["bit"]))
+                else:
+                    m.d.comb += self.o.payload[j][c].eq(out)
                 for name, sig in (("acc", acc), ("qhat", qhat), ("r", r), ("out", out)):
                     lane[name].append(sig)
             for name, sigs in lane.items():

@@ -30,6 +30,10 @@ unchanged (a Montgomery REDC could not absorb an unscaled addend).
 plain (Barrett), Montgomery form ``b*2^W mod q`` (Montgomery), or plain with the
 companion ``b_shoup = floor(b*2^W/q)`` (Shoup; the multiplicand is then a precomputed
 operand such as a plaintext diagonal, as in :class:`hw.modmul.ShoupMultiplier`).
+
+Fault injection (``fault={"lane": l, "bit": b}``, elaboration time only,
+:func:`hw.faults.check_fault`): bit ``b`` of output lane ``l`` is flipped in every beat;
+without ``fault`` the unit has no fault logic.
 """
 from __future__ import annotations
 
@@ -39,6 +43,7 @@ from amaranth.lib.wiring import In, Out
 
 from sw.rtl_models import ELEMENTWISE_OPS
 
+from .faults import check_fault
 from .modmul import make_datapath
 from .pipeline import Pipe, canonical_add, canonical_sub, stream_pipeline
 
@@ -68,6 +73,9 @@ class ElementwiseUnit(wiring.Component):
         ``P >= 1``, coefficients per beat.
     multiplier : {"barrett", "montgomery", "shoup"}
         Modular multiplier of every lane (:mod:`hw.modmul`).
+    fault : dict, optional
+        ``{"lane": l, "bit": b}`` (``b`` default 0): flip bit ``b`` of output lane ``l`` of
+        every beat (fault injection; see the module docstring).
 
     Members
     -------
@@ -82,9 +90,11 @@ class ElementwiseUnit(wiring.Component):
     ``throughput = 1.0`` beat (``P`` coefficients) per cycle.
     """
 
-    def __init__(self, q: int, width: int, lanes: int, multiplier: str = "barrett"):
+    def __init__(self, q: int, width: int, lanes: int, multiplier: str = "barrett",
+                 fault: dict | None = None):
         self._mul = make_datapath(multiplier, q, width)   # validates q, width, multiplier
         self.lanes = check_unit_lanes(lanes)
+        self.fault = check_fault(fault, {"lane": (0, self.lanes)}, width)
         self.q, self.width, self.multiplier = q, width, multiplier
         W, P = width, lanes
         arr = data.ArrayLayout(unsigned(W), P)
@@ -142,5 +152,8 @@ class ElementwiseUnit(wiring.Component):
             c_d = pipe.delay(p.c[lane], unsigned(W), L, f"ew{lane}_c")
             res = pipe.reg(Mux(op_d, canonical_sub(c_d, prod, q, W),
                                canonical_add(c_d, prod, q, W)), unsigned(W), f"ew{lane}_out")
-            m.d.comb += self.o.payload[lane].eq(res)
+            if self.fault is not None and self.fault["lane"] == lane:
+                m.d.comb += self.o.payload[lane].eq(res ^ (1 << self.fault["bit"]))
+            else:
+                m.d.comb += self.o.payload[lane].eq(res)
         return m

@@ -1,17 +1,22 @@
 """``fhesim capture`` (software run -> trace file) and ``fhesim compare`` (replay on the RTL).
 
-``fhesim capture --params toy-n10 --program mulrot [--level L] [--seed S] --out FILE [--json]``
-runs the program with real encryption, keeps the integer data of every NTT, inverse NTT and
-elementwise modular multiply (plus each transform's stage-by-stage arrays) and writes the
-trace file (docs/trace-format.md).
+``fhesim capture --params toy-n10 --program mulrot|resnet-slice [--level L] [--seed S] --out FILE
+[--json]`` runs the program with real encryption, keeps the integer data of every NTT,
+inverse NTT, elementwise modular multiply, basis conversion, automorphism and
+multiply-accumulate (plus each transform's stage-by-stage arrays) and writes the trace file
+(docs/trace-format.md).
 
 ``fhesim compare --trace FILE [--capture] [--params P --program X --level L] [--lanes P]
 [--multiplier barrett|montgomery] [--jobs J] [--kernels IDS] [--primes QS]
 [--inject-twiddle-fault ADDR[:BIT]] [--inject-butterfly-fault STAGE:INDEX[:BIT[:DIR]]]
-[--no-waves] [--json]`` replays every captured kernel
-through the RTL (Icarus + cocotb), one simulation per prime, and prints per kernel the
-vectors (rows of n words), mismatches and, for the first mismatch, the kernel, prime, stage,
-index, expected and actual values and the waveform file of a rerun of that row. With
+[--inject-bconv-fault DST:LANE[:BIT]] [--inject-automorphism-fault INDEX[:BIT]]
+[--inject-mac-fault LANE[:BIT]] [--no-waves] [--json]`` replays every captured kernel
+through the RTL (Icarus + cocotb): per prime one simulation of its transforms (NttUnit) and
+products (multiplier), one of its multiply-accumulates (ElementwiseUnit) and automorphisms
+(AutomorphismUnit), and per prime pair one of its basis conversions (BconvUnit); it prints
+per kernel the unit, vectors (rows of n words), mismatches and, for the first mismatch, the
+kernel, unit, prime, stage, index, expected and actual values and the waveform file of a
+rerun of that row. With
 ``--capture`` the trace is first produced (and written to FILE). Exit status: 0 no
 mismatch, 1 mismatches (or the RTL replay failed), 2 invalid input (bad arguments; a
 missing, unreadable, truncated or corrupt trace file, named), 3 inconsistent trace (its
@@ -55,15 +60,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="build the NTT units with bit BIT (default 0) of element INDEX flipped "
                    "where butterfly stage STAGE writes it back, in DIR transforms (forward, "
                    "inverse or both, the default) (fault injection)")
+    p.add_argument("--inject-bconv-fault", default=None, metavar="DST:LANE[:BIT]",
+                   help="build the BconvUnits with bit BIT (default 0) of output residue DST "
+                   "(index into the destination primes) flipped on lane LANE (fault injection)")
+    p.add_argument("--inject-automorphism-fault", default=None, metavar="INDEX[:BIT]",
+                   help="build the AutomorphismUnits with bit BIT of output element INDEX of "
+                   "every row flipped (fault injection)")
+    p.add_argument("--inject-mac-fault", default=None, metavar="LANE[:BIT]",
+                   help="build the ElementwiseUnits with bit BIT of output lane LANE flipped "
+                   "(fault injection)")
     p.add_argument("--no-waves", action="store_true", help="do not rerun the first mismatch with waves")
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
     p.set_defaults(func=cmd_compare)
 
 
 def _capture_args(p):
-    p.add_argument("--params", default="toy-n10", help="CKKS parameter set (default toy-n10, insecure)")
-    p.add_argument("--program", default="mulrot", help="program to capture (mulrot)")
-    p.add_argument("--level", type=int, default=2, help="ciphertext level of the program (default 2)")
+    p.add_argument("--params", default=None, help="CKKS parameter set (default: the program's, "
+                   "toy-n10 for mulrot, toy-boot-n11 for resnet-slice; insecure toy sets)")
+    p.add_argument("--program", default="mulrot", help="program to capture (mulrot, resnet-slice)")
+    p.add_argument("--level", type=int, default=2, help="ciphertext level of mulrot (default 2)")
     p.add_argument("--seed", type=int, default=1)
 
 
@@ -101,12 +116,16 @@ def cmd_capture(args) -> int:
         print(json.dumps(s, indent=1))
     else:
         c = s["counts"]
-        print(f"captured {s['program']} at {s['params']} (n={s['n']}, level {s['level']}"
+        lvl = f", level {s['level']}" if s.get("level") is not None else ""
+        print(f"captured {s['program']} at {s['params']} (n={s['n']}{lvl}"
               f"{', INSECURE toy set' if s['insecure'] else ''}): "
               + ", ".join(f"{k} {v['kernels']} calls / {v['rows']} rows" for k, v in c.items())
-              + f" over {s['primes']} primes; decryption error {s['check']['max_abs_error']:.2e}; "
-              f"wrote {s['file']}")
+              + f" over {s['primes']} primes; check {_check_text(s['check'])}; wrote {s['file']}")
     return 0
+
+
+def _check_text(check: dict) -> str:
+    return ", ".join(f"{k} {v:.2e}" for k, v in check.items() if isinstance(v, float))
 
 
 def _ints(text, name):
@@ -116,6 +135,20 @@ def _ints(text, name):
         return tuple(int(x) for x in text.split(",") if x.strip())
     except ValueError:
         raise ValueError(f"--{name} must be comma-separated integers, got {text!r}") from None
+
+
+def _fault_arg(text, flag: str, size: int, form: str):
+    """``A:B[:BIT]`` of ``--inject-*-fault`` as a tuple of ``size + 1`` ints (bit default 0)."""
+    if text is None:
+        return None
+    parts = text.split(":")
+    try:
+        vals = tuple(int(x) for x in parts)
+    except ValueError:
+        raise ValueError(f"{flag} {text!r}: expected {form} (integers)") from None
+    if len(vals) not in (size, size + 1) or min(vals) < 0:
+        raise ValueError(f"{flag} {text!r}: expected {form} (non-negative integers)")
+    return vals if len(vals) == size + 1 else vals + (0,)
 
 
 def cmd_compare(args) -> int:
@@ -136,6 +169,10 @@ def cmd_compare(args) -> int:
                                  "expected STAGE:INDEX[:BIT[:DIR]]")
             bf_fault = (int(parts[0]), int(parts[1]), int(parts[2]) if len(parts) > 2 else 0,
                         parts[3] if len(parts) > 3 else "both")
+        bconv_fault = _fault_arg(args.inject_bconv_fault, "--inject-bconv-fault", 2, "DST:LANE[:BIT]")
+        auto_fault = _fault_arg(args.inject_automorphism_fault, "--inject-automorphism-fault", 1,
+                                "INDEX[:BIT]")
+        mac_fault = _fault_arg(args.inject_mac_fault, "--inject-mac-fault", 1, "LANE[:BIT]")
         kernels, primes = _ints(args.kernels, "kernels"), _ints(args.primes, "primes")
         if args.lanes not in (1, 2, 4, 8):
             raise ValueError(f"--lanes {args.lanes} must be 1, 2, 4 or 8")
@@ -146,7 +183,7 @@ def cmd_compare(args) -> int:
             tr = _do_capture(args)
             if not args.json:
                 s = _capture_summary(tr)
-                print(f"captured {s['program']} at {s['params']} level {s['level']}: "
+                print(f"captured {s['program']} at {s['params']}: "
                       f"{s['kernels']} kernel calls over {s['primes']} primes -> {s['file']}")
         else:
             tr = tracefile.load(args.trace)
@@ -154,7 +191,9 @@ def cmd_compare(args) -> int:
         return _err("compare", str(e))
     progress = None if args.json else (lambda s: print(s, flush=True))
     opts = CompareOptions(lanes=args.lanes, width=args.width, multiplier=args.multiplier,
-                          fault=fault, butterfly_fault=bf_fault, kernels=kernels, primes=primes,
+                          fault=fault, butterfly_fault=bf_fault, bconv_fault=bconv_fault,
+                          automorphism_fault=auto_fault, mac_fault=mac_fault,
+                          kernels=kernels, primes=primes,
                           jobs=args.jobs, cluster=getattr(args, "cluster", None), waves=not args.no_waves,
                           progress=progress)
     try:
@@ -177,16 +216,19 @@ def cmd_compare(args) -> int:
 def format_report(rep: dict) -> str:
     out = []
     r = rep["rtl"]
-    out.append(f"compare {rep['program']} at {rep['params']} (n={rep['n']}, level {rep['level']}"
-               f"{', INSECURE toy set' if rep['insecure'] else ''}) vs RTL (NttUnit P={r['lanes']}, "
+    lvl = f", level {rep['level']}" if rep.get("level") is not None else ""
+    out.append(f"compare {rep['program']} at {rep['params']} (n={rep['n']}{lvl}"
+               f"{', INSECURE toy set' if rep['insecure'] else ''}) vs RTL (P={r['lanes']}, "
                f"W={r['width']}, {r['multiplier']}{', FAULT ' + str(r['fault']) if r['fault'] else ''})")
-    out.append(f"{'id':>4} {'kernel':<18} {'operation':<32} {'vectors':>7} {'words':>8} {'mismatches':>10}")
+    out.append(f"{'id':>4} {'kernel':<18} {'unit':<18} {'operation':<40} {'vectors':>7} {'words':>8} "
+               f"{'mismatches':>10}")
     for k in rep["kernels"]:
         name = k["kind"] + (f"/{k['form']}" if k["form"] else "")
-        out.append(f"{k['id']:>4} {name:<18} {k['op_path'] or '-':<32} {k['vectors']:>7} "
-                   f"{k['words']:>8} {k['mismatches']:>10}")
+        out.append(f"{k['id']:>4} {name:<18} {k.get('unit', '-'):<18} {k['op_path'] or '-':<40} "
+                   f"{k['vectors']:>7} {k['words']:>8} {k['mismatches']:>10}")
     out.append("by kind: " + "; ".join(f"{kind} {b['kernels']} kernels, {b['vectors']} vectors, "
-                                       f"{b['mismatches']} mismatches" for kind, b in rep["by_kind"].items()))
+                                       f"{b['words']} words, {b['mismatches']} mismatches"
+                                       for kind, b in rep["by_kind"].items()))
     t = rep["totals"]
     out.append(f"total: {t['kernels']} kernels, {t['vectors']} vectors ({t['words']} words incl. "
                f"NTT stages) over {rep['primes']} primes, {t['mismatches']} mismatches, "
@@ -195,8 +237,10 @@ def format_report(rep: dict) -> str:
     if f is None:
         out.append("PASS: RTL equals software on every kernel, stage and word")
     else:
-        out.append(f"FIRST MISMATCH: kernel #{f['kernel']} {f['kind']} ({f['op_path']}), prime "
-                   f"q={f['prime']} (row {f['row']}), stage {f['stage']}, index {f['index']}: "
+        stage = "" if f["stage"] is None else f"stage {f['stage']}, "
+        out.append(f"FIRST MISMATCH: kernel #{f['kernel']} {f['kind']} on {f.get('unit')} "
+                   f"({f['op_path']}), prime "
+                   f"q={f['prime']} (row {f['row']}), {stage}index {f['index']}: "
                    f"expected {f['expected']}, actual {f['actual']} ({f['where']}, edge {f['edge']})")
         w = f.get("waveform")
         if w:

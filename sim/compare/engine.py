@@ -1,9 +1,12 @@
 """Compare: replay a trace through the RTL, prime by prime, and locate the first mismatch.
 
 :func:`compare` groups every captured row (one prime, ``n`` words) by prime, builds one
-:class:`sim.compare.rtl.ReplayTop` per prime (cached), streams all of that prime's
-transforms back to back through the NTT unit and all its elementwise products through the
-multiplier in one Icarus simulation, then compares on the host:
+:class:`sim.compare.rtl.ReplayTop` per prime (cached), streams that prime's transforms back
+to back through the NTT unit and its elementwise products through the multiplier (in
+simulations of at most :data:`TRANSFORMS_PER_SIMULATION` transforms, so that few primes
+still spread over the workers), replays the ``bconv`` / ``automorphism`` / ``mac`` kernels
+on their units (:mod:`sim.compare.unit_kernels`: per prime its ElementwiseUnit and
+AutomorphismUnits, the BconvUnits of the distinct prime tuples), then compares on the host:
 
 * transforms -- the array after every butterfly stage (debug tap) against the trace's
   software stages, then the output stream against the software kernel's output. The first
@@ -11,7 +14,9 @@ multiplier in one Icarus simulation, then compares on the host:
   that happened first (smallest clock edge), and inside that write the smallest element
   index. If every stage matches but the output differs, the place is the output scaler
   (``stage = "output"``).
-* elementwise products -- each output against the software product.
+* elementwise products -- each output against the software product;
+* basis conversions, automorphisms, multiply-accumulates -- each output word against the
+  trace's software output (smallest differing index first).
 
 A *vector* is one row (one prime, ``n`` words) of a kernel; it mismatches if any of its
 words (any stage) differs. The first mismatch of the whole trace is the first mismatching
@@ -41,12 +46,15 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import unit_kernels
 from .rtl import ReplayError, ReplaySpec, simulate
 from .tracefile import Trace
+from .unit_kernels import UNIT_KINDS, unit_fault_report
 
 __all__ = ["compare", "CompareOptions", "check_consistency", "InconsistentTraceError"]
 
@@ -65,6 +73,14 @@ class CompareOptions:
     #: of the array written back by butterfly stage ``stage``, in transforms of
     #: ``direction`` ("forward", "inverse" or "both", the default); see hw.ntt.NttUnit
     butterfly_fault: tuple | None = None
+    #: (dst, lane[, bit]): flip bit ``bit`` of output residue ``dst`` (index into the
+    #: destination primes) on lane ``lane`` of every beat of every BconvUnit
+    bconv_fault: tuple | None = None
+    #: (index[, bit]): flip bit ``bit`` of output element ``index`` of every row of every
+    #: AutomorphismUnit
+    automorphism_fault: tuple | None = None
+    #: (lane[, bit]): flip bit ``bit`` of output lane ``lane`` of every ElementwiseUnit beat
+    mac_fault: tuple | None = None
     fault_primes: tuple | None = None    # primes whose build gets the fault(s) (None: all)
     kernels: tuple | None = None         # kernel ids to replay (None: all)
     primes: tuple | None = None          # primes to replay (None: all)
@@ -83,6 +99,18 @@ class CompareOptions:
         if self.multiplier not in ("barrett", "montgomery"):
             raise ValueError(f"CompareOptions: multiplier {self.multiplier!r} is not supported by the "
                              "replay (barrett, montgomery)")
+        for name, size in (("bconv_fault", 2), ("automorphism_fault", 1), ("mac_fault", 1)):
+            f = getattr(self, name)
+            if f is None:
+                continue
+            try:
+                f = tuple(int(x) for x in f)
+            except (TypeError, ValueError):
+                raise ValueError(f"CompareOptions: {name}={f!r} must be a tuple of integers") from None
+            if len(f) not in (size, size + 1) or min(f) < 0:
+                raise ValueError(f"CompareOptions: {name}={f!r} must be {size} or {size + 1} "
+                                 "non-negative integers (the last one the bit, default 0)")
+            setattr(self, name, f if len(f) == size + 1 else f + (0,))
 
 
 def _butterfly_fault(o: CompareOptions) -> tuple | None:
@@ -117,6 +145,7 @@ def _fault_report(o: CompareOptions) -> dict | None:
     if bf is not None:
         out.update(dict(zip(("butterfly_stage", "butterfly_index", "butterfly_bit",
                              "butterfly_direction"), bf)))
+    out.update(unit_fault_report(o))
     if not out:
         return None
     out["primes"] = o.fault_primes
@@ -129,12 +158,32 @@ def _plan(trace: Trace, o: CompareOptions):
     for ki, k in enumerate(trace.kernels):
         if o.kernels is not None and k.id not in o.kernels:
             continue
+        if k.kind in UNIT_KINDS:
+            continue
         for r, q in enumerate(k.primes):
             if o.primes is not None and q not in o.primes:
                 continue
             slot = plan.setdefault(q, {"transforms": [], "products": []})
             slot["products" if k.kind == "modmul" else "transforms"].append((ki, r))
     return plan
+
+
+#: Most transforms in one simulation: a prime's replay is split into chunks of the same
+#: build, so that the simulations of few primes still balance over the workers.
+TRANSFORMS_PER_SIMULATION = 24
+
+
+def _chunks(by_prime: dict) -> list[tuple[int, dict]]:
+    """``[(q, slots)]``: each prime's rows in simulations of at most
+    :data:`TRANSFORMS_PER_SIMULATION` transforms (its products spread over them alike)."""
+    out = []
+    for q, slots in by_prime.items():
+        tr, pr = slots["transforms"], slots["products"]
+        k = max(1, -(-len(tr) // TRANSFORMS_PER_SIMULATION))
+        for i in range(k):
+            out.append((q, {"transforms": tr[i * len(tr) // k:(i + 1) * len(tr) // k],
+                            "products": pr[i * len(pr) // k:(i + 1) * len(pr) // k]}))
+    return out
 
 
 def _stimulus(trace: Trace, q: int, slots: dict, o: CompareOptions) -> dict:
@@ -161,6 +210,28 @@ def _job(trace, q, slots, o, waves):
 def _run_prime(job):
     q, spec, stim, waves, p_valid, p_ready, seed = job
     return q, spec, simulate(spec, stim, waves=waves, p_valid=p_valid, p_ready=p_ready, seed=seed)
+
+
+def _run_job(job):
+    """One simulation: a prime's NTT/multiplier replay or a group of key-switching units."""
+    if job[0] == "units":
+        return unit_kernels.run_group(job)
+    return _run_prime(job)
+
+
+def _unit_selection(trace: Trace, o: CompareOptions) -> list:
+    """``[(kernel index, rows)]`` of the selected unit-kind kernels (a ``bconv`` is selected
+    as a whole when any of its destination primes is)."""
+    out = []
+    for ki, k in enumerate(trace.kernels):
+        if k.kind not in UNIT_KINDS or (o.kernels is not None and k.id not in o.kernels):
+            continue
+        rows = [r for r, q in enumerate(k.primes) if o.primes is None or q in o.primes]
+        if k.kind == "bconv" and rows:
+            rows = list(range(k.rows))
+        if rows:
+            out.append((ki, rows))
+    return out
 
 
 def _edge_time(res: dict, edge: int) -> float:
@@ -278,8 +349,15 @@ def check_consistency(trace: Trace, options: CompareOptions | None = None) -> No
         rows = [r for r, q in enumerate(k.primes) if o.primes is None or q in o.primes]
         if max(k.primes, default=0) >= 1 << 32:
             raise InconsistentTraceError(f"{where}inconsistent trace: kernel {k.label}: prime above 2^32")
+        if k.kind == "bconv" and rows:
+            rows = list(range(k.rows))
         try:
-            bad = _check_product(k, rows) if k.kind == "modmul" else _check_transform(k, rows)
+            if k.kind in UNIT_KINDS:
+                bad = unit_kernels.check_kernel(k, rows)
+            elif k.kind == "modmul":
+                bad = _check_product(k, rows)
+            else:
+                bad = _check_transform(k, rows)
         except ValueError as e:   # e.g. a recorded prime that is not an NTT prime for n
             bad = f"the software kernel refuses it ({e})"
         if bad:
@@ -292,23 +370,50 @@ def compare(trace: Trace, options: CompareOptions | None = None, **kw) -> dict:
     o = options or CompareOptions(**kw)
     t0 = time.perf_counter()
     say = o.progress or (lambda s: None)
-    plan = _plan(trace, o)
-    if not plan:
+    by_prime = _plan(trace, o)
+    plan = _chunks(by_prime)
+    groups = unit_kernels.plan(trace, o, _unit_selection(trace, o))
+    if not plan and not groups:
         raise ValueError("compare: nothing to replay (filters selected no kernel rows)")
     check_consistency(trace, o)
     stats: dict = {}
-    per_prime = []
-    jobs = [_job(trace, q, slots, o, False) for q, slots in plan.items()]
+    per_prime, per_group = [], []
+    # the transform replays (the longest) first, so that the last one to finish is short
+    jobs = [_job(trace, q, slots, o, False) for q, slots in plan]
+    jobs += [unit_kernels.group_job(trace, g, o) for g in groups]
     nj = max(1, min(int(o.jobs), len(jobs)))
-    # where the per-prime replays run (sim.cluster): --cluster, else --jobs J = local:J
+    # where the replays run (sim.cluster): --cluster, else --jobs J = local:J
     where = o.cluster if o.cluster is not None else (f"local:{nj}" if nj > 1 else "serial")
-    say(f"replaying {sum(len(s['transforms']) for s in plan.values())} transforms and "
-        f"{sum(len(s['products']) for s in plan.values())} product rows over {len(plan)} primes "
+    nvec = sum(len(r) for _, r in _unit_selection(trace, o))
+    say(f"replaying {sum(len(s['transforms']) for _, s in plan)} transforms and "
+        f"{sum(len(s['products']) for _, s in plan)} product rows over {len(by_prime)} primes "
+        f"({len(plan)} simulations), "
+        f"{nvec} bconv/automorphism/mac rows in {len(groups)} unit groups "
         f"(lanes={o.lanes}, {o.multiplier}, cluster {where})")
     from ..cluster import cluster_client, map_ordered
-    with cluster_client(where) as client:   # results taken in prime order
-        for q, spec, res in map_ordered(client, _run_prime, jobs, key="replay-prime"):
-            _take(trace, q, plan[q], spec, res, o, stats, per_prime, say)
+    with cluster_client(where) as client, warnings.catch_warnings():   # results in job order
+        # the stimulus travels with each job (tens of MiB at most): not worth a Dask warning
+        warnings.filterwarnings("ignore", message="Sending large graph")
+        t_start = time.perf_counter()
+
+        def done(i, res):        # a progress line as each simulation finishes
+            name = (f"q={res[0]}" if i < len(plan) else res[0].label)
+            say(f"  finished {name} ({i + 1 - len(plan) if i >= len(plan) else i + 1} of "
+                f"{len(plan) if i < len(plan) else len(groups)} "
+                f"{'transform replays' if i < len(plan) else 'unit groups'}, "
+                f"{time.perf_counter() - t_start:.0f} s)")
+
+        results = map_ordered(client, _run_job, jobs, key="replay", on_result=done)
+    for (q, slots), (_, spec, res) in zip(plan, results[:len(plan)]):
+        _take(trace, q, slots, spec, res, o, stats, per_prime, say)
+    for entry, (g, res) in zip(groups, results[len(plan):]):
+        bad = unit_kernels.collect(trace, entry, res, o, stats)
+        per_group.append({"group": g.label, "units": [u.label for u in g.units],
+                          "vectors": sum(len(s) for s in entry["slots"]),
+                          "sim_cycles": int(res["sim_cycles"]), "mismatched_vectors": bad,
+                          "time_s": res["time_total_s"], "build_s": res["time_build_s"]})
+        say(f"  {g.label}: {len(g.units)} units, {res['sim_cycles']} cycles, {bad} mismatching, "
+            f"{res['time_total_s']:.1f} s")
 
     kernels, first = [], None
     for ki, k in enumerate(trace.kernels):
@@ -316,14 +421,15 @@ def compare(trace: Trace, options: CompareOptions | None = None, **kw) -> dict:
         if not rows:
             continue
         diffs = [(r, stats[(ki, r)]["diff"]) for r in rows if stats[(ki, r)]["diff"]]
-        entry = {"id": k.id, "kind": k.kind, "form": k.form, "op_path": k.op_path,
+        entry = {"id": k.id, "kind": k.kind, "unit": _unit_name(k, o), "form": k.form,
+                 "op_path": k.op_path,
                  "n": k.n, "vectors": len(rows), "words": sum(stats[(ki, r)]["words"] for r in rows),
                  "mismatches": len(diffs),
                  "mismatched_words": sum(d["mismatched_words"] for _, d in diffs)}
         if diffs:
             r, d = diffs[0]
-            entry["first_mismatch"] = {"kernel": k.id, "kind": k.kind, "op_path": k.op_path,
-                                       "row": r, "prime": k.primes[r], **d}
+            entry["first_mismatch"] = {"kernel": k.id, "kind": k.kind, "unit": _unit_name(k, o),
+                                       "op_path": k.op_path, "row": r, "prime": k.primes[r], **d}
             if first is None:
                 first = entry["first_mismatch"]
         kernels.append(entry)
@@ -347,21 +453,36 @@ def compare(trace: Trace, options: CompareOptions | None = None, **kw) -> dict:
             "n": trace.kernels[0].n,
             "rtl": {"lanes": o.lanes, "width": o.width, "multiplier": o.multiplier,
                     "fault": _fault_report(o)},
-            "primes": len(plan), "per_prime": per_prime, "kernels": kernels, "by_kind": by_kind,
+            "primes": len({trace.kernels[ki].primes[r] for ki, r in stats}), "per_prime": per_prime, "unit_groups": per_group,
+            "kernels": kernels, "by_kind": by_kind,
             "totals": totals, "first_mismatch": first, "pass": totals["mismatches"] == 0,
             "wall_s": round(time.perf_counter() - t0, 2)}
+
+
+def _unit_name(k, o: CompareOptions) -> str:
+    """The RTL unit a kernel replays on."""
+    if k.kind in UNIT_KINDS:
+        return unit_kernels.UNIT_CLASSES[k.kind]
+    if k.kind == "modmul":
+        return "MontgomeryMultiplier" if o.multiplier == "montgomery" else "BarrettMultiplier"
+    return "NttUnit"
 
 
 def _waves_for(trace: Trace, first: dict, o: CompareOptions, say) -> dict:
     """Replay the first failing row alone with an FST waveform; locate its first differing write."""
     ki = next(i for i, k in enumerate(trace.kernels) if k.id == first["kernel"])
     k, r, q = trace.kernels[ki], first["row"], first["prime"]
-    slots = {"transforms": [], "products": []}
-    slots["products" if k.kind == "modmul" else "transforms"].append((ki, r))
     say(f"rerunning kernel #{k.id} row {r} (q={q}) alone with waves")
-    _, spec, res = _run_prime(_job(trace, q, slots, o, True))
     stats: dict = {}
-    _collect(trace, q, slots, res, o, stats)
+    if k.kind in UNIT_KINDS:
+        entry = unit_kernels.waves_entry(trace, ki, r, o)
+        _, res = unit_kernels.run_group(unit_kernels.group_job(trace, entry, o, waves=True))
+        unit_kernels.collect(trace, entry, res, o, stats)
+    else:
+        slots = {"transforms": [], "products": []}
+        slots["products" if k.kind == "modmul" else "transforms"].append((ki, r))
+        _, spec, res = _run_prime(_job(trace, q, slots, o, True))
+        _collect(trace, q, slots, res, o, stats)
     d = stats[(ki, r)]["diff"] or {}
     return {"file": res.get("waves"), "kernel": k.id, "row": r, "prime": q,
             "cycle": d.get("edge"), "time_ns": d.get("time_ns"), "stage": d.get("stage"),

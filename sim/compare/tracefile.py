@@ -1,14 +1,20 @@
 """The hardware-replay trace file (``.npz`` arrays + a JSON manifest); see docs/trace-format.md.
 
 One file holds the integer inputs and outputs of every captured kernel call of a software
-run -- forward NTT (``ntt``), inverse NTT (``intt``) and elementwise modular multiply
-(``modmul``) -- plus, for the transforms, the array after every butterfly stage. It is a
-single NumPy ``.npz`` archive:
+run -- forward NTT (``ntt``), inverse NTT (``intt``), elementwise modular multiply
+(``modmul``), fast basis conversion (``bconv``), automorphism (``automorphism``) and
+multiply-accumulate / multiply-subtract (``mac``) -- plus, for the transforms, the array
+after every butterfly stage. It is a single NumPy ``.npz`` archive:
 
 * ``manifest``: a ``uint8`` array holding UTF-8 JSON (format name, version, parameters,
   program, and one entry per kernel naming its arrays);
 * ``kNNNN_<name>``: the ``uint64`` arrays of kernel ``NNNN`` (``input``, ``output``,
-  ``stages`` for transforms; ``a``, ``b``, ``output`` for ``modmul``).
+  ``stages`` for transforms; ``a``, ``b``, ``output`` for ``modmul``; ``input``, ``output``
+  for ``bconv`` and ``automorphism``; ``a``, ``b``, ``acc``, ``output`` for ``mac``).
+
+Version 2 added the kinds ``bconv``, ``automorphism`` and ``mac`` and the manifest fields
+``src_primes`` (bconv), ``galois`` and ``order`` (automorphism); version 1 files (NTT, INTT
+and modmul only) still load.
 
 :func:`save` validates shapes before writing and records in the manifest a ``checksum``
 (SHA-256 over the arrays, in manifest order: :func:`arrays_checksum`); :func:`load` checks
@@ -31,11 +37,27 @@ import numpy as np
 from sw.atomicio import atomic_open
 
 FORMAT = "fhesim-hwtrace"
-VERSION = 1
-KINDS = ("ntt", "intt", "modmul")
+VERSION = 2
+#: Versions :func:`load` reads.
+READ_VERSIONS = (1, 2)
+KINDS = ("ntt", "intt", "modmul", "bconv", "automorphism", "mac")
+#: The kinds a version 1 file may hold.
+KINDS_V1 = ("ntt", "intt", "modmul")
 MODMUL_FORMS = ("mul", "mulconst", "submulconst")
+#: ``fast``: the software's fast conversion (its output is the kernel's); ``exact-fast``: the
+#: fast-conversion step of an exact (float-corrected) conversion, whose correction follows
+#: as a ``mac`` kernel of form ``msub`` (docs/trace-format.md).
+BCONV_FORMS = ("fast", "exact-fast")
+#: ``mac``: ``acc + a*b``; ``msub``: ``acc - a*b`` (mod q).
+MAC_FORMS = ("mac", "msub")
+AUTOMORPHISM_ORDERS = ("coeff", "eval")
+#: Arrays each kind must hold.
+ARRAYS = {"ntt": ("input", "output", "stages"), "intt": ("input", "output", "stages"),
+          "modmul": ("a", "b", "output"), "bconv": ("input", "output"),
+          "automorphism": ("input", "output"), "mac": ("a", "b", "acc", "output")}
+FORMS = {"modmul": MODMUL_FORMS, "bconv": BCONV_FORMS, "mac": MAC_FORMS}
 
-__all__ = ["FORMAT", "VERSION", "KINDS", "Kernel", "Trace", "TraceFormatError", "save", "load",
+__all__ = ["FORMAT", "VERSION", "READ_VERSIONS", "KINDS", "Kernel", "Trace", "TraceFormatError", "save", "load",
            "arrays_checksum"]
 
 # what a damaged .npz / manifest can raise inside numpy, zipfile, zlib and json
@@ -58,7 +80,14 @@ class Kernel:
     * ``ntt`` / ``intt``: ``input`` (rows, n), ``output`` (rows, n) and ``stages``
       (rows, log2 n, n): the whole array after butterfly stage ``s`` (canonical residues;
       for ``intt`` before the final ``n^-1`` scaling, which gives ``output``);
-    * ``modmul``: ``a``, ``b`` (rows, n) multiplier operands and ``output = a*b mod q``.
+    * ``modmul``: ``a``, ``b`` (rows, n) multiplier operands and ``output = a*b mod q``;
+    * ``bconv``: ``input`` (len(src_primes), n) residues mod ``src_primes``, ``output``
+      (rows, n) the fast conversion to ``primes`` (the destination primes);
+    * ``automorphism``: ``input``, ``output`` (rows, n): ``X -> X^galois`` in ``order``
+      (``coeff``: natural coefficient order with sign flips; ``eval``: bit-reversed
+      evaluation order, a permutation);
+    * ``mac``: ``a``, ``b``, ``acc`` (rows, n) and ``output = acc + a*b`` (form ``mac``) or
+      ``acc - a*b`` (form ``msub``) mod q.
     """
 
     id: int
@@ -68,8 +97,11 @@ class Kernel:
     op: str | None = None            # innermost operation kind (e.g. "modup")
     op_path: str | None = None       # outermost -> innermost, e.g. "cmult/relin/keyswitch/modup"
     op_id: int | None = None
-    form: str | None = None          # modmul: how the software called it (MODMUL_FORMS)
+    form: str | None = None          # modmul / bconv / mac: FORMS[kind]
     arrays: dict = field(default_factory=dict)
+    src_primes: tuple[int, ...] = ()  # bconv: the source primes (``primes``: destination)
+    galois: int | None = None        # automorphism: the Galois element
+    order: str | None = None         # automorphism: "coeff" or "eval"
 
     @property
     def rows(self) -> int:
@@ -88,27 +120,49 @@ class Kernel:
         return f"#{self.id} {self.kind}{'/' + self.form if self.form else ''} in {self.op_path}"
 
     def manifest_entry(self) -> dict:
-        return {"id": self.id, "kind": self.kind, "direction": self.direction, "form": self.form,
-                "n": self.n, "rows": self.rows, "primes": list(self.primes), "op": self.op,
-                "op_path": self.op_path, "op_id": self.op_id,
-                "arrays": {role: _key(self.id, role) for role in sorted(self.arrays)}}
+        e = {"id": self.id, "kind": self.kind, "direction": self.direction, "form": self.form,
+             "n": self.n, "rows": self.rows, "primes": list(self.primes), "op": self.op,
+             "op_path": self.op_path, "op_id": self.op_id,
+             "arrays": {role: _key(self.id, role) for role in sorted(self.arrays)}}
+        if self.kind == "bconv":
+            e["src_primes"] = list(self.src_primes)
+        if self.kind == "automorphism":
+            e["galois"], e["order"] = self.galois, self.order
+        return e
 
     def validate(self) -> None:
         if self.kind not in KINDS:
             raise TraceFormatError(f"kernel {self.id}: kind {self.kind!r} not in {KINDS}")
-        need = ("input", "output", "stages") if self.kind != "modmul" else ("a", "b", "output")
-        missing = [r for r in need if r not in self.arrays]
+        missing = [r for r in ARRAYS[self.kind] if r not in self.arrays]
         if missing:
             raise TraceFormatError(f"kernel {self.id} ({self.kind}): missing arrays {missing}")
-        if self.kind == "modmul" and self.form not in MODMUL_FORMS:
-            raise TraceFormatError(f"kernel {self.id}: modmul form {self.form!r} not in {MODMUL_FORMS}")
-        shape = (self.rows, self.n)
+        extra = sorted(set(self.arrays) - set(ARRAYS[self.kind]))
+        if extra:
+            raise TraceFormatError(f"kernel {self.id} ({self.kind}): unexpected arrays {extra}")
+        if self.kind in FORMS and self.form not in FORMS[self.kind]:
+            raise TraceFormatError(f"kernel {self.id}: {self.kind} form {self.form!r} not in "
+                                   f"{FORMS[self.kind]}")
+        if self.kind == "bconv":
+            if not self.src_primes or min(self.src_primes) < 2 or set(self.src_primes) & set(self.primes):
+                raise TraceFormatError(f"kernel {self.id}: bconv src_primes {self.src_primes[:4]} "
+                                       "invalid (empty, below 2 or shared with the destination primes)")
+        if self.kind == "automorphism":
+            g = self.galois
+            if isinstance(g, bool) or not isinstance(g, int) or g % 2 == 0 or not 0 < g < 2 * self.n:
+                raise TraceFormatError(f"kernel {self.id}: automorphism galois {g!r} must be an odd "
+                                       f"int in (0, 2n={2 * self.n})")
+            if self.order not in AUTOMORPHISM_ORDERS:
+                raise TraceFormatError(f"kernel {self.id}: automorphism order {self.order!r} not in "
+                                       f"{AUTOMORPHISM_ORDERS}")
         for role, arr in self.arrays.items():
+            primes = self.src_primes if (self.kind, role) == ("bconv", "input") else self.primes
+            shape = (len(primes), self.n)
             want = (self.rows, self.log_n, self.n) if role == "stages" else shape
-            if arr.shape != want or arr.dtype != np.uint64:
-                raise TraceFormatError(f"kernel {self.id} array {role!r}: shape {arr.shape} "
-                                       f"dtype {arr.dtype}, expected {want} uint64")
-            q = np.array(self.primes, dtype=np.uint64).reshape((-1,) + (1,) * (arr.ndim - 1))
+            if not isinstance(arr, np.ndarray) or arr.shape != want or arr.dtype != np.uint64:
+                raise TraceFormatError(f"kernel {self.id} array {role!r}: shape "
+                                       f"{getattr(arr, 'shape', None)} dtype {getattr(arr, 'dtype', None)}, "
+                                       f"expected {want} uint64")
+            q = np.array(primes, dtype=np.uint64).reshape((-1,) + (1,) * (arr.ndim - 1))
             if (arr >= q).any():
                 raise TraceFormatError(f"kernel {self.id} array {role!r} holds values >= q")
 
@@ -120,6 +174,7 @@ class Trace:
     meta: dict
     kernels: list[Kernel]
     path: Path | None = None
+    version: int = VERSION           # the file's format version (save always writes VERSION)
 
     def primes(self) -> list[int]:
         """Distinct primes, in order of first use."""
@@ -214,9 +269,10 @@ def _load(path: Path) -> Trace:
         man = _manifest(path, z)
         if man.get("format") != FORMAT:
             raise TraceFormatError(f"{path}: format {man.get('format')!r}, expected {FORMAT!r}")
-        if man.get("version") != VERSION:
-            raise TraceFormatError(f"{path}: format version {man.get('version')!r}, "
-                                   f"this fhesim reads version {VERSION}")
+        version = man.get("version")
+        if isinstance(version, bool) or version not in READ_VERSIONS:
+            raise TraceFormatError(f"{path}: format version {version!r}, this fhesim reads "
+                                   f"versions {', '.join(map(str, READ_VERSIONS))}")
         if not isinstance(man.get("kernels"), list):
             raise TraceFormatError(f"{path}: the manifest has no kernel list")
         data: dict = {}
@@ -227,10 +283,14 @@ def _load(path: Path) -> Trace:
                 if key not in z.files:
                     raise TraceFormatError(f"{path}: kernel {e['id']} array {key!r} missing")
                 arrays[role] = data[key] = z[key]
+            if version == 1 and e["kind"] not in KINDS_V1:
+                raise TraceFormatError(f"{path}: kernel {e['id']}: kind {e['kind']!r} is not one "
+                                       f"of version 1 ({', '.join(KINDS_V1)})")
             k = Kernel(id=int(e["id"]), kind=e["kind"], n=int(e["n"]),
                        primes=tuple(int(q) for q in e["primes"]), op=e.get("op"),
                        op_path=e.get("op_path"), op_id=e.get("op_id"), form=e.get("form"),
-                       arrays=arrays)
+                       arrays=arrays, src_primes=tuple(int(q) for q in e.get("src_primes") or ()),
+                       galois=e.get("galois"), order=e.get("order"))
             if k.n < 2 or k.n & (k.n - 1) or not k.primes or min(k.primes) < 2:
                 raise TraceFormatError(f"{path}: kernel {k.id}: n={k.n} / primes {k.primes[:4]} invalid")
             try:
@@ -240,7 +300,7 @@ def _load(path: Path) -> Trace:
             kernels.append(k)
         _verify_checksum(path, man, data)
     meta = {k: v for k, v in man.items() if k not in ("kernels", "format", "version", "checksum")}
-    return Trace(meta=meta, kernels=kernels, path=path)
+    return Trace(meta=meta, kernels=kernels, path=path, version=version)
 
 
 def _verify_checksum(path, man: dict, data: dict) -> None:

@@ -500,10 +500,22 @@ class Bootstrapper:
         """Bytes held by the plaintext cache."""
         return sum(v.nbytes for v in self._pt_cache.values())
 
-    def _cts(self, x: Ciphertext, g: int) -> list[Ciphertext]:
-        ev, p, plan = self.ev, self.params, self.plan
-        view = plan.view
-        x = Ciphertext(x.polys, x.level, x.scale, view, p, x.key_id)
+    def cts_level(self, x: Ciphertext, index: int = 0, g: int = 1) -> Ciphertext:
+        """Level ``index`` of CoeffsToSlots alone (one baby-step giant-step linear transform
+        and its rescale) on ``x``, with the constants of :meth:`bootstrap` for a sub-ring
+        trace factor ``g``: a slice of a bootstrap (e.g. to capture its kernels)."""
+        if not 0 <= index < self.cts_depth:
+            raise ValueError(f"cts_level: index={index} must lie in [0, {self.cts_depth})")
+        p, plan = self.params, self.plan
+        x = Ciphertext(x.polys, x.level, x.scale, plan.view, p, x.key_id)
+        f = self.cts_factors(g)[index]
+        return self._bsgs(x, f, plan.cts_n1[index], plan.cts_period[index],
+                          p.level_scale(x.level - 1), ("cts", index))
+
+    def cts_factors(self, g: int) -> list[dict]:
+        """The diagonals of every CoeffsToSlots level as :meth:`bootstrap` applies them
+        (with the trace factor ``g``, the range ``1/(K+1)`` and the conjugate halving)."""
+        plan = self.plan
         facs = [dict(f) for f in plan.cts]
         # constants: trace factor g, range 1/(K+1), and 1/2 for the conjugate addition
         c = 1.0 / (g * self.spec.half_range)
@@ -514,6 +526,13 @@ class Bootstrapper:
             facs[-1] = dft.scale_rows(facs[-1], d1)
         else:
             facs[-1] = dft.scale(facs[-1], 0.5)
+        return facs
+
+    def _cts(self, x: Ciphertext, g: int) -> list[Ciphertext]:
+        ev, p, plan = self.ev, self.params, self.plan
+        view = plan.view
+        x = Ciphertext(x.polys, x.level, x.scale, view, p, x.key_id)
+        facs = self.cts_factors(g)
         for i, (f, n1, per) in enumerate(zip(facs, plan.cts_n1, plan.cts_period)):
             target = p.level_scale(x.level - 1)
             x = self._bsgs(x, f, n1, per, target, ("cts", i))

@@ -163,7 +163,7 @@ def _apply(ctx: CkksContext, ext, level: int, rows: KeyRows, galois: int | None)
     perm = None if galois is None else K.eval_permutation(p.n, galois)
     # compact (uint32) keys are read as they are stored: the kernel widens each word as it
     # multiplies (copying the used rows to uint64 first cost ~230 MB per key switch at N = 2^16)
-    o0, o1 = K.ks_inner(ext, qpb, rows.b, rows.a, rows.rowmap, nd, perm)
+    o0, o1 = K.ks_inner(ext, qpb, rows.b, rows.a, rows.rowmap, nd, perm, galois=galois)
     with trace.op("moddown", n=p.n, primes_in=len(qpb), primes_out=L, level_in=level, level_out=level):
         u0 = mod_down(RnsPoly(qpb, o0, True), L, consume=True)
         u1 = mod_down(RnsPoly(qpb, o1, True), L, consume=True)

@@ -458,6 +458,13 @@ class EncryptedResNet:
         v = sess.encoder.decode(sess.decryptor.decrypt(ct))
         return np.real(v[: self.model.num_classes]) * self.units["logits"]
 
+    def linear(self, sess: HeSession, ct, name: str):
+        """The linear layer ``name`` of the graph (a multiplexed convolution, shortcut or
+        the FC layer) alone on ``ct``: one level, as :meth:`run` evaluates it."""
+        if name not in self.maps:
+            raise ValueError(f"linear: no linear layer {name!r} (choose from {', '.join(self.maps)})")
+        return self._linear(sess, ct, self.maps[name])
+
     def _linear(self, sess: HeSession, ct, m: LinearMap):
         ev, enc, p = sess.ev, sess.encoder, self.params
         delta = p.default_scale

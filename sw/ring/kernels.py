@@ -213,7 +213,8 @@ def bconv(a, conv: BasisConverter, exact: bool = False, out=None, rowidx=None):
     ``exact=False``: fast conversion (``x + u Q_src``, ``0 <= u < len(src)``).
     ``exact=True``: the centered representative of ``x`` mod ``Q_src`` (float-corrected).
     ``out``/``rowidx``: write target row ``j`` into ``out[rowidx[j]]`` (else a new array).
-    Kernel: :func:`sw.kernels.bconv.bconv_kernel`.
+    Kernel: :func:`sw.kernels.bconv.bconv_kernel`. Kept data: ``input`` (the ``src`` rows),
+    ``output`` (the ``dst`` rows, in ``dst`` order), ``src_primes`` and ``exact``.
     """
     if _live("bconv", a):
         pl = conv.plan
@@ -225,7 +226,9 @@ def bconv(a, conv: BasisConverter, exact: bool = False, out=None, rowidx=None):
                      pl.pmod, rowidx)
     else:
         out = None
-    _report("bconv", conv.dst, a, out, src=len(conv.src), dst=len(conv.dst))
+    rows = conv.plan.rows if rowidx is None else rowidx
+    _report("bconv", conv.dst, a, out, src=len(conv.src), dst=len(conv.dst),
+            extra=lambda: {"output": out[rows], "src_primes": conv.src.primes, "exact": bool(exact)})
     return out
 
 
@@ -233,7 +236,8 @@ def bconv(a, conv: BasisConverter, exact: bool = False, out=None, rowidx=None):
 # key switching inner product and automorphisms
 # ---------------------------------------------------------------------------------------
 
-def ks_inner(ext, basis: RnsBasis, kb, ka, rowmap: np.ndarray, ndigits: int, perm=None):
+def ks_inner(ext, basis: RnsBasis, kb, ka, rowmap: np.ndarray, ndigits: int, perm=None,
+             galois: int | None = None):
     """Fused ``(sum_i ext_i * kb_i, sum_i ext_i * ka_i)`` over ``ndigits`` digits.
 
     ``ext``: (ndigits, len(basis), n) digits in evaluation form; ``kb``, ``ka``: key digit
@@ -241,8 +245,10 @@ def ks_inner(ext, basis: RnsBasis, kb, ka, rowmap: np.ndarray, ndigits: int, per
     ``rowmap`` match ``basis``; ``perm``: an optional evaluation-form automorphism applied
     to the digits first. Reported as
     ``automorphism`` (ndigits x rows, if ``perm``), ``modmul`` (2 x ndigits) and ``modadd``
-    (2 x (ndigits - 1)). When the recorder keeps ``modmul`` data, the per-digit products
-    are computed separately and attached to the ``modmul`` report (see :func:`_ks_inner_data`).
+    (2 x (ndigits - 1)). When the recorder keeps ``modmul``, ``mac`` or ``automorphism``
+    data, the per-digit products are computed separately and attached to the ``modmul``
+    report (see :func:`_ks_inner_data`); ``galois`` (the Galois element of ``perm``) is
+    only recorded there.
     """
     o0 = o1 = None
     data = None
@@ -253,8 +259,11 @@ def ks_inner(ext, basis: RnsBasis, kb, ka, rowmap: np.ndarray, ndigits: int, per
         use = perm is not None
         _nb.ks_inner(ext, perm if use else np.zeros(1, np.int64), use, kb, ka, rowmap,
                      basis.q, basis.consts.r32, basis.mu, basis.s1, basis.s2, o0, o1)
-        if trace.wants_data("modmul"):   # only when a recorder keeps data: off the hot path
+        if (trace.wants_data("modmul") or trace.wants_data("mac")
+                or trace.wants_data("automorphism")):   # only when kept: off the hot path
             data = _ks_inner_data(ext, basis, kb, ka, rowmap, ndigits, perm, o0, o1)
+            if perm is not None:
+                data.update({"ks_ext": np.array(ext[:ndigits], copy=True), "ks_galois": galois})
     if perm is not None:
         trace.report_kernel("automorphism", len(basis), basis.n, count=ndigits)
     trace.report_kernel("modmul", len(basis), basis.n, count=2 * ndigits, data=data)
@@ -270,7 +279,8 @@ def _ks_inner_data(ext, basis: RnsBasis, kb, ka, rowmap, ndigits: int, perm, o0,
     digit as the multiplier sees it (after the automorphism ``perm``), ``input_b`` the key
     row, ``output`` the product ``mod q``. ``ks_sum`` (2, R, n) is the fused kernel's own
     result (``o0``, ``o1``): the modular sum of the products over the digits (checked by the
-    capture); ``ks_digits`` = ``ndigits``."""
+    capture); ``ks_digits`` = ``ndigits``. With ``perm``, :func:`ks_inner` adds ``ks_ext``
+    (the digits before the automorphism, (ndigits, R, n)) and ``ks_galois``."""
     q = basis.q[:, None]
     rm = np.asarray(rowmap, dtype=np.int64)
     a_rows, b_rows = [], []
@@ -352,7 +362,8 @@ def automorphism(a, basis: RnsBasis, galois: int, is_ntt: bool):
         else:
             dst, negm = coeff_permutation(basis.n, galois)
             _nb.permute_sign_rows(a, dst, negm, basis.q, out)
-    _report("automorphism", basis, a, out)
+    _report("automorphism", basis, a, out,
+            extra=lambda: {"galois": int(galois), "order": "eval" if is_ntt else "coeff"})
     return out
 
 

@@ -67,7 +67,10 @@ class KernelCall:
         ``"ks_sum"`` (its fused result, shape (2, primes, n)) and ``"ks_digits"``; the call's
         ``primes`` and ``count`` (what the op trace counts) are unchanged. ``mac`` data
         carry ``"form"`` ``"mac"``, ``"input_b"`` and ``"acc"`` (the sum before the call):
-        ``output = acc + input * input_b``.
+        ``output = acc + input * input_b``. ``bconv`` data carry ``"src_primes"`` and
+        ``"exact"`` (``output`` in destination order); ``automorphism`` data ``"galois"`` and
+        ``"order"`` (``"eval"`` or ``"coeff"``); the inner product's data, when it applies an
+        automorphism, ``"ks_ext"`` (the digits before it) and ``"ks_galois"``.
     """
 
     kind: str
