@@ -168,7 +168,8 @@ def run(args):
         f"{res['method']} ReLU {res['degrees']}, {res['bootstraps_planned']} bootstraps planned "
         f"(at {'/'.join(map(str, res['boot_slots']))} slots); "
         f"compile {res['compile_seconds']} s, key generation {res['keygen_seconds']} s "
-        f"({res['rotation_keys']} network rotation keys truncated to level {res['key_level']}, "
+        f"({res['rotation_keys']} network rotation steps; keys not shared with bootstrapping, by the "
+        f"level they are truncated to: {res.get('network_key_levels', {})}; "
         f"{res['key_gib']} GiB of evaluation keys); bootstrapping giant steps {args.giant_steps}; "
         f"whole run {wall:.0f} s; peak_gb: this process's peak resident memory (getrusage ru_maxrss, "
         f"{'all images and workers not included' if getattr(args, 'cluster', None) else 'whole run'})",

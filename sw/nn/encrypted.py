@@ -141,11 +141,15 @@ class HeSession:
         if progress and not trace.is_dry_run():
             from tqdm import tqdm
             it = tqdm(steps, desc="rotation keys", unit="key", leave=False)
+        #: level -> number of network-only rotation keys truncated to it
+        self.network_key_levels: dict[int, int] = {}
         for s in it:   # one key at a time, each truncated to the highest level it serves
             lvl = levels[s]
-            self.keys.rotation.update(kg.gen_rotation_keys(
-                sk, [s], level=None if lvl == params.max_level else lvl, compact=compact,
-                skip=self.keys.rotation))
+            new = kg.gen_rotation_keys(sk, [s], level=None if lvl == params.max_level else lvl,
+                                       compact=compact, skip=self.keys.rotation)
+            if new:
+                self.network_key_levels[lvl] = self.network_key_levels.get(lvl, 0) + 1
+            self.keys.rotation.update(new)
         self.key_level = top
         self.encoder = Encoder(self.ctx)
         self.encryptor = Encryptor(self.ctx, self.keys.public if self.keys.public is not None else sk,
@@ -167,6 +171,7 @@ class HeSession:
         self.bootstrappers = dict(bootstrappers)
         self.bootstrapper = self.bootstrappers[max(self.bootstrappers)] if self.bootstrappers else None
         self.key_level = key_level
+        self.network_key_levels = {}      # not recorded in a key file
         self.encoder, self.encryptor, self.decryptor = Encoder(ctx), None, None
         self.ev = Evaluator(ctx, keys)
         self.keygen_seconds = 0.0

@@ -212,4 +212,5 @@ def run_infer(model: str, geometry: str, params_name: str, images: int, *, metho
                 bootstraps_planned=plan.n_bootstraps, compile_seconds=round(compile_s, 1),
                 keygen_seconds=round(keygen_s, 1), rotation_keys=len(enn.rotation_steps()),
                 key_gib=round(sess.key_bytes / 2 ** 30, 2), key_level=sess.key_level,
+                network_key_levels={str(k): v for k, v in sorted(sess.network_key_levels.items())},
                 images=rows, **summarize(rows), bound_warnings=bound_warnings)
