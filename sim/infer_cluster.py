@@ -49,7 +49,8 @@ def _prepare(spec: dict, images: int, start: int, seed: int, allow_insecure: boo
     net = load_model(spec["model"], spec["geometry"])
     plain_poly, plain_exact, bound_warnings = _plain_check(enn, net, x, log)
     t0 = time.time()
-    sess = enn.session(bootstrap=spec["bootstrap"], seed=seed, sparse_bootstrap=spec["sparse_bootstrap"])
+    sess = enn.session(bootstrap=spec["bootstrap"], seed=seed, sparse_bootstrap=spec["sparse_bootstrap"],
+                       giant_steps=spec["giant_steps"])
     keygen_s = time.time() - t0
     fresh = sess.boot_level if sess.boot_level is not None else params.max_level
     cts = [serialize.dumps(enn.encrypt(sess, x[i], fresh)) for i in range(images)]   # in order: same randomness
@@ -65,6 +66,7 @@ def _summary(spec: dict, st: dict, rows: list[dict], key_info: dict) -> dict:
     mean = (lambda v: float(np.mean(v)) if v else float("nan"))
     return dict(model=spec["model"], geometry=spec["geometry"], params=spec["params"],
                 insecure=not params.is_secure, method=spec["method"], sparse_bootstrap=spec["sparse_bootstrap"],
+                giant_steps=spec["giant_steps"],
                 boot_slots=key_info["boot_slots"], degrees=list(act.degrees), levels_per_activation=act.depth,
                 slots=enn.slots, bootstraps_planned=enn.plan(st["fresh"], key_info["boot_level"]).n_bootstraps,
                 compile_seconds=round(st["compile_s"], 1), keygen_seconds=round(st["keygen_s"], 1),
@@ -101,7 +103,8 @@ def run_infer_cluster(model: str, geometry: str, params_name: str, images: int, 
                       method: str = "composite", degree: int = 15, allow_insecure: bool = False,
                       start: int = 0, seed: int = 1, bootstrap: bool = True, threads: int | None = None,
                       log=print, on_image=None, layer_times: bool = False, sparse_bootstrap: bool = False,
-                      keys_path=None, skip=frozenset(), wrap=None, connect_timeout: float = 5.0) -> dict:
+                      keys_path=None, skip=frozenset(), wrap=None, connect_timeout: float = 5.0,
+                      giant_steps: str = "keys") -> dict:
     """Encrypted inference of test images ``start .. start + images - 1`` on ``cluster``
     (:func:`sim.cluster.parse_cluster`; see the module docstring). Arguments as
     :func:`sw.nn.infer.run_infer`, and ``keys_path`` (key file the workers can read; default
@@ -114,7 +117,7 @@ def run_infer_cluster(model: str, geometry: str, params_name: str, images: int, 
 
     cspec = parse_cluster(cluster)
     spec = job_spec(model, geometry, params_name, method=method, degree=degree, bootstrap=bootstrap,
-                    sparse_bootstrap=sparse_bootstrap)
+                    sparse_bootstrap=sparse_bootstrap, giant_steps=giant_steps)
     st = _prepare(spec, images, start, seed, allow_insecure, threads, log)
     sess, enn = st["sess"], st["enn"]
     data = eval_key_bytes(sess, spec)

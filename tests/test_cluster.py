@@ -148,6 +148,26 @@ def test_key_file_holds_no_secret_and_refuses_other_parameters(keyed):
         read_manifest(data[:-10] + b"0" * 10)
 
 
+def test_key_file_carries_minimum_key_switching():
+    """A session with ``giant_steps="min"`` writes its bootstrapping option into the key file;
+    the worker's session bootstraps with it (same steps, same keys), and a key file of the
+    other option is refused for this network, naming the field."""
+    from sw.nn.evalkeys import KeyFileError, build_network, check_manifest, eval_key_bytes, job_spec, \
+        load_session, read_manifest
+    spec = job_spec("resnet20", "digits8", "toy-boot-n11", giant_steps="min")
+    enn, _ = build_network(spec, allow_insecure=True)
+    sess = enn.session(bootstrap=True, seed=1, giant_steps="min")
+    data = eval_key_bytes(sess, spec)
+    manifest, _ = read_manifest(data)
+    assert manifest["bootstrap"]["giant_steps"] == "min"
+    ws = load_session(data, enn, spec)
+    assert ws.bootstrapper.cfg.giant_steps == "min"
+    assert ws.bootstrapper.plan.steps == sess.bootstrapper.plan.steps
+    assert set(ws.keys.rotation) == set(sess.keys.rotation)
+    with pytest.raises(KeyFileError, match="giant_steps 'min' \\(keys\\) vs 'keys'"):
+        check_manifest(manifest, enn.params, dict(spec, giant_steps="keys"))
+
+
 def test_worker_session_gives_bit_identical_logits(keyed):
     import numpy as np
 

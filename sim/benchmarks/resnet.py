@@ -66,8 +66,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no tqdm progress bars")
     parser.add_argument("--sparse-bootstrap", action="store_true",
                         help="bootstrap each stage at its own slot period (see fhesim infer)")
-    parser.add_argument("--giant-steps", choices=("keys", "min"), default="keys",
-                        help="bootstrapping DFT giant steps (see fhesim infer; min: fewer keys)")
+    parser.add_argument("--giant-steps", choices=("keys", "min"), default="min",
+                        help="bootstrapping DFT giant steps (see fhesim infer; min, the default: fewer keys)")
     from sim.cluster import add_cluster_argument
     add_cluster_argument(parser, default_help="none: the images one after another in this process")
     parser.add_argument("--project", default="", metavar="MODELS",
@@ -123,11 +123,8 @@ def run(args):
     t0 = time.time()
     kw = dict(method=args.method, degree=args.degree, allow_insecure=args.allow_insecure, start=args.start,
               threads=args.threads, log=lambda m: None, layer_times=True, sparse_bootstrap=args.sparse_bootstrap)
-    if args.giant_steps != "keys":
-        kw["giant_steps"] = args.giant_steps
+    kw["giant_steps"] = args.giant_steps
     if getattr(args, "cluster", None):   # several images at once on a Dask cluster
-        if args.giant_steps != "keys":
-            raise ValueError("--giant-steps min does not run with --cluster yet; run without --cluster")
         from sim.infer_cluster import run_infer_cluster
         res = run_infer_cluster(args.model, args.geometry, args.params, args.images, cluster=args.cluster, **kw)
     else:

@@ -129,10 +129,6 @@ def _cmd_cluster(args: argparse.Namespace) -> int:
     (:func:`sim.infer_cluster.run_infer_cluster`); rows stream to ``--jsonl``."""
     from sim.infer_cluster import run_infer_cluster
     from sw.ckks.serialize import SerializationError
-    if args.giant_steps != "keys":
-        print("fhesim infer: error: --giant-steps min does not run with --cluster yet (the key file "
-              "records one giant-step key per step); run without --cluster", file=sys.stderr)
-        return 2
     try:
         prior, skip, on_image = _rows(args)
         if len(skip) == args.images:
@@ -142,7 +138,7 @@ def _cmd_cluster(args: argparse.Namespace) -> int:
                                 start=args.start, seed=args.seed, bootstrap=not args.no_bootstrap,
                                 threads=args.threads, log=lambda m: print(m, file=sys.stderr),
                                 on_image=on_image, sparse_bootstrap=args.sparse_bootstrap,
-                                keys_path=args.keys, skip=skip)
+                                keys_path=args.keys, skip=skip, giant_steps=args.giant_steps)
         res = _merge_prior(res, prior)
     except (ValueError, KeyError, FileNotFoundError, SerializationError) as e:
         print(f"fhesim infer: error: {e}", file=sys.stderr)
@@ -184,10 +180,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--sparse-bootstrap", action="store_true",
                    help="bootstrap each stage at its own slot period (cifar32: 16384/8192/4096; ~4%% "
                         "faster bootstraps on a CPU, ~1.5 GB more memory at n16-128)")
-    p.add_argument("--giant-steps", choices=("keys", "min"), default="keys",
-                   help="bootstrapping DFT giant steps: one key per step (keys) or ARK's minimum key "
-                        "switching (min: Horner steps by +-n1, same key switches, fewer keys; n16-128 "
-                        "at 2^14 slots: 24 instead of 36 bootstrapping rotation keys)")
+    p.add_argument("--giant-steps", choices=("keys", "min"), default="min",
+                   help="bootstrapping DFT giant steps: ARK's minimum key switching (min, the default: "
+                        "Horner steps by +-n1, same key switches, fewer keys; n16-128 at 2^14 slots: 24 "
+                        "instead of 36 bootstrapping rotation keys) or one key per step (keys)")
     p.add_argument("--allow-insecure", action="store_true", help="allow insecure toy parameter sets")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, help="numba threads (default: 1 for N <= 2^12)")

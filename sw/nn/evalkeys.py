@@ -39,7 +39,7 @@ MAGIC = b"FHESIMEK"
 VERSION = 1
 _HEAD = struct.Struct("<8sHHI")
 _SPEC_FIELDS = ("model", "geometry", "params", "method", "degree", "bootstrap", "sparse_bootstrap",
-                "calibration")
+                "calibration", "giant_steps")
 
 
 class KeyFileError(ValueError):
@@ -47,12 +47,13 @@ class KeyFileError(ValueError):
 
 
 def job_spec(model: str, geometry: str, params: str, *, method: str = "composite", degree: int = 15,
-             bootstrap: bool = True, sparse_bootstrap: bool = False, calibration: int = 256) -> dict:
+             bootstrap: bool = True, sparse_bootstrap: bool = False, calibration: int = 256,
+             giant_steps: str = "keys") -> dict:
     """What a worker needs to rebuild the compiled network (everything but keys), as a
     JSON-able dict (the same arguments give the same network, bit for bit)."""
     return dict(model=model, geometry=geometry, params=params, method=method, degree=int(degree),
                 bootstrap=bool(bootstrap), sparse_bootstrap=bool(sparse_bootstrap and bootstrap),
-                calibration=int(calibration))
+                calibration=int(calibration), giant_steps=str(giant_steps))
 
 
 def build_network(spec: dict, *, allow_insecure: bool = False):
@@ -106,6 +107,7 @@ def eval_key_bytes(sess, spec: dict) -> bytes:
         keys.append(_swk_entry("decapsulate", bk.from_sparse, arrays))
         arrays["encapsulate/b"], arrays["encapsulate/a"] = bk.to_sparse.b.data, bk.to_sparse.a.data
         boot = {"slots": sorted(sess.bootstrappers, reverse=True), "compact_keys": bool(bk.config.compact_keys),
+                "giant_steps": bk.config.giant_steps,
                 "encapsulate_primes": list(bk.to_sparse.basis.primes), "encapsulate_q_count": bk.to_sparse.q_count}
     buf = io.BytesIO()
     np.savez(buf, **arrays)
@@ -227,7 +229,8 @@ def load_session(source, enn, spec: dict):
         basis = RnsBasis.get(tuple(b["encapsulate_primes"]), params.n)
         enc = EncapsulationKey(RnsPoly(basis, arrays["encapsulate/b"], True),
                                RnsPoly(basis, arrays["encapsulate/a"], True), basis, int(b["encapsulate_q_count"]))
-        cfg = BootstrapConfig(slots=int(b["slots"][0]), real=True, compact_keys=bool(b["compact_keys"]))
+        cfg = BootstrapConfig(slots=int(b["slots"][0]), real=True, compact_keys=bool(b["compact_keys"]),
+                              giant_steps=str(b.get("giant_steps", "keys")))
         for n in b["slots"]:
             bk = BootstrapKeys(keys, enc, loaded["decapsulate"], replace(cfg, slots=int(n)))
             boots[int(n)] = Bootstrapper(ctx, bk)
