@@ -230,3 +230,45 @@ def test_key_traffic_drops_by_the_dropped_keys(boot_traces):
         if k.key is not None:
             first.setdefault(k.key, k.words(N) * 4)
     assert _key_bytes(ok, big) == sum(first.values()) + unnamed
+
+
+# ---- the report estimates each preset on its own algorithm -----------------------------------
+
+def test_report_estimates_a_preset_on_its_own_algorithm(boot_traces):
+    from sim.cycle.model import CompiledOps
+    from sim.cycle.workloads import Workload
+    from sim.report.build import _variants
+    from sim.report.tables import estimate_all
+
+    ok, om = boot_traces["keys"], boot_traces["min"]
+    plain = cfg(on_chip=64 << 20)
+    ark_like = dataclasses.replace(plain, name="tiny-min", algorithm=AlgorithmOptions(giant_steps="min"))
+    seen = []
+    dry = Workload("bootstrap", "bootstrap", "toy", load=lambda: (ok, []), source="dry run",
+                   load_with=lambda a: seen.append(a) or (om, []))
+    filed = Workload("bootstrap", "bootstrap", "toy", load=lambda: (ok, []), source="trace file t.json")
+    for w, expect_min in ((dry, True), (filed, False)):
+        seen.clear()
+        est = estimate_all([plain, ark_like], [(w, ok, [])], {"bootstrap": CompiledOps(ok)},
+                           keep=lambda w: True, variant=_variants(lambda msg: None))
+        assert est.results[("tiny", "bootstrap")].total_cycles == estimate(ok, plain).total_cycles
+        if expect_min:
+            assert seen == [AlgorithmOptions(giant_steps="min")]
+            assert est.results[("tiny-min", "bootstrap")].total_cycles == estimate(om, ark_like).total_cycles
+            assert list(est.latency["algorithm"]) == ["", "giant_steps=min"]
+        else:   # a trace file records one algorithm: refused for that preset, with the reason
+            assert ("tiny-min", "bootstrap") not in est.results
+            (u,) = est.unsupported
+            assert u["preset"] == "tiny-min" and "giant_steps=min" in u["reason"] and "t.json" in u["reason"]
+
+
+def test_estimate_cli_refuses_a_dnum_the_set_cannot_run(tmp_path, capsys, monkeypatch):
+    from sim.cli import main
+
+    monkeypatch.setenv("FHESIM_CACHE_DIR", str(tmp_path))
+    f = tmp_path / "d3.toml"
+    f.write_text((load_config("u280").path and open(load_config("u280").path).read())
+                 + '\n[algorithm]\ndnum = 3\n')
+    assert main(["estimate", "--config", str(f), "--workload", "rotate"]) == 2
+    err = capsys.readouterr().err
+    assert "'algorithm.dnum' = 3 cannot run at n16-128" in err and "128-bit bound" in err
