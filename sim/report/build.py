@@ -221,6 +221,13 @@ def _md_workloads_latency(wl_df, lat, unsupported, quick: bool) -> list[str]:
                           "memory_bound_ops", "compute_bound_ops", "offchip_MB"]]) if len(lat) else "(none)", "",
            "`bound`: memory when memory-bound operations take more than half the cycles. "
            "`memory_bound_share`: share of cycles spent in memory-bound operations.", ""]
+    if len(lat) and "algorithm" in lat and (lat["algorithm"].fillna("") != "").any():
+        alg = lat[lat["algorithm"].fillna("") != ""]
+        parts = [f"{p}: {', '.join(dict.fromkeys(g['workload']))} with [algorithm] "
+                 f"{g['algorithm'].iloc[0]}" for p, g in alg.groupby("preset", sort=False)]
+        md += ["Traced with a preset's own software options (`[algorithm]` in its TOML; the real "
+               "`sw` path, sim/cycle/algorithm.py; column `algorithm` of latency.csv): "
+               + "; ".join(parts) + ". Every other row is the default trace.", ""]
     if unsupported:
         md += ["Not estimated (the workload is outside the design's stated range):", "",
                md_table(pd.DataFrame(unsupported)), ""]
