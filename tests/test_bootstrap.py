@@ -302,6 +302,27 @@ def test_min_key_switching_is_as_precise_with_fewer_keys(slots, real, mean_min, 
     assert switches(rec) == switches(rec_ref)
 
 
+@pytest.mark.parametrize("dnum", [2, 11])
+def test_other_digit_counts_bootstrap_as_precisely(dnum, env, insecure_params):
+    """The ``dnum`` option of the cycle model's ``[algorithm]`` table rebuilds the set with
+    :meth:`CkksParams.with_dnum` (same Q chain): bootstrapping keeps its 16 levels left and
+    its precision (within 0.5 bit of dnum 4) with 2 digits of 22 primes (22 special primes)
+    and with 11 digits of 4 (4 special primes)."""
+    p = insecure_params(NAME).with_dnum(dnum)
+    assert (p.dnum, len(p.p_primes), p.q_groups) == (dnum, 44 // dnum, insecure_params(NAME).q_groups)
+    e, ref = Env(p, 512, real=True), env(512, real=True)
+    rng = np.random.default_rng(5)
+    z = rng.uniform(-1, 1, 512)
+    out = e.bt.bootstrap(e.ct(z, level=0))
+    out_ref = ref.bt.bootstrap(ref.ct(z, level=0))
+    assert out.level == out_ref.level == 16
+    assert len(p.digits_at(p.max_level)) == dnum
+    m, w = bits(e.dec(out) - z)
+    m_ref, w_ref = bits(ref.dec(out_ref) - z)
+    assert m >= m_ref - 0.5 and w >= w_ref - 0.5, (m, w, m_ref, w_ref)
+    print(f"dnum {dnum}: {m:.2f} / {w:.2f} bits (dnum 4: {m_ref:.2f} / {w_ref:.2f}), 16 levels left")
+
+
 def test_giant_steps_option_is_checked():
     with pytest.raises(ValueError, match="giant_steps='few' must be one of keys, min"):
         BootstrapConfig(slots=32, giant_steps="few")

@@ -75,3 +75,23 @@ def test_hwprops_memo_holds_the_units_values(cache_in, monkeypatch):
     assert got == direct and direct[1] == 192
     fresh = cache.PersistentMemo("hwprops", ("hw", "sw/primes.py", "sim/cycle/hwprops.py"))
     assert fresh.get("ntt_props", (64, 20, 4, "barrett"), lambda: None) == direct[0]   # from disk
+
+
+def test_algorithm_options_select_their_own_trace_entry(cache_in, monkeypatch):
+    """A bootstrap traced with giant_steps = "min" is another entry than the default one;
+    each reads back as its own uncached dry run."""
+    from sim.cycle.algorithm import AlgorithmOptions
+
+    def run(gs):
+        return workloads.workload_ops("bootstrap", "toy-boot-n10", allow_insecure=True,
+                                      algorithm=AlgorithmOptions(giant_steps=gs))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        first = {gs: run(gs) for gs in ("keys", "min")}
+        assert len(list((cache_in / "traces").glob("*.pickle"))) == 2
+        again = {gs: run(gs) for gs in ("keys", "min")}
+        monkeypatch.setenv("FHESIM_CACHE", "0")
+        ref = {gs: run(gs) for gs in ("keys", "min")}
+    assert first == again == ref and ref["keys"] != ref["min"]
+    assert len({k.key for o in ref["keys"][0] for k in o.keys}) == 19      # 18 named + None
+    assert len({k.key for o in ref["min"][0] for k in o.keys}) == 17

@@ -73,15 +73,19 @@ def _by_layer(est):
     return g[cols].reset_index(drop=True)
 
 
-def _load(args):
+def _load(args, algorithm=None):
     """``(ops, notes, workload label)`` of ``--trace``, ``--model`` or ``--workload``
-    (registry entries of :mod:`sim.cycle.workloads`)."""
+    (registry entries of :mod:`sim.cycle.workloads`, traced with the preset's ``[algorithm]``
+    options ``algorithm``; a trace file records its own)."""
     from sim.cycle import workloads
 
     if args.trace:
         from sim.cycle.adapters import ops_from_trace
         ops, notes = ops_from_trace(args.trace)
         notes.insert(0, f"trace file {args.trace}")
+        if algorithm is not None and not algorithm.is_default:
+            notes.insert(1, f"the config's [algorithm] {algorithm.label()} does not apply to a trace "
+                            "file (it records the algorithm it was traced with)")
         return ops, notes, args.trace
     if args.model:
         import warnings
@@ -90,13 +94,14 @@ def _load(args):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ops, notes = workloads.workload_ops(args.model, params, geometry=args.geometry,
-                                                allow_insecure=args.allow_insecure)
+                                                allow_insecure=args.allow_insecure,
+                                                algorithm=algorithm)
         notes.insert(0, f"encrypted {args.model} ({args.geometry}, {params}, one image): dry-run trace "
                         "of sw.nn.trace.dry_run_trace")
         return ops, notes, f"{args.model}/{args.geometry}/{params}"
     name = args.workload or "mulrot"
     ops, notes = workloads.workload_ops(name, args.params, geometry=args.geometry,
-                                        allow_insecure=args.allow_insecure)
+                                        allow_insecure=args.allow_insecure, algorithm=algorithm)
     return ops, notes, name
 
 
@@ -126,7 +131,7 @@ def run(args) -> int:
     except ValueError as exc:
         return _fail(str(exc))
     try:
-        ops, notes, workload = _load(args)
+        ops, notes, workload = _load(args, cfg.algorithm)
     except ImportError as exc:
         return _fail(f"built-in workloads trace the CKKS layer (sw.ckks), which failed to import: {exc}")
     except (ValueError, KeyError, OSError) as exc:

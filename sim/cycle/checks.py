@@ -50,6 +50,8 @@ class Rule:
         ``None`` is accepted (the field is absent).
     note : str
         Appended to range messages in parentheses (who imposes the range).
+    words : tuple of str
+        Numbers: strings accepted besides a number (``dnum = "params"``).
     """
 
     kind: type
@@ -61,6 +63,7 @@ class Rule:
     nonempty: bool = False
     optional: bool = False
     note: str = ""
+    words: tuple[str, ...] = ()
 
 
 def check(value: Any, rule: Rule, field: str, origin: str) -> Any:
@@ -73,6 +76,11 @@ def check(value: Any, rule: Rule, field: str, origin: str) -> Any:
         return value
     if rule.kind is str:
         return _check_string(value, rule, field, origin)
+    if rule.words and isinstance(value, str):
+        if value not in rule.words:
+            raise refuse(origin, f"field '{field}' must be a number or one of {rule.words}, "
+                                 f"got {value!r}")
+        return value
     return _check_number(value, rule, field, origin)
 
 

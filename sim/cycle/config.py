@@ -35,6 +35,11 @@ The format is documented in ``docs/accelerator-config.md``. In short::
     bconv = 2                           # 0 is allowed for the units that are not required
     automorphism = 1
 
+    [algorithm]                         # optional: software options the workloads are
+    giant_steps = "keys"                #   traced with (sim.cycle.algorithm): "keys" (default)
+                                        #   or "min" (ARK's minimum key switching)
+    dnum = "params"                     #   "params" (default: the set's own) or a digit count
+
     [device]                            # optional: resource budget (FPGA)
     name = "Alveo U280"                 # optional
     dsp = 9024                          # checked by sim.synth.fit.check_fit
@@ -62,6 +67,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from . import algorithm as _alg
+from .algorithm import AlgorithmOptions
 from .checks import Rule, check, check_keys, origin_of, refuse
 
 #: The unit kinds an accelerator may have, in report order.
@@ -160,6 +167,7 @@ class AcceleratorConfig:
     onchip_gbps: float | None = _declared("onchip_gbps", Rule(float, positive=True, optional=True), None)
     limbs: str = _declared("limbs", Rule(str, choices=LIMB_KINDS), "trace")
     power_w: float | None = _declared("power_w", Rule(float, positive=True, optional=True), None)
+    algorithm: AlgorithmOptions = _declared("algorithm", default_factory=AlgorithmOptions)
     path: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -172,6 +180,7 @@ class AcceleratorConfig:
                                                        f.metadata["key"], origin))
         object.__setattr__(self, "units", _checked_units(self.units, self.max_ring_degree, origin))
         object.__setattr__(self, "device_budget", _checked_device(self.device_budget, origin))
+        object.__setattr__(self, "algorithm", _alg.checked(self.algorithm, origin))
 
     @property
     def origin(self) -> str:
@@ -232,7 +241,8 @@ class AcceleratorConfig:
             "evk_a_generated": self.evk_a_generated, "plaintexts": self.plaintexts,
             "max_ring_degree": self.max_ring_degree, "source": self.source,
             "policy": self.policy, "onchip_gbps": self.onchip_gbps, "limbs": self.limbs,
-            "power_w": self.power_w,
+            "power_w": self.power_w, "giant_steps": self.algorithm.giant_steps,
+            "dnum": self.algorithm.dnum,
         }
         for k, spec in self.units.items():
             out[f"{k}_count"] = spec.count
@@ -346,7 +356,9 @@ def config_from_dict(data: Mapping[str, Any], *, name: str | None = None,
         required = f.default is MISSING and f.default_factory is MISSING and f.name != "name"
         if required and key not in data:
             raise refuse(origin, f"missing field '{key}'")
-    kwargs = {k: v for k, v in data.items() if k not in ("units", "device")}
+    kwargs = {k: v for k, v in data.items() if k not in ("units", "device", "algorithm")}
+    if "algorithm" in data:
+        kwargs["algorithm"] = _alg.from_toml(data["algorithm"], origin)
     kwargs.setdefault("name", name or "")
     kwargs["units"] = _units_from_toml(data["units"], data["lanes"], origin)
     if "device" in data:

@@ -23,6 +23,14 @@ the exploration find it (:class:`Workload`): a trace file ``<traces dir>/<name>.
 ``<name>.json.gz`` (default ``reports/traces/``, either format of ``docs/trace-format.md``)
 is preferred to the dry run; an entry no source provides is listed as missing with the
 reason (import error, no such callable, exception text).
+
+Every tracer takes the preset's software options (:class:`sim.cycle.algorithm.AlgorithmOptions`,
+the ``[algorithm]`` table): ``giant_steps`` goes to ``sw.bootstrap.BootstrapConfig`` (the
+bootstrapping workloads, and the ResNets through ``EncryptedResNet.session``), ``dnum``
+rebuilds the parameter set (:func:`sim.cycle.algorithm.params_with_dnum`, refused naming
+``algorithm.dnum`` before any trace when the software cannot run it). Only the options that
+apply to a workload's group are part of its trace request and of the cache key
+(:meth:`AlgorithmOptions.for_group`).
 """
 from __future__ import annotations
 
@@ -32,6 +40,7 @@ from pathlib import Path
 from typing import Callable
 
 from .adapters import ops_from_trace
+from .algorithm import AlgorithmOptions, params_with_dnum
 from .cache import cached_pickle, paused_gc
 from .events import Op
 
@@ -45,12 +54,12 @@ _BOOT_CALLABLES = ("sw.bootstrap:dry_run_trace",)
 
 # ---- ckks-ops: built-in CKKS operation workloads ------------------------------------------
 
-def _setup(params_name: str, rotations):
+def _setup(params_name: str, rotations, dnum="params"):
     from sw import trace
     from sw.ckks import CkksContext, Encoder, Encryptor, Evaluator, KeyGenerator, get_params
 
     insecure = params_name.startswith("toy")
-    params = get_params(params_name, allow_insecure=insecure)
+    params = params_with_dnum(get_params(params_name, allow_insecure=insecure), dnum)
     with trace.recording(dry_run=True):
         ctx = CkksContext(params)
         keys = KeyGenerator(ctx, seed=1).gen_keyset(rotations=list(rotations))
@@ -83,16 +92,17 @@ def _mulrot(ev, ct, pt):
 
 def _ckks_ops(name: str, help_text: str, body: Callable, rotations: tuple[int, ...]):
     """The tracer of a built-in CKKS operation workload."""
-    def trace_ops(params_name: str, geometry=None, allow_insecure: bool = False):
+    def trace_ops(params_name: str, geometry=None, allow_insecure: bool = False,
+                  algorithm: AlgorithmOptions = AlgorithmOptions()):
         from sw import trace
 
-        params, ctx, ev, ct, pt = _setup(params_name, rotations)
+        params, ctx, ev, ct, pt = _setup(params_name, rotations, algorithm.dnum)
         with trace.recording(dry_run=True) as rec:
             with trace.stage(name):
                 body(ev, ct, pt)
         ops, notes = ops_from_trace(rec)
         notes.insert(0, f"workload '{name}': {help_text}; built-in CKKS operation trace (dry run, "
-                        f"parameters {params_name}), not a neural-network trace")
+                        f"parameters {params.name}), not a neural-network trace")
         return ops, notes
     return trace_ops
 
@@ -116,8 +126,18 @@ def bench_l8_params():
     return CkksParams.build(spec.pop("name"), **spec)
 
 
-def _bootstrap_via_api(params_name):
-    """Dry-run bootstrapping trace; ``params_name``: a set name or a ``CkksParams``."""
+def _params_of(params_name, algorithm: AlgorithmOptions, allow_insecure: bool = False):
+    """The ``CkksParams`` of a set name (or a ``CkksParams``) with the options' ``dnum``."""
+    from sw.ckks import get_params
+
+    params = (get_params(params_name, allow_insecure=allow_insecure) if isinstance(params_name, str)
+              else params_name)
+    return params_with_dnum(params, algorithm.dnum)
+
+
+def _bootstrap_via_api(params_name, giant_steps: str = "keys"):
+    """Dry-run bootstrapping trace; ``params_name``: a set name or a ``CkksParams``;
+    ``giant_steps``: :attr:`sw.bootstrap.BootstrapConfig.giant_steps`."""
     from sw import trace
     from sw.bootstrap import BootstrapConfig, Bootstrapper, gen_bootstrap_keys
     from sw.ckks import CkksContext, Encoder, Encryptor, KeyGenerator, get_params
@@ -127,7 +147,8 @@ def _bootstrap_via_api(params_name):
         ctx = CkksContext(params)
         kg = KeyGenerator(ctx, seed=1)
         ks = kg.gen_keyset()
-        keys = gen_bootstrap_keys(kg, ks.secret, BootstrapConfig(slots=params.n // 2), keyset=ks)
+        keys = gen_bootstrap_keys(kg, ks.secret, BootstrapConfig(slots=params.n // 2, giant_steps=giant_steps),
+                                  keyset=ks)
         ct = Encryptor(ctx, ks.public, seed=2).encrypt(Encoder(ctx).encode([0.5]))
         boot = Bootstrapper(ctx, keys)
     with trace.recording(dry_run=True) as rec:
@@ -149,40 +170,55 @@ def _find(spec: str):
 
 
 def _bootstrap_source() -> tuple[Callable | None, str, str]:
-    """How the ``bootstrap`` dry run is made: ``(tracer(params), source, missing reason)``."""
+    """How the ``bootstrap`` dry run is made: ``(tracer(params, algorithm), source, missing
+    reason)``."""
     reasons = []
     for spec in _BOOT_CALLABLES:
         fn, why = _find(spec)
         if fn:
-            return (lambda params, fn=fn: ops_from_trace(fn(params=params))), spec, ""
+            return ((lambda params, algorithm, insecure=False, fn=fn: ops_from_trace(fn(
+                params=_params_of(params, algorithm, insecure), giant_steps=algorithm.giant_steps))),
+                spec, "")
         reasons.append(why)
     fn, why = _find("sw.bootstrap:Bootstrapper")
     if fn:
-        return ((lambda params: ops_from_trace(_bootstrap_via_api(params))),
+        return ((lambda params, algorithm, insecure=False: ops_from_trace(_bootstrap_via_api(
+                    _params_of(params, algorithm, insecure), algorithm.giant_steps))),
                 "sw.bootstrap public API (Bootstrapper), driven by sim.cycle.workloads", "")
     return None, "", "; ".join(reasons + [why])
 
 
-def _bootstrap(params_name: str, geometry=None, allow_insecure: bool = False):
+def _bootstrap(params_name: str, geometry=None, allow_insecure: bool = False,
+               algorithm: AlgorithmOptions = AlgorithmOptions()):
     trace_ops, _, missing = _bootstrap_source()
     if trace_ops is None:
         raise ValueError(f"workload 'bootstrap' is not available: {missing}")
-    return trace_ops(params_name)
+    return trace_ops(params_name, algorithm, allow_insecure)
 
 
-def _bootstrap_l8(params_name=None, geometry=None, allow_insecure: bool = False):
-    return ops_from_trace(_bootstrap_via_api(bench_l8_params()))
+def _bootstrap_l8(params_name=None, geometry=None, allow_insecure: bool = False,
+                  algorithm: AlgorithmOptions = AlgorithmOptions()):
+    return ops_from_trace(_bootstrap_via_api(_params_of(bench_l8_params(), algorithm),
+                                             algorithm.giant_steps))
 
 
 # ---- encrypted ResNets --------------------------------------------------------------------
 
 def _resnet(name: str):
     """The tracer of one encrypted ``name`` inference (:func:`sw.nn.trace.dry_run_trace`)."""
-    def trace_ops(params_name: str, geometry: str | None = None, allow_insecure: bool = False):
+    def trace_ops(params_name: str, geometry: str | None = None, allow_insecure: bool = False,
+                  algorithm: AlgorithmOptions = AlgorithmOptions()):
         from sw.nn.trace import dry_run_trace
 
+        params = params_name
+        if algorithm.dnum != "params":
+            from sw.ckks import get_params
+
+            params = params_with_dnum(get_params(params_name, allow_insecure=allow_insecure),
+                                      algorithm.dnum)
         return ops_from_trace(dry_run_trace(model=name, geometry=geometry or DEFAULT_GEOMETRY,
-                                            params=params_name, allow_insecure=allow_insecure))
+                                            params=params, allow_insecure=allow_insecure,
+                                            giant_steps=algorithm.giant_steps))
     return trace_ops
 
 
@@ -193,8 +229,8 @@ class WorkloadSpec:
     """One named workload.
 
     ``help``: one line (``fhesim estimate --list``); ``description``: the report's line, a
-    template of ``{params}`` and ``{geometry}``; ``trace(params, geometry, allow_insecure)
-    -> (ops, notes)``; ``own_params``: the parameter set the workload always uses (no
+    template of ``{params}`` and ``{geometry}``; ``trace(params, geometry, allow_insecure,
+    algorithm) -> (ops, notes)``; ``own_params``: the parameter set the workload always uses (no
     ``params`` choice); ``needs``: ``"module:attr"`` its dry run imports.
     """
 
@@ -255,7 +291,7 @@ def get_workload(name: str) -> WorkloadSpec:
 #: The source files a dry-run workload's ops depend on: the ``sw`` code that is traced and
 #: the conversion to ops. A change to any of them invalidates the cached traces.
 TRACE_CODE = ("sw", "sim/cycle/adapters.py", "sim/cycle/events.py", "sim/cycle/workloads.py",
-              "sim/cycle/cache.py")
+              "sim/cycle/cache.py", "sim/cycle/algorithm.py", "sim/cycle/checks.py")
 
 
 def _weights_digest(model: str, geometry: str) -> str | None:
@@ -270,35 +306,58 @@ def _weights_digest(model: str, geometry: str) -> str | None:
     return hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else None
 
 
-def traced(spec: WorkloadSpec, params_name: str | None, geometry: str | None = None,
-           allow_insecure: bool = False) -> tuple[list[Op], list[str]]:
-    """``spec.trace(params_name, geometry, allow_insecure)``, cached on disk
-    (:func:`sim.cycle.cache.cached_pickle`, keyed by the request and :data:`TRACE_CODE`)."""
+def trace_request(spec: WorkloadSpec, params_name: str | None, geometry: str | None = None,
+                  allow_insecure: bool = False,
+                  algorithm: AlgorithmOptions | None = None) -> dict:
+    """What the trace of ``spec`` depends on besides the code (the cache's request): the
+    workload, parameter set, geometry, the insecure opt-in, the software options that apply
+    to the workload's group (:meth:`AlgorithmOptions.for_group`) and, for a ResNet, the
+    digest of its weights file."""
     if spec.group != "resnet":
         geometry = None                      # only the ResNets have a geometry
+    opts = (algorithm or AlgorithmOptions()).for_group(spec.group)
     request = dict(workload=spec.name, params=params_name, geometry=geometry,
-                   allow_insecure=bool(allow_insecure))
+                   allow_insecure=bool(allow_insecure), algorithm=opts.request())
     if spec.group == "resnet":
         # the dry run reads the committed weights when present (data, not code): key on them
         request["weights"] = _weights_digest(spec.name, geometry or DEFAULT_GEOMETRY)
+    return request
+
+
+def traced(spec: WorkloadSpec, params_name: str | None, geometry: str | None = None,
+           allow_insecure: bool = False,
+           algorithm: AlgorithmOptions | None = None) -> tuple[list[Op], list[str]]:
+    """``spec.trace(params_name, geometry, allow_insecure, algorithm)``, cached on disk
+    (:func:`sim.cycle.cache.cached_pickle`, keyed by :func:`trace_request` and
+    :data:`TRACE_CODE`). Only the options that apply to the workload's group reach it."""
+    if spec.group != "resnet":
+        geometry = None
+    opts = (algorithm or AlgorithmOptions()).for_group(spec.group)
+    request = trace_request(spec, params_name, geometry, allow_insecure, opts)
 
     def compute():
         with paused_gc():
-            return spec.trace(params_name, geometry, allow_insecure)
+            ops, notes = spec.trace(params_name, geometry, allow_insecure, opts)
+        if not opts.is_default:
+            notes.insert(0, f"workload '{spec.name}' traced with the software options "
+                            f"[algorithm] {opts.label()} (sim.cycle.algorithm)")
+        return ops, notes
     return cached_pickle("traces", request, TRACE_CODE, compute)
 
 
 def workload_ops(name: str, params_name: str | None = None, *, geometry: str | None = None,
-                 allow_insecure: bool = False) -> tuple[list[Op], list[str]]:
+                 allow_insecure: bool = False,
+                 algorithm: AlgorithmOptions | None = None) -> tuple[list[Op], list[str]]:
     """Trace the workload ``name`` (dry run) at ``params_name`` (default
-    :data:`DEFAULT_PARAMS`) and, for a ResNet, ``geometry``; convert it to cycle-model ops.
-    The result is cached on disk (:func:`traced`)."""
+    :data:`DEFAULT_PARAMS`) and, for a ResNet, ``geometry``, with the software options
+    ``algorithm`` (a preset's ``cfg.algorithm``; default: none); convert it to cycle-model
+    ops. The result is cached on disk (:func:`traced`)."""
     w = get_workload(name)
     if w.own_params is not None:
         if params_name not in (None, w.own_params):
             raise ValueError(f"workload {name!r} has its own parameter set {w.own_params}")
-        return traced(w, None, geometry, allow_insecure)
-    return traced(w, params_name or DEFAULT_PARAMS, geometry, allow_insecure)
+        return traced(w, None, geometry, allow_insecure, algorithm)
+    return traced(w, params_name or DEFAULT_PARAMS, geometry, allow_insecure, algorithm)
 
 
 # ---- as found by the report and the exploration: trace files first ------------------------
@@ -306,7 +365,9 @@ def workload_ops(name: str, params_name: str | None = None, *, geometry: str | N
 @dataclass
 class Workload:
     """A registry entry as found: where its ops come from (``source``), or why it is
-    ``missing``; :meth:`ops` loads them once."""
+    ``missing``; :meth:`ops` loads them once. ``load_with(algorithm)``: the dry run with a
+    preset's software options (``None`` for a trace file, which records one algorithm);
+    :meth:`ops_with` loads each variant once."""
 
     name: str
     group: str                     # "ckks-ops" | "bootstrap" | "resnet"
@@ -314,7 +375,9 @@ class Workload:
     load: Callable[[], tuple[list, list[str]]] | None = None
     source: str = ""
     missing: str = ""              # reason when unavailable
+    load_with: Callable[[AlgorithmOptions], tuple[list, list[str]]] | None = None
     _cache: tuple | None = field(default=None, repr=False)
+    _variants: dict = field(default_factory=dict, repr=False)
 
     @property
     def available(self) -> bool:
@@ -325,6 +388,22 @@ class Workload:
             self._cache = self.load()
         return self._cache
 
+    def ops_with(self, algorithm: AlgorithmOptions | None) -> tuple[list, list[str]]:
+        """The ops with ``algorithm`` (those options that apply to the group; the default
+        options give :meth:`ops`). A trace file cannot be re-traced: ``ValueError`` naming the
+        file and the ``[algorithm]`` fields it would ignore."""
+        opts = (algorithm or AlgorithmOptions()).for_group(self.group)
+        if opts.is_default:
+            return self.ops()
+        if self.load_with is None:
+            raise ValueError(f"workload {self.name!r} comes from {self.source or 'no source'}, which "
+                             f"records one algorithm; the preset's [algorithm] {opts.label()} needs "
+                             f"the dry run (remove the trace file or the option)")
+        key = tuple(sorted(opts.request().items()))
+        if key not in self._variants:
+            self._variants[key] = self.load_with(opts)
+        return self._variants[key]
+
 
 def _trace_file(tdir: Path, name: str) -> Path | None:
     for f in (tdir / f"{name}.json", tdir / f"{name}.json.gz"):
@@ -334,21 +413,21 @@ def _trace_file(tdir: Path, name: str) -> Path | None:
 
 
 def _dry_run(spec: WorkloadSpec, params: str) -> tuple[Callable | None, str, str]:
-    """``(load, source, missing)`` of the dry run of ``spec`` at ``params``."""
+    """``(load(algorithm=None), source, missing)`` of the dry run of ``spec`` at ``params``."""
     if spec.group == "ckks-ops":
-        return (lambda: traced(spec, params)), f"built-in dry-run trace, {params}", ""
+        return (lambda a=None: traced(spec, params, algorithm=a)), f"built-in dry-run trace, {params}", ""
     if spec.name == "bootstrap":
         trace_ops, source, missing = _bootstrap_source()
-        return ((lambda: traced(spec, params)) if trace_ops else None), source, missing
+        return ((lambda a=None: traced(spec, params, algorithm=a)) if trace_ops else None), source, missing
     fn, why = _find(spec.needs)
     if spec.group == "resnet":
         if fn is None:
             return None, "", f"no ResNet trace (no trace file; {why})"
-        return ((lambda: traced(spec, params, DEFAULT_GEOMETRY)),
+        return ((lambda a=None: traced(spec, params, DEFAULT_GEOMETRY, algorithm=a)),
                 f"dry run sw.nn.trace.dry_run_trace ({DEFAULT_GEOMETRY}, {params})", "")
     if fn is None:
         return None, "", why
-    return ((lambda: traced(spec, None)),
+    return ((lambda a=None: traced(spec, None, algorithm=a)),
             "sw.bootstrap public API at CkksParams.build(bench-boot-l8), sim.cycle.workloads", "")
 
 
@@ -369,5 +448,6 @@ def discover(traces_dir: str | Path | None = None, *, quick: bool = False,
             w.missing = "skipped in --quick mode"
         else:
             w.load, w.source, w.missing = _dry_run(spec, params)
+            w.load_with = w.load
         out.append(w)
     return out

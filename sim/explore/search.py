@@ -151,9 +151,10 @@ class ExploreResult:
                 "front": [clean(r) for r in self.front.to_dict("records")], "notes": self.notes}
 
 
-def load_workload(name: str, traces_dir=None):
+def load_workload(name: str, traces_dir=None, algorithm=None):
     """``(ops, notes)`` of a registry workload as found (:func:`sim.cycle.workloads.discover`:
-    a trace file in ``traces_dir`` first, else the dry run)."""
+    a trace file in ``traces_dir`` first, else the dry run), with the base design's
+    ``[algorithm]`` options ``algorithm`` (:meth:`sim.cycle.workloads.Workload.ops_with`)."""
     import warnings
 
     from sim.cycle.workloads import discover
@@ -166,7 +167,7 @@ def load_workload(name: str, traces_dir=None):
         raise ValueError(f"workload {name!r} is not available: {w.missing}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ops, notes = w.ops()
+        ops, notes = w.ops_with(algorithm)
     return ops, [f"workload {name}: {w.description} ({w.source})", *notes]
 
 
@@ -236,7 +237,7 @@ def explore(device: str = "u280", workload: str = "resnet20", *, grid: str = "de
         raise ValueError(f"--util must lie in (0, 1], got {util}")
     notes: list[str] = []
     if ops is None:
-        ops, notes = load_workload(workload, traces_dir)
+        ops, notes = load_workload(workload, traces_dir, base.algorithm)
     compiled = ops if isinstance(ops, CompiledOps) else CompiledOps(ops)
     ex = Explorer(base, dev, compiled, rows, util, execution, overlap)
     seed = Design.from_config(base)

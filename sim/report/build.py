@@ -65,6 +65,24 @@ def _design_space(compiled: dict, quick: bool, rows: dict, save_csv, save_fig, l
     return design_space_md(ds, quick)
 
 
+def _variants(log):
+    """``variant(workload, options)`` for :func:`.tables.estimate_all`: the workload traced
+    with a preset's ``[algorithm]`` options (:meth:`sim.cycle.workloads.Workload.ops_with`),
+    compiled once per (workload, options)."""
+    from sim.cycle.model import CompiledOps
+
+    memo: dict = {}
+
+    def variant(w, opts):
+        key = (w.name, tuple(sorted(opts.request().items())))
+        if key not in memo:
+            log(f"report: tracing workload {w.name} with [algorithm] {opts.label()} ...")
+            ops, notes = w.ops_with(opts)
+            memo[key] = (CompiledOps(ops), notes)
+        return memo[key]
+    return variant
+
+
 class _Output:
     """The output directory: removes the files of the previous run (``manifest.json``, except
     :data:`KEEP`), saves CSV files and figures and records what it wrote."""
@@ -141,7 +159,7 @@ def generate(out_dir: str | Path = "reports", *, quick: bool = False,
     # every workload compiled once (sim.cycle.model.CompiledOps), estimated on every preset
     compiled = {w.name: CompiledOps(ops) for w, ops, _ in available}
     est = estimate_all(presets, available, compiled, keep=lambda w: w.group != "resnet" or any(
-        w.name == v[0] for v in VALIDATION_WORKLOADS))
+        w.name == v[0] for v in VALIDATION_WORKLOADS), variant=_variants(log))
     for df, name in ((est.latency, "latency.csv"), (est.kernel, "breakdown_kernel.csv"),
                      (est.op, "breakdown_op.csv"), (est.label, "breakdown_label.csv")):
         o.csv(df, name)
@@ -203,6 +221,13 @@ def _md_workloads_latency(wl_df, lat, unsupported, quick: bool) -> list[str]:
                           "memory_bound_ops", "compute_bound_ops", "offchip_MB"]]) if len(lat) else "(none)", "",
            "`bound`: memory when memory-bound operations take more than half the cycles. "
            "`memory_bound_share`: share of cycles spent in memory-bound operations.", ""]
+    if len(lat) and "algorithm" in lat and (lat["algorithm"].fillna("") != "").any():
+        alg = lat[lat["algorithm"].fillna("") != ""]
+        parts = [f"{p}: {', '.join(dict.fromkeys(g['workload']))} with [algorithm] "
+                 f"{g['algorithm'].iloc[0]}" for p, g in alg.groupby("preset", sort=False)]
+        md += ["Traced with a preset's own software options (`[algorithm]` in its TOML; the real "
+               "`sw` path, sim/cycle/algorithm.py; column `algorithm` of latency.csv): "
+               + "; ".join(parts) + ". Every other row is the default trace.", ""]
     if unsupported:
         md += ["Not estimated (the workload is outside the design's stated range):", "",
                md_table(pd.DataFrame(unsupported)), ""]

@@ -194,17 +194,27 @@ def _breakdown_rows(est, cfg, w, kern_rows, op_rows, label_rows) -> None:
                            "memory_bound_ops": int(r["memory_bound_ops"])})
 
 
-def estimate_all(presets, available, compiled: dict, keep) -> Estimates:
+def estimate_all(presets, available, compiled: dict, keep, variant=None) -> Estimates:
     """Estimate every available workload (``compiled``: name -> ``CompiledOps``) on every
-    preset; ``keep(workload)``: whether its estimates are kept in ``results``."""
+    preset; ``keep(workload)``: whether its estimates are kept in ``results``.
+    ``variant(workload, options) -> (CompiledOps, notes)``: the workload traced with a
+    preset's ``[algorithm]`` options (:class:`sim.cycle.algorithm.AlgorithmOptions`, those
+    that apply to its group) when they are not the defaults; a refusal (``ValueError``) is
+    listed in ``unsupported`` like a ring degree the preset cannot run."""
     from sim.cycle.model import estimate
 
     lat_rows, kern_rows, op_rows, label_rows, layer_rows = [], [], [], [], []
     out = Estimates(*(pd.DataFrame(),) * 5)
     for cfg in presets:
         for w, ops, notes in available:
+            opts = cfg.algorithm.for_group(w.group)
             try:
-                est = estimate(compiled[w.name], cfg, notes=notes)
+                src, wnotes = compiled[w.name], notes
+                if not opts.is_default:
+                    if variant is None:
+                        raise ValueError(f"[algorithm] {opts.label()}: no variant tracer given")
+                    src, wnotes = variant(w, opts)
+                est = estimate(src, cfg, notes=wnotes)
             except ValueError as exc:     # e.g. ring degree beyond the design's NTT units
                 out.unsupported.append({"preset": cfg.name, "workload": w.name, "reason": str(exc)})
                 continue
@@ -212,7 +222,7 @@ def estimate_all(presets, available, compiled: dict, keep) -> Estimates:
                 out.results[(cfg.name, w.name)] = est    # (the deeper ResNets' frames are large)
             if w.group == "resnet":
                 layer_rows += _resnet_layer_rows(est, cfg.name, w.name)
-            lat_rows.append(_latency_row(est, cfg, w))
+            lat_rows.append({**_latency_row(est, cfg, w), "algorithm": opts.label()})
             out.not_rtl.update(est.total()["not_rtl_backed"])
             _breakdown_rows(est, cfg, w, kern_rows, op_rows, label_rows)
     out.latency, out.kernel, out.op = pd.DataFrame(lat_rows), pd.DataFrame(kern_rows), pd.DataFrame(op_rows)

@@ -192,6 +192,27 @@ class CkksParams:
                 f"{'' if self.hamming_weight is None else f' (h={self.hamming_weight})'}, security={sec}")
 
     # -- construction --------------------------------------------------------------------
+    def with_dnum(self, dnum: int) -> "CkksParams":
+        """This set with ``dnum`` key-switching digits: the same ``Q`` chain (so the same
+        levels), ``alpha = ceil(#Q / dnum)`` special primes chosen as :meth:`build` chooses
+        them (the largest ``= 1 mod 2n`` below ``2^31`` not in ``Q``), named
+        ``<name>-dnum<dnum>``. The constructor's checks apply: ``dnum`` outside ``[1, #Q]``
+        raises ``ValueError``; a secure set whose ``log2 QP`` then exceeds the 128-bit bound
+        raises :class:`SecurityError`. Returns ``self`` for its own ``dnum``."""
+        if isinstance(dnum, bool) or not isinstance(dnum, int):
+            raise ValueError(f"CkksParams {self.name}: dnum={dnum!r} must be an integer")
+        if dnum == self.dnum:
+            return self
+        nq = len(self.q_primes)
+        if not 1 <= dnum <= nq:
+            raise ValueError(f"CkksParams {self.name}: dnum={dnum} not in [1, {nq}]")
+        p = ntt_primes(self.n, 31, math.ceil(nq / dnum), exclude=self.q_primes)
+        return CkksParams(name=f"{self.name}-dnum{dnum}", log_n=self.log_n, q_groups=self.q_groups,
+                          p_primes=tuple(p), dnum=dnum, log_scale=self.log_scale, sigma=self.sigma,
+                          secret=self.secret, hamming_weight=self.hamming_weight,
+                          security=self.security, scale_rtol=self.scale_rtol,
+                          allow_insecure=self.allow_insecure)
+
     @classmethod
     def build(cls, name: str, log_n: int, group_sizes, *, q0_size: int = 2, dnum: int,
               log_scale: float = 30.0, security: int | None = None, secret: str = "ternary",

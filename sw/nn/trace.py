@@ -103,13 +103,16 @@ def _network(model: Any, geometry: str):
 
 def trace_resnet(model: Any = "resnet20", geometry: str = "cifar32", params: Any = "n16-128", *,
                  method: str = "composite", degree: int = 15, allow_insecure: bool = False,
-                 replay: bool = True, sparse_bootstrap: bool = False) -> ResNetTrace:
+                 replay: bool = True, sparse_bootstrap: bool = False,
+                 giant_steps: str = "keys") -> ResNetTrace:
     """Dry-run trace of one inference of ``model`` (a name such as ``"resnet110"`` or a
     :class:`sw.nn.models.ResNet`) on ``geometry`` at ``params`` (a name or ``CkksParams``),
     with bootstrapping, the activation ``method`` (``composite`` or ``data-guided`` of
     ``degree``). ``replay=False`` records every call (slow; the reference of the tests).
     ``sparse_bootstrap``: each stage bootstraps at its own slot period
-    (:meth:`sw.nn.encrypted.EncryptedResNet.session`)."""
+    (:meth:`sw.nn.encrypted.EncryptedResNet.session`). ``giant_steps``: the bootstrapping
+    DFTs' giant steps (:attr:`sw.bootstrap.BootstrapConfig.giant_steps`, ``"min"``: ARK's
+    minimum key switching)."""
     from sw.nn.encrypted import EncryptedResNet
 
     p = _params(params, allow_insecure)
@@ -118,7 +121,7 @@ def trace_resnet(model: Any = "resnet20", geometry: str = "cifar32", params: Any
     rp = trace.Replayer(confirm=2, result_sig=_ct_sig)
     with trace.recording(dry_run=True) as rec:
         enn = EncryptedResNet(net, p, method=method, degree=degree, dry_run=True)
-        sess = enn.session(bootstrap=True, sparse_bootstrap=sparse_bootstrap)
+        sess = enn.session(bootstrap=True, sparse_bootstrap=sparse_bootstrap, giant_steps=giant_steps)
         plan = enn.plan(sess.boot_level, sess.boot_level)
         ct = enn.encrypt(sess, np.zeros(net.geometry.shape), sess.boot_level)
         if replay:

@@ -1,0 +1,138 @@
+"""The software options a preset's workloads are traced with (the ``[algorithm]`` table).
+
+A published accelerator runs its own algorithm as well as its own hardware. The options
+here are options of the real ``sw`` path; the workload registry (:mod:`sim.cycle.workloads`)
+builds the dry-run trace with them, so a projection never rests on a synthetic event list:
+
+* ``giant_steps``: ``"keys"`` (default) or ``"min"``, the bootstrapping DFTs' giant steps,
+  :attr:`sw.bootstrap.BootstrapConfig.giant_steps` (``"min"``: ARK's minimum key switching,
+  the same key switches with fewer distinct rotation keys). Applies to the workloads that
+  bootstrap (groups ``bootstrap`` and ``resnet``).
+* ``dnum``: ``"params"`` (default: the parameter set's own) or a digit count ``>= 1``: the
+  workload's parameter set is rebuilt with that many key-switching digits
+  (:meth:`sw.ckks.params.CkksParams.with_dnum`: the same ``Q`` chain, ``alpha =
+  ceil(#Q / dnum)`` special primes). Applies to every workload. A digit count the software
+  cannot run at the set (outside ``[1, #Q]``, or a ``log2 QP`` above the 128-bit bound of a
+  secure set) is refused by :func:`params_with_dnum` with a message naming ``algorithm.dnum``
+  and the reason, before any trace is made.
+
+:class:`AlgorithmOptions` is a frozen value whose fields are checked against
+:data:`ALGORITHM_RULES` (the declared-rule machinery of :mod:`sim.cycle.checks`).
+:meth:`AlgorithmOptions.for_group` keeps the options that apply to a workload group (the
+others at their defaults), and :meth:`AlgorithmOptions.request` is what the trace cache
+keys on. Importing this module imports neither ``sw`` nor ``hw``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any, Mapping
+
+from .checks import Rule, check, check_keys, origin_of, refuse
+
+#: ``giant_steps`` values; the same tuple as ``sw.bootstrap.bootstrapper.GIANT_STEPS``
+#: (restated so that loading a configuration does not import ``sw``; a test compares them).
+GIANT_STEPS = ("keys", "min")
+#: The ``dnum`` value that keeps the parameter set's own digit count.
+DNUM_OF_PARAMS = "params"
+
+#: Rules of the ``[algorithm]`` table's fields.
+ALGORITHM_RULES = {
+    "giant_steps": Rule(str, choices=GIANT_STEPS),
+    "dnum": Rule(int, positive=True, words=(DNUM_OF_PARAMS,)),
+}
+#: Workload groups each option applies to (``None``: every group).
+APPLIES_TO: dict[str, tuple[str, ...] | None] = {
+    "giant_steps": ("bootstrap", "resnet"),
+    "dnum": None,
+}
+
+
+@dataclass(frozen=True)
+class AlgorithmOptions:
+    """The ``[algorithm]`` table (see the module docstring); checked at construction."""
+
+    giant_steps: str = "keys"
+    dnum: int | str = DNUM_OF_PARAMS
+
+    def __post_init__(self):
+        checked(self, "'algorithm'")
+
+    @property
+    def is_default(self) -> bool:
+        return self == AlgorithmOptions()
+
+    def for_group(self, group: str) -> "AlgorithmOptions":
+        """These options with those that do not apply to workload ``group`` at their defaults."""
+        default = AlgorithmOptions()
+        keep = {f.name: getattr(self, f.name) for f in fields(self)
+                if APPLIES_TO[f.name] is None or group in APPLIES_TO[f.name]}
+        return replace(default, **keep)
+
+    def request(self) -> dict[str, Any]:
+        """The options as a JSON-friendly dict (part of the trace cache's request)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def label(self) -> str:
+        """``"giant_steps=min, dnum=5"``: the options that differ from the defaults ("" if none)."""
+        default = AlgorithmOptions()
+        return ", ".join(f"{f.name}={getattr(self, f.name)}" for f in fields(self)
+                         if getattr(self, f.name) != getattr(default, f.name))
+
+
+def checked(options: Any, origin: str) -> AlgorithmOptions:
+    """``options`` (an :class:`AlgorithmOptions`) with every field checked against
+    :data:`ALGORITHM_RULES`; :class:`~sim.cycle.checks.ConfigError` naming
+    ``algorithm.<field>`` otherwise."""
+    if not isinstance(options, AlgorithmOptions):
+        raise refuse(origin, f"field 'algorithm' must be an AlgorithmOptions, got {options!r}")
+    for name, rule in ALGORITHM_RULES.items():
+        value = check(getattr(options, name), rule, f"algorithm.{name}", origin)
+        object.__setattr__(options, name, value)
+    return options
+
+
+def from_toml(table: Any, origin: str) -> AlgorithmOptions:
+    """The ``[algorithm]`` table of a configuration file (unknown keys refused)."""
+    if not isinstance(table, Mapping):
+        raise refuse(origin, "field 'algorithm' must be a table")
+    check_keys(table, ALGORITHM_RULES, "algorithm", origin)
+    opts = object.__new__(AlgorithmOptions)      # checked with the configuration's origin
+    for f in fields(AlgorithmOptions):
+        object.__setattr__(opts, f.name, table.get(f.name, f.default))
+    return checked(opts, origin)
+
+
+def params_with_dnum(params, dnum: int | str, origin: str = origin_of("algorithm", None)):
+    """``params`` (a ``CkksParams``) rebuilt with ``dnum`` key-switching digits, or itself
+    when ``dnum`` is ``"params"`` or its own. Refused (:class:`~sim.cycle.checks.ConfigError`
+    naming ``algorithm.dnum``) when the software cannot run it at that set: ``dnum`` outside
+    ``[1, #Q primes]``, or (a secure set) a ``log2 QP`` above the 128-bit bound; the message
+    states the digit counts the set admits."""
+    if dnum == DNUM_OF_PARAMS or dnum == params.dnum:
+        return params
+    from sw.ckks.errors import SecurityError
+
+    nq = len(params.q_primes)
+    if not 1 <= dnum <= nq:
+        raise refuse(origin, f"field 'algorithm.dnum' = {dnum} cannot run at {params.name}: "
+                             f"a digit holds at least one of its {nq} Q primes, so dnum must lie "
+                             f"in [1, {nq}]")
+    try:
+        return params.with_dnum(dnum)
+    except SecurityError as exc:
+        ok = [d for d in range(1, nq + 1) if _fits(params, d)]
+        span = f"{ok[0]} .. {ok[-1]}" if ok else "none"
+        raise refuse(origin, f"field 'algorithm.dnum' = {dnum} cannot run at {params.name}: "
+                             f"{exc} (dnum {dnum} needs alpha = ceil({nq}/{dnum}) = "
+                             f"{-(-nq // dnum)} special primes; this option keeps the set's Q chain "
+                             f"and levels, so the digit counts it admits are {span})") from None
+
+
+def _fits(params, dnum: int) -> bool:
+    from sw.ckks.errors import SecurityError
+
+    try:
+        params.with_dnum(dnum)
+    except SecurityError:
+        return False
+    return True

@@ -1,0 +1,274 @@
+"""The preset's ``[algorithm]`` options (sim.cycle.algorithm): checked like every field, fed to
+the real ``sw`` path by the workload registry, part of the trace cache key, and visible in the
+cycle model's key traffic as hand-counted."""
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections import Counter
+
+import pytest
+
+from sim.cycle import algorithm, cache, workloads
+from sim.cycle.algorithm import AlgorithmOptions, params_with_dnum
+from sim.cycle.checks import ConfigError
+from sim.cycle.config import load_config, loads_config
+from sim.cycle.model import estimate
+
+BASE = """
+name = "tiny"
+clock_mhz = 100
+word_bits = 32
+lanes = 4
+on_chip_bytes = {on_chip}
+off_chip_gbps = 1
+{extra}
+[units]
+ntt = {{ count = 1, lanes = 4 }}
+modmul = 1
+modadd = 1
+bconv = 1
+automorphism = 1
+"""
+N = 1024            # toy-boot-n10
+SPECIAL = 11        # its special primes: ceil(44 Q primes / dnum 4)
+
+
+def cfg(extra: str = "", on_chip: int = 0):
+    return loads_config(BASE.format(extra=extra, on_chip=on_chip))
+
+
+@pytest.fixture(scope="module")
+def boot_traces(tmp_path_factory):
+    """The ``bootstrap`` workload at toy-boot-n10 (512 slots) with each giant-step option."""
+    import os
+
+    old = os.environ.get("FHESIM_CACHE_DIR")
+    os.environ["FHESIM_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return {gs: workloads.workload_ops("bootstrap", "toy-boot-n10", allow_insecure=True,
+                                               algorithm=AlgorithmOptions(giant_steps=gs))[0]
+                    for gs in ("keys", "min")}
+    finally:
+        if old is None:
+            del os.environ["FHESIM_CACHE_DIR"]
+        else:
+            os.environ["FHESIM_CACHE_DIR"] = old
+
+
+# ---- the configuration table --------------------------------------------------------------
+
+def test_algorithm_table_defaults_and_values():
+    assert cfg().algorithm == AlgorithmOptions("keys", "params")
+    c = cfg('[algorithm]\ngiant_steps = "min"\ndnum = 5\n')
+    assert (c.algorithm.giant_steps, c.algorithm.dnum) == ("min", 5)
+    assert c.summary()["giant_steps"] == "min" and c.summary()["dnum"] == 5
+    assert c.algorithm.label() == "giant_steps=min, dnum=5"
+    # the options that apply per group: giant steps only where bootstrapping runs
+    assert c.algorithm.for_group("ckks-ops") == AlgorithmOptions(dnum=5)
+    assert c.algorithm.for_group("resnet") == c.algorithm
+
+
+@pytest.mark.parametrize("table, field", [
+    ('giant_steps = "fewest"', "algorithm.giant_steps"),
+    ("giant_steps = 2", "algorithm.giant_steps"),
+    ("dnum = 0", "algorithm.dnum"),
+    ("dnum = -3", "algorithm.dnum"),
+    ("dnum = 2.5", "algorithm.dnum"),
+    ('dnum = "auto"', "algorithm.dnum"),
+    ("dnum = true", "algorithm.dnum"),
+    ("hoisting = true", "algorithm.hoisting"),
+])
+def test_bad_algorithm_options_name_the_field(table, field):
+    with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
+        cfg(f"[algorithm]\n{table}\n")
+
+
+def test_algorithm_must_be_a_table_and_replace_is_checked():
+    with pytest.raises(ConfigError, match="field 'algorithm' must be a table"):
+        loads_config(BASE.format(extra="", on_chip=0).replace("[units]", 'algorithm = "min"\n[units]'))
+    with pytest.raises(ConfigError, match=r"algorithm\.giant_steps"):
+        AlgorithmOptions(giant_steps="max")
+    c = cfg()
+    with pytest.raises(ConfigError, match="must be an AlgorithmOptions"):
+        dataclasses.replace(c, algorithm={"giant_steps": "min"})
+
+
+def test_giant_step_values_are_the_software_ones():
+    from sw.bootstrap.bootstrapper import GIANT_STEPS
+
+    assert algorithm.GIANT_STEPS == GIANT_STEPS
+
+
+def test_ark_preset_runs_minimum_key_switching():
+    assert load_config("ark").algorithm == AlgorithmOptions(giant_steps="min")
+    for name in ("sharp", "craterlake", "bts", "f1", "u280"):
+        assert load_config(name).algorithm.is_default, name
+
+
+# ---- dnum: rebuilt parameter sets, and the ones the software cannot run ---------------------
+
+def test_dnum_rebuilds_the_set_with_the_same_levels():
+    from sw.ckks import get_params
+
+    p = get_params("n16-128")
+    q = params_with_dnum(p, 5)
+    assert q.q_groups == p.q_groups and q.max_level == p.max_level
+    assert q.dnum == 5 and len(q.p_primes) == 9               # ceil(44 / 5)
+    assert params_with_dnum(p, "params") is p and params_with_dnum(p, 4) is p
+    # the same rule as CkksParams.build: with_dnum at build's own dnum gives build's primes
+    r = q.with_dnum(4)
+    assert r.p_primes == p.p_primes and r.q_groups == p.q_groups
+
+
+def test_dnum_beyond_the_security_bound_is_refused_naming_dnum():
+    from sw.ckks import get_params
+
+    # dnum 3 at n16-128: alpha = 15 special primes of ~31 bits; log2 QP ~ 1,787 > 1,747
+    with pytest.raises(ConfigError, match=r"'algorithm\.dnum' = 3 cannot run at n16-128.*"
+                                          r"exceeds the 128-bit bound.*admits are 4 \.\. 44"):
+        params_with_dnum(get_params("n16-128"), 3)
+    with pytest.raises(ConfigError, match=r"'algorithm\.dnum' = 45 .*\[1, 44\]"):
+        params_with_dnum(get_params("n16-128"), 45)
+
+
+def test_workload_with_a_bad_dnum_is_refused_before_tracing(monkeypatch, tmp_path):
+    monkeypatch.setenv("FHESIM_CACHE_DIR", str(tmp_path))
+    opts = cfg("[algorithm]\ndnum = 2\n").algorithm
+    with pytest.raises(ConfigError, match=r"algorithm\.dnum"):
+        workloads.workload_ops("cmult", "n16-128", algorithm=opts)
+    assert not list(tmp_path.rglob("*.pickle"))                 # nothing traced, nothing cached
+
+
+def test_dnum_reaches_the_trace():
+    """cmult at n16-128 with dnum 11: the relinearisation key has 11 digits of 4 primes and
+    4 special primes (44 Q primes / 11), against 4 digits and 11 special primes."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ops, notes = workloads.workload_ops("cmult", "n16-128", algorithm=AlgorithmOptions(dnum=11))
+        ref, _ = workloads.workload_ops("cmult", "n16-128")
+    use = [k for o in ops for k in o.keys]
+    assert [(k.key, k.digits, k.primes, k.special) for k in use] == [("relin", 11, 44, 4)]
+    assert [(k.digits, k.special) for o in ref for k in o.keys] == [(4, 11)]
+    assert "dnum=11" in notes[0]
+
+
+# ---- the cache key --------------------------------------------------------------------------
+
+def test_trace_request_includes_the_options_that_apply():
+    boot = workloads.get_workload("bootstrap")
+    ops = workloads.get_workload("cmult")
+    a, b = AlgorithmOptions(), AlgorithmOptions(giant_steps="min")
+    ra, rb = (workloads.trace_request(boot, "n16-128", algorithm=x) for x in (a, b))
+    assert ra["algorithm"] == {"giant_steps": "keys", "dnum": "params"}
+    assert rb["algorithm"] == {"giant_steps": "min", "dnum": "params"}
+    assert cache.request_key(**ra) != cache.request_key(**rb)
+    # giant steps do not apply to a CKKS operation workload: the same entry
+    assert workloads.trace_request(ops, "n16-128", algorithm=b) == workloads.trace_request(ops, "n16-128")
+    rd = workloads.trace_request(ops, "n16-128", algorithm=AlgorithmOptions(dnum=5))
+    assert cache.request_key(**rd) != cache.request_key(**workloads.trace_request(ops, "n16-128"))
+    assert "sim/cycle/algorithm.py" in workloads.TRACE_CODE
+
+
+def test_cached_traces_are_kept_apart(boot_traces):
+    assert boot_traces["keys"] != boot_traces["min"]
+
+
+# ---- minimum key switching in the trace and in the model ------------------------------------
+
+def _named_uses(ops):
+    return [k for o in ops for k in o.keys]
+
+
+def test_min_trace_same_key_switches_fewer_keys(boot_traces):
+    """Hand count, toy-boot-n10 at 512 slots: CtS and StC are 3 BSGS levels each (n1 = 4, 32,
+    256; giant steps {-2n1, -n1, +n1} at n1 = 4 and 32, {+-256} at 256). The default needs a
+    key per giant step; Horner steps serve the negative side {-n1, -2n1} with the key of -n1,
+    so the keys of -8 and -64 go (17 rotation steps -> 15) and the number of key switches
+    stays 54: 16 relinearisations, 2 encapsulation/decapsulation (unnamed), 36 rotations.
+    Named keys: 17 steps are 16 Galois elements (+256 and -256 coincide at 512 slots), plus
+    the conjugation (2N - 1) and the relinearisation key: 18; with `min`, 16."""
+    keys, mins = (_named_uses(boot_traces[g]) for g in ("keys", "min"))
+    assert len(keys) == len(mins) == 54
+    for uses in (keys, mins):
+        c = Counter(k.key for k in uses)
+        assert c["relin"] == 16 and c[None] == 2
+        assert sum(v for k, v in c.items() if k and k.startswith("galois:")) == 36
+    dropped = {f"galois:{pow(5, -8, 2 * N)}", f"galois:{pow(5, -64, 2 * N)}"}
+    kk, mk = ({k.key for k in u if k.key} for u in (keys, mins))
+    assert len(kk) == 18 and len(mk) == 16 and kk - mk == dropped and mk < kk
+    # the -n1 keys now do the work of both: 4 uses each instead of 2
+    assert Counter(k.key for k in mins)[f"galois:{pow(5, -4, 2 * N)}"] == 4
+    assert Counter(k.key for k in mins)[f"galois:{pow(5, -32, 2 * N)}"] == 4
+    assert f"galois:{2 * N - 1}" in mk and "relin" in mk
+
+
+def _key_bytes(ops, c):
+    return int(estimate(ops, c).ops["key_offchip_bytes"].sum())
+
+
+def test_key_traffic_drops_by_the_dropped_keys(boot_traces):
+    """With no room for keys every key switch streams its key: the same bytes for both (same
+    switches at the same levels). With room for every key (64 MB; a toy key is <= 1.8 MB) each
+    named key is loaded once, at its first and largest use (CtS runs at the top), so `min`
+    moves exactly the two dropped keys less: -64 first used at 42 primes, -8 at 40 (CtS levels
+    of 2 primes each below 44), 4 digits, 11 special primes, both halves, 4-byte words."""
+    ok, om = boot_traces["keys"], boot_traces["min"]
+    stream = sum(k.words(N) for k in _named_uses(ok)) * 4
+    assert _key_bytes(ok, cfg()) == _key_bytes(om, cfg()) == stream
+    big = cfg(on_chip=64 << 20)
+    for policy in ("lru", "min"):
+        c = dataclasses.replace(big, policy=policy)
+        drop = _key_bytes(ok, c) - _key_bytes(om, c)
+        assert drop == 4 * 2 * ((42 + SPECIAL) + (40 + SPECIAL)) * N * 4, policy
+    # and the unnamed (encapsulation) keys are streamed in both
+    unnamed = sum(k.words(N) for k in _named_uses(ok) if k.key is None) * 4
+    first = {}
+    for k in _named_uses(ok):
+        if k.key is not None:
+            first.setdefault(k.key, k.words(N) * 4)
+    assert _key_bytes(ok, big) == sum(first.values()) + unnamed
+
+
+# ---- the report estimates each preset on its own algorithm -----------------------------------
+
+def test_report_estimates_a_preset_on_its_own_algorithm(boot_traces):
+    from sim.cycle.model import CompiledOps
+    from sim.cycle.workloads import Workload
+    from sim.report.build import _variants
+    from sim.report.tables import estimate_all
+
+    ok, om = boot_traces["keys"], boot_traces["min"]
+    plain = cfg(on_chip=64 << 20)
+    ark_like = dataclasses.replace(plain, name="tiny-min", algorithm=AlgorithmOptions(giant_steps="min"))
+    seen = []
+    dry = Workload("bootstrap", "bootstrap", "toy", load=lambda: (ok, []), source="dry run",
+                   load_with=lambda a: seen.append(a) or (om, []))
+    filed = Workload("bootstrap", "bootstrap", "toy", load=lambda: (ok, []), source="trace file t.json")
+    for w, expect_min in ((dry, True), (filed, False)):
+        seen.clear()
+        est = estimate_all([plain, ark_like], [(w, ok, [])], {"bootstrap": CompiledOps(ok)},
+                           keep=lambda w: True, variant=_variants(lambda msg: None))
+        assert est.results[("tiny", "bootstrap")].total_cycles == estimate(ok, plain).total_cycles
+        if expect_min:
+            assert seen == [AlgorithmOptions(giant_steps="min")]
+            assert est.results[("tiny-min", "bootstrap")].total_cycles == estimate(om, ark_like).total_cycles
+            assert list(est.latency["algorithm"]) == ["", "giant_steps=min"]
+        else:   # a trace file records one algorithm: refused for that preset, with the reason
+            assert ("tiny-min", "bootstrap") not in est.results
+            (u,) = est.unsupported
+            assert u["preset"] == "tiny-min" and "giant_steps=min" in u["reason"] and "t.json" in u["reason"]
+
+
+def test_estimate_cli_refuses_a_dnum_the_set_cannot_run(tmp_path, capsys, monkeypatch):
+    from sim.cli import main
+
+    monkeypatch.setenv("FHESIM_CACHE_DIR", str(tmp_path))
+    f = tmp_path / "d3.toml"
+    f.write_text((load_config("u280").path and open(load_config("u280").path).read())
+                 + '\n[algorithm]\ndnum = 3\n')
+    assert main(["estimate", "--config", str(f), "--workload", "rotate"]) == 2
+    err = capsys.readouterr().err
+    assert "'algorithm.dnum' = 3 cannot run at n16-128" in err and "128-bit bound" in err
