@@ -72,8 +72,8 @@ def test_capture_file(trace, trace_path):
     # bconv (destination rows): ModUp 4 (P); ModDown 2 x 4; rescale 2 x 3; rotate: ModUp 4,
     # ModDown 2 x 3
     assert counts["bconv"] == {"kernels": 8, "rows": 4 + 8 + 6 + 4 + 6}
-    # automorphism: rotate's c0 (3 rows) and its raised digit (3 + 4 rows)
-    assert counts["automorphism"] == {"kernels": 2, "rows": 3 + 7}
+    # automorphism: rotate's c0 and c1 (3 rows each), before its key switch
+    assert counts["automorphism"] == {"kernels": 2, "rows": 3 + 3}
     # mac: inner products 2 x (4 + 4) and 2 x (3 + 4) rows (1 digit); msub corrections of the
     # exact conversions 2 x 4 + 2 x 3 + 2 x 3
     assert counts["mac"] == {"kernels": 8, "rows": 16 + 14 + 8 + 6 + 6}

@@ -347,8 +347,12 @@ class Evaluator:
             raise ValueError(f"{kind}: ciphertext has degree {ct.degree}; relinearize first")
         check_binding(kind, key, ct, f"{kind} key")
         with self._scope(kind, ct, galois=galois) as ev:
+            # one rotation: permute both polynomials first (2 x L rows) and switch the
+            # permuted c1, rather than permuting each raised digit inside the inner product
+            # (d x (L + K) rows, the way hoisted rotations must); same key, same decryption
             c0 = ct.polys[0].automorphism(galois)
-            u0, u1 = key_switch(self.ctx, ct.polys[1], ct.level, key, galois)
+            c1 = ct.polys[1].automorphism(galois)
+            u0, u1 = key_switch(self.ctx, c1, ct.level, key)
             return self._out(ev, self._new((c0.add(u0), u1), ct))
 
     def rotate(self, ct: Ciphertext, steps: int) -> Ciphertext:

@@ -50,10 +50,10 @@ def submulconst_rows(a, b, w, wp, q, out):
 
 @njit(cache=True, inline="always")
 def _fold64(x, q, c2, mu, s1, s2):
-    """Reduce any 64-bit ``x`` mod ``q`` (``c2 = 2^32 mod q``, ``2^29 < q < 2^31``): four
-    32-bit folds ``x -> (x >> 32) c2 + (x mod 2^32)`` bring it below ``2^(2 bitlen(q))``, then
-    Barrett (plus two spare conditional subtractions)."""
-    x = (x >> _S32) * c2 + (x & _M32)
+    """Reduce any 64-bit ``x`` mod ``q`` (``c2 = 2^32 mod q``, ``2^29 < q < 2^31``): three
+    32-bit folds ``x -> (x >> 32) c2 + (x mod 2^32)`` bring it below ``2^(2 bitlen(q))``
+    (``< 2^63 + 2^32``, then ``< 2^62 + 2^33``, then ``< 2^61 + 2^33``), then Barrett (plus
+    two spare conditional subtractions)."""
     x = (x >> _S32) * c2 + (x & _M32)
     x = (x >> _S32) * c2 + (x & _M32)
     x = (x >> _S32) * c2 + (x & _M32)
@@ -70,37 +70,45 @@ def ks_inner(ext, perm, use_perm, kb, ka, rowmap, q, c2s, mu, s1, s2, out0, out1
     digits, of which rows ``rowmap`` are used. With ``use_perm``, digit element ``c`` is
     read at ``perm[c]`` (the automorphism in evaluation form). ``out0[r] = sum_i
     ext_i[r] kb_i[rowmap[r]]``, ``out1`` likewise with ``ka``, mod ``q[r]``.
-    Products (< 2^62) are accumulated lazily, folded every 4 digits (``c2s[r] = 2^32 mod q``).
+    The sums are kept in ``out0`` / ``out1`` themselves: four products of residues below
+    ``2^31`` stay below ``2^64``, so they are folded (``c2s[r] = 2^32 mod q``) after every
+    fourth digit and at the end. With ``use_perm`` each digit row is gathered once into a
+    contiguous buffer, so the multiply-accumulate reads memory in order.
     """
     d, R, n = ext.shape
     for r in prange(R):
         qq, c2, m, x1, x2 = q[r], c2s[r], mu[r], s1[r], s2[r]
         rr = rowmap[r]
-        a0 = np.zeros(n, dtype=np.uint64)
-        a1 = np.zeros(n, dtype=np.uint64)
+        a0 = out0[r]
+        a1 = out1[r]
+        buf = np.empty(n if use_perm else 1, dtype=np.uint64)
         for i in range(d):
             er = ext[i, r]
-            br = kb[i, rr]
-            arr = ka[i, rr]
             if use_perm:
                 for c in range(n):
-                    v = er[perm[c]] & _M32
-                    a0[c] += v * (br[c] & _M32)
-                    a1[c] += v * (arr[c] & _M32)
+                    buf[c] = er[perm[c]]
+                src = buf
+            else:
+                src = er
+            br = kb[i, rr]
+            arr = ka[i, rr]
+            if i == 0:
+                for c in range(n):
+                    v = src[c] & _M32
+                    a0[c] = v * (br[c] & _M32)
+                    a1[c] = v * (arr[c] & _M32)
             else:
                 for c in range(n):
-                    v = er[c] & _M32
+                    v = src[c] & _M32
                     a0[c] += v * (br[c] & _M32)
                     a1[c] += v * (arr[c] & _M32)
-            if i % 3 == 2 and i != d - 1:
+            if i % 4 == 3 and i != d - 1:
                 for c in range(n):
                     a0[c] = _fold64(a0[c], qq, c2, m, x1, x2)
                     a1[c] = _fold64(a1[c], qq, c2, m, x1, x2)
-        o0 = out0[r]
-        o1 = out1[r]
         for c in range(n):
-            o0[c] = _fold64(a0[c], qq, c2, m, x1, x2)
-            o1[c] = _fold64(a1[c], qq, c2, m, x1, x2)
+            a0[c] = _fold64(a0[c], qq, c2, m, x1, x2)
+            a1[c] = _fold64(a1[c], qq, c2, m, x1, x2)
 
 
 @njit(cache=True, parallel=True, boundscheck=False)
