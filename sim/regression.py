@@ -265,6 +265,7 @@ def run_case(case: Case) -> dict:
         "ii_model": tv("initiation_interval", "modelled"), "ii_meas": tv("initiation_interval", "measured"),
         "throughput_model": tv("throughput", "modelled"), "throughput_meas": tv("throughput", "measured"),
         "sim_cycles": res.get("sim_cycles"),
+        "simulator": res.get("simulator"), "compile_s": res.get("time_compile_s"),
         "pass": bool(res.get("pass")),
         "error": res.get("error") or (json.dumps(res.get("first_mismatch"), default=str)
                                       if res.get("first_mismatch") else None),
