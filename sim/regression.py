@@ -297,8 +297,8 @@ def run_regression(*, quick: bool = False, jobs: int | None = None, progress: bo
     # each row's simulator is decided here, once, so that every worker process agrees
     cases = [replace(c, run_kw={**c.run_kw, "simulator": row_simulator(c, simulator)})
              for c in cases]
-    # longest first so the big NTT overlaps the many short runs
-    cases.sort(key=lambda c: -(c.n if c.unit == "ntt" else 0))
+    # longest first so the big NTT and automorphism rows overlap the many short runs
+    cases.sort(key=lambda c: -(c.n if c.unit in ("ntt", "automorphism") else 0))
     spec = parse_cluster(cluster, jobs=jobs)
     t0 = time.perf_counter()
     bar = tqdm(total=len(cases), desc="rtl regression", unit="sim", disable=not progress,
