@@ -55,7 +55,7 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sw.primes import ntt_primes
@@ -182,8 +182,9 @@ def _full_ring_stress_cases() -> list[Case]:
     return cases
 
 
-#: rows simulating at least this many cycles run on Verilator by default (when it is
-#: installed); below, Verilator's C++ compile costs more than its faster simulation saves
+#: NTT and automorphism rows of at least this ring degree run on Verilator by default (when
+#: it is installed); smaller rows simulate a few thousand cycles, for which Verilator's C++
+#: compile (15-35 s a unit) costs more than its faster simulation saves
 VERILATOR_MIN_N = RING
 
 
@@ -288,8 +289,6 @@ def run_regression(*, quick: bool = False, jobs: int | None = None, progress: bo
     """
     import pandas as pd
     from tqdm import tqdm
-
-    from dataclasses import replace
 
     cases = matrix(quick)
     if only:
