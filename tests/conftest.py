@@ -12,13 +12,21 @@
 The factories build a fresh object on every call (encryptors and random generators are
 stateful, so sharing one between modules would change the values a test sees); modules
 cache what they build in their own module-scoped fixtures. All seeds are fixed.
+
+``$FHESIM_SIMULATOR`` defaults to ``icarus`` for the whole suite (run it with
+``FHESIM_SIMULATOR=verilator`` to put the RTL tests on Verilator).
 """
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
 import pytest
+
+# the RTL tests simulate on Icarus unless FHESIM_SIMULATOR says otherwise (a venv where
+# make sim installed Verilator would otherwise make it the default of the test suite)
+os.environ.setdefault("FHESIM_SIMULATOR", "icarus")
 
 
 def _insecure(name: str):

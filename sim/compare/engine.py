@@ -47,7 +47,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -90,6 +90,8 @@ class CompareOptions:
     p_valid: float = 1.0
     p_ready: float = 1.0
     seed: int = 1
+    #: ``icarus`` or ``verilator`` (None: :func:`sim.rtl.simulator.default_simulator`)
+    simulator: str | None = None
     progress: object = None              # callable(str) for progress lines
     extra: dict = field(default_factory=dict)
 
@@ -204,12 +206,14 @@ def _stimulus(trace: Trace, q: int, slots: dict, o: CompareOptions) -> dict:
 def _job(trace, q, slots, o, waves):
     """Picklable arguments of one prime's replay (run in a worker process when jobs > 1)."""
     spec = _spec(trace.kernels[0].n, q, o)
-    return (q, spec, _stimulus(trace, q, slots, o), waves, o.p_valid, o.p_ready, o.seed)
+    return (q, spec, _stimulus(trace, q, slots, o), waves, o.p_valid, o.p_ready, o.seed,
+            o.simulator)
 
 
 def _run_prime(job):
-    q, spec, stim, waves, p_valid, p_ready, seed = job
-    return q, spec, simulate(spec, stim, waves=waves, p_valid=p_valid, p_ready=p_ready, seed=seed)
+    q, spec, stim, waves, p_valid, p_ready, seed, simulator = job
+    return q, spec, simulate(spec, stim, waves=waves, p_valid=p_valid, p_ready=p_ready, seed=seed,
+                             simulator=simulator)
 
 
 def _run_job(job):
@@ -367,7 +371,11 @@ def check_consistency(trace: Trace, options: CompareOptions | None = None) -> No
 def compare(trace: Trace, options: CompareOptions | None = None, **kw) -> dict:
     """Replay ``trace`` through the RTL and compare (see module docstring); returns the report.
     Raises :class:`InconsistentTraceError` (before any simulation) for an inconsistent trace."""
+    from ..rtl.simulator import simulator_choice
+
     o = options or CompareOptions(**kw)
+    # resolve the simulator once, here, so that every worker process uses the same one
+    o = replace(o, simulator=simulator_choice(o.simulator)[0])
     t0 = time.perf_counter()
     say = o.progress or (lambda s: None)
     by_prime = _plan(trace, o)
@@ -389,7 +397,7 @@ def compare(trace: Trace, options: CompareOptions | None = None, **kw) -> dict:
         f"{sum(len(s['products']) for _, s in plan)} product rows over {len(by_prime)} primes "
         f"({len(plan)} simulations), "
         f"{nvec} bconv/automorphism/mac rows in {len(groups)} unit groups "
-        f"(lanes={o.lanes}, {o.multiplier}, cluster {where})")
+        f"(lanes={o.lanes}, {o.multiplier}, {o.simulator}, cluster {where})")
     from ..cluster import cluster_client, map_ordered
     with cluster_client(where) as client, warnings.catch_warnings():   # results in job order
         # the stimulus travels with each job (tens of MiB at most): not worth a Dask warning
@@ -452,7 +460,7 @@ def compare(trace: Trace, options: CompareOptions | None = None, **kw) -> dict:
             "program": trace.meta.get("program"), "level": trace.meta.get("level"),
             "n": trace.kernels[0].n,
             "rtl": {"lanes": o.lanes, "width": o.width, "multiplier": o.multiplier,
-                    "fault": _fault_report(o)},
+                    "simulator": o.simulator, "fault": _fault_report(o)},
             "primes": len({trace.kernels[ki].primes[r] for ki, r in stats}), "per_prime": per_prime, "unit_groups": per_group,
             "kernels": kernels, "by_kind": by_kind,
             "totals": totals, "first_mismatch": first, "pass": totals["mismatches"] == 0,

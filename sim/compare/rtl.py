@@ -3,7 +3,7 @@
 :class:`ReplayTop` puts :class:`hw.ntt.NttUnit` (``debug=True``, optional ``fault``) and the
 matching :mod:`hw.modmul` multiplier (Barrett or Montgomery, same ``q`` and width) side by
 side in one module, so that every kernel of one prime -- forward and inverse transforms and
-elementwise products -- replays in a single Icarus simulation. Verilog ports::
+elementwise products -- replays in a single simulation (Icarus or Verilator). Verilog ports::
 
     ntt_i__payload/valid/ready   NttUnit.i   (data[0..P-1], inverse)
     ntt_o__payload/valid/ready   NttUnit.o   (P words)
@@ -15,9 +15,9 @@ elementwise products -- replays in a single Icarus simulation. Verilog ports::
 butterfly_fault)``
 and generator sources (cache ``build/compare/replay_<hash>/``, through
 :func:`sim.rtl.build.cached_build` with the same source digest and Icarus shim as the unit
-builds); :func:`simulate` compiles it with Icarus and runs the cocotb test
-:mod:`sim.compare.tb_replay` through :mod:`sim.rtl.icarus` (the path :mod:`sim.rtl.runner`
-uses too), optionally with an FST waveform.
+builds); :func:`simulate` compiles it with the chosen simulator and runs the cocotb test
+:mod:`sim.compare.tb_replay` through :mod:`sim.rtl.simulator` (the path :mod:`sim.rtl.runner`
+uses too), optionally with a waveform.
 """
 from __future__ import annotations
 
@@ -125,6 +125,7 @@ class BuiltReplay:
     spec: ReplaySpec
     dir: Path
     sim_verilog: Path
+    verilog: Path          # as emitted (what Verilator compiles)
     meta: dict
 
 
@@ -145,7 +146,8 @@ def build_replay(spec: ReplaySpec) -> BuiltReplay:
                      "modmul": {"latency": top.mm.latency}}
 
     c = cached_build(BUILD_ROOT, "replay", key, TOP, make)
-    return BuiltReplay(spec=spec, dir=c.dir, sim_verilog=c.sim_verilog, meta=c.meta)
+    return BuiltReplay(spec=spec, dir=c.dir, sim_verilog=c.sim_verilog, verilog=c.verilog,
+                       meta=c.meta)
 
 
 class ReplayError(icarus.RtlError):
@@ -153,14 +155,16 @@ class ReplayError(icarus.RtlError):
 
 
 def simulate(spec: ReplaySpec, stimulus: dict, *, waves: bool = False, keep: bool = False,
-             p_valid: float = 1.0, p_ready: float = 1.0, seed: int = 1, tap: bool = True) -> dict:
+             p_valid: float = 1.0, p_ready: float = 1.0, seed: int = 1, tap: bool = True,
+             simulator: str | None = None) -> dict:
     """Replay ``stimulus`` through the DUT of ``spec``; return the captured RTL data.
 
     ``stimulus``: ``ntt_in`` (T, n) uint64 transform inputs, ``ntt_inverse`` (T,) flags,
     ``mm_a``, ``mm_b`` (E,) multiplier operands (already in the form the multiplier wants).
     Returns a dict of arrays (see :mod:`sim.compare.tb_replay`) plus ``run_dir``, ``waves``
     (FST path when ``waves``) and timings. ``tap=False`` skips sampling the debug tap (the
-    stage arrays then stay empty; only for measuring the tap's cost).
+    stage arrays then stay empty; only for measuring the tap's cost). ``simulator``:
+    ``icarus`` or ``verilator`` (default :func:`sim.rtl.simulator.default_simulator`).
     """
     import numpy as np
 
@@ -169,7 +173,8 @@ def simulate(spec: ReplaySpec, stimulus: dict, *, waves: bool = False, keep: boo
     t_build = time.perf_counter() - t0
     run = icarus.start(built.dir, built.sim_verilog, TOP, label=spec.label,
                        run_prefix="waves_" if waves else "run_", waves=waves,
-                       error=ReplayError, what="replay")
+                       error=ReplayError, what="replay", verilog=built.verilog,
+                       simulator=simulator)
     run_dir = run.run_dir
     np.savez(run_dir / "stimulus.npz", **{k: np.asarray(v, dtype=np.uint64) for k, v in stimulus.items()})
     run.write_config({

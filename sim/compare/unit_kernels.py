@@ -134,12 +134,13 @@ def group_job(trace, entry, o, waves: bool = False) -> tuple:
     """Picklable arguments of one group's replay."""
     g = entry["group"]
     stim = [_stimulus(trace, spec, slots, o) for spec, slots in zip(g.units, entry["slots"])]
-    return ("units", g, stim, waves, o.p_valid, o.p_ready, o.seed)
+    return ("units", g, stim, waves, o.p_valid, o.p_ready, o.seed, o.simulator)
 
 
 def run_group(job):
-    _, g, stim, waves, p_valid, p_ready, seed = job
-    return g, simulate(g, stim, waves=waves, p_valid=p_valid, p_ready=p_ready, seed=seed)
+    _, g, stim, waves, p_valid, p_ready, seed, simulator = job
+    return g, simulate(g, stim, waves=waves, p_valid=p_valid, p_ready=p_ready, seed=seed,
+                       simulator=simulator)
 
 
 def _rows_out(spec, out: dict, P: int) -> np.ndarray:

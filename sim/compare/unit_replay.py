@@ -197,13 +197,16 @@ def unpack(fields: list[dict], words: np.ndarray) -> dict:
 
 
 def simulate(group: GroupSpec, stimulus: list[dict], *, waves: bool = False, keep: bool = False,
-             p_valid: float = 1.0, p_ready: float = 1.0, seed: int = 1) -> dict:
+             p_valid: float = 1.0, p_ready: float = 1.0, seed: int = 1,
+             simulator: str | None = None) -> dict:
     """Replay ``stimulus`` through the units of ``group``.
 
     ``stimulus[k]``: ``{"values": {path: uint64 array}, "beats": B, "beats_out": B_out}``,
     the input field values of unit ``k`` (packed here with the built port layout).
     Returns ``{"outputs": [{path: uint64 array} per unit], "edges": [int64 array per unit],
     ...}`` plus timings, ``sim_cycles`` and ``waves`` (the waveform file when ``waves``).
+    ``simulator``: ``icarus`` or ``verilator`` (default
+    :func:`sim.rtl.simulator.default_simulator`).
     """
     t0 = time.perf_counter()
     built = build_units(group)
@@ -211,7 +214,8 @@ def simulate(group: GroupSpec, stimulus: list[dict], *, waves: bool = False, kee
     ports = built.meta["ports"]
     run = icarus.start(built.dir, built.sim_verilog, TOP, label=group.label,
                        run_prefix="waves_" if waves else "run_", waves=waves,
-                       error=ReplayError, what="unit replay", verilog=built.verilog)
+                       error=ReplayError, what="unit replay", verilog=built.verilog,
+                       simulator=simulator)
     run_dir = run.run_dir
     arrays, units = {}, []
     for k, st in enumerate(stimulus):

