@@ -182,30 +182,18 @@ def _full_ring_stress_cases() -> list[Case]:
     return cases
 
 
-#: NTT and automorphism rows of at least this ring degree run on Verilator by default (when
-#: it is installed); smaller rows simulate a few thousand cycles, for which Verilator's C++
-#: compile (15-35 s a unit) costs more than its faster simulation saves
-VERILATOR_MIN_N = RING
-
-
 def row_simulator(case: Case, simulator: str | None = None) -> str:
     """The simulator of one regression row.
 
     ``simulator`` (``--simulator``, else ``$FHESIM_SIMULATOR``) when given: every row. Else
-    Verilator for the rows at n >= :data:`VERILATOR_MIN_N` when the ``verilator`` package
-    is installed, Icarus for the rest (see docs/rtl-simulators.md for the measured reason).
+    Verilator for the NTT and automorphism rows at n >= ``VERILATOR_MIN_N`` when the
+    ``verilator`` package is installed, Icarus for the rest
+    (:func:`sim.rtl.simulator.simulator_for_size`; docs/rtl-simulators.md has the measured
+    reason).
     """
-    import os
+    from .rtl.simulator import simulator_for_size
 
-    from .rtl.simulator import ENV_VAR, check_simulator, verilator_importable
-
-    if simulator:
-        return check_simulator(simulator, "--simulator")
-    if os.environ.get(ENV_VAR):
-        return check_simulator(os.environ[ENV_VAR], f"${ENV_VAR}")
-    if case.n >= VERILATOR_MIN_N and case.unit in ("ntt", "automorphism") and verilator_importable():
-        return "verilator"
-    return "icarus"
+    return simulator_for_size(case.n if case.unit in ("ntt", "automorphism") else 0, simulator)
 
 
 def _keyswitch_cases(quick: bool, start: int) -> list[Case]:

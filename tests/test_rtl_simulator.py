@@ -69,7 +69,7 @@ def test_regression_rows_default_to_verilator_only_at_the_full_ring(no_env):
     from sim import regression
 
     cases = regression.matrix()
-    big = [c for c in cases if c.n >= regression.VERILATOR_MIN_N and c.unit in ("ntt", "automorphism")]
+    big = [c for c in cases if c.n >= simmod.VERILATOR_MIN_N and c.unit in ("ntt", "automorphism")]
     assert big and len(big) < len(cases)
     _installed(no_env, True)
     assert {regression.row_simulator(c) for c in big} == {"verilator"}
@@ -93,3 +93,20 @@ def test_the_full_ring_stress_rows_cover_the_automorphism():
         ("ntt", "forward"), ("ntt", "inverse"), ("automorphism", None)}
     assert all("stress" in c.name for c in stress)
     assert not any(c.n == RING for c in matrix(True) if c.unit in ("ntt", "automorphism"))
+
+
+@pytest.mark.parametrize("n,installed,name,env,want", [
+    (1024, True, None, None, "icarus"),               # small ring: Icarus even when installed
+    (1 << 16, True, None, None, "verilator"),
+    (1 << 16, False, None, None, "icarus"),
+    (1024, True, "verilator", None, "verilator"),      # --simulator wins
+    (1 << 16, True, None, "icarus", "icarus"),         # then $FHESIM_SIMULATOR
+])
+def test_simulator_for_size(n, installed, name, env, want, monkeypatch):
+    """The size rule shared by make sim's rows and fhesim compare's replays."""
+    monkeypatch.setattr(simmod, "verilator_importable", lambda: installed)
+    if env is None:
+        monkeypatch.delenv(simmod.ENV_VAR, raising=False)
+    else:
+        monkeypatch.setenv(simmod.ENV_VAR, env)
+    assert simmod.simulator_for_size(n, name) == want

