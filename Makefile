@@ -19,7 +19,7 @@ help:
 	@echo "make infer  - encrypted ResNet-20 on 2 digits images at a small INSECURE set (minutes)"
 	@echo "make bench  - benchmarks beside their peers (NTT kernels; CKKS ops and bootstrapping vs OpenFHE and DESILO FHE, long)"
 	@echo "make peers  - the peers of make bench: DESILO FHE (the bench extra) and OpenFHE's Python 3.10 environment"
-	@echo "make bench-resnet - one encrypted ResNet-20 (cifar32, 128-bit n16-128) by layer kind, ~15 min, ~15 GB"
+	@echo "make bench-resnet - one encrypted ResNet-20 (cifar32, 128-bit n16-128) by layer kind, ~4 min, ~7.5 GB"
 	@echo "make clean  - remove build outputs (keeps .venv)"
 
 venv: $(STAMP)
