@@ -30,7 +30,7 @@ import cocotb
 import numpy as np
 
 from sim.rtl.stream import ClockedBench, Codec, StreamDriver, StreamMonitor
-from sim.rtl.tb_common import load_config, write_result
+from sim.rtl.tb_common import run_returning_arrays
 
 
 class DebugTap:
@@ -72,14 +72,7 @@ class DebugTap:
 
 @cocotb.test()
 async def replay(dut):
-    cfg = load_config()
-    try:
-        result, arrays = await _replay(dut, cfg)
-    except Exception as e:
-        write_result(cfg, {"label": cfg["label"], "error": f"{type(e).__name__}: {e}"})
-        raise
-    np.savez(cfg["result_npz"], **arrays)
-    write_result(cfg, result)
+    await run_returning_arrays(dut, _replay)
 
 
 class ReplayCapture:

@@ -17,7 +17,7 @@ import cocotb
 import numpy as np
 
 from sim.rtl.stream import ClockedBench, StreamDriver, StreamMonitor
-from sim.rtl.tb_common import load_config, write_result
+from sim.rtl.tb_common import run_returning_arrays
 
 
 def _raw(words) -> int:
@@ -48,14 +48,7 @@ class _Collect:
 
 @cocotb.test()
 async def replay_units(dut):
-    cfg = load_config()
-    try:
-        result, arrays = await _replay(dut, cfg)
-    except Exception as e:
-        write_result(cfg, {"label": cfg["label"], "error": f"{type(e).__name__}: {e}"})
-        raise
-    np.savez(cfg["result_npz"], **arrays)
-    write_result(cfg, result)
+    await run_returning_arrays(dut, _replay)
 
 
 async def _replay(dut, cfg: dict):

@@ -45,6 +45,22 @@ async def run_with_verdict(dut, cfg: dict, body, describe: str) -> None:
                             f"timeouts={result['timeouts']}, timing={result['timing']}; "
                             f"first: {result['first_mismatch']}")
 
+async def run_returning_arrays(dut, body) -> None:
+    """A replay test: ``(result, arrays) = await body(dut, cfg)``; the arrays go to
+    ``cfg["result_npz"]`` and the result to ``result.json``. A failure writes its error as
+    the result (so the host reports it) and is raised again for cocotb."""
+    import numpy as np
+
+    cfg = load_config()
+    try:
+        result, arrays = await body(dut, cfg)
+    except Exception as e:
+        write_result(cfg, {"label": cfg["label"], "error": f"{type(e).__name__}: {e}"})
+        raise
+    np.savez(cfg["result_npz"], **arrays)
+    write_result(cfg, result)
+
+
 def corner_values(q: int) -> tuple[int, ...]:
     return (0, 1, q - 1)
 
