@@ -90,8 +90,9 @@ class HeSession:
     bootstrapping keys are stored as uint32 words. At ``n16-128`` with ResNet-20/cifar32
     that is ~30 MiB per network key instead of 230 MiB (see docs/resnet.md). Galois
     elements that bootstrapping already has a full-height key for are not generated twice.
-    rotation_levels: optional ``{step: level}``, the highest level each network rotation
-    runs at (from the level plan, :meth:`EncryptedResNet.rotation_levels`); its key is
+    rotation_levels: optional ``{step: level}`` (or a function of the network's start level
+    returning it), the highest level each network rotation runs at (from the level plan,
+    :meth:`EncryptedResNet.rotation_levels`); its key is
     truncated to that level (at most the network's start level). ResNet-20/cifar32 at
     n16-128 rotates 134 of its 145 steps only at level 2: 1 digit of 15 rows instead of 2 of
     29, so those keys are 3.9 times smaller. A rotation above its key's level raises
@@ -135,6 +136,8 @@ class HeSession:
         elif compact:
             self.keys.relin = kg.gen_relin_key(sk).compact()
         steps = sorted(set(int(r) for r in rotations))
+        if callable(rotation_levels):       # from the network's start level, known only now
+            rotation_levels = rotation_levels(top)
         levels = {s: top if rotation_levels is None else min(top, int(rotation_levels.get(s, top)))
                   for s in steps}
         it = steps
@@ -442,10 +445,10 @@ class EncryptedResNet:
         if bootstrap and boot_config is None:
             from sw.bootstrap import BootstrapConfig
             boot_config = BootstrapConfig(slots=self.slots, real=True, giant_steps=giant_steps)
-        # the network starts at the bootstrap output level (else the top): the plan from there
-        # says at which levels each rotation runs
-        start = self.params.max_level - boot_config.depth if bootstrap else self.params.max_level
-        levels = self.rotation_levels(start, start if bootstrap else None)
+        # the plan from the network's start level (the bootstrap output level, else the top;
+        # the session knows it once its bootstrapper exists) says where each rotation runs
+        def levels(start: int) -> dict[int, int]:
+            return self.rotation_levels(start, start if bootstrap else None)
         return HeSession(self.params, self.slots, self.rotation_steps(), bootstrap=bootstrap, seed=seed,
                          boot_config=boot_config, compact=compact, progress=progress,
                          boot_slots=self.boot_periods() if sparse_bootstrap else (),
