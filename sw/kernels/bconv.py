@@ -8,17 +8,20 @@ Kim, Song 2019)::
     out[j]    = ( sum_i t_i * [Q/q_i]_{p_j} ) mod p_j      (= x + u Q mod p_j, 0 <= u < k)
 
 The inner sum is where the time goes (``k * m * n`` multiply-adds). Instead of reducing
-every product, each product ``t_i * c_ij < 2^62`` is split into its low and high 32-bit
-halves, which are accumulated in two ``uint64`` lanes (exact for ``k < 2^31`` terms); one
-reduction per output then folds ``hi * 2^32 + lo`` back mod ``p_j``::
+every product, products ``t_i * c_ij < 2^62`` are summed four at a time in one ``uint64``
+(four of them stay below ``2^64``, since every prime is below ``2^31``); each group sum is
+split into its low and high 32-bit halves, which are accumulated in two ``uint64`` lanes
+(exact for ``k < 2^31`` terms); one reduction per output then folds ``hi * 2^32 + lo``
+back mod ``p_j``::
 
     H = hi + (lo >> 32),  b = lo & (2^32 - 1)            (value = H * 2^32 + b)
     S = (H >> 32) * [2^64]_p + Shoup(H & (2^32 - 1), [2^32]_p) + b
     out = Barrett(S)                                     (S < 2^(2 bitlen(p)) is checked)
 
-So the loop body is one 32 x 32 -> 64-bit multiply, a mask, a shift and two adds
-(vectorised by LLVM), against three multiplies for a Shoup reduction per term. The result
-is canonical and identical to any exact implementation of the formula above.
+So four terms cost four 32 x 32 -> 64-bit multiplies, three adds, a mask, a shift and two
+adds (vectorised by LLVM; splitting every product instead measured 12-18% slower at
+N = 2^16), against three multiplies for a Shoup reduction per term. The result is
+canonical and identical to any exact implementation of the formula above.
 
 Public API
 ----------
@@ -89,12 +92,12 @@ def bconv_kernel(x, qsrc, qhinv, qhinvp, cmat, qdst, r32, r32p, r64, mu, s1, s2,
                 vv[c] = np.uint64(np.int64(fsum[c] + 0.5))
         lo = np.empty(B, dtype=np.uint64)
         hi = np.empty(B, dtype=np.uint64)
+        k4 = k - (k % 4)
         for j in range(m):
             for c in range(w):
                 lo[c] = 0
                 hi[c] = 0
-            i = 0
-            while i + 4 <= k:
+            for i in range(0, k4, 4):
                 C0 = cmat[i, j] & _M32
                 C1 = cmat[i + 1, j] & _M32
                 C2 = cmat[i + 2, j] & _M32
@@ -104,21 +107,37 @@ def bconv_kernel(x, qsrc, qhinv, qhinvp, cmat, qdst, r32, r32p, r64, mu, s1, s2,
                 t2 = t[i + 2]
                 t3 = t[i + 3]
                 for c in range(w):
-                    p0 = (t0[c] & _M32) * C0
-                    p1 = (t1[c] & _M32) * C1
-                    p2 = (t2[c] & _M32) * C2
-                    p3 = (t3[c] & _M32) * C3
-                    lo[c] += (p0 & _M32) + (p1 & _M32) + (p2 & _M32) + (p3 & _M32)
-                    hi[c] += (p0 >> _S32) + (p1 >> _S32) + (p2 >> _S32) + (p3 >> _S32)
-                i += 4
-            while i < k:
-                C0 = cmat[i, j] & _M32
-                t0 = t[i]
+                    s = (t0[c] & _M32) * C0 + (t1[c] & _M32) * C1 + (t2[c] & _M32) * C2 + (t3[c] & _M32) * C3
+                    lo[c] += s & _M32
+                    hi[c] += s >> _S32
+            r = k - k4
+            if r == 3:
+                C0 = cmat[k4, j] & _M32
+                C1 = cmat[k4 + 1, j] & _M32
+                C2 = cmat[k4 + 2, j] & _M32
+                t0 = t[k4]
+                t1 = t[k4 + 1]
+                t2 = t[k4 + 2]
                 for c in range(w):
-                    p0 = (t0[c] & _M32) * C0
-                    lo[c] += p0 & _M32
-                    hi[c] += p0 >> _S32
-                i += 1
+                    s = (t0[c] & _M32) * C0 + (t1[c] & _M32) * C1 + (t2[c] & _M32) * C2
+                    lo[c] += s & _M32
+                    hi[c] += s >> _S32
+            elif r == 2:
+                C0 = cmat[k4, j] & _M32
+                C1 = cmat[k4 + 1, j] & _M32
+                t0 = t[k4]
+                t1 = t[k4 + 1]
+                for c in range(w):
+                    s = (t0[c] & _M32) * C0 + (t1[c] & _M32) * C1
+                    lo[c] += s & _M32
+                    hi[c] += s >> _S32
+            elif r == 1:
+                C0 = cmat[k4, j] & _M32
+                t0 = t[k4]
+                for c in range(w):
+                    s = (t0[c] & _M32) * C0
+                    lo[c] += s & _M32
+                    hi[c] += s >> _S32
             p = qdst[j] & _M32
             R32 = r32[j] & _M32
             R32p = r32p[j] & _M32
