@@ -50,3 +50,13 @@ def test_bench_ckks_peer_missing(monkeypatch):
     _check_ours(df)
     assert all(math.isnan(v) for v in df["desilo_s"])
     assert any("DESILO FHE not importable" in n for n in df.attrs["notes"])
+
+
+def test_core_ops_module_runs_at_a_toy_set():
+    """``python -m sw.ckks.bench`` (the software-only timing) runs its product end to end:
+    operands at the top level's rescale factor, so mul + relin + rescale is legal."""
+    from sw.ckks.bench import time_core_ops
+
+    r = time_core_ops("toy-n10", repeat=1)
+    assert r["params"] == "toy-n10" and r["level"] > 0
+    assert r["mul_relin_rescale_s"] > 0 and r["rotate_s"] > 0
