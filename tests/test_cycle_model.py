@@ -188,7 +188,7 @@ def test_builtin_workload_cmult_key_and_ciphertext_bytes(capsys):
     params = get_params("n16-128")
     L, d, a = len(params.q_primes), len(params.digits_at(params.max_level)), len(params.p_primes)
     ops, notes = workload_ops("cmult")
-    assert [o.kind for o in ops] == ["cmult", "rescale"]
+    assert [o.kind for o in ops] == ["cmult"]          # the rescale is fused into the relinearisation
     assert ops[0].keys == [KeyUse("relin", d, L, a)]
     assert "not a neural-network trace" in notes[0]
     cfg = load_config("u280")
@@ -197,8 +197,10 @@ def test_builtin_workload_cmult_key_and_ciphertext_bytes(capsys):
     # relin key: d * 2 * (L + alpha) * 2^16 words * 4 B, far more than the u280's data
     # capacity: loaded in full
     assert row["key_offchip_bytes"] == d * 2 * (L + a) * 65536 * 4 > cfg.data_capacity_bytes
-    # cmult reads two ciphertexts and writes one: (4 + 2) * L * 2^16 * 4 B
-    assert row["ct_bytes"] == row["ct_offchip_bytes"] == 6 * L * 65536 * 4
+    # cmult reads two ciphertexts and writes one, rescaled (the top group of k primes
+    # dropped): (4 L + 2 (L - k)) * 2^16 * 4 B
+    k = len(params.q_groups[params.max_level])
+    assert row["ct_bytes"] == row["ct_offchip_bytes"] == (4 * L + 2 * (L - k)) * 65536 * 4
     assert cli_main(["estimate", "--config", "u280", "--workload", "cmult", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["total"]["cycles"] == est.total_cycles and out["workload"] == "cmult"

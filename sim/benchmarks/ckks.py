@@ -251,7 +251,7 @@ def _ours(args, notes: list):
         err = check(out) if check else float("nan")
         res[op] = (t_min, t_med, err)
 
-    rec("mul+relin+rescale", lambda: ev.rescale(ev.mul(ct_x, ct_y)), lambda c: _max_err(dd(c), x * y))
+    rec("mul+relin+rescale", lambda: ev.mul(ct_x, ct_y, rescale=True), lambda c: _max_err(dd(c), x * y))
     rec("rotate(1)", lambda: ev.rotate(ct_x, 1), lambda c: _max_err(dd(c), np.roll(x, -1)))
     rec("pmul+rescale", lambda: ev.rescale(ev.mul_plain(ct_x, pt_y)), lambda c: _max_err(dd(c), x * y))
     rec("encode", lambda: enc.encode(x, scale=scale))

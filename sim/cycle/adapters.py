@@ -14,9 +14,10 @@ operation kind is declared (a trace holding an undeclared kind is refused with a
 the ``digits`` of the key switch's ``modup`` (its ``info``; else its basis conversions, one
 per digit), or, when the key switch has no ``modup`` of its own (a hoisted rotation: the
 ``rotate_hoisted`` event raises once for all its rotations), those of the ``modup`` of the
-nearest enclosing event that has one; ``special`` = source primes of the ``moddown``
-conversion; ``primes`` = the key switch's ``primes_in``. The key's identity is ``"relin"``
-under ``cmult``/``relin``, ``"conj"`` under ``conjugate`` and ``"galois:<g>"`` when the event
+nearest enclosing event that has one; ``special`` = the ``special`` of the ``moddown`` (its
+``info``; else the source primes of its conversion, which with a fused rescale also holds the
+dropped top primes); ``primes`` = the key switch's ``primes_in``. The key's identity is
+``"relin"`` under ``cmult``/``relin``, ``"conj"`` under ``conjugate`` and ``"galois:<g>"`` when the event
 (or its ``info``) carries its Galois element (``galois``); otherwise unknown (always loaded).
 
 Plaintext operands: their identity is the event's ``info["plaintext"]`` (recorded by
@@ -120,6 +121,17 @@ def _modup_digits(ev: Mapping[str, Any]) -> int:
     return sum(int(k.get("count") or 1) for k in ev.get("kernels", ()) or () if k.get("kind") == "bconv")
 
 
+def _moddown_special(ev: Mapping[str, Any]) -> int:
+    """Special primes of a ModDown event: the ``special`` of its ``info`` (recorded by the CKKS
+    layer; a ModDown with a fused rescale also converts the dropped top primes), else the
+    source primes of its basis conversion."""
+    info = ev.get("info") or {}
+    if info.get("special") is not None:
+        return int(info["special"])
+    return max((int(k.get("src_primes") or 0) for k in ev.get("kernels", ()) or ()
+                if k.get("kind") == "bconv"), default=0)
+
+
 def _keyswitches(ev: Mapping[str, Any], parents: list, shared: int = 0) -> list[KeyUse]:
     """Key switches in ``ev``. ``shared``: digits of a ModUp that an enclosing event made for
     its key switches (a hoisted rotation raises once, then switches per rotation)."""
@@ -130,9 +142,7 @@ def _keyswitches(ev: Mapping[str, Any], parents: list, shared: int = 0) -> list[
             if sub.get("kind") == "modup":
                 digits += _modup_digits(sub)
             elif sub.get("kind") == "moddown":
-                for k in sub.get("kernels", ()) or ():
-                    if k.get("kind") == "bconv":
-                        special = max(special, int(k.get("src_primes") or 0))
+                special = max(special, _moddown_special(sub))
         primes = int(ev.get("primes_in") or 0)
         out.append(KeyUse(_key_identity(ev, parents), max(digits or shared, 1), primes, special))
         return out

@@ -73,7 +73,7 @@ def _setup(params_name: str, rotations, dnum="params"):
 
 
 def _cmult(ev, ct, pt):
-    ev.rescale(ev.mul(ct, ct))
+    ev.mul(ct, ct, rescale=True)     # the rescale fused into the relinearisation's ModDown
 
 
 def _rotate(ev, ct, pt):
@@ -81,11 +81,12 @@ def _rotate(ev, ct, pt):
 
 
 def _mulrot(ev, ct, pt):
-    # Four rounds of: square + relinearise + rescale, then a rotate-and-add (a reduction
-    # step), then a plaintext multiply + rescale: 4 cmult, 4 rotate, 4 pmult, 8 rescale.
+    # Four rounds of: square + relinearise + rescale (fused), then a rotate-and-add (a
+    # reduction step), then a plaintext multiply + rescale: 4 cmult, 4 rotate, 4 pmult,
+    # 4 rescale.
     x = ct
     for i in range(4):
-        x = ev.rescale(ev.mul(x, x))
+        x = ev.mul(x, x, rescale=True)
         x = ev.add(x, ev.rotate(x, 1 << i))
         x = ev.rescale(ev.mul_plain(x, pt))
 

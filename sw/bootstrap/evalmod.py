@@ -128,10 +128,12 @@ def evaluate(ev, ct, spec: EvalModSpec, *, out_scale: float | None = None):
     tgt = params.level_scale(lvl) if R else (out_scale or ct.scale)
     c = PolynomialEvaluator(ev).evaluate(ct, poly, target_scale=tgt)
     for i in range(R):
-        sq = ev.mul(c, c)
+        # 2 c^2 - 1 on the unrelinearised square, then one relinearisation with the rescale
+        # fused into its ModDown
+        sq = ev.mul(c, c, relin=False)
         sq = ev.mul_int(sq, 2)
         sq = ev.sub_const(sq, 1.0)
-        c = ev.rescale(sq)
+        c = ev.relinearize(sq, rescale=True)
     return c
 
 

@@ -327,7 +327,9 @@ class PolynomialEvaluator:
         ta, tb = self._power(a), self._power(b)
         lvl = min(int(ta.level), int(tb.level))
         ta, tb = ev.drop_to_level(ta, lvl), ev.drop_to_level(tb, lvl)
-        p = ev.mul(ta, tb)
+        # degree 2 until the end: the linear steps below act on the product's three parts,
+        # then one relinearisation with its rescale fused into the ModDown
+        p = ev.mul(ta, tb, relin=False)
         self.stats.nonscalar_mults += 1
         factor = 2 if self.basis == "chebyshev" else 1
         nat_next = self._natural(lvl - 1)
@@ -357,7 +359,7 @@ class PolynomialEvaluator:
                 sigma = self._const_scale(float(p.scale), float(tr.scale), f"T_{i} correction")
                 p = ev.add(p, ev.mul_const(tr, -1.0, scale=sigma))
                 self.stats.const_mults += 1
-        out = ev.rescale(p)
+        out = ev.relinearize(p, rescale=True)
         self.stats.rescales += 1
         self._powers[i] = out
         return out
@@ -387,7 +389,7 @@ class PolynomialEvaluator:
         else:
             tn = self._power(n)
             qct = self._eval(q, lvl, out_scale * self._q(lvl) / float(tn.scale))
-            res = self.ev.rescale(self.ev.mul(qct, self.ev.drop_to_level(tn, lvl)))
+            res = self.ev.mul(qct, self.ev.drop_to_level(tn, lvl), rescale=True)
             self.stats.nonscalar_mults += 1
             self.stats.rescales += 1
         if np.any(r[1:] != 0):

@@ -250,9 +250,12 @@ class Evaluator:
         with self._scope("mul_int", ct) as ev:
             return self._out(ev, self._new([p.mul_scalar(int(k)) for p in ct.polys], ct))
 
-    def mul(self, a: Ciphertext, b: Ciphertext, *, relin: bool = True) -> Ciphertext:
+    def mul(self, a: Ciphertext, b: Ciphertext, *, relin: bool = True,
+            rescale: bool = False) -> Ciphertext:
         """``a * b`` (equal levels and slots; scale ``a.scale * b.scale``); relinearised
-        unless ``relin=False`` (then degree 2)."""
+        unless ``relin=False`` (then degree 2). ``rescale=True``: also rescaled, with the
+        rescale fused into the relinearisation's ModDown (:meth:`relinearize`), at
+        ``a.level - 1``."""
         self._ct("mul", a, b)
         if a.level != b.level:
             raise LevelMismatchError(f"mul: level mismatch (a.level={a.level}, b.level={b.level})")
@@ -279,23 +282,40 @@ class Evaluator:
                 d2 = a1.mul(b1)
             out = self._new((d0, d1, d2), a, scale=a.scale * b.scale)
             if relin:
-                out = self.relinearize(out)
+                out = self.relinearize(out, rescale=rescale)
+            elif rescale:
+                out = self.rescale(out)
             return self._out(ev, out)
 
     def square(self, a: Ciphertext, *, relin: bool = True) -> Ciphertext:
         """``a * a``."""
         return self.mul(a, a, relin=relin)
 
-    def relinearize(self, ct: Ciphertext) -> Ciphertext:
-        """Degree 2 -> 1 with the relinearisation key."""
+    def relinearize(self, ct: Ciphertext, *, rescale: bool = False) -> Ciphertext:
+        """Degree 2 -> 1 with the relinearisation key.
+
+        ``rescale=True``: relinearise and rescale in one ModDown, dividing by ``P`` and the
+        top group's primes at once (:func:`~.keyswitch.key_switch` with ``fold`` and
+        ``rescale``): the result is at ``ct.level - 1`` with the scale of :meth:`rescale`,
+        and costs the transforms of one ModDown instead of a ModDown and a rescale. Its
+        integers ``round((d0 P + ks0) / (P q_top))`` are those of the two steps,
+        ``round((d0 + round(ks0 / P)) / q_top)``: with ``ks0 = P u + r``, ``|r| < P/2``,
+        the two differ only if ``(d0 + u) / q_top`` lies within ``|r| / (P q_top) <
+        1 / (2 q_top)`` of a half-integer, and an integer over the odd ``q_top`` is at
+        least ``1 / (2 q_top)`` away from every half-integer."""
         self._ct("relinearize", ct)
         if ct.degree == 1:
-            return ct
+            return self.rescale(ct) if rescale else ct
         key = require(self.keys and self.keys.relin, "relinearisation", "relinearize")
         check_binding("relinearize", key, ct, "relinearisation key")
-        with self._scope("relin", ct) as ev:
-            u0, u1 = key_switch(self.ctx, ct.polys[2], ct.level, key)
-            return self._out(ev, self._new((ct.polys[0].add(u0), ct.polys[1].add(u1)), ct))
+        if not rescale:
+            with self._scope("relin", ct) as ev:
+                u0, u1 = key_switch(self.ctx, ct.polys[2], ct.level, key)
+                return self._out(ev, self._new((ct.polys[0].add(u0), ct.polys[1].add(u1)), ct))
+        new_scale = self._rescaled_scale("relinearize", ct)
+        with self._scope("relin", ct, rescale=True) as ev:
+            u0, u1 = key_switch(self.ctx, ct.polys[2], ct.level, key, fold=ct.polys[:2], rescale=True)
+            return self._out(ev, self._new((u0, u1), ct, level=ct.level - 1, scale=new_scale))
 
     # ----------------------------------------------------------------------------------
     # modulus management
@@ -303,20 +323,26 @@ class Evaluator:
     def rescale(self, ct: Ciphertext) -> Ciphertext:
         """Divide by the primes of the top group (``level_scale(ct.level)``) and drop them."""
         self._ct("rescale", ct)
-        if ct.level < 1:
-            raise LevelError(f"rescale: no level left (ciphertext at level {ct.level})")
-        k = len(self.params.q_groups[ct.level])
-        new_scale = ct.scale / self.params.level_scale(ct.level)
-        if new_scale < MIN_SCALE:
-            raise ScaleError(
-                f"rescale: scale 2^{math.log2(ct.scale):.1f} divided by level {ct.level}'s "
-                f"2^{math.log2(self.params.level_scale(ct.level)):.1f} leaves 2^{math.log2(new_scale):.1f}, "
-                f"below the 2^{math.log2(MIN_SCALE):.0f} floor where rounding noise swamps the message; "
-                f"encode at a larger scale (e.g. level_scale({ct.level})) or drop the level instead")
+        k = len(self.params.q_groups[ct.level]) if ct.level >= 1 else 0
+        new_scale = self._rescaled_scale("rescale", ct)
         with self._scope("rescale", ct, group=k) as ev:
             polys = [divide_by_top(p, k) for p in ct.polys]
             out = self._new(polys, ct, level=ct.level - 1, scale=new_scale)
             return self._out(ev, out)
+
+    def _rescaled_scale(self, op: str, ct: Ciphertext) -> float:
+        """The scale of ``ct`` after a rescale; ``LevelError`` without a level, ``ScaleError``
+        if it would fall below the floor."""
+        if ct.level < 1:
+            raise LevelError(f"{op}: no level left (ciphertext at level {ct.level})")
+        new_scale = ct.scale / self.params.level_scale(ct.level)
+        if new_scale < MIN_SCALE:
+            raise ScaleError(
+                f"{op}: scale 2^{math.log2(ct.scale):.1f} divided by level {ct.level}'s "
+                f"2^{math.log2(self.params.level_scale(ct.level)):.1f} leaves 2^{math.log2(new_scale):.1f}, "
+                f"below the 2^{math.log2(MIN_SCALE):.0f} floor where rounding noise swamps the message; "
+                f"encode at a larger scale (e.g. level_scale({ct.level})) or drop the level instead")
+        return new_scale
 
     def drop_level(self, ct: Ciphertext, levels: int = 1) -> Ciphertext:
         """Drop ``levels`` levels without dividing (scale unchanged)."""

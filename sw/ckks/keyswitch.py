@@ -22,6 +22,9 @@ for a :class:`~.keys.BasisKey`):
 3. **ModDown** of both halves: INTT of the ``K`` special rows, BConv ``K -> L``, NTT of
    ``L`` rows, ``(x - conv) * P^-1``.
 
+With ``rescale=True`` the ModDown divides by ``P`` and the top group's ``k`` primes at once
+(INTT of ``K + k`` rows, BConv ``K + k -> L - k``, NTT of ``L - k`` rows): a fused rescale.
+
 Kernel counts of one key switch at level ``l`` (``d`` digits of sizes ``a_i``):
 ``intt: L + 2K`` rows in ``1 + 2`` calls; ``ntt: sum_i (L + K - a_i) + 2L`` rows in
 ``d + 2`` calls; ``bconv: d + 2`` calls; inner product ``modmul 2d``, ``modadd 2(d-1)``
@@ -152,10 +155,12 @@ def apply_key(ctx: CkksContext, ext, level: int, key: SwitchingKey | BasisKey,
     return _apply(ctx, ext, level, key_rows(ctx, key, level), galois)
 
 
-def _apply(ctx: CkksContext, ext, level: int, rows: KeyRows, galois: int | None):
+def _apply(ctx: CkksContext, ext, level: int, rows: KeyRows, galois: int | None,
+           fold=None, rescale: bool = False):
     p = ctx.params
-    qpb = ctx.q_basis(level) + rows.special
-    L = len(p.primes_at(level))
+    qb = ctx.q_basis(level)
+    qpb = qb + rows.special
+    L = len(qb)
     nd = len(rows.digits)
     if ext is not None and ext.shape[:2] != (nd, len(qpb)):
         raise ValueError(f"key switch: digits of shape {ext.shape[:2]} do not fit the key "
@@ -164,25 +169,60 @@ def _apply(ctx: CkksContext, ext, level: int, rows: KeyRows, galois: int | None)
     # compact (uint32) keys are read as they are stored: the kernel widens each word as it
     # multiplies (copying the used rows to uint64 first cost ~230 MB per key switch at N = 2^16)
     o0, o1 = K.ks_inner(ext, qpb, rows.b, rows.a, rows.rowmap, nd, perm, galois=galois)
-    with trace.op("moddown", n=p.n, primes_in=len(qpb), primes_out=L, level_in=level, level_out=level):
-        u0 = mod_down(RnsPoly(qpb, o0, True), L, consume=True)
-        u1 = mod_down(RnsPoly(qpb, o1, True), L, consume=True)
+    if fold is not None:
+        _fold_times_p(o0, fold[0], qb, rows.special)
+        _fold_times_p(o1, fold[1], qb, rows.special)
+    drop = len(p.q_groups[level]) if rescale else 0
+    with trace.op("moddown", n=p.n, primes_in=len(qpb), primes_out=L - drop, level_in=level,
+                  level_out=level - bool(rescale), special=len(rows.special)):
+        u0 = mod_down(RnsPoly(qpb, o0, True), L - drop, consume=True)
+        u1 = mod_down(RnsPoly(qpb, o1, True), L - drop, consume=True)
     return u0, u1
 
 
+@lru_cache(maxsize=1024)
+def _p_mod(qb: RnsBasis, special: RnsBasis) -> tuple[int, ...]:
+    pp = special.product
+    return tuple(pp % q for q in qb.primes)
+
+
+def _fold_times_p(o, x: RnsPoly, qb: RnsBasis, special: RnsBasis) -> None:
+    """``o[:L] += x * P`` in place (``o`` over ``Q_l + P``, evaluation form; ``x * P`` is 0
+    modulo every special prime, so those rows are unchanged)."""
+    if x.basis != qb or not x.is_ntt:
+        raise ValueError(f"key switch: the folded polynomial must be over the {len(qb)} primes of "
+                         f"the ciphertext, in evaluation form")
+    L = len(qb)
+    t = K.add(K.take_rows(o, 0, L), K.mulconst(x.data, _p_mod(qb, special), qb), qb)
+    if o is not None:
+        o[:L] = t
+
+
 def key_switch(ctx: CkksContext, c: RnsPoly, level: int, key: SwitchingKey | BasisKey,
-               galois: int | None = None, **info):
+               galois: int | None = None, *, fold=None, rescale: bool = False, **info):
     """Switch ``c`` (decrypting under ``s'``; if ``galois`` is given, ``c`` is first mapped by
     ``X -> X^galois``) to ``(u0, u1)`` with ``u0 + u1 s ~ c s'``.
 
+    ``fold``: ``(x0, x1)`` over ``Q_level`` (evaluation form), added as ``x * P`` before the
+    ModDown, which then returns ``x + round(ks / P)``: the same integers as adding ``x``
+    afterwards (``x * P`` vanishes modulo ``P``), and what a fused rescale needs.
+    ``rescale``: the ModDown also divides by the primes of the top group
+    (``params.q_groups[level]``) and drops them, so ``(u0, u1)`` is at ``level - 1``:
+    ``round((x P + ks) / (P q_top))``, one division in place of the ModDown and a rescale,
+    giving the same integers as the two (:meth:`~.evaluator.Evaluator.relinearize` has the
+    argument); with ``fold`` it is a relinearise-and-rescale whose rescale costs no
+    transforms of its own.
     ``info``: extra fields of the ``keyswitch`` trace event (e.g. ``encapsulation=True``).
     """
     p = ctx.params
     rows = key_rows(ctx, key, level)
-    with trace.op("keyswitch", n=p.n, primes_in=len(c.basis), primes_out=len(c.basis),
-                  level_in=level, level_out=level, **info):
+    if rescale and level < 1:
+        raise LevelError(f"key switch: no level left to rescale (level {level})")
+    out_primes = len(c.basis) - (len(p.q_groups[level]) if rescale else 0)
+    with trace.op("keyswitch", n=p.n, primes_in=len(c.basis), primes_out=out_primes,
+                  level_in=level, level_out=level - bool(rescale), **info):
         ext = decompose(ctx, c, level, rows.special, rows.digits)
-        return _apply(ctx, ext, level, rows, galois)
+        return _apply(ctx, ext, level, rows, galois, fold, rescale)
 
 
 def switch_decomposed(ctx: CkksContext, ext, level: int, key: SwitchingKey | BasisKey,

@@ -520,7 +520,7 @@ class EncryptedResNet:
         sigma = want * float(p.level_scale(L)) / float(ct.scale)
         tt = ev.rescale(ev.mul_const(ct, 0.5 * c, scale=sigma))
         tt = ev.drop_to_level(tt, lvl)
-        return ev.rescale(ev.mul(tt, s1))
+        return ev.mul(tt, s1, rescale=True)
 
     def _add(self, sess: HeSession, a, b):
         ev = sess.ev
