@@ -10,8 +10,10 @@ import math
 import pytest
 
 from sim.cycle import estimate, load_config
+from sim.cycle.config import preset_names
 from sim.cycle.workloads import workload_ops
-from sim.report.anchors import NOT_COMPARABLE, VALIDATIONS, anchor
+from sim.report.anchors import (ANCHORS, NO_PRESET, NOT_COMPARABLE, VALIDATIONS,
+                                anchor)
 from sim.report.build import VALIDATION_FACTOR, _validation
 
 
@@ -113,3 +115,15 @@ def test_program_ratio_line_by_hand():
         {"preset": "ark", "workload": "bootstrap-l8", "published": 3.52, "model": 5.61}])
     md = _program_ratio_md(rows)
     assert "sharp 32 published, 25 modelled" in md[0] and "ark" not in md[0]
+
+
+def test_designs_without_preset_are_not_configured():
+    """A design listed in NO_PRESET has neither a preset nor a published anchor, and its reason
+    tags what was read and names what a preset would still need (docs/sources.md, "FAB and
+    Poseidon: what the sources state")."""
+    anchored = {a.system for a in ANCHORS} | {s for v in VALIDATIONS for s in v.anchors}
+    for design, why in NO_PRESET.items():
+        assert design.split()[0].lower() not in preset_names()
+        assert design not in anchored
+        assert "[V]" in why and "found in no source searched" in why.lower()
+        assert "latency" in why and "word size" in why

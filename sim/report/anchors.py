@@ -96,14 +96,34 @@ NOT_COMPARABLE: dict[str, str] = {
     "u280": "fhesim's own design point (chosen by fhesim explore), not a published design: "
             "no published figure to compare with",
 }
-#: Published designs without a preset, with the reason (the report lists them).
+#: Published designs without a preset, with the reason (the report lists them): what the stored
+#: copies of their sources state and what a preset would still need (docs/sources.md, "FAB and
+#: Poseidon: what the sources state"). A preset needs at least the clock, word size, unit counts
+#: and lanes, off-chip bandwidth, on-chip capacity and an absolute latency of a benchmark.
 NO_PRESET: dict[str, str] = {
-    "FAB (HPCA 2023)": "the abstract states the board (Alveo U280), the clock (300 MHz) and "
-                       "speed-ups (213x over a CPU, 1.5x over a GPU for fully packed "
-                       "bootstrapping) [V], but neither its unit mix nor an absolute latency "
-                       "is in the sources, so a preset would be invented, not configured",
-    "Poseidon (HPCA 2023)": "U280, radix-8 fused NTT and an automorphism unit [V, S]; no unit "
-                            "counts nor a latency of the benchmark in the sources",
+    "FAB (HPCA 2023)": (
+        "its abstract (ar5iv.labs.arxiv.org/html/2207.11872, "
+        "api.deepai.org/publication/"
+        "fab-an-fpga-based-accelerator-for-bootstrappable-fully-homomorphic-encryption) "
+        "states one Alveo U280 (the ar5iv copy drops the digits) and an 8-FPGA system, 300 MHz, "
+        "a minimal number of functional units, fully packed bootstrapping 213x faster than a CPU "
+        "and 1.5x than a GPU, and logistic-regression training on 8 FPGAs 456x / 6.5x [V]; the "
+        "alphaxiv overview (alphaxiv.org/overview/2207.11872v1) adds CKKS and HBM2 main memory "
+        "[S]. Found in no source searched: the unit counts and lanes, word size, on-chip memory "
+        "used, HBM bandwidth used, parameter set and any absolute bootstrapping or ResNet-20 "
+        "latency (the speed-ups give none: the baselines' times are not stated beside them), so "
+        "a preset would be invented, not configured"
+    ),
+    "Poseidon (HPCA 2023)": (
+        "its abstract (mingzhe-zhang.github.io/publications/HPCA2023-2) and first page "
+        "(scribd.com/document/675897315/pphea) state an HBM + FPGA design on the Alveo U280 "
+        "built from five reused operators (modular addition, modular multiplication, NTT, "
+        "automorphism, shared Barrett reduction), a radix-based NTT, the HFAuto automorphism "
+        "unit, four applications, up to 370x over a CPU on operators and performance close to F1 "
+        "[V]. Found in no source searched: each operator's count and lanes, word size, clock, "
+        "on-chip memory used, HBM bandwidth used, parameter set and any absolute bootstrapping "
+        "or ResNet-20 latency"
+    ),
 }
 
 
