@@ -49,3 +49,15 @@ def test_poly_start_level(insecure_params):
     assert poly_start_level(p10, 6) == 8      # levels 1..8 hold one prime each
     assert poly_start_level(p12, 6) == 17     # 14 app + 3 StC single-prime levels
     assert isinstance(p12, CkksParams)
+
+
+def test_precision_at_a_two_prime_top_group(capsys):
+    """The bootstrapping layouts (``n16-128``, ``toy-boot-*``) end in a 2-prime group (~2^60):
+    the product's operands are encoded at that scale so that mul + rescale is legal (the
+    report once refused these sets with a ScaleError)."""
+    rc = main(["ckks", "precision", "--params", "toy-boot-n10", "--allow-insecure", "--json"])
+    assert rc == 0
+    rows = {r["stage"]: r for r in json.loads(capsys.readouterr().out)["rows"]}
+    mul = rows["mul+relin+rescale"]
+    assert mul["level"] == 29 and abs(mul["log2_scale"] - 60) < 0.1
+    assert mul["mean_bits"] > 40          # at scale 2^60 the product is far more precise

@@ -99,9 +99,13 @@ def measure_precision(name: str, *, allow_insecure: bool = False, seed: int = 0,
     pa = enc.encode(a, slots=n)
     row("encode/decode", enc.decode(pa), a, pa)
     ca = encryptor.encrypt(pa)
-    cb = encryptor.encrypt(enc.encode(b, slots=n))
     row("encrypt/decrypt", enc.decode(dec.decrypt(ca)), a, ca)
-    cm = ev.rescale(ev.mul(ca, cb))
+    # the product's operands at the top level's rescale factor (a 2-prime group in the
+    # bootstrapping layouts), so that it rescales back to that scale
+    top_scale = params.level_scale(params.max_level)
+    ma = encryptor.encrypt(enc.encode(a, slots=n, scale=top_scale))
+    mb = encryptor.encrypt(enc.encode(b, slots=n, scale=top_scale))
+    cm = ev.mul(ma, mb, rescale=True)
     row("mul+relin+rescale", enc.decode(dec.decrypt(cm)), a * b, cm)
     cr = ev.rotate(ca, 1)
     row("rotate(1)", enc.decode(dec.decrypt(cr)), np.roll(a, -1), cr)
