@@ -326,3 +326,26 @@ def test_other_digit_counts_bootstrap_as_precisely(dnum, env, insecure_params):
 def test_giant_steps_option_is_checked():
     with pytest.raises(ValueError, match="giant_steps='few' must be one of keys, min"):
         BootstrapConfig(slots=32, giant_steps="few")
+
+
+def test_high_precision_layout_gains_the_rescale_noise_bits(env, insecure_params):
+    """``toy-boot-hp-n10`` (the ``n16-128-hp`` layout at N = 2^10): application levels of two
+    primes near 2^25 (scale ~2^50) instead of one near 2^30. The output lands on the input's
+    2^50 scale, so the last StC rescale adds ~2^-20 less noise; the same circuit on the same
+    message gains at least 3 bits over ``toy-boot-n10`` (measured: see docs/bootstrapping.md),
+    with 10 levels left."""
+    p = insecure_params("toy-boot-hp-n10")
+    assert abs(math.log2(p.default_scale) - 50) < 1e-9
+    assert all(len(p.q_groups[lv]) == 2 and abs(math.log2(p.level_scale(lv)) - 50) < 0.5
+               for lv in range(1, 11))
+    e, ref = Env(p, 512, real=True), env(512, real=True)
+    rng = np.random.default_rng(7)
+    z = rng.uniform(-1, 1, 512)
+    x = e.ct(z, level=0)
+    out = e.bt.bootstrap(x)
+    out_ref = ref.bt.bootstrap(ref.ct(z, level=0))
+    assert out.level == e.bt.output_level == 10 and out.scale == x.scale
+    m, w = bits(e.dec(out) - z)
+    m_ref, w_ref = bits(ref.dec(out_ref) - z)
+    print(f"hp layout: {m:.2f} / {w:.2f} bits, 10 levels left (standard: {m_ref:.2f} / {w_ref:.2f}, 16)")
+    assert m >= m_ref + 3 and w >= w_ref + 3, (m, w, m_ref, w_ref)

@@ -45,3 +45,25 @@ def test_named_sets_unchanged():
     assert get_params("n16-128").is_secure
     with pytest.warns(InsecureParametersWarning):
         assert not get_params("toy-n10", allow_insecure=True).is_secure
+
+
+def test_group_bits_choose_each_groups_primes():
+    from sw.ckks import security
+
+    p = CkksParams.build("t", 12, [2, 2, 1], group_bits=[25, 25, 30], dnum=2, allow_insecure=True)
+    primes = [q for g in p.q_groups for q in g] + list(p.p_primes)
+    assert len(set(primes)) == len(primes) and all(q % (2 * p.n) == 1 for q in primes)
+    assert all(abs(math.log2(q) - 25) < 1 for g in p.q_groups[1:3] for q in g)
+    assert abs(math.log2(p.q_groups[3][0]) - 30) < 1
+    # no group_bits: the earlier builder's primes (every group near log_scale)
+    same = CkksParams.build("t", 12, [2, 2, 1], group_bits=[30, 30, 30], dnum=2, allow_insecure=True)
+    assert same == CkksParams.build("t", 12, [2, 2, 1], dnum=2, allow_insecure=True)
+    hp = get_params("n16-128-hp")
+    assert hp.is_secure and hp.log_qp <= security.max_log_qp(1 << 16)
+    assert all(abs(math.log2(hp.level_scale(lv)) - 50) < 0.5 for lv in range(1, 11))
+
+
+@pytest.mark.parametrize("bits", [[25, 25], [25, 25, 40], [25, 2, 30]])
+def test_group_bits_refused_with_the_field_named(bits):
+    with pytest.raises(ValueError, match="group_bits"):
+        CkksParams.build("t", 12, [2, 2, 1], group_bits=bits, dnum=2, allow_insecure=True)

@@ -217,26 +217,38 @@ class CkksParams:
     def build(cls, name: str, log_n: int, group_sizes, *, q0_size: int = 2, dnum: int,
               log_scale: float = 30.0, security: int | None = None, secret: str = "ternary",
               hamming_weight: int | None = None, sigma: float = 3.2,
-              allow_insecure: bool = False) -> "CkksParams":
+              allow_insecure: bool = False, group_bits=None) -> "CkksParams":
         """Build a set with deterministic primes.
 
         ``group_sizes``: sizes of level groups 1..L (bottom to top), each 1 or more; primes
         near ``2^log_scale`` alternately above and below it (:func:`sw.primes.ntt_primes_near`),
-        so that composite groups multiply to ~``2^(size * log_scale)``. ``q0``: the
-        ``q0_size`` largest primes below ``2^31``; ``P``: the next ``alpha`` largest.
-        ``allow_insecure``: explicit opt-in for ``security=None`` (see the module docstring).
+        so that composite groups multiply to ~``2^(size * log_scale)``. ``group_bits``:
+        optionally, per group, the ``log2`` its primes are chosen near instead of
+        ``log_scale`` (e.g. pairs of ~2^25 primes for application levels of scale ~2^50
+        below bootstrapping levels of ~2^60). ``q0``: the ``q0_size`` largest primes below
+        ``2^31``; ``P``: the next ``alpha`` largest. ``allow_insecure``: explicit opt-in for
+        ``security=None`` (see the module docstring).
         """
         n = 1 << log_n
         sizes = [int(s) for s in group_sizes]
         if any(s < 1 for s in sizes):
             raise ValueError(f"CkksParams.build {name}: group sizes must be >= 1, got {sizes}")
+        bits = [float(log_scale)] * len(sizes) if group_bits is None else [float(b) for b in group_bits]
+        if len(bits) != len(sizes) or any(not 2 < b <= 31 for b in bits):
+            raise ValueError(f"CkksParams.build {name}: group_bits must give one log2 in (2, 31] "
+                             f"per group ({len(sizes)}), got {group_bits!r}")
         big = ntt_primes(n, 31, q0_size)
-        mids = ntt_primes_near(n, log_scale, sum(sizes), max_bits=31, exclude=tuple(big))
+        taken = list(big)
+        pools = {}
+        for b in dict.fromkeys(bits):   # distinct sizes, first-use order: primes of each pool
+            want = sum(s for s, x in zip(sizes, bits) if x == b)
+            pool = ntt_primes_near(n, b, want, max_bits=31, exclude=tuple(taken))
+            taken += pool
+            pools[b] = iter(pool)
         groups = [tuple(big)]
-        i = 0
-        for s in sizes:
-            groups.append(tuple(mids[i:i + s]))
-            i += s
+        for s, b in zip(sizes, bits):
+            groups.append(tuple(next(pools[b]) for _ in range(s)))
+        mids = [q for g in groups[1:] for q in g]
         nq = q0_size + sum(sizes)
         alpha = math.ceil(nq / dnum)
         p = ntt_primes(n, 31, alpha, exclude=tuple(big) + tuple(mids))
@@ -264,6 +276,16 @@ _BOOT_SHAPE = [1] * 14 + [1] * 3 + [2] * 9 + [1] * 4
 BOOT_LAYOUT = {"app": (1, 16), "stc": (17, 19), "evalmod": (20, 27), "cts": (28, 30)}
 _BOOT_SHAPE_V2 = [1] * 16 + [2, 1, 1] + [2] * 8 + [2] * 3
 
+# High-precision bootstrapping layout (n16-128-hp, toy-boot-hp-*; docs/bootstrapping.md): the
+# same bootstrapping levels, with 10 application levels of two primes near 2^25 (scale
+# ~2^50) instead of 16 single primes near 2^30 (scale 2^30). A rescale to 2^30 adds noise of
+# about 2^-16.6 per slot at N = 2^16, which bounded the bootstrap's output precision; at 2^50
+# it adds 2^-36.6, and q0 / scale = 2^12 still leaves the message ratio 2^-10 below q0.
+# 48 Q primes (log2 Q ~ 1342), dnum 4 -> 12 special primes: log2 QP ~ 1714 <= 1747.
+_HP_APP_LEVELS = 10
+_BOOT_SHAPE_HP = [2] * _HP_APP_LEVELS + [2, 1, 1] + [2] * 8 + [2] * 3
+_BOOT_BITS_HP = [25.0] * _HP_APP_LEVELS + [30.0] * 14
+
 _SETS = {
     "toy-n10": dict(log_n=10, group_sizes=[1] * 8 + [2] * 2 + [1] * 2, dnum=4, security=None),
     "toy-n12": dict(log_n=12, group_sizes=_BOOT_SHAPE, dnum=3, security=None),
@@ -272,6 +294,12 @@ _SETS = {
     "toy-boot-n11": dict(log_n=11, group_sizes=_BOOT_SHAPE_V2, dnum=4, security=None),
     "toy-boot-n12": dict(log_n=12, group_sizes=_BOOT_SHAPE_V2, dnum=4, security=None),
     "n16-128": dict(log_n=16, group_sizes=_BOOT_SHAPE_V2, dnum=4, security=128),
+    "toy-boot-hp-n10": dict(log_n=10, group_sizes=_BOOT_SHAPE_HP, group_bits=_BOOT_BITS_HP, log_scale=50.0,
+                            dnum=4, security=None),
+    "toy-boot-hp-n12": dict(log_n=12, group_sizes=_BOOT_SHAPE_HP, group_bits=_BOOT_BITS_HP, log_scale=50.0,
+                            dnum=4, security=None),
+    "n16-128-hp": dict(log_n=16, group_sizes=_BOOT_SHAPE_HP, group_bits=_BOOT_BITS_HP, log_scale=50.0,
+                       dnum=4, security=128),
 }
 
 
