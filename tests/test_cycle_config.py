@@ -280,6 +280,7 @@ def test_error_names_the_file_and_the_dotted_field(tmp_path):
     ({"dsp_budget": 0}, r"field 'device.dsp' must be positive, got 0"),
     ({"device_budget": {"luts": 5}}, r"unknown key 'device.luts'"),
     ({"device_budget": {"bram36": -1}}, r"field 'device.bram36' must not be negative"),
+    ({"power_basis": "typical"}, r"field 'power_basis' must be one of \('average', 'peak'\)"),
 ])
 def test_variant_with_a_bad_field_is_refused_like_a_file(change, message):
     from dataclasses import replace

@@ -190,19 +190,22 @@ def test_ark_and_craterlake_presets_from_stated_hardware():
 
 def test_bts_preset_from_stated_hardware():
     """BTS: 2,048 PEs [V], 64-bit [S], 1.2 GHz, 512 MB, 1 TB/s [R]; one butterfly,
-    multiplier, adder and MAC per PE (assumed); only a peak power is stated, so no power_w."""
+    multiplier, adder and MAC per PE (assumed); only a peak power is stated ("up to 163.2 W"
+    [V]), so its energy is an upper bound, labelled so."""
     bts = load_config("bts")
     assert (bts.clock_mhz, bts.word_bits, bts.lanes, bts.on_chip_bytes, bts.off_chip_gbps) == \
         (1200, 64, 2048, 512 * 2 ** 20, 1000)
-    assert bts.power_w is None and bts.onchip_gbps is None
+    assert (bts.power_w, bts.power_basis) == (163.2, "peak") and bts.onchip_gbps is None
     for unit in ("ntt", "modmul", "modadd", "bconv", "automorphism"):
         assert bts.units[unit].total_lanes == 2048, unit
     assert "[R]" in bts.source and "[V]" in bts.source and "ISCA 2022" in bts.source
     from sim.cycle.workloads import workload_ops
 
     est = estimate(workload_ops("cmult")[0], bts)
-    with pytest.raises(ValueError, match="'power_w'"):     # a peak is not an average power
-        est.energy()
+    e = est.energy()                                        # a peak is not an average power:
+    assert e["upper_bound"] and e["basis"] == "peak"        # the product is a bound
+    assert e["joules"] == pytest.approx(163.2 * est.total_seconds)
+    assert e["edp_js"] == pytest.approx(e["joules"] * est.total_seconds)
 
 
 @pytest.mark.parametrize("preset", ["ark", "craterlake", "sharp", "bts"])

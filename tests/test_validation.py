@@ -84,6 +84,11 @@ def test_rows_carry_bound_bytes_energy_and_reason(rows):
     assert r.min_policy_model <= r.model + 1e-12 and r.gap_reason
     a = val[(val.preset == "ark") & (val.workload == "bootstrap-l8")].iloc[0]
     assert math.isnan(a.energy_j) and "'power_w'" in a.energy_note
+    assert not r.energy_note                                           # an estimate, not a bound
+    b = val[(val.preset == "bts") & (val.workload == "bootstrap-l8")].iloc[0]
+    est_b = results[("bts", "bootstrap-l8")]
+    assert b.energy_j == pytest.approx(163.2 * est_b.total_seconds)   # BTS's "up to 163.2 W"
+    assert b.energy_note.startswith("upper bound") and "163.2 W" in b.energy_note
 
 
 def test_presets_without_a_published_figure_report_the_model(rows):

@@ -27,6 +27,8 @@ The format is documented in ``docs/accelerator-config.md``. In short::
                                         #   or "word" (limbs for the same log2 Q at word_bits)
     power_w = 94.7                      # optional: average power (energy = power x time);
                                         #   absent: energy is refused, naming this field
+    power_basis = "average"             # optional: "average" (default) or "peak" (only a
+                                        #   maximum is stated: the energy is an upper bound)
 
     [units]                             # each unit: a count, or a table {count, lanes}
     ntt = 4                             # >= 1 (the NTT and modmul units are required)
@@ -95,6 +97,10 @@ POLICY_KINDS = ("lru", "min")
 #: Limb counts (sim.cycle.model): ``"trace"`` the trace's primes; ``"word"`` the limbs that
 #: hold the same log2 Q at ``word_bits``.
 LIMB_KINDS = ("trace", "word")
+#: What a stated ``power_w`` is: ``"average"`` (energy = power x time, an estimate) or
+#: ``"peak"`` (a design that states only its maximum power: the same product is an upper
+#: bound, and is reported as one).
+POWER_BASIS_KINDS = ("average", "peak")
 #: Modular multiplier algorithms the RTL offers (``hw.modmul``).
 MULTIPLIER_KINDS = ("barrett", "montgomery")
 #: Ring degrees ``hw.ntt.NttUnit`` builds: ``2^MIN_LOG_N .. 2^MAX_LOG_N`` (the same constants
@@ -167,6 +173,7 @@ class AcceleratorConfig:
     onchip_gbps: float | None = _declared("onchip_gbps", Rule(float, positive=True, optional=True), None)
     limbs: str = _declared("limbs", Rule(str, choices=LIMB_KINDS), "trace")
     power_w: float | None = _declared("power_w", Rule(float, positive=True, optional=True), None)
+    power_basis: str = _declared("power_basis", Rule(str, choices=POWER_BASIS_KINDS), "average")
     algorithm: AlgorithmOptions = _declared("algorithm", default_factory=AlgorithmOptions)
     path: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)

@@ -101,6 +101,9 @@ def _memory_columns(est, scale: float) -> dict:
     try:
         e = est.energy()
         out.update(energy_j=e["joules"], edp_js=e["edp_js"])
+        if e["upper_bound"]:
+            out["energy_note"] = (f"upper bound: the design states only a peak power "
+                                  f"({e['power_w']:g} W), so energy_j and edp_js are at most these")
     except ValueError as exc:
         out["energy_note"] = str(exc).split(": ", 1)[-1]
     return out
@@ -126,7 +129,8 @@ def validation_md(val: pd.DataFrame) -> list[str]:
           "ciphertexts) that bounds most cycles; `min_policy_model`: the latency with the offline-"
           "optimal residency (Belady's MIN) beside the preset's policy; `energy_j`: stated average "
           "power x latency (empty where the design states no power; `energy_note` in "
-          "validation.csv names the missing field).", ""]
+          "validation.csv names the missing field; an upper bound, marked `<=`, where the "
+          "design states only its peak power).", ""]
     shown = val[val["status"] == "compared"]
     if len(shown):
         t = shown[["preset", "published_design", "workload", "published", "model", "unit",
@@ -134,6 +138,9 @@ def validation_md(val: pd.DataFrame) -> list[str]:
                    "compute_share", "stall_share", "key_GB", "plaintext_GB", "ciphertext_GB",
                    "energy_j"]].rename(
             columns={"ratio_model_over_published": "ratio", "published_design": "published design"})
+        upper = shown["energy_note"].fillna("").str.startswith("upper bound")
+        if upper.any():
+            t["energy_j"] = [f"<= {v:.4g}" if u else v for v, u in zip(t["energy_j"], upper)]
         md += [md_table(t), ""]
     else:
         md += ["(no validation workload available in this run)", ""]
