@@ -292,12 +292,15 @@ def run_image(task: dict) -> dict:
 
 def estimate_worker_bytes(params, depth: int, key_bytes: int) -> int:
     """Peak memory (bytes) of a worker evaluating a ``depth``-layer ResNet on ``params``
-    with ``key_bytes`` of evaluation keys: the keys (twice while they load), plus a working
-    set fitted to the measured peaks at ``n16-128`` (ResNet-20: 12.4 GB, ResNet-110:
-    19.3 GB with 7.57 GiB of keys; docs/resnet.md) and scaled by the size of a top-level
-    ciphertext, plus 0.4 GB for the Python process. Keys sent as bytes instead of a file
-    are held twice while they load (add ``key_bytes``)."""
+    with ``key_bytes`` of evaluation keys: the keys, plus a working set fitted to the
+    measured peaks at ``n16-128`` (ResNet-20: 7.53 GB, ResNet-110: 7.52 GB, both with
+    3.86 GiB of per-level keys and minimum key switching; docs/resnet.md) and scaled by the
+    size of a top-level ciphertext, plus 0.4 GB for the Python process. Since the linear
+    maps are encoded when used and tensors are freed after use, the working set no longer
+    grows with ``depth`` (the earlier fit, 2.37 GB + 77 MB per layer, matched peaks of
+    12.4 and 19.3 GB). Keys sent as bytes instead of a file are held twice while they load
+    (add ``key_bytes``)."""
     ct = 2 * (len(params.q_primes)) * params.n * 8
     ref_ct = 2 * 44 * (1 << 16) * 8   # n16-128: 44 ciphertext primes at the top
-    work = (2.37e9 + 0.0767e9 * depth) * ct / ref_ct
+    work = 2.99e9 * ct / ref_ct
     return int(0.4e9 + key_bytes + work)
