@@ -220,6 +220,7 @@ def run(args):
 
     params = _params_quietly(get_params, args)   # run_infer warns about an insecure set itself
     with_orion = orion_wanted(args, params)
+    load0 = os.getloadavg()[0]
     t0 = time.time()
     kw = dict(method=args.method, degree=args.degree, allow_insecure=args.allow_insecure, start=args.start,
               threads=args.threads, log=lambda m: None, layer_times=True, sparse_bootstrap=args.sparse_bootstrap)
@@ -283,7 +284,7 @@ def run(args):
         f"{res['key_gib']} GiB of evaluation keys); bootstrapping giant steps {args.giant_steps}; "
         f"whole run {wall:.0f} s; peak_gb: this process's peak resident memory (getrusage ru_maxrss, "
         f"{'all images and workers not included' if getattr(args, 'cluster', None) else 'whole run'})",
-        f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end; "
+        f"machine: {os.cpu_count()} CPUs, load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end; "
         "published rows are not rerun here (different machines)",
     ] + _column_notes(with_orion) + orion_notes + [f"{system}: {why}" for system, why in PEER_REFUSALS]
     return df
