@@ -235,7 +235,7 @@ def run(args):
         except SlotCapacityError as e:
             if not with_orion:
                 raise
-            return _orion_alone(args, params, str(e))
+            return _orion_alone(args, params, str(e), load0)
     wall = time.time() - t0
     peak_gb = _peak_rss_bytes() / 1e9
     rows = []
@@ -300,7 +300,7 @@ def _column_notes(with_orion: bool) -> list:
             "seconds, same run; peak_gb: each system's own process"]
 
 
-def _orion_alone(args, params, why: str):
+def _orion_alone(args, params, why: str, load0: float):
     """Our network does not fit this ring (``why``): Orion's row alone, with the reason."""
     import pandas as pd
     notes: list = []
@@ -313,6 +313,7 @@ def _orion_alone(args, params, why: str):
         rows.append(dict(system=system, model=args.model, ring_degree="2^16", source=f"peer {why_not.split(':')[0]}"))
     df = pd.DataFrame(rows)
     df.attrs["notes"] = [f"fhesim not run: {why}",
-                         f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end"] + \
+                         f"machine: {os.cpu_count()} CPUs, load average {load0:.1f} at the start, "
+                         f"{os.getloadavg()[0]:.1f} at the end"] + \
         _column_notes(True) + notes + [f"{s}: {w}" for s, w in PEER_REFUSALS]
     return df
