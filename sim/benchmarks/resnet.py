@@ -24,6 +24,21 @@ stage).
 Peer refusals (:data:`PEER_REFUSALS`) are printed as a row and a note, not run: Orion
 (``orion-fhe``, Lattigo backend) at ring degree 2^16 exceeded this machine's 24 GB in its
 compile step alone (killed at 24.3 GB after 6.4 minutes).
+
+Orion at the same ring degree (:mod:`sim.benchmarks.peers.orion_peer`): when the set is an
+INSECURE one of ring degree 2^12 (``toy-boot-n12``; or with ``--orion`` at any other ring
+degree, ``--no-orion`` never), the same ResNet (our weights, folded batch norm, option-A
+shortcuts as 0/1 strided 1x1 convolutions, Orion's own ReLU polynomials fitted on the same
+256 calibration images through a batch-size-1 loader) runs once in Orion's environment on
+the first test image, in one process of ``--orion-threads`` threads (default 1, like ours
+at N <= 2^12), killed past ``--orion-max-gb`` (default 19 GB). Its row gives compile,
+key generation and inference seconds, bootstraps, the peer process's peak memory, the
+logit error against the same network in plaintext and ``ours_over_this`` (our inference
+seconds over its, same run). When Orion cannot be installed or fails, a note names why and
+the rest of the benchmark is printed (exit 0). At 2^12 our packing holds one tensor per
+ciphertext (N/2 = 2048 slots), so ``cifar32`` (16 x 32 x 32 = 16384 values) does not fit
+ours: the matched comparison is ``--geometry digits8``; with ``cifar32`` our row says why
+it did not run and Orion's row is printed alone (Orion splits a tensor over ciphertexts).
 """
 from __future__ import annotations
 
@@ -73,6 +88,16 @@ def add_arguments(parser) -> None:
     parser.add_argument("--project", default="", metavar="MODELS",
                         help="comma-separated deeper models to project from this run's per-layer times "
                              "(e.g. resnet56,resnet110)")
+    orion = parser.add_mutually_exclusive_group()
+    orion.add_argument("--orion", dest="orion", action="store_true", default=None,
+                       help="run the Orion peer at our ring degree (default: only at an INSECURE 2^12 set)")
+    orion.add_argument("--no-orion", dest="orion", action="store_false", help="never run the Orion peer")
+    parser.add_argument("--orion-threads", type=int, default=1,
+                        help="threads of the Orion peer (GOMAXPROCS and torch; default 1)")
+    parser.add_argument("--orion-max-gb", type=float, default=19.0,
+                        help="stop the Orion peer when its resident memory passes this (GB, default 19)")
+    parser.add_argument("--no-build-peers", action="store_true",
+                        help="do not build the Orion environment when it is missing (note it instead)")
 
 
 def _same_shape_layer(name: str) -> str:
@@ -116,10 +141,86 @@ def _peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def orion_wanted(args, params) -> bool:
+    """Orion runs with ``--orion``, never with ``--no-orion``, and by default only at an
+    INSECURE set of ring degree 2^12 (its compile step at 2^16 is a reported refusal)."""
+    if args.orion is not None:
+        return bool(args.orion)
+    return params.log_n == 12 and not params.is_secure
+
+
+def ring_label(log_n: int, secure: bool) -> str:
+    return f"2^{log_n}" + ("" if secure else " INSECURE")
+
+
+def _orion_row(args, params, notes: list, our_row: dict | None) -> dict | None:
+    """The Orion peer's row (one encrypted image at our ring degree), or None with a note."""
+    from sw.nn.data import load_digits_split
+    from sw.nn.models import load_model
+    from sw.nn.plain import forward
+    from .peers import orion_peer as op
+    import numpy as np
+
+    model = load_model(args.model, args.geometry)
+    xtr, _, xte, _ = load_digits_split(args.geometry)
+    test = xte[args.start:args.start + 1]
+    try:
+        ans = op.run_orion(model, xtr[:256], test, log_n=params.log_n, build=not args.no_build_peers,
+                           threads=args.orion_threads, max_rss_gb=args.orion_max_gb,
+                           log=lambda m: notes.append(f"orion: {m}"))
+    except op.PeerUnavailable as e:
+        notes.append(f"Orion not run: {e}")
+        return None
+    exact = forward(model, test)[0]
+    fhe = np.asarray(ans["logits"], dtype=np.float64).reshape(-1)
+    clear = np.asarray(ans["logits_clear"], dtype=np.float64).reshape(-1)
+    sec, p = ans["seconds"], ans["params"]
+    peak = max(ans.get("peak_rss_bytes", 0), ans.get("polled_peak_rss_bytes", 0))
+    row = dict(system=f"Orion {ans.get('version', '')} (orion-fhe, Lattigo; this machine)", model=args.model,
+               image=args.start, ring_degree=ring_label(p["log_n"], False), seconds=round(sec["inference"], 2),
+               bootstrap_s=round(sec["bootstrap"], 2), bootstraps=ans["bootstraps_run"],
+               top1_agree=int(np.argmax(fhe)) == int(np.argmax(exact)),
+               max_logit_err=float(np.max(np.abs(fhe - clear))),
+               max_logit_err_vs_exact=float(np.max(np.abs(fhe - exact))),
+               compile_s=round(sec["fit"] + sec["compile"], 1), keygen_s=round(sec["keygen"], 1),
+               peak_gb=round(peak / 1e9, 2), source="measured (peer)")
+    row["ours_over_this"] = op.ratio(our_row["seconds"], row["seconds"]) if our_row else float("nan")
+    notes.append(
+        f"Orion {ans.get('version', '')}: logN {p['log_n']} (INSECURE), {p['slots']} slots, LogQ {p['logq']} "
+        f"(L_eff {p['levels']}), LogP {p['logp']}, bootstrapping LogP {p['boot_logp']}, scale 2^{p['log_scale']}, "
+        f"h {p['h']}, {p['ring_type']} ring, {p['embedding']} embedding; {ans['threads']} thread(s) "
+        f"(GOMAXPROCS, torch); {ans['bootstraps_placed']} bootstraps placed (bootstrappers at "
+        f"{ans['bootstrapper_slots']} slots), {ans['bootstraps_run']} run (one per ciphertext); "
+        f"fit {sec['fit']:.1f} s + compile {sec['compile']:.1f} s (keys excluded), key generation "
+        f"{sec['keygen']:.1f} s ({ans['rotation_keys']} rotation keys {sec['rotation_keys']:.1f} s, "
+        f"bootstrapping keys {sec['bootstrap_keys']:.1f} s), encrypt {sec['encrypt']:.2f} s, "
+        f"inference {sec['inference']:.1f} s, decrypt {sec['decrypt']:.2f} s; peak {peak / 1e9:.2f} GB "
+        f"(its process: getrusage ru_maxrss and /proc polling)")
+    notes.append(f"Orion's activations are its own: {ans['relu']}; its plaintext network (max_logit_err) has the "
+                 f"exact ReLU, so its max_logit_err includes its approximation error; its cleartext logits match "
+                 f"ours (sw.nn.plain) to {float(np.max(np.abs(clear - exact))):.1e} (weight mapping check)")
+    return row
+
+
+def _params_quietly(get_params, args):
+    """``get_params(args.params)`` without repeating the insecure-set warning run_infer prints."""
+    import contextlib
+    import io
+    import warnings
+    with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")
+        return get_params(args.params, allow_insecure=args.allow_insecure)
+
+
 def run(args):
     import pandas as pd
+    from sw.ckks import get_params
+    from sw.nn.encrypted import SlotCapacityError
     from sw.nn.infer import run_infer
 
+    params = _params_quietly(get_params, args)   # run_infer warns about an insecure set itself
+    with_orion = orion_wanted(args, params)
+    load0 = os.getloadavg()[0]
     t0 = time.time()
     kw = dict(method=args.method, degree=args.degree, allow_insecure=args.allow_insecure, start=args.start,
               threads=args.threads, log=lambda m: None, layer_times=True, sparse_bootstrap=args.sparse_bootstrap)
@@ -128,23 +229,35 @@ def run(args):
         from sim.infer_cluster import run_infer_cluster
         res = run_infer_cluster(args.model, args.geometry, args.params, args.images, cluster=args.cluster, **kw)
     else:
-        res = run_infer(args.model, args.geometry, args.params, args.images,
-                        progress=not args.no_progress, **kw)
+        try:
+            res = run_infer(args.model, args.geometry, args.params, args.images,
+                            progress=not args.no_progress, **kw)
+        except SlotCapacityError as e:
+            if not with_orion:
+                raise
+            return _orion_alone(args, params, str(e), load0)
     wall = time.time() - t0
     peak_gb = _peak_rss_bytes() / 1e9
     rows = []
+    ring = ring_label(params.log_n, params.is_secure)
     for r in res["images"]:
-        row = dict(system="fhesim (this machine)", model=args.model, image=r["image"],
+        row = dict(system="fhesim (this machine)", model=args.model, image=r["image"], ring_degree=ring,
                    seconds=r["seconds"])
         row.update({f"{k}_s": r.get(f"s_{k}", 0.0) for k in KINDS})
         row.update(bootstraps=r["bootstraps"], top1_agree=r["top1_encrypted"] == r["top1_plain"],
-                   max_logit_err=r["max_logit_err"], peak_gb=round(peak_gb, 2), source="measured")
+                   max_logit_err=r["max_logit_err"], max_logit_err_vs_exact=r.get("max_logit_err_vs_exact"),
+                   compile_s=res["compile_seconds"], keygen_s=res["keygen_seconds"],
+                   peak_gb=round(peak_gb, 2), source="measured")
         rows.append(row)
     first = res["images"][0]
+    orion_notes: list = []
+    if with_orion:
+        orow = _orion_row(args, params, orion_notes, first)
+        if orow is not None:
+            rows[0]["ours_over_this"] = 1.0
+            rows.append(orow)
     targets = [m.strip() for m in args.project.split(",") if m.strip()]
     if targets:
-        from sw.ckks import get_params
-        params = get_params(args.params, allow_insecure=args.allow_insecure)
         boot = {int(k): sum(v) / len(v) for k, v in first.get("boot_seconds", {}).items() if v} or \
             first.get("s_bootstrap", 0.0) / max(1, first["bootstraps"])
         for m in targets:
@@ -156,7 +269,8 @@ def run(args):
         if model == args.model or model in targets:
             rows.append(dict(system=system, model=model, seconds=secs, source=f"published: {src}"))
     for system, why in PEER_REFUSALS:
-        rows.append(dict(system=system, model=args.model, source=f"peer {why.split(':')[0]}"))
+        rows.append(dict(system=system, model=args.model, ring_degree="2^16",
+                         source=f"peer {why.split(':')[0]}"))
     df = pd.DataFrame(rows)
     ours = df[df.source == "measured"]["seconds"].mean()
     df["ratio_to_ours"] = df["seconds"] / ours
@@ -170,7 +284,36 @@ def run(args):
         f"{res['key_gib']} GiB of evaluation keys); bootstrapping giant steps {args.giant_steps}; "
         f"whole run {wall:.0f} s; peak_gb: this process's peak resident memory (getrusage ru_maxrss, "
         f"{'all images and workers not included' if getattr(args, 'cluster', None) else 'whole run'})",
-        f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end; "
+        f"machine: {os.cpu_count()} CPUs, load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end; "
         "published rows are not rerun here (different machines)",
-    ] + [f"{system}: {why}" for system, why in PEER_REFUSALS]
+    ] + _column_notes(with_orion) + orion_notes + [f"{system}: {why}" for system, why in PEER_REFUSALS]
+    return df
+
+
+def _column_notes(with_orion: bool) -> list:
+    if not with_orion:
+        return []
+    return ["seconds: one encrypted inference (keys, compile, encryption excluded); max_logit_err: against the "
+            "same network in plaintext with the system's own plaintext activations (ours: our polynomials; "
+            "Orion's: exact ReLU); max_logit_err_vs_exact: against our exact-ReLU plaintext (sw.nn.plain); "
+            "top1_agree: encrypted top-1 = exact plaintext top-1; ours_over_this: our seconds / that row's "
+            "seconds, same run; peak_gb: each system's own process"]
+
+
+def _orion_alone(args, params, why: str, load0: float):
+    """Our network does not fit this ring (``why``): Orion's row alone, with the reason."""
+    import pandas as pd
+    notes: list = []
+    rows = [dict(system="fhesim (this machine)", model=args.model, ring_degree=ring_label(params.log_n, False),
+                 source="not run: does not fit")]
+    orow = _orion_row(args, params, notes, None)
+    if orow is not None:
+        rows.append(orow)
+    for system, why_not in PEER_REFUSALS:
+        rows.append(dict(system=system, model=args.model, ring_degree="2^16", source=f"peer {why_not.split(':')[0]}"))
+    df = pd.DataFrame(rows)
+    df.attrs["notes"] = [f"fhesim not run: {why}",
+                         f"machine: {os.cpu_count()} CPUs, load average {load0:.1f} at the start, "
+                         f"{os.getloadavg()[0]:.1f} at the end"] + \
+        _column_notes(True) + notes + [f"{s}: {w}" for s, w in PEER_REFUSALS]
     return df
