@@ -23,13 +23,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .common import PeerUnavailable, build_env_main, import_error, parse_answer, ratio, venv_python
+
 HERE = Path(__file__).resolve().parent
 DRIVER = HERE / "openfhe_driver.py"
 ROOT = HERE.parents[2]
-
-
-class PeerUnavailable(RuntimeError):
-    """The peer cannot run here; the message says what is missing."""
 
 
 def venv_dir() -> Path:
@@ -69,16 +67,9 @@ def _is_310(python: str) -> bool:
     return out.stdout.strip() == "True"
 
 
-def _venv_python(venv: Path) -> Path:
-    return venv / "bin" / "python"
-
-
 def _check_import(python: Path) -> str | None:
-    """None if ``openfhe`` and ``numpy`` import in ``python``, else the error text."""
-    out = subprocess.run([str(python), "-c", "import openfhe, numpy"], capture_output=True, text=True)
-    if out.returncode == 0:
-        return None
-    return (out.stderr.strip().splitlines() or ["exit %d" % out.returncode])[-1]
+    """None if the peer's packages import in ``python``, else the error text."""
+    return import_error(python, "import openfhe, numpy")
 
 
 def ensure_env(build: bool = True, log=None) -> str:
@@ -103,7 +94,7 @@ def ensure_env(build: bool = True, log=None) -> str:
         "openfhe import failed: ...".
     """
     venv = venv_dir()
-    python = _venv_python(venv)
+    python = venv_python(venv)
     if python.exists() and _check_import(python) is None:
         return str(python)
     if not build:
@@ -155,36 +146,12 @@ def run_driver(request: dict, python: str, driver: Path | str = DRIVER, threads:
     env.pop("PYTHONPATH", None)   # the peer interpreter must not see fhesim's packages
     out = subprocess.run([python, str(driver)], input=json.dumps(request), capture_output=True,
                          text=True, env=env)
-    lines = [ln for ln in out.stdout.splitlines() if ln.strip().startswith("{")]
-    if not lines:
-        tail = (out.stderr.strip().splitlines() or [f"exit {out.returncode}"])[-1]
-        raise PeerUnavailable(f"OpenFHE driver gave no answer (exit {out.returncode}): {tail}")
-    try:
-        res = json.loads(lines[-1])
-    except json.JSONDecodeError as e:
-        raise PeerUnavailable(f"OpenFHE driver answered malformed JSON: {e}") from None
-    if not res.get("ok"):
-        raise PeerUnavailable(f"OpenFHE run failed: {res.get('error', 'no error text')}")
-    return res
-
-
-def ratio(ours: float, peer: float) -> float:
-    """``ours / peer`` (lower is better for us), NaN when either time is missing or zero."""
-    nan = float("nan")
-    if ours is None or peer is None or ours != ours or peer != peer or peer <= 0:
-        return nan
-    return ours / peer
+    return parse_answer("OpenFHE", out.stdout, out.stderr, out.returncode)
 
 
 def main(argv=None) -> int:
     """Build the OpenFHE peer environment; exit 1 with the missing piece named."""
-    try:
-        python = ensure_env(build=True, log=print)
-    except PeerUnavailable as e:
-        print(f"OpenFHE peer: {e}", file=sys.stderr)
-        return 1
-    print(f"OpenFHE peer environment ready: {python}")
-    return 0
+    return build_env_main("OpenFHE", ensure_env)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .common import PeerUnavailable, build_env_main, import_error, parse_answer, ratio, venv_python
+
 HERE = Path(__file__).resolve().parent
 DRIVER = HERE / "orion_driver.py"
 ROOT = HERE.parents[2]
@@ -44,10 +46,6 @@ PACKAGE = "orion-fhe>=1.0,<2"
 
 #: Kill the driver when its resident memory passes this (GB); the machine has 24 GB.
 DEFAULT_MAX_RSS_GB = 19.0
-
-
-class PeerUnavailable(RuntimeError):
-    """The peer cannot run here; the message says what is missing."""
 
 
 # --------------------------------------------------------------------------- environment
@@ -78,11 +76,8 @@ def find_python() -> str | None:
 
 
 def _check_import(python: Path) -> str | None:
-    """None if ``orion`` and ``torch`` import in ``python``, else the error text."""
-    out = subprocess.run([str(python), "-c", "import torch, orion, orion.nn"], capture_output=True, text=True)
-    if out.returncode == 0:
-        return None
-    return (out.stderr.strip().splitlines() or ["exit %d" % out.returncode])[-1]
+    """None if the peer's packages import in ``python``, else the error text."""
+    return import_error(python, "import torch, orion, orion.nn")
 
 
 def ensure_env(build: bool = True, log=None) -> str:
@@ -277,16 +272,7 @@ def run_driver(request: dict, python: str, driver: Path | str = DRIVER, threads:
     watcher.join()
     if killed:
         raise PeerUnavailable(f"Orion driver stopped: {killed[0]}")
-    lines = [ln for ln in stdout.splitlines() if ln.strip().startswith("{")]
-    if not lines:
-        tail = (stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
-        raise PeerUnavailable(f"Orion driver gave no answer (exit {proc.returncode}): {tail}")
-    try:
-        res = json.loads(lines[-1])
-    except json.JSONDecodeError as e:
-        raise PeerUnavailable(f"Orion driver answered malformed JSON: {e}") from None
-    if not res.get("ok"):
-        raise PeerUnavailable(f"Orion run failed: {res.get('error', 'no error text')}")
+    res = parse_answer("Orion", stdout, stderr, proc.returncode)
     res["polled_peak_rss_bytes"] = peak[0]
     return res
 
@@ -315,23 +301,9 @@ def run_orion(model, calib: np.ndarray, test: np.ndarray, *, log_n: int, task: s
     return ans
 
 
-def ratio(ours: float, peer: float) -> float:
-    """``ours / peer`` (lower is better for us), NaN when either is missing or ``peer <= 0``."""
-    nan = float("nan")
-    if ours is None or peer is None or ours != ours or peer != peer or peer <= 0:
-        return nan
-    return ours / peer
-
-
 def main(argv=None) -> int:
     """Build the Orion peer environment; exit 1 with the missing piece named."""
-    try:
-        python = ensure_env(build=True, log=print)
-    except PeerUnavailable as e:
-        print(f"Orion peer: {e}", file=sys.stderr)
-        return 1
-    print(f"Orion peer environment ready: {python}")
-    return 0
+    return build_env_main("Orion", ensure_env)
 
 
 if __name__ == "__main__":
