@@ -255,3 +255,19 @@ def test_bench_resnet_prints_the_orion_refusal(monkeypatch):
     assert len(orion) == 1 and orion["seconds"].isna().all() and orion["source"].iloc[0] == "peer not run"
     notes = " ".join(df.attrs["notes"])
     assert "24.3 GB" in notes and "6.4 minutes" in notes and "2^16" in notes
+
+
+def test_peer_environment_steps_name_what_failed(tmp_path):
+    """The shared build steps of the peers' environments (sim.benchmarks.peers.common): a venv
+    that cannot be made names the interpreter, a failed pip install names the package."""
+    from sim.benchmarks.peers import common
+
+    bogus = str(tmp_path / "python3.99")
+    (tmp_path / "python3.99").write_text("#!/bin/sh\necho 'no venv module' >&2\nexit 1\n")
+    (tmp_path / "python3.99").chmod(0o755)
+    with pytest.raises(common.PeerUnavailable, match=r"python3\.99 -m venv failed: no venv module"):
+        common.create_venv(tmp_path / "env", bogus, "Test")
+    with pytest.raises(common.PeerUnavailable, match=r"pip install somepeer failed: .*no-such-option"):
+        common.pip_install(sys.executable, ["--no-such-option"], "somepeer")
+    assert common.import_error(sys.executable, "import json") is None
+    assert "No module named" in common.import_error(sys.executable, "import no_such_module_here")

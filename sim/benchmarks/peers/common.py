@@ -31,6 +31,27 @@ def import_error(python: Path | str, statement: str) -> str | None:
     return (out.stderr.strip().splitlines() or ["exit %d" % out.returncode])[-1]
 
 
+def create_venv(venv: Path, base: str, name: str, log=None) -> None:
+    """Create the virtual environment ``venv`` with the interpreter ``base`` (``name``: the
+    peer, for the log line); :class:`PeerUnavailable` with venv's error if it fails."""
+    if log:
+        log(f"building the {name} peer environment {venv} with {base}")
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    out = subprocess.run([base, "-m", "venv", str(venv)], capture_output=True, text=True)
+    if out.returncode:
+        raise PeerUnavailable(f"{Path(base).name} -m venv failed: {out.stderr.strip()[-300:]}")
+
+
+def pip_install(python: Path, args: list[str], what: str) -> None:
+    """``python -m pip install --quiet *args``; :class:`PeerUnavailable` naming ``what``
+    with pip's error (its warnings left out) if it fails."""
+    out = subprocess.run([str(python), "-m", "pip", "install", "--quiet", *args],
+                         capture_output=True, text=True)
+    if out.returncode:
+        err = [ln for ln in out.stderr.strip().splitlines() if not ln.startswith("WARNING")]
+        raise PeerUnavailable(f"pip install {what} failed: {' '.join(err)[-300:]}")
+
+
 def parse_answer(name: str, stdout: str, stderr: str, returncode: int) -> dict:
     """The driver's answer: its last JSON line. Raises :class:`PeerUnavailable` naming
     ``name`` when there is none, when it is malformed, or when it says ``ok: false``."""

@@ -23,7 +23,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .common import PeerUnavailable, build_env_main, import_error, parse_answer, ratio, venv_python
+from .common import (PeerUnavailable, build_env_main, create_venv, import_error, parse_answer,
+                     pip_install, ratio, venv_python)
 
 HERE = Path(__file__).resolve().parent
 DRIVER = HERE / "openfhe_driver.py"
@@ -104,17 +105,8 @@ def ensure_env(build: bool = True, log=None) -> str:
         if base is None:
             raise PeerUnavailable("no Python 3.10 interpreter found (OpenFHE's openfhe 1.x wheel "
                                   "needs it; install one, e.g. pyenv install 3.10)")
-        if log:
-            log(f"building the OpenFHE peer environment {venv} with {base}")
-        venv.parent.mkdir(parents=True, exist_ok=True)
-        out = subprocess.run([base, "-m", "venv", str(venv)], capture_output=True, text=True)
-        if out.returncode:
-            raise PeerUnavailable(f"python3.10 -m venv failed: {out.stderr.strip()[-300:]}")
-    out = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "openfhe>=1,<2", "numpy"],
-                         capture_output=True, text=True)
-    if out.returncode:
-        err = [ln for ln in out.stderr.strip().splitlines() if not ln.startswith("WARNING")]
-        raise PeerUnavailable(f"pip install openfhe failed: {' '.join(err)[-300:]}")
+        create_venv(venv, base, "OpenFHE", log)
+    pip_install(python, ["openfhe>=1,<2", "numpy"], "openfhe")
     err = _check_import(python)
     if err:
         raise PeerUnavailable(f"openfhe import failed: {err}")

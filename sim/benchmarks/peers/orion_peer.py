@@ -33,7 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import PeerUnavailable, build_env_main, import_error, parse_answer, ratio, venv_python
+from .common import (PeerUnavailable, build_env_main, create_venv, import_error, parse_answer,
+                     pip_install, ratio, venv_python)
 
 HERE = Path(__file__).resolve().parent
 DRIVER = HERE / "orion_driver.py"
@@ -90,7 +91,7 @@ def ensure_env(build: bool = True, log=None) -> str:
         "pip install orion-fhe failed: ..." or "orion import failed: ...".
     """
     venv = venv_dir()
-    python = venv / "bin" / "python"
+    python = venv_python(venv)
     if python.exists() and _check_import(python) is None:
         return str(python)
     if not build:
@@ -101,23 +102,14 @@ def ensure_env(build: bool = True, log=None) -> str:
         if base is None:
             raise PeerUnavailable("no Python 3.9-3.12 interpreter found (orion-fhe's wheels need one; "
                                   "install python3.11)")
-        if log:
-            log(f"building the Orion peer environment {venv} with {base}")
-        venv.parent.mkdir(parents=True, exist_ok=True)
-        out = subprocess.run([base, "-m", "venv", str(venv)], capture_output=True, text=True)
-        if out.returncode:
-            raise PeerUnavailable(f"python -m venv failed: {out.stderr.strip()[-300:]}")
+        create_venv(venv, base, "Orion", log)
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
         f.write("\n".join(PINS) + "\n")
         constraints = f.name
-    try:
-        out = subprocess.run([str(python), "-m", "pip", "install", "--quiet", *PINS, PACKAGE,
-                              "-c", constraints], capture_output=True, text=True)
+    try:   # the pins also as constraints: nothing orion-fhe pulls in may replace CPU torch
+        pip_install(python, [*PINS, PACKAGE, "-c", constraints], "orion-fhe")
     finally:
         os.unlink(constraints)
-    if out.returncode:
-        err = [ln for ln in out.stderr.strip().splitlines() if not ln.startswith("WARNING")]
-        raise PeerUnavailable(f"pip install orion-fhe failed: {' '.join(err)[-300:]}")
     err = _check_import(python)
     if err:
         raise PeerUnavailable(f"orion import failed: {err}")
