@@ -16,7 +16,8 @@ per digit), or, when the key switch has no ``modup`` of its own (a hoisted rotat
 ``rotate_hoisted`` event raises once for all its rotations), those of the ``modup`` of the
 nearest enclosing event that has one; ``special`` = the ``special`` of the ``moddown`` (its
 ``info``; else the source primes of its conversion, which with a fused rescale also holds the
-dropped top primes); ``primes`` = the key switch's ``primes_in``. The key's identity is
+dropped top primes), or, for a key switch that stops before its ModDown (double hoisting,
+``sw.ckks.raised``), the ``special`` of the key switch's own ``info``; ``primes`` = the key switch's ``primes_in``. The key's identity is
 ``"relin"`` under ``cmult``/``relin``, ``"conj"`` under ``conjugate`` and ``"galois:<g>"`` when the event
 (or its ``info``) carries its Galois element (``galois``); otherwise unknown (always loaded).
 
@@ -143,6 +144,8 @@ def _keyswitches(ev: Mapping[str, Any], parents: list, shared: int = 0) -> list[
                 digits += _modup_digits(sub)
             elif sub.get("kind") == "moddown":
                 special = max(special, _moddown_special(sub))
+        if not special:   # a raised key switch (double hoisting) has no ModDown of its own
+            special = int((ev.get("info") or {}).get("special") or 0)
         primes = int(ev.get("primes_in") or 0)
         out.append(KeyUse(_key_identity(ev, parents), max(digits or shared, 1), primes, special))
         return out

@@ -35,6 +35,7 @@ from ..ckks import Ciphertext, CkksContext, Encoder, Evaluator, KeyGenerator, Ke
 from ..ckks.errors import LevelError, MissingKeyError, ParameterMismatchError, SlotError
 from ..ckks.keys import BasisKey, SecretKey, SwitchingKey, check_binding
 from ..ckks.keyswitch import key_switch
+from ..ckks.raised import RaisedEvaluator
 from ..ring import RnsBasis, RnsPoly, mod_up, sampling
 from ..ring import kernels as K
 from . import dft
@@ -44,6 +45,8 @@ from .evalmod import evaluate as _evalmod
 
 #: How the giant steps of a BSGS DFT level rotate (:attr:`BootstrapConfig.giant_steps`).
 GIANT_STEPS = ("keys", "min")
+#: How the rotations of a BSGS DFT level are hoisted (:attr:`BootstrapConfig.hoisting`).
+HOISTING = ("single", "double")
 
 
 class BootstrapError(ValueError):
@@ -69,6 +72,12 @@ class BootstrapConfig:
         steps are not ``d, 2d, .., kd`` keeps one key per step, :func:`horner_stride`). Both
         run the same number of key switches; ``"min"`` stores fewer keys (36 -> 24 at 2^14
         real slots, N = 2^16).
+    hoisting : ``"single"`` (the baby rotations of a DFT level share one decomposition;
+        each rotation ends with a ModDown) or ``"double"`` (Bossuat et al., EUROCRYPT 2021:
+        the baby rotations, the plaintext products and the giant rotations stay over
+        ``Q_l + P``, and one ModDown, with the rescale fused, ends the level;
+        :mod:`sw.ckks.raised`). ``"double"`` caches its diagonals over ``Q_l + P``: ``K``
+        more rows each.
     """
 
     slots: int
@@ -83,11 +92,15 @@ class BootstrapConfig:
     p_encaps: int = 2
     compact_keys: bool = False
     giant_steps: str = "keys"
+    hoisting: str = "single"
 
     def __post_init__(self):
         if self.giant_steps not in GIANT_STEPS:
             raise ValueError(f"BootstrapConfig: giant_steps={self.giant_steps!r} must be one of "
                              f"{', '.join(GIANT_STEPS)}")
+        if self.hoisting not in HOISTING:
+            raise ValueError(f"BootstrapConfig: hoisting={self.hoisting!r} must be one of "
+                             f"{', '.join(HOISTING)}")
 
     @property
     def depth(self) -> int:
@@ -324,6 +337,7 @@ class Bootstrapper:
         self.keys = keys
         self.cfg = cfg = keys.config
         self.ev = Evaluator(ctx, keys.keyset)
+        self.rev = RaisedEvaluator(self.ev)
         self.enc = Encoder(ctx)
         self.plan = _Plan(p, cfg)
         self.progress = progress
@@ -444,7 +458,8 @@ class Bootstrapper:
               rescale=True):
         """``sum_g rot(sum_b d'_{g,b} rot(x, b), n1 g)`` with ``k = n1 g + b`` centred modulo
         ``period`` (the input is ``period``-periodic)."""
-        ev = self.ev
+        raised = self.cfg.hoisting == "double"
+        ev = self.rev if raised else self.ev
         lvl = x.level
         pt_scale = target * self.params.level_scale(lvl) / x.scale
         groups: dict[int, dict[int, np.ndarray]] = {}
@@ -454,14 +469,14 @@ class Bootstrapper:
             gi, b = divmod(kc, n1)
             groups.setdefault(gi, {})[b] = np.roll(d, n1 * gi)
         babies = sorted({b for gg in groups.values() for b in gg if b})
-        rots = {0: x}
+        rots = {0: ev.raise_(x) if raised else x}
         if babies:
             rots.update(ev.rotate_hoisted(x, babies))
 
         def inner(gi):
             out = None
             for b in sorted(groups[gi]):
-                pt = self._pt(key + (gi, b), groups[gi][b], lvl, pt_scale, x.slots)
+                pt = self._pt(key + (gi, b), groups[gi][b], lvl, pt_scale, x.slots, raised)
                 # the diagonal's name: the same in every bootstrap that encodes it alike
                 pid = f"boot{key + (gi, b)}/{x.slots}@{lvl}:{pt_scale:.9g}"
                 out = (ev.mul_plain(rots[b], pt, pt_id=pid) if out is None
@@ -477,20 +492,23 @@ class Bootstrapper:
                 if gi:
                     part = ev.rotate(part, n1 * gi)
                 acc = part if acc is None else ev.add(acc, part)
+        if raised:
+            return ev.lower(acc, rescale=rescale)
         return ev.rescale(acc) if rescale else acc
 
-    def _pt(self, key, vec, level, scale, slots):
-        """Encoded diagonal. With ``cache_plaintexts`` it is kept as uint32 words, and only
-        one word of each run of ``g = N / 2 slots`` equal ones (an encoded plaintext with
-        ``slots < N/2`` lies in the sub-ring ``Z[X^g]``): 1/4 of the uint64 form at 2^14
-        slots and N = 2^16, 1/16 at 2^12."""
-        ck = key + (level, float(scale))
+    def _pt(self, key, vec, level, scale, slots, special=False):
+        """Encoded diagonal (over ``Q_level + P`` if ``special``). With ``cache_plaintexts``
+        it is kept as uint32 words, and only one word of each run of ``g = N / 2 slots``
+        equal ones (an encoded plaintext with ``slots < N/2`` lies in the sub-ring
+        ``Z[X^g]``): 1/4 of the uint64 form at 2^14 slots and N = 2^16, 1/16 at 2^12."""
+        ck = key + (level, float(scale), bool(special))
         g = self.params.n // (2 * slots)
         hit = self._pt_cache.get(ck) if self.cfg.cache_plaintexts else None
         if hit is not None:
-            return Plaintext(RnsPoly(self.ctx.q_basis(level), K.subring_expand(hit, g), True), level,
+            basis = self.ctx.qp_basis(level) if special else self.ctx.q_basis(level)
+            return Plaintext(RnsPoly(basis, K.subring_expand(hit, g), True), level,
                              scale, slots, self.params)
-        pt = self.enc.encode(vec, level=level, scale=scale, slots=slots)
+        pt = self.enc.encode(vec, level=level, scale=scale, slots=slots, special=special)
         if self.cfg.cache_plaintexts and not pt.is_placeholder:
             self._pt_cache[ck] = K.subring_compact(pt.poly.data, g)
         return pt

@@ -148,10 +148,13 @@ class Encoder:
 
     # -- API -----------------------------------------------------------------------------
     def encode(self, values, *, level: int | None = None, scale: float | None = None,
-               slots: int | None = None) -> Plaintext:
+               slots: int | None = None, special: bool = False) -> Plaintext:
         """Encode ``values`` (length <= ``slots``, zero-padded) at ``level`` and ``scale``.
 
         Defaults: ``level = max_level``, ``scale = params.default_scale``, ``slots = n/2``.
+        ``special=True``: the plaintext is over ``Q_level + P`` (the special primes too), for
+        the products of raised ciphertexts (:mod:`sw.ckks.raised`); the coefficients must still
+        fit ``Q_level / 2``.
         Raises SlotError, NonFiniteError, ScaleError (coefficients beyond ``Q_level / 2``),
         LevelError.
         """
@@ -160,7 +163,8 @@ class Encoder:
         slots = self.ctx.check_slots(slots, "encode")
         scale = self._check_scale(scale, "encode")
         z = self._values(values, slots, "encode")
-        basis = self.ctx.q_basis(level)
+        qbasis = self.ctx.q_basis(level)
+        basis = self.ctx.qp_basis(level) if special else qbasis
         with trace.op("encode", n=p.n, primes_in=len(basis), primes_out=len(basis),
                       level_in=level, level_out=level):
             if trace.is_dry_run():
@@ -168,7 +172,7 @@ class Encoder:
             else:
                 m = slots_to_coeffs(z, slots) * scale
                 amax = float(np.max(np.abs(m))) if m.size else 0.0
-                log_q = basis.log_q
+                log_q = qbasis.log_q
                 if amax > 0 and math.log2(amax) >= log_q - 1:
                     raise ScaleError(f"encode: coefficient magnitude 2^{math.log2(amax):.1f} (scale "
                                      f"2^{math.log2(scale):.1f}) does not fit Q/2 = 2^{log_q - 1:.1f} "

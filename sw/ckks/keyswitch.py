@@ -156,7 +156,7 @@ def apply_key(ctx: CkksContext, ext, level: int, key: SwitchingKey | BasisKey,
 
 
 def _apply(ctx: CkksContext, ext, level: int, rows: KeyRows, galois: int | None,
-           fold=None, rescale: bool = False):
+           fold=None, rescale: bool = False, lower: bool = True):
     p = ctx.params
     qb = ctx.q_basis(level)
     qpb = qb + rows.special
@@ -172,6 +172,8 @@ def _apply(ctx: CkksContext, ext, level: int, rows: KeyRows, galois: int | None,
     if fold is not None:
         _fold_times_p(o0, fold[0], qb, rows.special)
         _fold_times_p(o1, fold[1], qb, rows.special)
+    if not lower:
+        return RnsPoly(qpb, o0, True), RnsPoly(qpb, o1, True)
     drop = len(p.q_groups[level]) if rescale else 0
     with trace.op("moddown", n=p.n, primes_in=len(qpb), primes_out=L - drop, level_in=level,
                   level_out=level - bool(rescale), special=len(rows.special)):
@@ -232,3 +234,24 @@ def switch_decomposed(ctx: CkksContext, ext, level: int, key: SwitchingKey | Bas
     records no output primes or level, as hoisted key switches always have)."""
     with trace.op("keyswitch", n=ctx.params.n, primes_in=len(ctx.q_basis(level)), level_in=level):
         return apply_key(ctx, ext, level, key, galois)
+
+
+def switch_raised(ctx: CkksContext, ext, level: int, key: SwitchingKey, galois: int | None = None,
+                  add0: RnsPoly | None = None):
+    """A key switch that stops before its ModDown (double hoisting): the inner product of
+    the raised digits ``ext`` (:func:`decompose`, made outside: hoisted) with ``key``, after
+    the automorphism ``galois`` if given, returned as ``(o0, o1)`` over ``Q_level + P``
+    (evaluation form) with ``o0 + o1 s ~ P (add0 + c s')``; ``add0`` (over ``Q_level``,
+    evaluation form; default 0) is folded in as ``add0 * P``.
+
+    The trace event is a ``keyswitch`` with no ``moddown``; its ``info`` records the special
+    primes the key is raised to (``special``) and ``raised=True``."""
+    rows = key_rows(ctx, key, level)
+    qb = ctx.q_basis(level)
+    with trace.op("keyswitch", n=ctx.params.n, primes_in=len(qb), level_in=level,
+                  special=len(rows.special), raised=True) as ev:
+        o0, o1 = _apply(ctx, ext, level, rows, galois, lower=False)
+        if add0 is not None:
+            _fold_times_p(o0.data, add0, qb, rows.special)
+        ev.set_out(primes=len(o0.basis), level=level)
+        return o0, o1

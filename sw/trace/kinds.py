@@ -48,6 +48,9 @@ OP_IO: dict[str, tuple[int, int, int]] = {
     # Evaluator.key_switch: a ciphertext re-encrypted under another secret
     "keyswitch_ct": (2, 2, 0),
     "modup": (1, 1, 0), "moddown": (1, 1, 0),
+    # double hoisting (sw.ckks.raised): a ciphertext multiplied by P over Q_l + P, and the
+    # ModDown of both polynomials of a raised ciphertext back to Q_l (a rescale fused or not)
+    "raise": (2, 2, 0), "moddown_ct": (2, 2, 0),
     # rotate_hoisted writes one ciphertext per key switch (sim.cycle.adapters counts them)
     "rotate_hoisted": (2, 0, 0),
     # bootstrap: the two polynomials raised from q0 to the full modulus

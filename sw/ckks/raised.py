@@ -1,0 +1,230 @@
+"""Double hoisting: ciphertexts kept over ``Q_l + P`` between key switches.
+
+A key switch ends with a ModDown (divide by the special primes ``P``: an INTT of ``K`` rows,
+a basis conversion ``K -> L`` and an NTT of ``L`` rows, per polynomial). In a baby-step
+giant-step linear transform every baby rotation pays two of them, although its output is
+only multiplied by plaintexts and summed. Double hoisting (Bossuat, Mouchet,
+Troncoso-Pastoriza and Hubaux, EUROCRYPT 2021, section 5) keeps those outputs *raised*: a
+:class:`RaisedCiphertext` holds ``P`` times a ciphertext over ``Q_l + P``, so that
+
+* a hoisted baby rotation is the key switch's inner product with ``P phi(c0)`` added, and
+  no ModDown;
+* plaintext products and sums run over ``Q_l + P`` (the plaintexts are encoded over
+  ``Q_l + P``: :meth:`sw.ckks.Encoder.encode` with ``special=True``);
+* a giant rotation of a raised sum brings only ``c1`` down (one ModDown), decomposes it,
+  and adds the permuted raised ``c0`` to the raised key-switch output;
+* one ModDown of both polynomials ends the transform (:meth:`RaisedEvaluator.lower`), with
+  the rescale fused into it (a division by ``P q_top`` at once).
+
+Per BSGS level with ``b`` baby and ``g`` giant rotations this replaces ``2 (b + g)``
+polynomial ModDowns by ``g + 2``; the plaintext products cost ``(L + K) / L`` times as
+much. Decryption is that of the single-hoisted transform up to rounding: each ModDown
+rounds once, and the raised sums round fewer times.
+
+:class:`RaisedEvaluator` offers the operations a BSGS transform needs (``rotate_hoisted``,
+``rotate``, ``mul_plain``, ``mul_plain_acc``, ``add``) with the names and signatures of
+:class:`~sw.ckks.evaluator.Evaluator`'s, so the same circuit code runs on either.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import trace
+from ..ring import RnsPoly, mod_down
+from ..ring import kernels as K
+from .ciphertext import Ciphertext, Plaintext
+from .errors import LevelMismatchError, MissingKeyError, SlotMismatchError
+from .evaluator import Evaluator
+from .keys import check_binding
+from .keyswitch import decompose, switch_raised
+from .params import CkksParams
+
+__all__ = ["RaisedCiphertext", "RaisedEvaluator"]
+
+
+@dataclass(frozen=True)
+class RaisedCiphertext:
+    """``P`` times a degree-1 ciphertext, over ``Q_level + P`` (evaluation form).
+
+    ``c0 + c1 s = P (m + e)`` modulo ``Q_level P``, where ``m`` has ``scale`` and ``slots`` as
+    in a :class:`~sw.ckks.ciphertext.Ciphertext` at ``level``.
+    """
+
+    polys: tuple[RnsPoly, RnsPoly]
+    level: int
+    scale: float
+    slots: int
+    params: CkksParams
+    key_id: str | None = None
+
+    @property
+    def primes(self) -> tuple[int, ...]:
+        return self.polys[0].basis.primes
+
+    @property
+    def is_placeholder(self) -> bool:
+        return self.polys[0].data is None
+
+
+class RaisedEvaluator:
+    """BSGS operations on :class:`RaisedCiphertext` values, with the keys of an
+    :class:`~sw.ckks.evaluator.Evaluator` (see the module docstring)."""
+
+    def __init__(self, ev: Evaluator):
+        self.ev = ev
+        self.ctx = ev.ctx
+        self.params = ev.params
+
+    # -- helpers -------------------------------------------------------------------------
+    def _scope(self, kind: str, x, **info):
+        return trace.op(kind, n=self.params.n, primes_in=len(x.primes), level_in=x.level,
+                        raised=True, **info)
+
+    def _new(self, polys, like, *, scale=None) -> RaisedCiphertext:
+        return RaisedCiphertext(tuple(polys), like.level, like.scale if scale is None else scale,
+                                like.slots, self.params, like.key_id)
+
+    def _check(self, op: str, x) -> None:
+        if not isinstance(x, RaisedCiphertext):
+            raise TypeError(f"{op}: expected RaisedCiphertext, got {type(x).__name__}")
+        if x.params != self.params:
+            raise ValueError(f"{op}: ciphertext is for {x.params.name!r}, the evaluator for "
+                             f"{self.params.name!r}")
+
+    def _key(self, step: int, slots: int, op: str):
+        if self.ev.keys is None:
+            raise MissingKeyError(f"{op}: no KeySet given to the Evaluator (step {step})")
+        return self.ev.keys.rotation_key(int(step), slots, op)
+
+    # -- in and out ----------------------------------------------------------------------
+    def raise_(self, ct: Ciphertext) -> RaisedCiphertext:
+        """``P ct`` over ``Q_level + P``: the ``Q`` rows times ``P mod q_i``, the ``P`` rows 0."""
+        self.ev._ct("raise", ct)
+        if ct.degree != 1:
+            raise ValueError(f"raise: ciphertext has degree {ct.degree}; relinearize first")
+        qb = self.ctx.q_basis(ct.level)
+        qpb = self.ctx.qp_basis(ct.level)
+        pmod = [self.ctx.p_basis.product % q for q in qb.primes]
+        with self._scope("raise", ct) as ev:
+            out = []
+            for c in ct.polys:
+                t = K.mulconst(c.data, pmod, qb)
+                if t is not None:
+                    t = np.concatenate([t, np.zeros((len(self.ctx.p_basis), self.params.n), t.dtype)])
+                out.append(RnsPoly(qpb, t, True))
+            ev.set_out(primes=len(qpb), level=ct.level)
+        return RaisedCiphertext(tuple(out), ct.level, ct.scale, ct.slots, self.params, ct.key_id)
+
+    def lower(self, x: RaisedCiphertext, *, rescale: bool = False) -> Ciphertext:
+        """The ciphertext ``x / P`` over ``Q_level`` (one ModDown of both polynomials; ``x`` is
+        consumed). ``rescale=True`` also divides by the top group's primes in the same
+        ModDown (``round(x / (P q_top))``), giving the level and scale of
+        :meth:`~sw.ckks.evaluator.Evaluator.rescale`."""
+        self._check("lower", x)
+        L = len(self.ctx.q_basis(x.level))
+        drop = len(self.params.q_groups[x.level]) if rescale else 0
+        scale = self.ev._rescaled_scale("lower", x) if rescale else x.scale
+        level = x.level - bool(rescale)
+        with self._scope("moddown_ct", x, special=len(self.ctx.p_basis), rescale=bool(rescale)) as ev:
+            polys = tuple(mod_down(p, L - drop, consume=True) for p in x.polys)
+            ev.set_out(primes=L - drop, level=level)
+        return Ciphertext(polys, level, scale, x.slots, self.params, x.key_id)
+
+    # -- the BSGS operations -----------------------------------------------------------------
+    def rotate_hoisted(self, ct: Ciphertext, steps) -> dict[int, RaisedCiphertext]:
+        """Raised rotations of ``ct`` (a :class:`Ciphertext`) by each of ``steps``, sharing
+        one decomposition, none with a ModDown. Step 0 (or a multiple of ``slots``) maps to
+        :meth:`raise_` of ``ct``."""
+        ev = self.ev
+        ev._ct("rotate_hoisted", ct)
+        steps = [int(s) for s in steps]
+        if ct.degree != 1:
+            raise ValueError(f"rotate_hoisted: ciphertext has degree {ct.degree}; relinearize first")
+        keys = {s: self._key(s, ct.slots, "rotate_hoisted") for s in steps if s % ct.slots}
+        for _, key in keys.values():
+            check_binding("rotate_hoisted", key, ct, "rotation key")
+        out: dict[int, RaisedCiphertext] = {}
+        qpb = self.ctx.qp_basis(ct.level)
+        with ev._scope("rotate_hoisted", ct, steps=len(keys), raised=True) as top:
+            ext = decompose(self.ctx, ct.polys[1], ct.level) if keys else None
+            for s in steps:
+                if s % ct.slots == 0:
+                    out[s] = self.raise_(ct)
+                    continue
+                g, key = keys[s]
+                with ev._scope("rotate", ct, galois=g, hoisted=True, raised=True) as one:
+                    c0 = ct.polys[0].automorphism(g)
+                    o0, o1 = switch_raised(self.ctx, ext, ct.level, key, g, add0=c0)
+                    one.set_out(primes=len(qpb), level=ct.level)
+                    out[s] = RaisedCiphertext((o0, o1), ct.level, ct.scale, ct.slots, self.params,
+                                              ct.key_id)
+            top.set_out(primes=len(qpb), level=ct.level)
+        return out
+
+    def rotate(self, x: RaisedCiphertext, steps: int) -> RaisedCiphertext:
+        """Left rotation of a raised ciphertext: ModDown of ``c1`` only, its key switch
+        without a ModDown, plus the permuted raised ``c0``."""
+        self._check("rotate", x)
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
+            raise TypeError(f"rotate: steps must be an int, got {type(steps).__name__}")
+        if int(steps) % x.slots == 0:
+            return x
+        g, key = self._key(int(steps), x.slots, "rotate")
+        check_binding("rotate", key, x, "rotation key")
+        L = len(self.ctx.q_basis(x.level))
+        with self._scope("rotate", x, galois=g) as ev:
+            with self._scope("moddown", x, special=len(self.ctx.p_basis)) as md:
+                c1 = mod_down(x.polys[1], L).automorphism(g)
+                md.set_out(primes=L, level=x.level)
+            c0 = x.polys[0].automorphism(g)
+            ext = decompose(self.ctx, c1, x.level)
+            o0, o1 = switch_raised(self.ctx, ext, x.level, key)
+            ev.set_out(primes=len(c0.basis), level=x.level)
+            return self._new((c0.add(o0), o1), x)
+
+    def add(self, a: RaisedCiphertext, b: RaisedCiphertext) -> RaisedCiphertext:
+        self._check("add", a)
+        self._check("add", b)
+        self.ev._same_level_scale("add", a, b)
+        with self._scope("add", a) as ev:
+            ev.set_out(primes=len(a.primes), level=a.level)
+            return self._new((a.polys[0].add(b.polys[0]), a.polys[1].add(b.polys[1])), a)
+
+    def _pt(self, op: str, pt: Plaintext, x: RaisedCiphertext) -> RnsPoly:
+        if not isinstance(pt, Plaintext):
+            raise TypeError(f"{op}: expected Plaintext, got {type(pt).__name__}")
+        if pt.level != x.level or pt.poly.basis != x.polys[0].basis:
+            raise LevelMismatchError(
+                f"{op}: a raised ciphertext at level {x.level} needs a plaintext encoded over "
+                f"Q_{x.level} + P (Encoder.encode(..., special=True) at that level); got one "
+                f"over {len(pt.primes)} primes at level {pt.level}")
+        if pt.slots != x.slots:
+            raise SlotMismatchError(f"{op}: slot mismatch (ct.slots={x.slots}, pt.slots={pt.slots})")
+        return pt.poly
+
+    def mul_plain(self, x: RaisedCiphertext, pt: Plaintext, *, pt_id: str | None = None) -> RaisedCiphertext:
+        """``x * pt`` over ``Q_level + P`` (``pt`` encoded with ``special=True``)."""
+        self._check("mul_plain", x)
+        self.ev._need_level("mul_plain", x)
+        m = self._pt("mul_plain", pt, x)
+        info = {} if pt_id is None else {"plaintext": str(pt_id)}
+        with self._scope("pmult", x, **info) as ev:
+            ev.set_out(primes=len(x.primes), level=x.level)
+            return self._new([p.mul(m) for p in x.polys], x, scale=x.scale * pt.scale)
+
+    def mul_plain_acc(self, acc: RaisedCiphertext, x: RaisedCiphertext, pt: Plaintext, *,
+                      pt_id: str | None = None) -> RaisedCiphertext:
+        """``acc + x * pt`` in place of ``acc`` (as :meth:`Evaluator.mul_plain_acc`)."""
+        self._check("mul_plain_acc", acc)
+        self._check("mul_plain_acc", x)
+        m = self._pt("mul_plain_acc", pt, x)
+        self.ev._same_level_scale("mul_plain_acc", acc, self._new(x.polys, x, scale=x.scale * pt.scale),
+                                  "ct * pt")
+        info = {} if pt_id is None else {"plaintext": str(pt_id)}
+        with self._scope("mul_plain_acc", x, **info) as ev:
+            for pa, pc in zip(acc.polys, x.polys):
+                pa.mul_add_inplace(pc, m)
+            ev.set_out(primes=len(x.primes), level=x.level)
+            return acc
