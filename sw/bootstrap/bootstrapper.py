@@ -34,6 +34,7 @@ from .. import trace
 from ..ckks import Ciphertext, CkksContext, Encoder, Evaluator, KeyGenerator, KeySet, Plaintext
 from ..ckks.errors import LevelError, MissingKeyError, ParameterMismatchError, SlotError
 from ..ckks.keys import BasisKey, SecretKey, SwitchingKey, check_binding
+from ..ckks.ciphertext import PackedPlaintext
 from ..ckks.keyswitch import key_switch
 from ..ckks.raised import RaisedEvaluator
 from ..ring import RnsBasis, RnsPoly, mod_up, sampling
@@ -474,14 +475,11 @@ class Bootstrapper:
             rots.update(ev.rotate_hoisted(x, babies))
 
         def inner(gi):
-            out = None
-            for b in sorted(groups[gi]):
-                pt = self._pt(key + (gi, b), groups[gi][b], lvl, pt_scale, x.slots, raised)
-                # the diagonal's name: the same in every bootstrap that encodes it alike
-                pid = f"boot{key + (gi, b)}/{x.slots}@{lvl}:{pt_scale:.9g}"
-                out = (ev.mul_plain(rots[b], pt, pt_id=pid) if out is None
-                       else ev.mul_plain_acc(out, rots[b], pt, pt_id=pid))
-            return out
+            bs = sorted(groups[gi])
+            pts = [self._pt(key + (gi, b), groups[gi][b], lvl, pt_scale, x.slots, raised) for b in bs]
+            # the diagonals' names: the same in every bootstrap that encodes them alike
+            pids = [f"boot{key + (gi, b)}/{x.slots}@{lvl}:{pt_scale:.9g}" for b in bs]
+            return ev.dot_plain([rots[b] for b in bs], pts, pt_ids=pids)
 
         if self.cfg.giant_steps == "min":
             acc = _horner_giants(ev, groups, inner, n1)
@@ -498,20 +496,19 @@ class Bootstrapper:
 
     def _pt(self, key, vec, level, scale, slots, special=False):
         """Encoded diagonal (over ``Q_level + P`` if ``special``). With ``cache_plaintexts``
-        it is kept as uint32 words, and only one word of each run of ``g = N / 2 slots``
+        it is kept (and returned, a :class:`~sw.ckks.ciphertext.PackedPlaintext`) as uint32 words, and only one word of each run of ``g = N / 2 slots``
         equal ones (an encoded plaintext with ``slots < N/2`` lies in the sub-ring
         ``Z[X^g]``): 1/4 of the uint64 form at 2^14 slots and N = 2^16, 1/16 at 2^12."""
         ck = key + (level, float(scale), bool(special))
         g = self.params.n // (2 * slots)
         hit = self._pt_cache.get(ck) if self.cfg.cache_plaintexts else None
-        if hit is not None:
-            basis = self.ctx.qp_basis(level) if special else self.ctx.q_basis(level)
-            return Plaintext(RnsPoly(basis, K.subring_expand(hit, g), True), level,
-                             scale, slots, self.params)
-        pt = self.enc.encode(vec, level=level, scale=scale, slots=slots, special=special)
-        if self.cfg.cache_plaintexts and not pt.is_placeholder:
-            self._pt_cache[ck] = K.subring_compact(pt.poly.data, g)
-        return pt
+        if hit is None:
+            pt = self.enc.encode(vec, level=level, scale=scale, slots=slots, special=special)
+            if not self.cfg.cache_plaintexts or pt.is_placeholder:
+                return pt
+            hit = self._pt_cache[ck] = K.subring_compact(pt.poly.data, g)
+        basis = self.ctx.qp_basis(level) if special else self.ctx.q_basis(level)
+        return PackedPlaintext(hit, g, basis, level, scale, slots, self.params)
 
     @property
     def cache_bytes(self) -> int:

@@ -40,6 +40,46 @@ class Plaintext:
 
 
 @dataclass(frozen=True)
+class PackedPlaintext:
+    """A plaintext of the sub-ring ``Z[X^gap]`` kept as stored: its evaluation-form rows hold
+    each value ``gap`` times, and ``words`` keeps one of each run as uint32
+    (:func:`sw.ring.kernels.subring_compact`; ``gap = N / (2 slots)``). The bootstrapping
+    DFT diagonals are cached this way; :meth:`sw.ckks.Evaluator.dot_plain` reads the words
+    directly, and :meth:`expand` gives the :class:`Plaintext`.
+
+    Attributes
+    ----------
+    words : uint32 ndarray ``(len(basis), n / gap)`` (None in a dry run)
+    gap : int
+    basis : RnsBasis of the rows (``Q_level``, or ``Q_level + P`` for raised products)
+    level, scale, slots, params : as for :class:`Plaintext`
+    """
+
+    words: object
+    gap: int
+    basis: object
+    level: int
+    scale: float
+    slots: int
+    params: CkksParams
+
+    @property
+    def primes(self) -> tuple[int, ...]:
+        return self.basis.primes
+
+    @property
+    def is_placeholder(self) -> bool:
+        return self.words is None
+
+    def expand(self) -> Plaintext:
+        """The same plaintext with its full uint64 evaluation-form rows."""
+        from ..ring import kernels as K
+
+        data = None if self.words is None else K.subring_expand(self.words, self.gap)
+        return Plaintext(RnsPoly(self.basis, data, True), self.level, self.scale, self.slots, self.params)
+
+
+@dataclass(frozen=True)
 class Ciphertext:
     """A CKKS ciphertext ``(c0, c1[, c2])`` decrypting to ``c0 + c1 s (+ c2 s^2)``.
 

@@ -21,7 +21,8 @@ import numpy as np
 
 from .. import trace
 from ..ring import RnsPoly, divide_by_top
-from .ciphertext import Ciphertext, Plaintext
+from ..ring import kernels as K
+from .ciphertext import Ciphertext, PackedPlaintext, Plaintext
 from .context import CkksContext
 from .encoder import Encoder
 from .errors import (LevelError, LevelMismatchError, NonFiniteError, ScaleError, ScaleMismatchError,
@@ -223,6 +224,35 @@ class Evaluator:
             for pa, pc in zip(acc.polys, ct.polys):
                 pa.mul_add_inplace(pc, m)
             return self._out(ev, acc)
+
+    def dot_plain(self, cts, pts, *, pt_ids=None) -> Ciphertext:
+        """``sum_t cts[t] * pts[t]``: the inner sum of a baby-step giant-step linear transform.
+
+        The result and the checks are those of ``mul_plain`` of the first term followed by
+        ``mul_plain_acc`` of the others (same level, slots and product scale), and the trace
+        records exactly those operations; the arithmetic is one fused pass
+        (:func:`sw.ring.kernels.dot_plain`) that reads each operand row once and writes each
+        output row once. ``pts`` may be :class:`Plaintext` or :class:`PackedPlaintext`
+        values (read as stored). ``pt_ids``: the plaintexts' names, as for :meth:`mul_plain`.
+        """
+        cts, pts = list(cts), list(pts)
+        for ct in cts:
+            self._ct("dot_plain", ct)
+            self._need_level("mul_plain", ct)
+        return fused_dot(self, self, "dot_plain", cts, pts, pt_ids,
+                         lambda pt, ct: self._pt_rows("dot_plain", pt, ct))
+
+    def _pt_rows(self, op: str, pt, ct: Ciphertext):
+        """``(rows, gap)`` of ``pt`` at ``ct``'s primes (``rows`` uint32 words if packed)."""
+        if isinstance(pt, PackedPlaintext):
+            self.ctx.check_same(op, pt)
+            if pt.level < ct.level or pt.primes[:len(ct.primes)] != ct.primes:
+                raise LevelMismatchError(f"{op}: plaintext level {pt.level} is below the ciphertext "
+                                         f"level {ct.level}")
+            if pt.slots != ct.slots:
+                raise SlotMismatchError(f"{op}: slot mismatch (ct.slots={ct.slots}, pt.slots={pt.slots})")
+            return (None if pt.words is None else pt.words[:len(ct.primes)]), pt.gap
+        return self._pt_at(op, pt, ct).data, 1
 
     def mul_const(self, ct: Ciphertext, c, *, scale: float | None = None) -> Ciphertext:
         """``ct * c`` with ``c`` encoded at ``scale`` (default ``level_scale(ct.level)``, which
@@ -446,3 +476,56 @@ class _AtLevel:
 
     def __init__(self, pt: Plaintext, level: int):
         self.level, self.scale, self.slots = level, pt.scale, pt.slots
+
+
+def fused_dot(ev, ops, op: str, cts: list, pts: list, pt_ids, rows_of):
+    """The shared body of :meth:`Evaluator.dot_plain` and of its raised counterpart
+    (:meth:`sw.ckks.raised.RaisedEvaluator.dot_plain`): checks that the terms share level,
+    slots and product scale, computes the sums in one pass, records one ``pmult`` and then one
+    ``mul_plain_acc`` per term (with their kernels), and returns a value like ``cts[0]``
+    (``dataclasses.replace`` of it) holding the sum. ``rows_of(pt, ct)`` gives a plaintext's
+    ``(rows, gap)`` at a ciphertext. When a recorder keeps ``mac`` or ``modmul`` data the
+    terms are computed one by one by ``ops`` (its ``mul_plain``/``mul_plain_acc``, on expanded
+    plaintexts); ``ev`` is the :class:`Evaluator` whose checks apply."""
+    from dataclasses import replace
+
+    if not cts or len(cts) != len(pts):
+        raise ValueError(f"{op}: {len(cts)} ciphertexts and {len(pts)} plaintexts (need equal, >= 1)")
+    ids = [None] * len(cts) if pt_ids is None else list(pt_ids)
+    if len(ids) != len(cts):
+        raise ValueError(f"{op}: {len(ids)} plaintext names for {len(cts)} terms")
+    first = cts[0]
+    scale = first.scale * pts[0].scale
+    rows = []
+    for ct, pt in zip(cts, pts):
+        if not isinstance(pt, (Plaintext, PackedPlaintext)):
+            raise TypeError(f"{op}: expected Plaintext, got {type(pt).__name__}")
+        if ct.degree != 1:
+            raise ValueError(f"{op}: ciphertext has degree {ct.degree}; relinearize first")
+        ev._same_level_scale(op, SimpleNamespace(level=first.level, scale=scale, slots=first.slots),
+                             SimpleNamespace(level=ct.level, scale=ct.scale * pt.scale, slots=ct.slots),
+                             "ct * pt")
+        rows.append(rows_of(pt, ct))
+    if trace.wants_data("mac") or trace.wants_data("modmul"):
+        full = [p.expand() if isinstance(p, PackedPlaintext) else p for p in pts]
+        acc = ops.mul_plain(cts[0], full[0], pt_id=ids[0])
+        for ct, pt, pid in zip(cts[1:], full[1:], ids[1:]):
+            acc = ops.mul_plain_acc(acc, ct, pt, pt_id=pid)
+        return acc
+    gaps = {g for _, g in rows}
+    words = [w for w, _ in rows]
+    if len(gaps) > 1 and all(w is not None for w in words):    # mixed: read every one in full
+        words = [w if g == 1 else K.subring_expand(w, g) for w, g in rows]
+        gaps = {1}
+    basis = first.polys[0].basis
+    o0, o1 = K.dot_plain([c.polys[0].data for c in cts], [c.polys[1].data for c in cts], words,
+                         gaps.pop(), basis)
+    R, n = len(basis), ev.params.n
+    for t, (ct, pid) in enumerate(zip(cts, ids)):
+        kind, kernel = ("pmult", "modmul") if t == 0 else ("mul_plain_acc", "mac")
+        with trace.op(kind, n=n, primes_in=R, level_in=ct.level, **_pt_info(pid),
+                      **({"raised": True} if getattr(ct, "is_raised", False) else {})) as e:
+            trace.report_kernel(kernel, R, n)
+            trace.report_kernel(kernel, R, n)
+            e.set_out(primes=R, level=ct.level)
+    return replace(first, polys=(RnsPoly(basis, o0, True), RnsPoly(basis, o1, True)), scale=scale)

@@ -22,7 +22,7 @@ much. Decryption is that of the single-hoisted transform up to rounding: each Mo
 rounds once, and the raised sums round fewer times.
 
 :class:`RaisedEvaluator` offers the operations a BSGS transform needs (``rotate_hoisted``,
-``rotate``, ``mul_plain``, ``mul_plain_acc``, ``add``) with the names and signatures of
+``rotate``, ``mul_plain``, ``mul_plain_acc``, ``dot_plain``, ``add``) with the names and signatures of
 :class:`~sw.ckks.evaluator.Evaluator`'s, so the same circuit code runs on either.
 """
 from __future__ import annotations
@@ -34,9 +34,9 @@ import numpy as np
 from .. import trace
 from ..ring import RnsPoly, mod_down
 from ..ring import kernels as K
-from .ciphertext import Ciphertext, Plaintext
+from .ciphertext import Ciphertext, PackedPlaintext, Plaintext
 from .errors import LevelMismatchError, MissingKeyError, SlotMismatchError
-from .evaluator import Evaluator
+from .evaluator import Evaluator, fused_dot
 from .keys import check_binding
 from .keyswitch import decompose, switch_raised
 from .params import CkksParams
@@ -66,6 +66,13 @@ class RaisedCiphertext:
     @property
     def is_placeholder(self) -> bool:
         return self.polys[0].data is None
+
+    @property
+    def degree(self) -> int:
+        return 1
+
+    #: Operations on it are recorded with ``info.raised`` (:func:`sw.ckks.evaluator.fused_dot`).
+    is_raised = True
 
 
 class RaisedEvaluator:
@@ -193,16 +200,37 @@ class RaisedEvaluator:
             return self._new((a.polys[0].add(b.polys[0]), a.polys[1].add(b.polys[1])), a)
 
     def _pt(self, op: str, pt: Plaintext, x: RaisedCiphertext) -> RnsPoly:
+        if isinstance(pt, PackedPlaintext):
+            pt = pt.expand()
         if not isinstance(pt, Plaintext):
             raise TypeError(f"{op}: expected Plaintext, got {type(pt).__name__}")
-        if pt.level != x.level or pt.poly.basis != x.polys[0].basis:
+        self._same_basis(op, pt, pt.poly.basis, x)
+        return pt.poly
+
+    def dot_plain(self, xs, pts, *, pt_ids=None) -> RaisedCiphertext:
+        """``sum_t xs[t] * pts[t]`` over ``Q_level + P`` in one pass (as
+        :meth:`Evaluator.dot_plain`; the plaintexts, :class:`Plaintext` or
+        :class:`PackedPlaintext`, over ``Q_level + P``)."""
+        xs, pts = list(xs), list(pts)
+        for x in xs:
+            self._check("dot_plain", x)
+            self.ev._need_level("mul_plain", x)
+        return fused_dot(self.ev, self, "dot_plain", xs, pts, pt_ids, lambda pt, x: self._rows("dot_plain", pt, x))
+
+    def _rows(self, op: str, pt, x: RaisedCiphertext):
+        if isinstance(pt, PackedPlaintext):
+            self._same_basis(op, pt, pt.basis, x)
+            return pt.words, pt.gap
+        return self._pt(op, pt, x).data, 1
+
+    def _same_basis(self, op, pt, basis, x):
+        if pt.level != x.level or basis != x.polys[0].basis:
             raise LevelMismatchError(
                 f"{op}: a raised ciphertext at level {x.level} needs a plaintext encoded over "
                 f"Q_{x.level} + P (Encoder.encode(..., special=True) at that level); got one "
-                f"over {len(pt.primes)} primes at level {pt.level}")
+                f"over {len(basis)} primes at level {pt.level}")
         if pt.slots != x.slots:
             raise SlotMismatchError(f"{op}: slot mismatch (ct.slots={x.slots}, pt.slots={pt.slots})")
-        return pt.poly
 
     def mul_plain(self, x: RaisedCiphertext, pt: Plaintext, *, pt_id: str | None = None) -> RaisedCiphertext:
         """``x * pt`` over ``Q_level + P`` (``pt`` encoded with ``special=True``)."""

@@ -145,3 +145,47 @@ def permute_sign_rows(a, dst, neg, q, out):
                 v = qq - v
                 v = min(v, v - qq)
             orow[dst[c]] = v
+
+
+@njit(cache=True, parallel=True, boundscheck=False)
+def dot_plain_rows(A0, A1, W, g, q, c2s, mu, s1, s2, out0, out1):
+    """Sum of plaintext products of both polynomials of several ciphertexts, in one pass:
+    ``out0[r] = sum_t A0[t][r] * w_t[r]``, ``out1`` likewise with ``A1``, mod ``q[r]``, where
+    ``w_t[r, c] = W[t][r, c // g]`` (``g = 1``: the plain evaluation-form rows; ``g > 1``: the
+    sub-ring compaction of :func:`sw.ring.kernels.subring_compact`, read as stored).
+
+    ``A0``, ``A1``, ``W``: typed lists of ``(R, n)`` (``W``: ``(R, n / g)``) arrays. The sums
+    stay in ``out0``/``out1`` and are folded after every fourth term (four products of
+    residues below ``2^31`` stay below ``2^64``), so each output row is written once and
+    each operand row read once: the BSGS inner sums of a linear transform without a pass
+    per term.
+    """
+    T = len(A0)
+    R, n = out0.shape
+    for r in prange(R):
+        qq, c2, m, x1, x2 = q[r], c2s[r], mu[r], s1[r], s2[r]
+        o0 = out0[r]
+        o1 = out1[r]
+        for t in range(T):
+            a0 = A0[t][r]
+            a1 = A1[t][r]
+            w = W[t][r]
+            if t == 0:
+                for j in range(n // g):
+                    v = np.uint64(w[j]) & _M32
+                    for c in range(j * g, j * g + g):
+                        o0[c] = (a0[c] & _M32) * v
+                        o1[c] = (a1[c] & _M32) * v
+            else:
+                for j in range(n // g):
+                    v = np.uint64(w[j]) & _M32
+                    for c in range(j * g, j * g + g):
+                        o0[c] += (a0[c] & _M32) * v
+                        o1[c] += (a1[c] & _M32) * v
+            if t % 4 == 3 and t != T - 1:
+                for c in range(n):
+                    o0[c] = _fold64(o0[c], qq, c2, m, x1, x2)
+                    o1[c] = _fold64(o1[c], qq, c2, m, x1, x2)
+        for c in range(n):
+            o0[c] = _fold64(o0[c], qq, c2, m, x1, x2)
+            o1[c] = _fold64(o1[c], qq, c2, m, x1, x2)

@@ -403,3 +403,35 @@ def subring_expand(c: np.ndarray, g: int) -> np.ndarray:
     out = np.empty((c.shape[0], c.shape[1] * g), dtype=_U)
     _nb.widen_repeat_rows(c, g, out)
     return out
+
+
+def dot_plain(a0s, a1s, ws, g: int, basis: RnsBasis):
+    """``(sum_t a0s[t] * w_t, sum_t a1s[t] * w_t)`` row by row in one pass (the BSGS inner
+    sums of a linear transform), ``w_t`` the evaluation-form rows ``ws[t]`` (uint64, ``g =
+    1``) or their sub-ring compaction (:func:`subring_compact`, uint32, ``g > 1``), read as
+    stored. Returns two new ``(R, n)`` arrays (None in a dry run).
+
+    Reports nothing: the caller records the operations it stands for (one ``pmult`` and
+    ``mul_plain_acc`` per term, :meth:`sw.ckks.Evaluator.dot_plain`)."""
+    if not a0s or not (len(a0s) == len(a1s) == len(ws)):
+        raise ValueError(f"dot_plain: {len(a0s)}, {len(a1s)} and {len(ws)} operands (need equal, >= 1)")
+    if not _live("mac", *a0s, *a1s, *ws):
+        return None, None
+    R, n = len(basis), basis.n
+    if n % g:
+        raise ValueError(f"dot_plain: gap g={g} does not divide n={n}")
+    for a in (*a0s, *a1s):
+        if a.shape != (R, n) or a.dtype != _U:
+            raise ValueError(f"dot_plain: ciphertext rows of shape {a.shape} ({a.dtype}), expected ({R}, {n}) uint64")
+    dt = ws[0].dtype
+    for w in ws:
+        if w.shape != (R, n // g) or w.dtype != dt:
+            raise ValueError(f"dot_plain: plaintext rows of shape {w.shape} ({w.dtype}), expected "
+                             f"({R}, {n // g}) {dt}")
+    from numba.typed import List
+
+    o0 = np.empty((R, n), dtype=_U)
+    o1 = np.empty((R, n), dtype=_U)
+    _nb.dot_plain_rows(List(a0s), List(a1s), List(ws), int(g), basis.q, basis.consts.r32,
+                       basis.mu, basis.s1, basis.s2, o0, o1)
+    return o0, o1
