@@ -148,17 +148,18 @@ def permute_sign_rows(a, dst, neg, q, out):
 
 
 @njit(cache=True, parallel=True, boundscheck=False)
-def dot_plain_rows(A0, A1, W, g, q, c2s, mu, s1, s2, out0, out1):
+def dot_plain_rows(A0, A1, W, g, chunk, q, c2s, mu, s1, s2, out0, out1):
     """Sum of plaintext products of both polynomials of several ciphertexts, in one pass:
     ``out0[r] = sum_t A0[t][r] * w_t[r]``, ``out1`` likewise with ``A1``, mod ``q[r]``, where
     ``w_t[r, c] = W[t][r, c // g]`` (``g = 1``: the plain evaluation-form rows; ``g > 1``: the
     sub-ring compaction of :func:`sw.ring.kernels.subring_compact`, read as stored).
 
-    ``A0``, ``A1``, ``W``: typed lists of ``(R, n)`` (``W``: ``(R, n / g)``) arrays. The sums
-    stay in ``out0``/``out1`` and are folded after every fourth term (four products of
-    residues below ``2^31`` stay below ``2^64``), so each output row is written once and
-    each operand row read once: the BSGS inner sums of a linear transform without a pass
-    per term.
+    ``A0``, ``A1``, ``W``: typed lists of ``(R, n)`` (``W``: ``(R, n / g)``) arrays. A row is
+    walked in blocks of ``chunk`` columns (a multiple of ``g`` dividing ``n``): each term's
+    plaintext words of the block are widened into a small buffer, so the multiply-accumulate
+    is a plain loop over contiguous words, and the block's sums stay in cache over all
+    terms. The sums are folded after every fourth term (four products of residues below
+    ``2^31`` stay below ``2^64``); each output row is written once, each operand row read once.
     """
     T = len(A0)
     R, n = out0.shape
@@ -166,26 +167,29 @@ def dot_plain_rows(A0, A1, W, g, q, c2s, mu, s1, s2, out0, out1):
         qq, c2, m, x1, x2 = q[r], c2s[r], mu[r], s1[r], s2[r]
         o0 = out0[r]
         o1 = out1[r]
-        for t in range(T):
-            a0 = A0[t][r]
-            a1 = A1[t][r]
-            w = W[t][r]
-            if t == 0:
-                for j in range(n // g):
-                    v = np.uint64(w[j]) & _M32
-                    for c in range(j * g, j * g + g):
-                        o0[c] = (a0[c] & _M32) * v
-                        o1[c] = (a1[c] & _M32) * v
-            else:
-                for j in range(n // g):
-                    v = np.uint64(w[j]) & _M32
-                    for c in range(j * g, j * g + g):
-                        o0[c] += (a0[c] & _M32) * v
-                        o1[c] += (a1[c] & _M32) * v
-            if t % 4 == 3 and t != T - 1:
-                for c in range(n):
-                    o0[c] = _fold64(o0[c], qq, c2, m, x1, x2)
-                    o1[c] = _fold64(o1[c], qq, c2, m, x1, x2)
-        for c in range(n):
-            o0[c] = _fold64(o0[c], qq, c2, m, x1, x2)
-            o1[c] = _fold64(o1[c], qq, c2, m, x1, x2)
+        buf = np.empty(chunk, dtype=np.uint64)
+        for b0 in range(0, n, chunk):
+            for t in range(T):
+                a0 = A0[t][r]
+                a1 = A1[t][r]
+                w = W[t][r]
+                k0 = b0 // g
+                for i in range(chunk // g):
+                    v = np.uint64(w[k0 + i]) & _M32
+                    for k in range(g):
+                        buf[i * g + k] = v
+                if t == 0:
+                    for c in range(chunk):
+                        o0[b0 + c] = (a0[b0 + c] & _M32) * buf[c]
+                        o1[b0 + c] = (a1[b0 + c] & _M32) * buf[c]
+                else:
+                    for c in range(chunk):
+                        o0[b0 + c] += (a0[b0 + c] & _M32) * buf[c]
+                        o1[b0 + c] += (a1[b0 + c] & _M32) * buf[c]
+                if t % 4 == 3 and t != T - 1:
+                    for c in range(b0, b0 + chunk):
+                        o0[c] = _fold64(o0[c], qq, c2, m, x1, x2)
+                        o1[c] = _fold64(o1[c], qq, c2, m, x1, x2)
+            for c in range(b0, b0 + chunk):
+                o0[c] = _fold64(o0[c], qq, c2, m, x1, x2)
+                o1[c] = _fold64(o1[c], qq, c2, m, x1, x2)
