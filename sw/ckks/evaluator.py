@@ -39,6 +39,14 @@ def _log2(x: float) -> str:
     return f"2^{math.log2(x):.4f}" if x > 0 else str(x)
 
 
+def _add_into(fresh: RnsPoly, other: RnsPoly) -> RnsPoly:
+    """``fresh + other`` written over ``fresh`` (a key switch's own output, which nothing else
+    holds): the sum of :meth:`RnsPoly.add` without a new array."""
+    fresh._same(other, "add")
+    K.add(fresh.data, other.data, fresh.basis, out=fresh.data)
+    return fresh
+
+
 def _pt_info(pt_id: str | None) -> dict:
     """Trace ``info`` naming a plaintext operand (nothing when it has no stable name)."""
     return {} if pt_id is None else {"plaintext": str(pt_id)}
@@ -409,7 +417,7 @@ class Evaluator:
             c0 = ct.polys[0].automorphism(galois)
             c1 = ct.polys[1].automorphism(galois)
             u0, u1 = key_switch(self.ctx, c1, ct.level, key)
-            return self._out(ev, self._new((c0.add(u0), u1), ct))
+            return self._out(ev, self._new((_add_into(u0, c0), u1), ct))
 
     def rotate(self, ct: Ciphertext, steps: int) -> Ciphertext:
         """Left rotation of the slot vector: ``out[i] = in[(i + steps) mod slots]``."""
@@ -456,7 +464,7 @@ class Evaluator:
                 with self._scope("rotate", ct, galois=g, hoisted=True) as ev2:
                     c0 = ct.polys[0].automorphism(g)
                     u0, u1 = switch_decomposed(self.ctx, ext, ct.level, key, g)
-                    out[s] = self._out(ev2, self._new((c0.add(u0), u1), ct))
+                    out[s] = self._out(ev2, self._new((_add_into(u0, c0), u1), ct))
             ev.set_out(primes=len(ct.primes), level=ct.level)
         return out
 

@@ -194,10 +194,7 @@ def _fold_times_p(o, x: RnsPoly, qb: RnsBasis, special: RnsBasis) -> None:
     if x.basis != qb or not x.is_ntt:
         raise ValueError(f"key switch: the folded polynomial must be over the {len(qb)} primes of "
                          f"the ciphertext, in evaluation form")
-    L = len(qb)
-    t = K.add(K.take_rows(o, 0, L), K.mulconst(x.data, _p_mod(qb, special), qb), qb)
-    if o is not None:
-        o[:L] = t
+    K.addmulconst_inplace(None if o is None else o[:len(qb)], x.data, _p_mod(qb, special), qb)
 
 
 def key_switch(ctx: CkksContext, c: RnsPoly, level: int, key: SwitchingKey | BasisKey,

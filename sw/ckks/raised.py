@@ -189,7 +189,8 @@ class RaisedEvaluator:
             ext = decompose(self.ctx, c1, x.level)
             o0, o1 = switch_raised(self.ctx, ext, x.level, key)
             ev.set_out(primes=len(c0.basis), level=x.level)
-            return self._new((c0.add(o0), o1), x)
+            K.add(o0.data, c0.data, o0.basis, out=o0.data)     # o0 is this rotation's own
+            return self._new((o0, o1), x)
 
     def add(self, a: RaisedCiphertext, b: RaisedCiphertext) -> RaisedCiphertext:
         self._check("add", a)

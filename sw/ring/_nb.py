@@ -193,3 +193,16 @@ def dot_plain_rows(A0, A1, W, g, chunk, q, c2s, mu, s1, s2, out0, out1):
             for c in range(b0, b0 + chunk):
                 o0[c] = _fold64(o0[c], qq, c2, m, x1, x2)
                 o1[c] = _fold64(o1[c], qq, c2, m, x1, x2)
+
+
+@njit(cache=True, parallel=True, boundscheck=False)
+def addmulconst_rows(acc, a, w, wp, q):
+    """``acc[r] = (acc[r] + a[r] * w[r]) mod q[r]`` in place (Shoup: ``wp = floor(w 2^32 / q)``)."""
+    for r in prange(a.shape[0]):
+        qq, W, Wp = q[r] & _M32, w[r] & _M32, wp[r] & _M32
+        ar, orow = a[r], acc[r]
+        for j in range(ar.shape[0]):
+            x = ar[j] & _M32
+            v = x * W - ((x * Wp) >> _S32) * qq
+            v = min(v, v - qq) + orow[j]
+            orow[j] = min(v, v - qq)

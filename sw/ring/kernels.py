@@ -129,9 +129,9 @@ def mul_add_inplace(acc, a, b, basis: RnsBasis):
     return acc
 
 
-def add(a, b, basis: RnsBasis):
-    """``a + b`` row by row."""
-    out = _ntt.pointwise_add(a, b, basis.primes) if _live("modadd", a, b) else None
+def add(a, b, basis: RnsBasis, out=None):
+    """``a + b`` row by row (into ``out`` if given, which may be ``a`` or ``b``)."""
+    out = _ntt.pointwise_add(a, b, basis.primes, out=out) if _live("modadd", a, b) else None
     _report("modadd", basis, a, out)
     return out
 
@@ -162,6 +162,17 @@ def mulconst(a, consts, basis: RnsBasis):
     _report("modmul", basis, a, out, extra=lambda: {"form": "mulconst", "consts": tuple(
         int(c) % q for c, q in zip(consts, basis.primes))})
     return out
+
+
+def addmulconst_inplace(acc, a, consts, basis: RnsBasis):
+    """``acc[i] += a[i] * consts[i] mod q_i`` in place, in one pass (reported as the
+    ``modmul`` and ``modadd`` it fuses); ``acc`` may be a row slice of a larger array."""
+    if _live("modmul", acc, a):
+        w, wp = basis.consts.const_pair(consts)
+        _nb.addmulconst_rows(acc, a, w, wp, basis.q)
+    _report("modmul", basis, a, None)
+    _report("modadd", basis, a, None)
+    return acc
 
 
 def submulconst(a, b, consts, basis: RnsBasis):
