@@ -48,9 +48,12 @@ def boot_traces(tmp_path_factory):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return {gs: workloads.workload_ops("bootstrap", "toy-boot-n10", allow_insecure=True,
-                                               algorithm=AlgorithmOptions(giant_steps=gs))[0]
-                    for gs in ("keys", "min")}
+            out = {gs: workloads.workload_ops("bootstrap", "toy-boot-n10", allow_insecure=True,
+                                              algorithm=AlgorithmOptions(giant_steps=gs))[0]
+                   for gs in ("keys", "min")}
+            out["double"] = workloads.workload_ops("bootstrap", "toy-boot-n10", allow_insecure=True,
+                                                   algorithm=AlgorithmOptions(hoisting="double"))[0]
+            return out
     finally:
         if old is None:
             del os.environ["FHESIM_CACHE_DIR"]
@@ -100,6 +103,14 @@ def test_giant_step_values_are_the_software_ones():
     from sw.bootstrap.bootstrapper import GIANT_STEPS
 
     assert algorithm.GIANT_STEPS == GIANT_STEPS
+
+
+def test_hoisting_values_are_the_software_ones():
+    from sw.bootstrap.bootstrapper import HOISTING
+
+    assert algorithm.HOISTING == HOISTING
+    with pytest.raises(ConfigError, match=r"algorithm\.hoisting"):
+        AlgorithmOptions(hoisting="triple")
 
 
 def test_ark_preset_runs_minimum_key_switching():
@@ -162,8 +173,8 @@ def test_trace_request_includes_the_options_that_apply():
     ops = workloads.get_workload("cmult")
     a, b = AlgorithmOptions(), AlgorithmOptions(giant_steps="min")
     ra, rb = (workloads.trace_request(boot, "n16-128", algorithm=x) for x in (a, b))
-    assert ra["algorithm"] == {"giant_steps": "keys", "dnum": "params"}
-    assert rb["algorithm"] == {"giant_steps": "min", "dnum": "params"}
+    assert ra["algorithm"] == {"giant_steps": "keys", "hoisting": "single", "dnum": "params"}
+    assert rb["algorithm"] == {"giant_steps": "min", "hoisting": "single", "dnum": "params"}
     assert cache.request_key(**ra) != cache.request_key(**rb)
     # giant steps do not apply to a CKKS operation workload: the same entry
     assert workloads.trace_request(ops, "n16-128", algorithm=b) == workloads.trace_request(ops, "n16-128")
@@ -272,3 +283,23 @@ def test_estimate_cli_refuses_a_dnum_the_set_cannot_run(tmp_path, capsys, monkey
     assert main(["estimate", "--config", str(f), "--workload", "rotate"]) == 2
     err = capsys.readouterr().err
     assert "'algorithm.dnum' = 3 cannot run at n16-128" in err and "128-bit bound" in err
+
+
+def _limbs(ops, kind):
+    return sum(k.primes * k.count for o in ops for k in o.kernels if k.kind == kind)
+
+
+def test_double_hoisting_reaches_the_trace(boot_traces):
+    """``hoisting = "double"`` traces the software's double-hoisted DFTs: the same key
+    switches, each costed with its digits and the 11 special primes, fewer NTT and
+    basis-conversion limbs, and the raised plaintext products read K more limbs."""
+    single, double = boot_traces["keys"], boot_traces["double"]
+    ks = [[(u.digits, u.special) for o in ops for u in o.keys] for ops in (single, double)]
+    assert len(ks[0]) == len(ks[1]) and all(sp == SPECIAL for _, sp in ks[1])
+    assert sorted(ks[0]) == sorted(ks[1])
+    assert _limbs(double, "ntt") < 0.9 * _limbs(single, "ntt")
+    assert _limbs(double, "bconv") < _limbs(single, "bconv")
+    raised = [o for o in double if o.kind == "mul_plain_acc" and o.primes_in > 0]
+    plain = [o for o in single if o.kind == "mul_plain_acc"]
+    assert len(raised) == len(plain)
+    assert max(o.primes_in for o in raised) == max(o.primes_in for o in plain) + SPECIAL

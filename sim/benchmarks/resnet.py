@@ -83,6 +83,11 @@ def add_arguments(parser) -> None:
                         help="bootstrap each stage at its own slot period (see fhesim infer)")
     parser.add_argument("--giant-steps", choices=("keys", "min"), default="min",
                         help="bootstrapping DFT giant steps (see fhesim infer; min, the default: fewer keys)")
+    parser.add_argument("--hoisting", choices=("single", "double", "double-cts"), default="double-cts",
+                        help="bootstrapping DFT hoisting: single, double (baby and giant rotations "
+                             "kept over Q P; faster, DFT diagonals cached with P rows) or double-cts "
+                             "(the default: double in CoeffsToSlots only, half the extra memory; "
+                             "ResNet-20 at n16-128 stays under 8 GB)")
     from sim.cluster import add_cluster_argument
     add_cluster_argument(parser, default_help="none: the images one after another in this process")
     parser.add_argument("--project", default="", metavar="MODELS",
@@ -225,7 +230,13 @@ def run(args):
     kw = dict(method=args.method, degree=args.degree, allow_insecure=args.allow_insecure, start=args.start,
               threads=args.threads, log=lambda m: None, layer_times=True, sparse_bootstrap=args.sparse_bootstrap)
     kw["giant_steps"] = args.giant_steps
+    if args.hoisting != "single":
+        kw["hoisting"] = args.hoisting
     if getattr(args, "cluster", None):   # several images at once on a Dask cluster
+        # the workers rebuild their sessions from the key file, with single hoisting; the
+        # note below then says so
+        kw.pop("hoisting", None)
+        args.hoisting = "single"
         from sim.infer_cluster import run_infer_cluster
         res = run_infer_cluster(args.model, args.geometry, args.params, args.images, cluster=args.cluster, **kw)
     else:
@@ -281,7 +292,7 @@ def run(args):
         f"compile {res['compile_seconds']} s, key generation {res['keygen_seconds']} s "
         f"({res['rotation_keys']} network rotation steps; keys not shared with bootstrapping, by the "
         f"level they are truncated to: {res.get('network_key_levels', {})}; "
-        f"{res['key_gib']} GiB of evaluation keys); bootstrapping giant steps {args.giant_steps}; "
+        f"{res['key_gib']} GiB of evaluation keys); bootstrapping giant steps {args.giant_steps}, {args.hoisting} hoisting; "
         f"whole run {wall:.0f} s; peak_gb: this process's peak resident memory (getrusage ru_maxrss, "
         f"{'all images and workers not included' if getattr(args, 'cluster', None) else 'whole run'})",
         f"machine: {os.cpu_count()} CPUs, load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end; "

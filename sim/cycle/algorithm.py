@@ -8,6 +8,11 @@ builds the dry-run trace with them, so a projection never rests on a synthetic e
   :attr:`sw.bootstrap.BootstrapConfig.giant_steps` (``"min"``: ARK's minimum key switching,
   the same key switches with fewer distinct rotation keys). Applies to the workloads that
   bootstrap (groups ``bootstrap`` and ``resnet``).
+* ``hoisting``: ``"single"`` (default), ``"double"`` or ``"double-cts"`` (CoeffsToSlots only), how the bootstrapping DFTs' rotations
+  are hoisted, :attr:`sw.bootstrap.BootstrapConfig.hoisting` (``"double"``: the baby and
+  giant rotations and the plaintext products stay over ``Q_l + P`` and one ModDown ends each
+  level: the same key switches with fewer NTTs and basis conversions, and plaintexts of
+  ``K`` more limbs). Applies to the workloads that bootstrap.
 * ``dnum``: ``"params"`` (default: the parameter set's own) or a digit count ``>= 1``: the
   workload's parameter set is rebuilt with that many key-switching digits
   (:meth:`sw.ckks.params.CkksParams.with_dnum`: the same ``Q`` chain, ``alpha =
@@ -32,17 +37,22 @@ from .checks import Rule, check, check_keys, origin_of, refuse
 #: ``giant_steps`` values; the same tuple as ``sw.bootstrap.bootstrapper.GIANT_STEPS``
 #: (restated so that loading a configuration does not import ``sw``; a test compares them).
 GIANT_STEPS = ("keys", "min")
+#: ``hoisting`` values; the same tuple as ``sw.bootstrap.bootstrapper.HOISTING`` (a test
+#: compares them).
+HOISTING = ("single", "double", "double-cts")
 #: The ``dnum`` value that keeps the parameter set's own digit count.
 DNUM_OF_PARAMS = "params"
 
 #: Rules of the ``[algorithm]`` table's fields.
 ALGORITHM_RULES = {
     "giant_steps": Rule(str, choices=GIANT_STEPS),
+    "hoisting": Rule(str, choices=HOISTING),
     "dnum": Rule(int, positive=True, words=(DNUM_OF_PARAMS,)),
 }
 #: Workload groups each option applies to (``None``: every group).
 APPLIES_TO: dict[str, tuple[str, ...] | None] = {
     "giant_steps": ("bootstrap", "resnet"),
+    "hoisting": ("bootstrap", "resnet"),
     "dnum": None,
 }
 
@@ -52,6 +62,7 @@ class AlgorithmOptions:
     """The ``[algorithm]`` table (see the module docstring); checked at construction."""
 
     giant_steps: str = "keys"
+    hoisting: str = "single"
     dnum: int | str = DNUM_OF_PARAMS
 
     def __post_init__(self):

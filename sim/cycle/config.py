@@ -40,6 +40,7 @@ The format is documented in ``docs/accelerator-config.md``. In short::
     [algorithm]                         # optional: software options the workloads are
     giant_steps = "keys"                #   traced with (sim.cycle.algorithm): "keys" (default)
                                         #   or "min" (ARK's minimum key switching)
+    hoisting = "single"                 #   "single" (default) or "double" (DFT rotations over Q P)
     dnum = "params"                     #   "params" (default: the set's own) or a digit count
 
     [device]                            # optional: resource budget (FPGA)
@@ -249,7 +250,7 @@ class AcceleratorConfig:
             "max_ring_degree": self.max_ring_degree, "source": self.source,
             "policy": self.policy, "onchip_gbps": self.onchip_gbps, "limbs": self.limbs,
             "power_w": self.power_w, "giant_steps": self.algorithm.giant_steps,
-            "dnum": self.algorithm.dnum,
+            "hoisting": self.algorithm.hoisting, "dnum": self.algorithm.dnum,
         }
         for k, spec in self.units.items():
             out[f"{k}_count"] = spec.count

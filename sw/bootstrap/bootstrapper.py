@@ -47,7 +47,7 @@ from .evalmod import evaluate as _evalmod
 #: How the giant steps of a BSGS DFT level rotate (:attr:`BootstrapConfig.giant_steps`).
 GIANT_STEPS = ("keys", "min")
 #: How the rotations of a BSGS DFT level are hoisted (:attr:`BootstrapConfig.hoisting`).
-HOISTING = ("single", "double")
+HOISTING = ("single", "double", "double-cts")
 
 
 class BootstrapError(ValueError):
@@ -78,7 +78,9 @@ class BootstrapConfig:
         the baby rotations, the plaintext products and the giant rotations stay over
         ``Q_l + P``, and one ModDown, with the rescale fused, ends the level;
         :mod:`sw.ckks.raised`). ``"double"`` caches its diagonals over ``Q_l + P``: ``K``
-        more rows each.
+        more rows each. ``"double-cts"``: double hoisting in CoeffsToSlots only (its levels
+        are the widest, so the ``K`` extra rows cost the least there), single in
+        SlotsToCoeffs: about half the extra plaintext memory.
     """
 
     slots: int
@@ -459,7 +461,7 @@ class Bootstrapper:
               rescale=True):
         """``sum_g rot(sum_b d'_{g,b} rot(x, b), n1 g)`` with ``k = n1 g + b`` centred modulo
         ``period`` (the input is ``period``-periodic)."""
-        raised = self.cfg.hoisting == "double"
+        raised = self.cfg.hoisting == "double" or (self.cfg.hoisting == "double-cts" and key[0] == "cts")
         ev = self.rev if raised else self.ev
         lvl = x.level
         pt_scale = target * self.params.level_scale(lvl) / x.scale

@@ -435,16 +435,19 @@ class EncryptedResNet:
 
     def session(self, *, bootstrap: bool, seed: int = 1, boot_config=None, compact: bool | None = None,
                 progress: bool = False, sparse_bootstrap: bool = False,
-                giant_steps: str = "keys") -> HeSession:
+                giant_steps: str = "keys", hoisting: str = "single") -> HeSession:
         """Keys for this network (:class:`HeSession`). ``sparse_bootstrap``: one bootstrapper
         per stage period (:meth:`boot_periods`) instead of every bootstrap at ``slots``;
         cheaper (n16-128: 84 and 77 instead of 91 key switches per bootstrap in stages 2 and
         3; measured 2% and 12% faster on a CPU) for ~0.43 GiB more keys and 0.57 GiB of DFT
         plaintexts (docs/resnet.md). ``giant_steps``: the bootstrapping DFTs' giant steps
-        (:attr:`sw.bootstrap.BootstrapConfig.giant_steps`; ``"min"`` stores fewer keys)."""
+        (:attr:`sw.bootstrap.BootstrapConfig.giant_steps`; ``"min"`` stores fewer keys);
+        ``hoisting``: their rotations' hoisting (:attr:`sw.bootstrap.BootstrapConfig.hoisting`;
+        ``"double"``: faster, with the DFT diagonals cached over ``Q_l + P``)."""
         if bootstrap and boot_config is None:
             from sw.bootstrap import BootstrapConfig
-            boot_config = BootstrapConfig(slots=self.slots, real=True, giant_steps=giant_steps)
+            boot_config = BootstrapConfig(slots=self.slots, real=True, giant_steps=giant_steps,
+                                          hoisting=hoisting)
         # the plan from the network's start level (the bootstrap output level, else the top;
         # the session knows it once its bootstrapper exists) says where each rotation runs
         def levels(start: int) -> dict[int, int]:

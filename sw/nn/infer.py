@@ -164,14 +164,16 @@ def run_infer(model: str, geometry: str, params_name: str, images: int, *, metho
               degree: int = 15, allow_insecure: bool = False, start: int = 0, seed: int = 1,
               bootstrap: bool = True, progress: bool = True, threads: int | None = None,
               log=print, on_image=None, layer_times: bool = False,
-              sparse_bootstrap: bool = False, skip=(), giant_steps: str = "keys") -> dict:
+              sparse_bootstrap: bool = False, skip=(), giant_steps: str = "keys",
+              hoisting: str = "single") -> dict:
     """Encrypted inference on test images ``start .. start + images - 1`` (see module
     docstring); ``on_image(row)`` is called as each image finishes (long runs keep their
     results even if stopped); ``layer_times``: each row also gets ``layer_seconds`` (layer ->
     seconds, bootstraps excluded) and ``boot_seconds`` (slot period -> seconds of each
     bootstrap); ``sparse_bootstrap``: each stage bootstraps at its own slot period; ``skip``:
     image indices not to run (already done, ``--resume``; at least one image must be left);
-    ``giant_steps``: the bootstrapping DFTs' giant steps (``"min"``: fewer keys).
+    ``giant_steps``: the bootstrapping DFTs' giant steps (``"min"``: fewer keys); ``hoisting``:
+    their hoisting (``"double"``: :attr:`sw.bootstrap.BootstrapConfig.hoisting`).
     The image range is checked (:func:`check_image_range`) before any key generation."""
     from sw.ckks import get_params
     from sw.nn.data import load_digits_split
@@ -193,7 +195,7 @@ def run_infer(model: str, geometry: str, params_name: str, images: int, *, metho
     plain_poly, plain_exact, bound_warnings = _plain_check(enn, net, x, log)
     t0 = time.time()
     sess = enn.session(bootstrap=bootstrap, seed=seed, progress=progress, sparse_bootstrap=sparse_bootstrap,
-                       giant_steps=giant_steps)
+                       giant_steps=giant_steps, hoisting=hoisting)
     keygen_s = time.time() - t0
     fresh = sess.boot_level if sess.boot_level is not None else params.max_level
     plan = enn.plan(fresh, sess.boot_level)
@@ -207,7 +209,7 @@ def run_infer(model: str, geometry: str, params_name: str, images: int, *, metho
             on_image(rows[-1])
     return dict(model=model, geometry=geometry, params=params_name, insecure=not params.is_secure,
                 method=method, sparse_bootstrap=bool(sparse_bootstrap and bootstrap), giant_steps=giant_steps,
-                boot_slots=sorted(sess.bootstrappers, reverse=True), degrees=list(next(iter(enn.acts.values())).degrees),
+                hoisting=hoisting, boot_slots=sorted(sess.bootstrappers, reverse=True), degrees=list(next(iter(enn.acts.values())).degrees),
                 levels_per_activation=next(iter(enn.acts.values())).depth, slots=enn.slots,
                 bootstraps_planned=plan.n_bootstraps, compile_seconds=round(compile_s, 1),
                 keygen_seconds=round(keygen_s, 1), rotation_keys=len(enn.rotation_steps()),

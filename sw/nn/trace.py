@@ -104,7 +104,7 @@ def _network(model: Any, geometry: str):
 def trace_resnet(model: Any = "resnet20", geometry: str = "cifar32", params: Any = "n16-128", *,
                  method: str = "composite", degree: int = 15, allow_insecure: bool = False,
                  replay: bool = True, sparse_bootstrap: bool = False,
-                 giant_steps: str = "keys") -> ResNetTrace:
+                 giant_steps: str = "keys", hoisting: str = "single") -> ResNetTrace:
     """Dry-run trace of one inference of ``model`` (a name such as ``"resnet110"`` or a
     :class:`sw.nn.models.ResNet`) on ``geometry`` at ``params`` (a name or ``CkksParams``),
     with bootstrapping, the activation ``method`` (``composite`` or ``data-guided`` of
@@ -112,7 +112,8 @@ def trace_resnet(model: Any = "resnet20", geometry: str = "cifar32", params: Any
     ``sparse_bootstrap``: each stage bootstraps at its own slot period
     (:meth:`sw.nn.encrypted.EncryptedResNet.session`). ``giant_steps``: the bootstrapping
     DFTs' giant steps (:attr:`sw.bootstrap.BootstrapConfig.giant_steps`, ``"min"``: ARK's
-    minimum key switching)."""
+    minimum key switching); ``hoisting``: their hoisting
+    (:attr:`sw.bootstrap.BootstrapConfig.hoisting`)."""
     from sw.nn.encrypted import EncryptedResNet
 
     p = _params(params, allow_insecure)
@@ -121,7 +122,8 @@ def trace_resnet(model: Any = "resnet20", geometry: str = "cifar32", params: Any
     rp = trace.Replayer(confirm=2, result_sig=_ct_sig)
     with trace.recording(dry_run=True) as rec:
         enn = EncryptedResNet(net, p, method=method, degree=degree, dry_run=True)
-        sess = enn.session(bootstrap=True, sparse_bootstrap=sparse_bootstrap, giant_steps=giant_steps)
+        sess = enn.session(bootstrap=True, sparse_bootstrap=sparse_bootstrap, giant_steps=giant_steps,
+                           hoisting=hoisting)
         plan = enn.plan(sess.boot_level, sess.boot_level)
         ct = enn.encrypt(sess, np.zeros(net.geometry.shape), sess.boot_level)
         if replay:
