@@ -62,8 +62,8 @@ class AlgorithmOptions:
     """The ``[algorithm]`` table (see the module docstring); checked at construction."""
 
     giant_steps: str = "keys"
-    hoisting: str = "single"
     dnum: int | str = DNUM_OF_PARAMS
+    hoisting: str = "single"
 
     def __post_init__(self):
         checked(self, "'algorithm'")
