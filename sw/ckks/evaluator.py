@@ -93,7 +93,12 @@ class Evaluator:
                              f"be rescaled)")
 
     def _pt_at(self, op: str, pt: Plaintext, ct: Ciphertext) -> RnsPoly:
-        if not isinstance(pt, Plaintext):
+        self._check_pt(op, pt, ct, Plaintext)
+        return pt.poly.keep_primes(len(ct.primes))
+
+    def _check_pt(self, op: str, pt, ct: Ciphertext, kinds) -> None:
+        """``pt`` (one of ``kinds``) is of this context, at or above ``ct``'s level, with its slots."""
+        if not isinstance(pt, kinds):
             raise TypeError(f"{op}: expected Plaintext, got {type(pt).__name__}")
         self.ctx.check_same(op, pt)
         if pt.level < ct.level:
@@ -101,7 +106,6 @@ class Evaluator:
                                      f"{ct.level}")
         if pt.slots != ct.slots:
             raise SlotMismatchError(f"{op}: slot mismatch (ct.slots={ct.slots}, pt.slots={pt.slots})")
-        return pt.poly.keep_primes(len(ct.primes))
 
     @staticmethod
     def _const(op: str, c) -> complex:
@@ -253,12 +257,7 @@ class Evaluator:
     def _pt_rows(self, op: str, pt, ct: Ciphertext):
         """``(rows, gap)`` of ``pt`` at ``ct``'s primes (``rows`` uint32 words if packed)."""
         if isinstance(pt, PackedPlaintext):
-            self.ctx.check_same(op, pt)
-            if pt.level < ct.level or pt.primes[:len(ct.primes)] != ct.primes:
-                raise LevelMismatchError(f"{op}: plaintext level {pt.level} is below the ciphertext "
-                                         f"level {ct.level}")
-            if pt.slots != ct.slots:
-                raise SlotMismatchError(f"{op}: slot mismatch (ct.slots={ct.slots}, pt.slots={pt.slots})")
+            self._check_pt(op, pt, ct, PackedPlaintext)
             return (None if pt.words is None else pt.words[:len(ct.primes)]), pt.gap
         return self._pt_at(op, pt, ct).data, 1
 

@@ -36,9 +36,9 @@ from ..ring import RnsPoly, mod_down
 from ..ring import kernels as K
 from .ciphertext import Ciphertext, PackedPlaintext, Plaintext
 from .errors import LevelMismatchError, MissingKeyError, SlotMismatchError
-from .evaluator import Evaluator, fused_dot
+from .evaluator import Evaluator, _pt_info, fused_dot
 from .keys import check_binding
-from .keyswitch import decompose, switch_raised
+from .keyswitch import _p_mod, decompose, switch_raised
 from .params import CkksParams
 
 __all__ = ["RaisedCiphertext", "RaisedEvaluator"]
@@ -113,7 +113,7 @@ class RaisedEvaluator:
             raise ValueError(f"raise: ciphertext has degree {ct.degree}; relinearize first")
         qb = self.ctx.q_basis(ct.level)
         qpb = self.ctx.qp_basis(ct.level)
-        pmod = [self.ctx.p_basis.product % q for q in qb.primes]
+        pmod = _p_mod(qb, self.ctx.p_basis)
         with self._scope("raise", ct) as ev:
             out = []
             for c in ct.polys:
@@ -238,8 +238,7 @@ class RaisedEvaluator:
         self._check("mul_plain", x)
         self.ev._need_level("mul_plain", x)
         m = self._pt("mul_plain", pt, x)
-        info = {} if pt_id is None else {"plaintext": str(pt_id)}
-        with self._scope("pmult", x, **info) as ev:
+        with self._scope("pmult", x, **_pt_info(pt_id)) as ev:
             ev.set_out(primes=len(x.primes), level=x.level)
             return self._new([p.mul(m) for p in x.polys], x, scale=x.scale * pt.scale)
 
@@ -251,8 +250,7 @@ class RaisedEvaluator:
         m = self._pt("mul_plain_acc", pt, x)
         self.ev._same_level_scale("mul_plain_acc", acc, self._new(x.polys, x, scale=x.scale * pt.scale),
                                   "ct * pt")
-        info = {} if pt_id is None else {"plaintext": str(pt_id)}
-        with self._scope("mul_plain_acc", x, **info) as ev:
+        with self._scope("mul_plain_acc", x, **_pt_info(pt_id)) as ev:
             for pa, pc in zip(acc.polys, x.polys):
                 pa.mul_add_inplace(pc, m)
             ev.set_out(primes=len(x.primes), level=x.level)
