@@ -112,10 +112,18 @@ def ckks_env():
 
 @pytest.fixture(scope="module")
 def one_numba_thread():
-    """numba limited to one thread for the requesting module, restored afterwards."""
+    """numba limited to one thread for the requesting module, restored afterwards; so is
+    the default of ``fhesim infer`` (:func:`sw.nn.infer.set_threads`), which would otherwise
+    take every thread from N = 2^11: with two test processes on two cores, a second thread
+    per process waits for a time slice at the end of every short kernel (a ResNet-20 test
+    at 2^11 took 302 s beside the cluster test, 14 s alone)."""
     import numba
 
-    old = numba.get_num_threads()
+    import sw.nn.infer as infer
+
+    old, old_serial = numba.get_num_threads(), infer.SERIAL_MAX_LOG_N
     numba.set_num_threads(1)
+    infer.SERIAL_MAX_LOG_N = 64
     yield
     numba.set_num_threads(old)
+    infer.SERIAL_MAX_LOG_N = old_serial

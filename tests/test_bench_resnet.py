@@ -51,3 +51,33 @@ def test_projection_prices_each_bootstrap_at_its_stage_period():
         project("resnet20", "digits8", _params(), secs, 10.0, 16)["seconds"])
     with pytest.raises(ValueError, match="period 256"):
         project("resnet20", "digits8", _params(), secs, {1024: 1.0, 512: 1.0}, 16)
+
+
+def test_default_threads_by_ring_degree_and_orion_matches_ours():
+    """One numba thread up to N = 2^10, all of them from 2^11 (measured crossover); the Orion
+    peer gets as many threads as ours unless ``--orion-threads`` says otherwise."""
+    import argparse
+
+    import numba
+
+    from sim.benchmarks.resnet import our_threads
+    from sw.nn.infer import SERIAL_MAX_LOG_N, default_threads, set_threads
+
+    allthreads = numba.config.NUMBA_NUM_THREADS
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        small, large = (get_params(n, allow_insecure=True) for n in ("toy-boot-n10", "toy-boot-n12"))
+    assert SERIAL_MAX_LOG_N == small.log_n == 10
+    assert default_threads(small) == 1 and default_threads(large) == allthreads
+    assert default_threads(_params()) == allthreads      # 2^11
+    assert our_threads(argparse.Namespace(threads=None), small) == 1
+    assert our_threads(argparse.Namespace(threads=None), large) == allthreads
+    assert our_threads(argparse.Namespace(threads=10 ** 6), large) == allthreads   # capped
+    before = numba.get_num_threads()
+    try:
+        set_threads(None, small)
+        assert numba.get_num_threads() == 1
+        set_threads(None, large)
+        assert numba.get_num_threads() == allthreads
+    finally:
+        numba.set_num_threads(before)

@@ -30,8 +30,8 @@ INSECURE one of ring degree 2^12 (``toy-boot-n12``; or with ``--orion`` at any o
 degree, ``--no-orion`` never), the same ResNet (our weights, folded batch norm, option-A
 shortcuts as 0/1 strided 1x1 convolutions, Orion's own ReLU polynomials fitted on the same
 256 calibration images through a batch-size-1 loader) runs once in Orion's environment on
-the first test image, in one process of ``--orion-threads`` threads (default 1, like ours
-at N <= 2^12), killed past ``--orion-max-gb`` (default 19 GB). Its row gives compile,
+the first test image, in one process of ``--orion-threads`` threads (default: as many as
+ours, :func:`our_threads`), killed past ``--orion-max-gb`` (default 19 GB). Its row gives compile,
 key generation and inference seconds, bootstraps, the peer process's peak memory, the
 logit error against the same network in plaintext and ``ours_over_this`` (our inference
 seconds over its, same run). When Orion cannot be installed or fails, a note names why and
@@ -76,7 +76,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--start", type=int, default=0, help="index of the first test image")
     parser.add_argument("--method", default="composite", choices=["composite", "data-guided"])
     parser.add_argument("--degree", type=int, default=15, help="data-guided degree")
-    parser.add_argument("--threads", type=int, default=None, help="numba threads (default: all)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="numba threads (default: 1 for N <= 2^10, all otherwise; on a shared machine give 1 at N <= 2^12)")
     parser.add_argument("--allow-insecure", action="store_true", help="allow toy-* parameter sets")
     parser.add_argument("--no-progress", action="store_true", help="no tqdm progress bars")
     parser.add_argument("--sparse-bootstrap", action="store_true",
@@ -97,8 +98,8 @@ def add_arguments(parser) -> None:
     orion.add_argument("--orion", dest="orion", action="store_true", default=None,
                        help="run the Orion peer at our ring degree (default: only at an INSECURE 2^12 set)")
     orion.add_argument("--no-orion", dest="orion", action="store_false", help="never run the Orion peer")
-    parser.add_argument("--orion-threads", type=int, default=1,
-                        help="threads of the Orion peer (GOMAXPROCS and torch; default 1)")
+    parser.add_argument("--orion-threads", type=int, default=None,
+                        help="threads of the Orion peer (GOMAXPROCS and torch; default: as many as ours)")
     parser.add_argument("--orion-max-gb", type=float, default=19.0,
                         help="stop the Orion peer when its resident memory passes this (GB, default 19)")
     parser.add_argument("--no-build-peers", action="store_true",
@@ -158,6 +159,13 @@ def ring_label(log_n: int, secure: bool) -> str:
     return f"2^{log_n}" + ("" if secure else " INSECURE")
 
 
+def our_threads(args, params) -> int:
+    """The numba threads ours runs with: ``--threads``, else the default for the ring degree."""
+    from sw.nn.infer import default_threads
+    import numba
+    return max(1, min(numba.config.NUMBA_NUM_THREADS, args.threads or default_threads(params)))
+
+
 def _orion_row(args, params, notes: list, our_row: dict | None) -> dict | None:
     """The Orion peer's row (one encrypted image at our ring degree), or None with a note."""
     from sw.nn.data import load_digits_split
@@ -171,7 +179,7 @@ def _orion_row(args, params, notes: list, our_row: dict | None) -> dict | None:
     test = xte[args.start:args.start + 1]
     try:
         ans = op.run_orion(model, xtr[:256], test, log_n=params.log_n, build=not args.no_build_peers,
-                           threads=args.orion_threads, max_rss_gb=args.orion_max_gb,
+                           threads=args.orion_threads or our_threads(args, params), max_rss_gb=args.orion_max_gb,
                            log=lambda m: notes.append(f"orion: {m}"))
     except op.PeerUnavailable as e:
         notes.append(f"Orion not run: {e}")
@@ -295,7 +303,8 @@ def run(args):
         f"{res['key_gib']} GiB of evaluation keys); bootstrapping giant steps {args.giant_steps}, {args.hoisting} hoisting; "
         f"whole run {wall:.0f} s; peak_gb: this process's peak resident memory (getrusage ru_maxrss, "
         f"{'all images and workers not included' if getattr(args, 'cluster', None) else 'whole run'})",
-        f"machine: {os.cpu_count()} CPUs, load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end; "
+        f"machine: {os.cpu_count()} CPUs, load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end; " +
+        ("" if getattr(args, "cluster", None) else f"ours ran with {our_threads(args, params)} numba thread(s); ") +
         "published rows are not rerun here (different machines)",
     ] + _column_notes(with_orion) + orion_notes + [f"{system}: {why}" for system, why in PEER_REFUSALS]
     return df

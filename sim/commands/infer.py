@@ -186,7 +186,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "instead of 36 bootstrapping rotation keys) or one key per step (keys)")
     p.add_argument("--allow-insecure", action="store_true", help="allow insecure toy parameter sets")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--threads", type=int, help="numba threads (default: 1 for N <= 2^12)")
+    p.add_argument("--threads", type=int, help="numba threads (default: 1 for N <= 2^10, all otherwise; on a shared machine give 1 at N <= 2^12)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--jsonl", metavar="FILE", help="append one JSON line per image as it finishes "
                    "(refused if the file already holds rows, unless --resume)")

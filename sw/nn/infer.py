@@ -25,12 +25,25 @@ import warnings
 import numpy as np
 
 
+#: Largest ``log2 N`` run on one numba thread by default. Measured on 2 cores (lone
+#: bootstrap, ``--giant-steps min --hoisting double-cts``, min of five, 1 / 2 threads):
+#: 2^10 0.19 / 0.39 s, 2^11 0.37 / 0.23 s, 2^12 0.76 / 0.45 s; a ResNet-20 (digits8) at
+#: ``toy-boot-n12`` 18.2 / 11.5 s (docs/benchmarks.md). Below 2^11 a row is too short to
+#: pay for waking a second thread.
+SERIAL_MAX_LOG_N = 10
+
+
+def default_threads(params) -> int:
+    """numba threads used when none are asked for: 1 up to ``2^SERIAL_MAX_LOG_N``, else all."""
+    import numba
+    return 1 if params.log_n <= SERIAL_MAX_LOG_N else numba.config.NUMBA_NUM_THREADS
+
+
 def set_threads(n: int | None, params) -> None:
-    """numba threads: ``n``, or by default 1 for ``N <= 2^12`` and all otherwise."""
+    """numba threads: ``n``, or :func:`default_threads` (1 for ``N <= 2^10``, all otherwise)."""
     try:
         import numba
-        numba.set_num_threads(max(1, min(numba.config.NUMBA_NUM_THREADS,
-                                         n if n else (1 if params.log_n <= 12 else numba.config.NUMBA_NUM_THREADS))))
+        numba.set_num_threads(max(1, min(numba.config.NUMBA_NUM_THREADS, n if n else default_threads(params))))
     except Exception:  # pragma: no cover
         pass
 
