@@ -19,6 +19,7 @@ import sys
 import textwrap
 import warnings
 
+import numba
 import numpy as np
 import pytest
 
@@ -212,12 +213,23 @@ def _fake_orion(tmp_path, monkeypatch, answer):
     return seen
 
 
+@pytest.mark.parametrize("extra, want", [(["--threads", "1"], 1), (["--threads", "1", "--orion-threads", "3"], 3)])
+def test_bench_resnet_orion_threads_follow_ours_unless_given(tmp_path, monkeypatch, extra, want):
+    _fake_infer(monkeypatch)
+    seen = _fake_orion(tmp_path, monkeypatch, _canned())
+    df = _bench(["--params", "toy-boot-n12", *extra])
+    assert [s["threads"] for s in seen] == [want]
+    assert any("ours ran with 1 numba thread(s)" in n for n in df.attrs["notes"])
+
+
 def test_bench_resnet_runs_orion_at_2_12_beside_ours(tmp_path, monkeypatch):
     _fake_infer(monkeypatch)
     seen = _fake_orion(tmp_path, monkeypatch, _canned())
     df = _bench(["--params", "toy-boot-n12"])
     assert len(seen) == 1 and seen[0]["config"]["ckks_params"]["LogN"] == 12
-    assert seen[0]["threads"] == 1 and seen[0]["max_rss_gb"] == 19.0
+    # Orion gets as many threads as ours: every numba thread at 2^12 by default
+    assert seen[0]["threads"] == numba.config.NUMBA_NUM_THREADS and seen[0]["max_rss_gb"] == 19.0
+    assert any(f"ours ran with {numba.config.NUMBA_NUM_THREADS} numba thread(s)" in n for n in df.attrs["notes"])
     ours = df[df.system.str.startswith("fhesim")].iloc[0]
     orion = df[df.system.str.startswith("Orion 1.fake")].iloc[0]
     assert ours.ring_degree == orion.ring_degree == "2^12 INSECURE"
