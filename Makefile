@@ -80,6 +80,7 @@ bench: venv peers
 	$(FHESIM) bench ntt
 	$(FHESIM) bench ckks
 	$(FHESIM) bench bootstrap
+	$(MAKE) --no-print-directory bench-resnet-orion
 
 bench-resnet: venv orion-peer
 	$(FHESIM) bench resnet --project resnet32,resnet44,resnet56,resnet110
