@@ -81,3 +81,70 @@ def test_default_threads_by_ring_degree_and_orion_matches_ours():
         assert numba.get_num_threads() == allthreads
     finally:
         numba.set_num_threads(before)
+
+
+def test_run_image_sees_a_numba_compile_and_run_infer_reruns_the_first_image(monkeypatch):
+    """``_run_image`` reports a kernel compiled during the inference (a new njit function
+    here); with ``rerun_if_compiled`` the first image runs again and the second run is the
+    one reported, its first time kept as ``jit_first_seconds``; without it the row says
+    ``jit_compiled``."""
+    import types
+
+    import numba
+    import numpy as np
+
+    import sw.nn.infer as infer
+
+    calls = []
+
+    class FakeNet:
+        def encrypt(self, sess, x, level):
+            return x
+
+        def run(self, sess, ct, plan=None, progress=False, desc=""):
+            calls.append(desc)
+
+            @numba.njit   # a new function: compiled on this first call
+            def twice(a):
+                return a * 2.0
+            twice(np.ones(2))
+            return np.arange(10.0), None
+
+        def decrypt_logits(self, sess, out):
+            return out
+
+    lg, _, compiled = infer._run_image(FakeNet(), None, None, 0, None, False, "d")
+    assert compiled and list(lg) == list(np.arange(10.0))
+
+    class NoCompile(FakeNet):
+        def run(self, sess, ct, plan=None, progress=False, desc=""):
+            calls.append(desc)
+            return np.arange(10.0), None
+    assert infer._run_image(NoCompile(), None, None, 0, None, False, "d")[2] is False
+
+    # run_infer's loop, with the network and the inference faked after keys are made
+    seq = iter([True, False])
+    st = types.SimpleNamespace(bootstraps=0, levels_consumed=0, kind_seconds={}, op_seconds={},
+                               boot_seconds={}, seconds=0.0)
+
+    def fake_run_image(enn, sess, x, fresh, plan, progress, desc):
+        st.seconds += 1.0
+        calls.append(desc)
+        return np.zeros(10), types.SimpleNamespace(**vars(st)), next(seq)
+
+    monkeypatch.setattr(infer, "_run_image", fake_run_image)
+    monkeypatch.setattr(infer, "_plain_check", lambda enn, net, x, log: (np.zeros((1, 10)), np.zeros((1, 10)), []))
+    calls.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = infer.run_infer("resnet20", "digits8", "toy-boot-n11", 1, allow_insecure=True,
+                              progress=False, log=lambda m: None, rerun_if_compiled=True)
+    assert calls == ["image 1/1", "image 1/1 (again)"]
+    assert res["jit_first_seconds"] == 1.0 and res["images"][0]["seconds"] == 2.0
+    assert res["images"][0]["jit_compiled"] is False
+    seq = iter([True])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = infer.run_infer("resnet20", "digits8", "toy-boot-n11", 1, allow_insecure=True,
+                              progress=False, log=lambda m: None)
+    assert res["jit_first_seconds"] is None and res["images"][0]["jit_compiled"] is True

@@ -250,7 +250,7 @@ def run(args):
     else:
         try:
             res = run_infer(args.model, args.geometry, args.params, args.images,
-                            progress=not args.no_progress, **kw)
+                            progress=not args.no_progress, rerun_if_compiled=True, **kw)
         except SlotCapacityError as e:
             if not with_orion:
                 raise
@@ -306,8 +306,21 @@ def run(args):
         f"machine: {os.cpu_count()} CPUs, load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end; " +
         ("" if getattr(args, "cluster", None) else f"ours ran with {our_threads(args, params)} numba thread(s); ") +
         "published rows are not rerun here (different machines)",
-    ] + _column_notes(with_orion) + orion_notes + [f"{system}: {why}" for system, why in PEER_REFUSALS]
+    ] + _jit_notes(res) + _column_notes(with_orion) + orion_notes + \
+        [f"{system}: {why}" for system, why in PEER_REFUSALS]
     return df
+
+
+def _jit_notes(res: dict) -> list[str]:
+    """Say when numba compiled kernels inside a timed inference (a first run after an install)."""
+    notes = []
+    if res.get("jit_first_seconds") is not None:
+        notes.append(f"the first inference compiled numba kernels and took {res['jit_first_seconds']} s; "
+                     "the image was run again and that second run is the one reported")
+    late = [r["image"] for r in res["images"] if r.get("jit_compiled")]
+    if late:
+        notes.append(f"images {late}: their seconds include compiling numba kernels")
+    return notes
 
 
 def _column_notes(with_orion: bool) -> list:
