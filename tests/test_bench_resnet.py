@@ -133,7 +133,7 @@ def test_run_image_sees_a_numba_compile_and_run_infer_reruns_the_first_image(mon
         return np.zeros(10), types.SimpleNamespace(**vars(st)), next(seq)
 
     monkeypatch.setattr(infer, "_run_image", fake_run_image)
-    monkeypatch.setattr(infer, "_plain_check", lambda enn, net, x, log: (np.zeros((1, 10)), np.zeros((1, 10)), []))
+    monkeypatch.setattr(infer, "_plain_check", lambda enn, net, x, log: (np.zeros((len(x), 10)), np.zeros((len(x), 10)), []))
     calls.clear()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -148,3 +148,12 @@ def test_run_image_sees_a_numba_compile_and_run_infer_reruns_the_first_image(mon
         res = infer.run_infer("resnet20", "digits8", "toy-boot-n11", 1, allow_insecure=True,
                               progress=False, log=lambda m: None)
     assert res["jit_first_seconds"] is None and res["images"][0]["jit_compiled"] is True
+    # a compile at a later image is flagged on that image, and only the first is rerun
+    seq = iter([True, False, True])
+    calls.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = infer.run_infer("resnet20", "digits8", "toy-boot-n11", 2, allow_insecure=True,
+                              progress=False, log=lambda m: None, rerun_if_compiled=True)
+    assert calls == ["image 1/2", "image 1/2 (again)", "image 2/2"]
+    assert [r["jit_compiled"] for r in res["images"]] == [False, True]

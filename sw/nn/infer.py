@@ -224,9 +224,9 @@ def run_infer(model: str, geometry: str, params_name: str, images: int, *, metho
             jit_first_s = round(st.seconds, 2)
             log(f"image 1 compiled numba kernels ({jit_first_s} s with them, first run after an install); "
                 "running it again for the steady-state time")
-            lg, st, _ = _run_image(enn, sess, x[i], fresh, plan, progress, desc + " (again)")
+            lg, st, compiled = _run_image(enn, sess, x[i], fresh, plan, progress, desc + " (again)")
         rows.append(_image_row(index, y[i], lg, plain_exact[i], plain_poly[i], st, layer_times))
-        rows[-1]["jit_compiled"] = bool(compiled and jit_first_s is None)
+        rows[-1]["jit_compiled"] = compiled
         if on_image is not None:
             on_image(rows[-1])
     return dict(model=model, geometry=geometry, params=params_name, insecure=not params.is_secure,
