@@ -161,9 +161,8 @@ def ring_label(log_n: int, secure: bool) -> str:
 
 def our_threads(args, params) -> int:
     """The numba threads ours runs with: ``--threads``, else the default for the ring degree."""
-    from sw.nn.infer import default_threads
-    import numba
-    return max(1, min(numba.config.NUMBA_NUM_THREADS, args.threads or default_threads(params)))
+    from sw.nn.infer import resolve_threads
+    return resolve_threads(args.threads, params)
 
 
 def _orion_row(args, params, notes: list, our_row: dict | None) -> dict | None:

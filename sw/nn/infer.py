@@ -39,11 +39,17 @@ def default_threads(params) -> int:
     return 1 if params.log_n <= SERIAL_MAX_LOG_N else numba.config.NUMBA_NUM_THREADS
 
 
+def resolve_threads(n: int | None, params) -> int:
+    """The numba threads a run uses: ``n``, or :func:`default_threads`, capped at numba's."""
+    import numba
+    return max(1, min(numba.config.NUMBA_NUM_THREADS, n if n else default_threads(params)))
+
+
 def set_threads(n: int | None, params) -> None:
-    """numba threads: ``n``, or :func:`default_threads` (1 for ``N <= 2^10``, all otherwise)."""
+    """numba threads: :func:`resolve_threads` (``n``, else 1 for ``N <= 2^10``, all otherwise)."""
     try:
         import numba
-        numba.set_num_threads(max(1, min(numba.config.NUMBA_NUM_THREADS, n if n else default_threads(params))))
+        numba.set_num_threads(resolve_threads(n, params))
     except Exception:  # pragma: no cover
         pass
 
