@@ -165,32 +165,34 @@ def dot_plain_rows(A0, A1, W, g, chunk, q, c2s, mu, s1, s2, out0, out1):
     R, n = out0.shape
     for r in prange(R):
         qq, c2, m, x1, x2 = q[r], c2s[r], mu[r], s1[r], s2[r]
-        o0 = out0[r]
-        o1 = out1[r]
         buf = np.empty(chunk, dtype=np.uint64)
         for b0 in range(0, n, chunk):
+            # every operand as a slice of the block: loops over [0, chunk) vectorise (with
+            # offset indices b0 + c they did not, and ran 1.6-1.8 times slower)
+            o0 = out0[r, b0:b0 + chunk]
+            o1 = out1[r, b0:b0 + chunk]
+            k0 = b0 // g
             for t in range(T):
-                a0 = A0[t][r]
-                a1 = A1[t][r]
-                w = W[t][r]
-                k0 = b0 // g
+                a0 = A0[t][r, b0:b0 + chunk]
+                a1 = A1[t][r, b0:b0 + chunk]
+                w = W[t][r, k0:k0 + chunk // g]
                 for i in range(chunk // g):
-                    v = np.uint64(w[k0 + i]) & _M32
+                    v = np.uint64(w[i]) & _M32
                     for k in range(g):
                         buf[i * g + k] = v
                 if t == 0:
                     for c in range(chunk):
-                        o0[b0 + c] = (a0[b0 + c] & _M32) * buf[c]
-                        o1[b0 + c] = (a1[b0 + c] & _M32) * buf[c]
+                        o0[c] = (a0[c] & _M32) * buf[c]
+                        o1[c] = (a1[c] & _M32) * buf[c]
                 else:
                     for c in range(chunk):
-                        o0[b0 + c] += (a0[b0 + c] & _M32) * buf[c]
-                        o1[b0 + c] += (a1[b0 + c] & _M32) * buf[c]
+                        o0[c] += (a0[c] & _M32) * buf[c]
+                        o1[c] += (a1[c] & _M32) * buf[c]
                 if t % 4 == 3 and t != T - 1:
-                    for c in range(b0, b0 + chunk):
+                    for c in range(chunk):
                         o0[c] = _fold64(o0[c], qq, c2, m, x1, x2)
                         o1[c] = _fold64(o1[c], qq, c2, m, x1, x2)
-            for c in range(b0, b0 + chunk):
+            for c in range(chunk):
                 o0[c] = _fold64(o0[c], qq, c2, m, x1, x2)
                 o1[c] = _fold64(o1[c], qq, c2, m, x1, x2)
 
