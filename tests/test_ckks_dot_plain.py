@@ -79,3 +79,26 @@ def test_dot_plain_refuses_bad_terms(env):
         env.ev.dot_plain(cts, [pts[0], odd])
     with pytest.raises(TypeError, match="expected Plaintext"):
         env.ev.dot_plain(cts, [pts[0], cts[1]])
+
+
+@pytest.mark.parametrize("g", [1, 2, 4])
+def test_dot_plain_kernel_over_several_blocks(g):
+    """At N = 2^14 a row is four blocks of ``DOT_CHUNK`` columns: every block's sums (and the
+    plaintext words it reads, at ``k0 = b0 / g``) match a NumPy per-term reference."""
+    from sw.primes import ntt_primes
+    from sw.ring.basis import RnsBasis
+
+    n, R, T = 1 << 14, 3, 9
+    assert n > K.DOT_CHUNK
+    basis = RnsBasis.get(tuple(ntt_primes(n, 31, R)), n)
+    q = np.array(basis.primes, dtype=np.uint64)[:, None]
+    rng = np.random.default_rng(g)
+    a0s = [rng.integers(0, 2 ** 31, (R, n), dtype=np.uint64) % q for _ in range(T)]
+    a1s = [rng.integers(0, 2 ** 31, (R, n), dtype=np.uint64) % q for _ in range(T)]
+    ws = [(rng.integers(0, 2 ** 31, (R, n // g), dtype=np.uint64) % q).astype(np.uint32) for _ in range(T)]
+    o0, o1 = K.dot_plain(a0s, a1s, ws, g, basis)
+    full = [np.repeat(w.astype(np.uint64), g, axis=1) for w in ws]
+    want0 = sum((a * w) % q for a, w in zip(a0s, full)) % q
+    want1 = sum((a * w) % q for a, w in zip(a1s, full)) % q
+    np.testing.assert_array_equal(o0, want0)
+    np.testing.assert_array_equal(o1, want1)
