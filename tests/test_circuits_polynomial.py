@@ -64,6 +64,41 @@ def test_chebyshev_vs_numpy(he, f, degree, interval, parity, level):
         assert all(i % 2 == 1 or i & (i - 1) == 0 for i in pe.stats.powers)
 
 
+class _CountingEvaluator:
+    """The real evaluator, counting the key switches of relinearisation."""
+
+    def __init__(self, ev):
+        self._ev, self.relins = ev, 0
+
+    def __getattr__(self, name):
+        return getattr(self._ev, name)
+
+    def mul(self, a, b, *, relin=True, rescale=False):
+        self.relins += bool(relin)
+        return self._ev.mul(a, b, relin=relin, rescale=rescale)
+
+    def relinearize(self, ct, *, rescale=False):
+        self.relins += 1
+        return self._ev.relinearize(ct, rescale=rescale)
+
+
+def test_lazy_relinearisation_count_and_value(he):
+    """Odd degree 15 on [-1, 1] at level L (baby steps up to T_4): the powers T_2, T_3, T_4,
+    T_8 take one relinearisation each. p = q T_8 + r; q = q2 T_4 + r2 with q2 = q3 T_2 + r3
+    (T_3, at level L - 2, is below level L - 1 where q2's leaf would sum); r = q' T_4 + r'.
+    Of the 4 products, r's is summed into q T_8 at degree 2 and shares its
+    relinearisation: 7 key switches, where relinearising every product takes 8."""
+    rng = np.random.default_rng(15)
+    poly = Polynomial.from_function(np.tanh, 15, (-1.0, 1.0), parity="odd")
+    x = rng.uniform(-1, 1, SLOTS)
+    ev = _CountingEvaluator(he.ev)
+    pe = PolynomialEvaluator(ev)
+    out = pe.evaluate(he.encrypt(x, TOP_SINGLE), poly)
+    assert ev.relins == pe.stats.relinearisations == 7
+    assert pe.stats.nonscalar_mults == 8 and out.degree == 1
+    assert np.max(np.abs(he.decrypt(out) - C.chebval(x, poly.coeffs))) < 1e-4
+
+
 def test_power_basis_and_target_scale(he):
     rng = np.random.default_rng(3)
     coeffs = rng.uniform(-1, 1, 16) / np.arange(1, 17)

@@ -35,7 +35,10 @@ For a polynomial of degree ``d >= 1`` evaluated on a ciphertext at level ``L``:
 
 A leaf ``sum c_i T_i`` costs one level (its constant products are accumulated at a
 common scale and rescaled once); a split costs one level for the product with
-``T_{2^k}``. Induction on ``d`` shows every piece of degree ``< 2^b`` fits budget ``b``.
+``T_{2^k}``. Relinearisation and rescaling are lazy: a split's product stays at degree 2
+and its remainder (leaf or further split) is summed into it before one relinearisation
+with the rescale fused, so a chain ``q T_{2^k} + (q' T_{2^k'} + r')`` pays one key switch,
+not two. Induction on ``d`` shows every piece of degree ``< 2^b`` fits budget ``b``.
 
 Scale management ("scale-invariant" evaluation, as in Lattigo)
 -------------------------------------------------------------
@@ -192,6 +195,7 @@ class EvaluationStats:
     nonscalar_mults: int = 0
     const_mults: int = 0
     rescales: int = 0
+    relinearisations: int = 0
     powers: list[int] = field(default_factory=list)
     depth: int = 0
     level_in: int = 0
@@ -361,6 +365,7 @@ class PolynomialEvaluator:
                 self.stats.const_mults += 1
         out = ev.relinearize(p, rescale=True)
         self.stats.rescales += 1
+        self.stats.relinearisations += 1
         self._powers[i] = out
         return out
 
@@ -372,11 +377,27 @@ class PolynomialEvaluator:
 
     def _eval(self, c: np.ndarray, out_level: int, out_scale: float) -> Any:
         """Encrypt-evaluate ``c`` (nonconstant) landing on ``(out_level, out_scale)``."""
+        raw = self._eval_raw(c, out_level, out_scale)
+        self.stats.rescales += 1
+        if raw.degree == 2:
+            self.stats.relinearisations += 1
+            return self.ev.relinearize(raw, rescale=True)
+        return self.ev.rescale(raw)
+
+    def _eval_raw(self, c: np.ndarray, out_level: int, out_scale: float) -> Any:
+        """``c`` evaluated one level above ``out_level``, before its rescale (lazy).
+
+        The result is at level ``out_level + 1`` with scale ``out_scale * q`` (``q`` the
+        modulus the rescale removes) and may have degree 2: a split's product ``q * T_n``
+        is not relinearised, and its remainder's own products are summed into it the same
+        way, so a chain of splits costs one relinearisation and one rescale instead of one
+        of each per split (lazy relinearisation and rescaling).
+        """
         c = _trim(c)
         nz = [int(i) for i in np.flatnonzero(c) if i > 0]
         assert nz, "constant pieces are handled by the caller"
         if all(self._leaf_ok(i) and self._power_level(i) >= out_level + 1 for i in nz):
-            return self._leaf(c, out_level, out_scale)
+            return self._leaf_raw(c, out_level, out_scale)
         d = len(c) - 1
         n = 1 << (d.bit_length() - 1)
         q, r = (chebyshev_split if self.basis == "chebyshev" else power_split)(c, n)
@@ -385,21 +406,20 @@ class PolynomialEvaluator:
         if len(q) == 1:
             sparse = np.zeros(n + 1, dtype=c.dtype)
             sparse[n] = q[0]
-            res = self._leaf(sparse, out_level, out_scale)
+            res = self._leaf_raw(sparse, out_level, out_scale)
         else:
             tn = self._power(n)
             qct = self._eval(q, lvl, out_scale * self._q(lvl) / float(tn.scale))
-            res = self.ev.mul(qct, self.ev.drop_to_level(tn, lvl), rescale=True)
+            res = self.ev.mul(qct, self.ev.drop_to_level(tn, lvl), relin=False)
             self.stats.nonscalar_mults += 1
-            self.stats.rescales += 1
         if np.any(r[1:] != 0):
-            res = self.ev.add(res, self._eval(r, out_level, out_scale))  # includes r[0]
+            res = self.ev.add(res, self._eval_raw(r, out_level, out_scale))  # includes r[0]
         elif r[0] != 0:
             res = self.ev.add_const(res, r[0])
         return res
 
-    def _leaf(self, c: np.ndarray, out_level: int, out_scale: float) -> Any:
-        """``sum_i c_i T_i`` accumulated at level ``out_level + 1`` and rescaled once."""
+    def _leaf_raw(self, c: np.ndarray, out_level: int, out_scale: float) -> Any:
+        """``sum_i c_i T_i`` accumulated at level ``out_level + 1``, not yet rescaled."""
         ev = self.ev
         lvl = out_level + 1
         acc_scale = out_scale * self._q(lvl)
@@ -415,8 +435,7 @@ class PolynomialEvaluator:
             acc = term if acc is None else ev.add(acc, term)
         if c[0] != 0:
             acc = ev.add_const(acc, c[0])
-        self.stats.rescales += 1
-        return ev.rescale(acc)
+        return acc
 
 
 def evaluate_polynomial(evaluator: Any, ct: Any, poly: Polynomial, *,
