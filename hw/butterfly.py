@@ -41,7 +41,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .modmul import MULTIPLIERS, make_datapath
-from .pipeline import Pipe, canonical_add, canonical_sub, stream_pipeline
+from .pipeline import Pipe, canonical_add, canonical_half, canonical_sub, stream_pipeline
 
 __all__ = ["CTButterfly", "GSButterfly", "UnifiedButterflyDatapath", "butterfly_layouts",
            "TWIDDLE_FIELDS"]
@@ -80,11 +80,20 @@ class UnifiedButterflyDatapath:
 
     Both modes have the same latency, so the mode can change from one beat to the next.
     ``latency`` = 6 (Barrett, Montgomery) or 5 (Shoup).
+
+    With ``halving=True`` the GS mode is the *halving* Gentleman-Sande butterfly
+    ``x = (a + b)/2``, ``y = (a - b)*w`` mod ``q``: the sum is halved in the *pre* stage
+    without a multiplier (:func:`hw.pipeline.canonical_half`), and the caller stores the
+    twiddles of the inverse transform as ``w*2^-1 mod q``, so that both outputs carry a
+    factor ``1/2``. After ``log2(n)`` such stages an inverse NTT is scaled by ``n^-1``
+    with no output multiplier (:class:`hw.ntt.NttUnit`, ``scaling="halving"``). The CT
+    mode and the latency are unchanged.
     """
 
-    def __init__(self, q: int, width: int, multiplier: str = "barrett"):
+    def __init__(self, q: int, width: int, multiplier: str = "barrett", *, halving: bool = False):
         self.mul = make_datapath(multiplier, q, width)
         self.q, self.width, self.multiplier = q, width, multiplier
+        self.halving = bool(halving)
 
     @property
     def latency(self) -> int:
@@ -108,7 +117,10 @@ class UnifiedButterflyDatapath:
             raise ValueError(f"{self.multiplier} butterfly needs {self.twiddle_words} twiddle "
                              f"word(s), got {len(ws)}")
         opnd = pipe.reg(Mux(gs, canonical_sub(a, b, q, W), b), W_, f"{name}_opnd")
-        byp = pipe.reg(Mux(gs, canonical_add(a, b, q, W), a), W_, f"{name}_byp")
+        total = canonical_add(a, b, q, W)
+        if self.halving:
+            total = canonical_half(total, q, W)
+        byp = pipe.reg(Mux(gs, total, a), W_, f"{name}_byp")
         w1 = [pipe.reg(v, W_, f"{name}_{TWIDDLE_FIELDS[k]}") for k, v in enumerate(ws)]
         gs1 = pipe.reg(gs, 1, f"{name}_gs")
         prod = self.mul.build_stored(pipe, opnd, w1, f"{name}_mul")

@@ -48,6 +48,14 @@ Architecture
   modular multipliers (``Lm`` stages) multiplying by ``n_inv`` (inverse) or 1
   (forward), so both directions have the same timing. The output pipeline stalls
   as a whole under back-pressure.
+* **Scaling** (``scaling``): ``"multiplier"`` (default) is the output pipeline above.
+  ``"halving"`` folds ``n^-1 = 2^-log2(n)`` into the inverse butterflies instead: each
+  Gentleman-Sande butterfly halves its sum without a multiplier
+  (:func:`hw.pipeline.canonical_half`) and the inverse twiddles are stored as
+  ``w*2^-1 mod q``, so every inverse stage divides by 2 and the last one leaves the array
+  scaled by ``n^-1``. The output multipliers are gone (``Lm = 0``: half the multipliers
+  of the unit, the same results); after inverse stage ``s`` the memory then holds the
+  textbook array times ``2^-(s+1)``. The forward transform is unchanged.
 
 Control: ``LOAD`` (``R`` input beats) -> ``COMPUTE`` (``log2(n)`` stages of ``T``
 cycles) -> ``UNLOAD`` (``R`` row reads, then back to ``LOAD``: the next transform
@@ -85,14 +93,15 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from sw.modred import check_width, twiddle_to_montgomery
-from sw.ntt_tables import ntt_tables
+from sw.ntt_tables import ntt_tables, shoup
 from sw.primes import check_ntt_modulus, is_power_of_two
 
 from .butterfly import UnifiedButterflyDatapath
 from .modmul import make_datapath
 from .pipeline import Pipe
 
-__all__ = ["NttUnit", "MIN_LOG_N", "MAX_LOG_N", "TESTED_LANES", "check_lanes", "valid_lanes"]
+__all__ = ["NttUnit", "MIN_LOG_N", "MAX_LOG_N", "SCALINGS", "TESTED_LANES", "check_lanes",
+           "valid_lanes"]
 
 MIN_LOG_N = 3
 MAX_LOG_N = 16
@@ -100,6 +109,8 @@ MAX_LOG_N = 16
 #: the cocotb regression). Any power of two ``P <= n/2`` is accepted: the architecture is
 #: the same for every ``P`` (``P/t``-word twiddle ROMs, a fixed crossbar per stage).
 TESTED_LANES = (1, 2, 4, 8, 16, 32)
+#: How the inverse transform is scaled by ``n^-1`` (module docstring, *Scaling*).
+SCALINGS = ("multiplier", "halving")
 
 
 def check_lanes(lanes, n: int) -> int:
@@ -141,6 +152,10 @@ class NttUnit(wiring.Component):
         are plain residues with each (only the ROM contents change: Montgomery forms, or
         twiddles with their Shoup companions). Shoup shortens the butterfly and the scaler
         by one stage each (``latency`` and ``stage_cycles`` follow).
+    scaling : {"multiplier", "halving"}
+        How the inverse is scaled by ``n^-1`` (module docstring, *Scaling*): an output
+        pipeline of ``P`` modular multipliers (default), or halving butterflies and no
+        output multiplier (``scaler_latency = 0``).
     fault : dict, optional
         Fault injection for testing error detection (see the module docstring); one or
         both of:
@@ -173,11 +188,12 @@ class NttUnit(wiring.Component):
         Debug tap of the in-place write-back: ``valid`` (1 when a block is written this
         cycle), ``stage`` (0-based stage index), ``row_a``/``row_b`` (row indices) and
         ``data_a``/``data_b`` (the ``P`` words written to them). After the last block of
-        stage ``s`` the rows seen so far form the textbook array after stage ``s``.
+        stage ``s`` the rows seen so far form the textbook array after stage ``s`` (with
+        ``scaling="halving"``, inverse stage ``s``: that array times ``2^-(s+1)``).
     """
 
     def __init__(self, n: int, q: int, width: int, lanes: int, multiplier: str = "barrett", *,
-                 fault: dict | None = None, debug: bool = False):
+                 scaling: str = "multiplier", fault: dict | None = None, debug: bool = False):
         if not isinstance(n, int) or isinstance(n, bool) or not is_power_of_two(n):
             raise ValueError(f"n={n!r} must be a power of two")
         if not (1 << MIN_LOG_N) <= n <= (1 << MAX_LOG_N):
@@ -188,7 +204,10 @@ class NttUnit(wiring.Component):
             raise ValueError(f"modulus q={q!r} must be an integer")
         check_ntt_modulus(q, n, width=width)
         self._mul = make_datapath(multiplier, q, width)    # validates multiplier
-        self._bf = UnifiedButterflyDatapath(q, width, multiplier)
+        if not isinstance(scaling, str) or scaling not in SCALINGS:
+            raise ValueError(f"scaling={scaling!r} must be one of {', '.join(SCALINGS)}")
+        self.scaling = scaling
+        self._bf = UnifiedButterflyDatapath(q, width, multiplier, halving=scaling == "halving")
         self._words = self._mul.constant_words              # W-bit words per stored constant
 
         self.n, self.q, self.width, self.lanes, self.multiplier = n, q, width, lanes, multiplier
@@ -277,8 +296,15 @@ class NttUnit(wiring.Component):
 
     @property
     def scaler_latency(self) -> int:
-        """``Lm``: stages of the output multiplier (``n^-1`` or 1): 4, or 3 with Shoup."""
-        return self._mul.latency
+        """``Lm``: stages of the output multiplier (``n^-1`` or 1): 4, or 3 with Shoup; 0 with
+        ``scaling="halving"`` (no output multiplier)."""
+        return 0 if self.scaling == "halving" else self._mul.latency
+
+    @property
+    def multipliers(self) -> int:
+        """Modular multipliers the unit instantiates: ``P`` butterflies, plus ``P`` output
+        multipliers with ``scaling="multiplier"``."""
+        return self.lanes * (1 if self.scaling == "halving" else 2)
 
     @property
     def twiddle_words(self) -> int:
@@ -348,7 +374,7 @@ class NttUnit(wiring.Component):
         With Shoup these are the plain twiddles; their companions are
         :meth:`twiddle_companion_words`.
         """
-        fwd, inv = self.tables.fwd, self.tables.inv
+        fwd, inv = self.tables.fwd, self.inverse_twiddles()
         if self.multiplier == "montgomery":
             fwd = twiddle_to_montgomery(fwd, self.q, self.width)
             inv = twiddle_to_montgomery(inv, self.q, self.width)
@@ -368,11 +394,21 @@ class NttUnit(wiring.Component):
         """
         if self._words == 1:
             return []
-        words = list(self.tables.fwd_shoup(self.width)) + list(self.tables.inv_shoup(self.width))
+        words = list(self.tables.fwd_shoup(self.width)) + [shoup(w, self.q, self.width)
+                                                            for w in self.inverse_twiddles()]
         fault = self._twiddle_fault(1)
         if fault is not None:
             words[fault[0]] ^= 1 << fault[1]
         return words
+
+    def inverse_twiddles(self) -> tuple[int, ...]:
+        """The plain inverse twiddles the butterflies use: ``tables.inv``, or with
+        ``scaling="halving"`` each times ``2^-1 mod q`` (entry 0 unused either way)."""
+        inv = self.tables.inv
+        if self.scaling != "halving":
+            return inv
+        half = (self.q + 1) // 2
+        return tuple(w * half % self.q for w in inv)
 
     def twiddle_entries(self) -> list[int]:
         """The ``2n`` stored twiddles as ROM words: :meth:`twiddle_table_words`, or with
@@ -460,7 +496,8 @@ class NttUnit(wiring.Component):
 
     def scale_constants(self) -> tuple[int, int]:
         """``(forward, inverse)`` operands of the output multiplier (1 and ``n^-1``, as stored;
-        with Shoup the values, whose companions are in :meth:`scale_constant_words`)."""
+        with Shoup the values, whose companions are in :meth:`scale_constant_words`).
+        ``ValueError`` with ``scaling="halving"`` (no output multiplier)."""
         fwd, inv = self.scale_constant_words()
         return fwd[0], inv[0]
 
@@ -468,6 +505,9 @@ class NttUnit(wiring.Component):
         """``(forward, inverse)`` stored words of the output multiplier's constants 1 and
         ``n^-1`` (:meth:`hw.modmul.BarrettDatapath.stored_constant`): ``(c,)``, the
         Montgomery form ``(c*2^W mod q,)``, or ``(c, floor(c*2^W/q))`` with Shoup."""
+        if self.scaling == "halving":
+            raise ValueError("scaling='halving' has no output multiplier (n^-1 is folded into "
+                             "the inverse butterflies)")
         return self._mul.stored_constant(1), self._mul.stored_constant(self.tables.n_inv)
 
     # ---------------------------------------------------------------- hardware
@@ -638,22 +678,7 @@ class NttUnit(wiring.Component):
         for rd_port in rom_s_rd:
             m.d.comb += [rd_port.en.eq(1), rd_port.addr.eq(tw_small)]
 
-        # ---- output pipeline: S1 (bank data) -> Lm multiplier stages -> o
-        opipe = Pipe(m, adv, "out")
-        par_1 = opipe.reg(load_par, 1, "parity")
-        inv_1 = opipe.reg(inverse, 1, "inverse")
-        with m.If(adv):
-            m.d.sync += valid[0].eq(unload_issue)
-            for j in range(1, Lm + 1):
-                m.d.sync += valid[j].eq(valid[j - 1])
-        c_fwd, c_inv = self.scale_constant_words()
-        row_out = Signal(row_layout, name="out_row")
-        m.d.comb += row_out.eq(Mux(par_1, rd[1], rd[0]))
-        const = [Mux(inv_1, ci, cf) for cf, ci in zip(c_fwd, c_inv)]
-        for lane in range(P):
-            mul = make_datapath(self.multiplier, q, W)
-            res = mul.build_stored(opipe, row_out[lane], const, f"scale{lane}")
-            m.d.comb += self.o.payload[lane].eq(res)
+        self._output_pipeline(m, adv, valid, unload_issue, load_par, inverse, rd, row_layout)
 
         # ---- control FSM
         with m.Switch(state):
@@ -677,6 +702,28 @@ class NttUnit(wiring.Component):
                     with m.If(cnt == R - 1):
                         m.d.sync += [state.eq(_LOAD), cnt.eq(0)]
         return m
+
+    def _output_pipeline(self, m, adv, valid, unload_issue, load_par, inverse, rd, row_layout):
+        """S1 (the bank read data) -> ``Lm`` stages of the output multipliers (``n^-1`` or 1;
+        none with ``scaling="halving"``) -> ``o``, advancing on ``adv``."""
+        opipe = Pipe(m, adv, "out")
+        par_1 = opipe.reg(load_par, 1, "parity")
+        with m.If(adv):
+            m.d.sync += valid[0].eq(unload_issue)
+            for j in range(1, len(valid)):
+                m.d.sync += valid[j].eq(valid[j - 1])
+        row_out = Signal(row_layout, name="out_row")
+        m.d.comb += row_out.eq(Mux(par_1, rd[1], rd[0]))
+        if self.scaling == "halving":          # already scaled by the butterflies
+            m.d.comb += self.o.payload.eq(row_out)
+            return
+        c_fwd, c_inv = self.scale_constant_words()
+        inv_1 = opipe.reg(inverse, 1, "inverse")
+        const = [Mux(inv_1, ci, cf) for cf, ci in zip(c_fwd, c_inv)]
+        for lane in range(self.lanes):
+            mul = make_datapath(self.multiplier, self.q, self.width)
+            res = mul.build_stored(opipe, row_out[lane], const, f"scale{lane}")
+            m.d.comb += self.o.payload[lane].eq(res)
 
     def _butterfly_fault(self, m, out_a, out_b, wr_valid, wr_row_a, wr_row_b, stage, inverse,
                          row_layout):

@@ -27,7 +27,7 @@ from __future__ import annotations
 from amaranth.hdl import Const, Module, Mux, Signal, Value
 from amaranth.lib import stream
 
-__all__ = ["Pipe", "stream_pipeline", "canonical_add", "canonical_sub"]
+__all__ = ["Pipe", "stream_pipeline", "canonical_add", "canonical_sub", "canonical_half"]
 
 
 class Pipe:
@@ -101,3 +101,11 @@ def canonical_sub(a, b, q: int, width: int):
     """Combinational ``(a - b) mod q`` for ``a, b`` in ``[0, q)``; result ``unsigned(width)``."""
     d = a - b
     return Value.cast(Mux(a >= b, d, d + q))[:width]
+
+
+def canonical_half(a, q: int, width: int):
+    """Combinational ``a * 2^-1 mod q`` for ``a`` in ``[0, q)`` and odd ``q``, without a
+    multiplier: ``a >> 1`` when ``a`` is even, else ``(a >> 1) + (q + 1) / 2`` (that is
+    ``(a + q) / 2``); the result is below ``q`` either way. ``unsigned(width)``."""
+    a = Value.cast(a)
+    return Value.cast((a >> 1) + Mux(a[0], (q + 1) >> 1, 0))[:width]

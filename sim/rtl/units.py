@@ -71,6 +71,7 @@ class UnitSpec:
     dst_primes: tuple[int, ...] = ()        # bconv: destination primes p_j
     galois: int = 0                         # automorphism: Galois element
     order: str = ""                         # automorphism: "coeff" or "eval"
+    scaling: str = "multiplier"             # ntt: hw.ntt.SCALINGS ("halving": no output multiplier)
 
     def build_key(self) -> dict:
         """The fields that change the generated Verilog."""
@@ -81,6 +82,8 @@ class UnitSpec:
             d.pop("q"), d.pop("n")
         if self.kind != "automorphism":
             d.pop("galois"), d.pop("order")
+        if self.kind != "ntt":
+            d.pop("scaling")
         if self.kind == "mac":
             d.pop("n")
         if self.kind in ELEMENTWISE:
@@ -107,6 +110,8 @@ class UnitSpec:
             parts += [f"W{self.width}", f"q{self.q}"]
         if self.kind not in ("selftest", "selftest_ntt", "automorphism"):
             parts.append(self.multiplier)
+        if self.kind == "ntt" and self.scaling != "multiplier":
+            parts.append(self.scaling)
         if self.bug:
             parts.append(f"bug-{self.bug}")
         return "_".join(parts)
@@ -192,11 +197,13 @@ def _check_galois(galois, order, n: int) -> tuple[int, str]:
 
 def make_spec(kind: str, *, width: int, n: int = 1 << 16, q: int | None = None, lanes: int = 1,
               multiplier: str = "barrett", bug: str | None = None, src_primes=None,
-              dst_primes=None, galois: int | None = None, order: str = "eval") -> UnitSpec:
+              dst_primes=None, galois: int | None = None, order: str = "eval",
+              scaling: str = "multiplier") -> UnitSpec:
     """Validate parameters and return a :class:`UnitSpec`; raises :class:`SpecError` (one line).
 
     ``src_primes``/``dst_primes`` (``bconv`` only): prime counts or lists of primes;
-    ``galois``/``order`` (``automorphism`` only): the Galois element and the row order.
+    ``galois``/``order`` (``automorphism`` only): the Galois element and the row order;
+    ``scaling`` (``ntt`` only): :data:`hw.ntt.SCALINGS`.
     """
     if kind not in KINDS:
         raise SpecError(f"unknown unit kind {kind!r} (choose from {', '.join(KINDS)})")
@@ -216,6 +223,13 @@ def make_spec(kind: str, *, width: int, n: int = 1 << 16, q: int | None = None, 
             raise SpecError(f"q={q} is not used by bconv (give src_primes and dst_primes)")
     elif src_primes is not None or dst_primes is not None:
         raise SpecError(f"src_primes/dst_primes apply to bconv only, not {kind}")
+    if scaling != "multiplier":
+        from hw.ntt import SCALINGS
+        if kind != "ntt":
+            raise SpecError(f"scaling applies to ntt only, not {kind}")
+        if scaling not in SCALINGS:
+            raise SpecError(f"scaling {scaling!r} must be one of {', '.join(SCALINGS)}")
+        extra["scaling"] = scaling
     if kind == "automorphism":
         extra["galois"], extra["order"] = _check_galois(galois, order, n)
     elif galois is not None:
@@ -261,7 +275,7 @@ def make_component(spec: UnitSpec):
         if spec.kind == "ntt":
             from hw import ntt
             return ntt.NttUnit(spec.n, spec.q, spec.width, spec.lanes,
-                               multiplier=spec.multiplier)
+                               multiplier=spec.multiplier, scaling=spec.scaling)
         if spec.kind == "mac":
             from hw.elementwise import ElementwiseUnit
             return ElementwiseUnit(spec.q, spec.width, spec.lanes, multiplier=spec.multiplier)
