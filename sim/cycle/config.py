@@ -7,6 +7,8 @@ The format is documented in ``docs/accelerator-config.md``. In short::
     source = "..."                      # optional citation of the stated hardware
     kind = "fpga"                       # "fpga" or "asic" (default "asic")
     multiplier = "barrett"              # RTL modular multiplier: "barrett" or "montgomery"
+    ntt_scaling = "multiplier"          # optional: hw.ntt.NttUnit's n^-1 scaling, "multiplier"
+                                        #   (default: P output multipliers) or "halving"
     clock_mhz = 300                     # > 0
     word_bits = 32                      # 16 .. 64
     lanes = 64                          # default lanes of every unit (>= 1)
@@ -104,6 +106,10 @@ LIMB_KINDS = ("trace", "word")
 POWER_BASIS_KINDS = ("average", "peak")
 #: Modular multiplier algorithms the RTL offers (``hw.modmul``).
 MULTIPLIER_KINDS = ("barrett", "montgomery")
+#: How ``hw.ntt.NttUnit`` scales its inverse by ``n^-1`` (``hw.ntt.SCALINGS``, restated like
+#: the ring degrees below; a test compares them): ``"multiplier"`` an output pipeline of ``P``
+#: modular multipliers; ``"halving"`` halving butterflies and no output multiplier.
+NTT_SCALING_KINDS = ("multiplier", "halving")
 #: Ring degrees ``hw.ntt.NttUnit`` builds: ``2^MIN_LOG_N .. 2^MAX_LOG_N`` (the same constants
 #: as ``hw.ntt``, restated so that loading does not import ``hw``; a test compares them).
 MIN_LOG_N, MAX_LOG_N = 3, 16
@@ -159,6 +165,7 @@ class AcceleratorConfig:
     units: Mapping[str, UnitSpec] = _declared("units")
     kind: str = _declared("kind", Rule(str, choices=KINDS), "asic")
     multiplier: str = _declared("multiplier", Rule(str, choices=MULTIPLIER_KINDS), "barrett")
+    ntt_scaling: str = _declared("ntt_scaling", Rule(str, choices=NTT_SCALING_KINDS), "multiplier")
     description: str = _declared("description", Rule(str), "")
     source: str = _declared("source", Rule(str), "")
     dsp_budget: int | None = _declared("device.dsp", Rule(int, positive=True, optional=True), None)
@@ -244,6 +251,7 @@ class AcceleratorConfig:
         out: dict[str, Any] = {
             "name": self.name, "kind": self.kind, "clock_mhz": self.clock_mhz,
             "word_bits": self.word_bits, "lanes": self.lanes, "multiplier": self.multiplier,
+            "ntt_scaling": self.ntt_scaling,
             "on_chip_bytes": self.on_chip_bytes, "off_chip_gbps": self.off_chip_gbps,
             "overlap": self.overlap, "execution": self.execution,
             "evk_a_generated": self.evk_a_generated, "plaintexts": self.plaintexts,
@@ -311,7 +319,8 @@ def unit_memory_bytes(cfg: AcceleratorConfig) -> int:
     from .hwprops import ntt_memory_words
 
     spec = cfg.units["ntt"]
-    words = ntt_memory_words(cfg.max_ring_degree, spec.lanes, cfg.word_bits, cfg.multiplier)
+    words = ntt_memory_words(cfg.max_ring_degree, spec.lanes, cfg.word_bits, cfg.multiplier,
+                             cfg.ntt_scaling)
     return cfg.bytes_for(spec.count * words)
 
 

@@ -43,11 +43,13 @@ def unit_modulus(n: int, word_bits: int) -> int:
     return ntt_primes(n, word_bits, 1)[0]
 
 
-def _ntt_unit(n: int, word_bits: int, lanes: int, multiplier: str):
-    """``hw.ntt.NttUnit(n, q, W, lanes, multiplier)`` with ``q = unit_modulus(n, W)``."""
+def _ntt_unit(n: int, word_bits: int, lanes: int, multiplier: str, scaling: str = "multiplier"):
+    """``hw.ntt.NttUnit(n, q, W, lanes, multiplier, scaling=scaling)`` with
+    ``q = unit_modulus(n, W)``."""
     from hw.ntt import NttUnit
 
-    return NttUnit(n, unit_modulus(n, word_bits), word_bits, lanes, multiplier=multiplier)
+    return NttUnit(n, unit_modulus(n, word_bits), word_bits, lanes, multiplier=multiplier,
+                   scaling=scaling)
 
 
 def _multiplier_props(multiplier: str, word_bits: int) -> tuple[int, float]:
@@ -61,20 +63,23 @@ def _multiplier_props(multiplier: str, word_bits: int) -> tuple[int, float]:
     return int(unit.latency), float(unit.throughput)
 
 
-def _ntt_props(n: int, word_bits: int, lanes: int, multiplier: str) -> tuple[int, int]:
+def _ntt_props(n: int, word_bits: int, lanes: int, multiplier: str,
+               scaling: str = "multiplier") -> tuple[int, int]:
     """``(cycles_per_transform, initiation_interval)`` of ``hw.ntt.NttUnit(n, q, W, lanes)``."""
-    unit = _ntt_unit(n, word_bits, lanes, multiplier)
+    unit = _ntt_unit(n, word_bits, lanes, multiplier, scaling)
     return int(unit.cycles_per_transform), int(unit.initiation_interval)
 
 
-def _ntt_memory_words(n: int, lanes: int, word_bits: int, multiplier: str) -> int:
+def _ntt_memory_words(n: int, lanes: int, word_bits: int, multiplier: str,
+                      scaling: str = "multiplier") -> int:
     """``hw.ntt.NttUnit(n, q, W, P).memory_words`` (data banks + twiddle ROMs = ``3n``)."""
-    return int(_ntt_unit(n, word_bits, lanes, multiplier).memory_words)
+    return int(_ntt_unit(n, word_bits, lanes, multiplier, scaling).memory_words)
 
 
-def _ntt_memory_shapes(n: int, lanes: int, word_bits: int, multiplier: str) -> tuple:
+def _ntt_memory_shapes(n: int, lanes: int, word_bits: int, multiplier: str,
+                       scaling: str = "multiplier") -> tuple:
     """``hw.ntt.NttUnit(n, q, W, P).memory_shapes()``: ``(name, depth, width)`` per memory."""
-    return tuple(_ntt_unit(n, word_bits, lanes, multiplier).memory_shapes())
+    return tuple(_ntt_unit(n, word_bits, lanes, multiplier, scaling).memory_shapes())
 
 
 #: Lanes the beat-pipelined units (elementwise, basis conversion) are constructed with to
@@ -141,21 +146,27 @@ def multiplier_props(multiplier: str, word_bits: int) -> tuple[int, float]:
 
 
 @lru_cache(maxsize=None)
-def ntt_props(n: int, word_bits: int, lanes: int, multiplier: str) -> tuple[int, int]:
+def ntt_props(n: int, word_bits: int, lanes: int, multiplier: str,
+              scaling: str = "multiplier") -> tuple[int, int]:
     """Cached :func:`_ntt_props` (see its docstring)."""
-    return _MEMO.get("ntt_props", (n, word_bits, lanes, multiplier,), lambda: _ntt_props(n, word_bits, lanes, multiplier))
+    return _MEMO.get("ntt_props", (n, word_bits, lanes, multiplier, scaling),
+                     lambda: _ntt_props(n, word_bits, lanes, multiplier, scaling))
 
 
 @lru_cache(maxsize=None)
-def ntt_memory_words(n: int, lanes: int, word_bits: int, multiplier: str) -> int:
+def ntt_memory_words(n: int, lanes: int, word_bits: int, multiplier: str,
+                     scaling: str = "multiplier") -> int:
     """Cached :func:`_ntt_memory_words` (see its docstring)."""
-    return _MEMO.get("ntt_memory_words", (n, lanes, word_bits, multiplier,), lambda: _ntt_memory_words(n, lanes, word_bits, multiplier))
+    return _MEMO.get("ntt_memory_words", (n, lanes, word_bits, multiplier, scaling),
+                     lambda: _ntt_memory_words(n, lanes, word_bits, multiplier, scaling))
 
 
 @lru_cache(maxsize=None)
-def ntt_memory_shapes(n: int, lanes: int, word_bits: int, multiplier: str) -> tuple:
+def ntt_memory_shapes(n: int, lanes: int, word_bits: int, multiplier: str,
+                      scaling: str = "multiplier") -> tuple:
     """Cached :func:`_ntt_memory_shapes` (see its docstring)."""
-    return _MEMO.get("ntt_memory_shapes", (n, lanes, word_bits, multiplier,), lambda: _ntt_memory_shapes(n, lanes, word_bits, multiplier))
+    return _MEMO.get("ntt_memory_shapes", (n, lanes, word_bits, multiplier, scaling),
+                     lambda: _ntt_memory_shapes(n, lanes, word_bits, multiplier, scaling))
 
 
 @lru_cache(maxsize=None)

@@ -18,7 +18,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CACHE = REPO_ROOT / "reports" / "synth.csv"
 COLUMNS = ["unit", "kind", "multiplier", "width", "n", "lanes", "q", "lut", "lut_logic",
            "lut_mem", "ff", "dsp", "bram36", "uram", "carry", "cells", "unknown_cells",
-           "latency", "throughput", "yosys", "src", "seconds"]
+           "latency", "throughput", "yosys", "src", "seconds", "scaling"]
 _INT = {"width", "n", "lanes", "q", "lut", "lut_logic", "lut_mem", "ff", "dsp", "uram",
         "carry", "cells", "latency"}
 _FLOAT = {"bram36", "throughput", "seconds"}
@@ -63,7 +63,7 @@ def write_cache(rows: dict[str, dict], path: str | Path | None = None) -> Path:
 def _order(name: str):
     u = parse_unit(name)
     kinds = {"modmul": 0, "ct": 1, "gs": 2, "ntt": 3, "mac": 4, "bconv": 5, "automorphism": 6}
-    return (kinds[u.kind], u.multiplier, u.width, u.n, u.lanes, u.src, u.dst)
+    return (kinds[u.kind], u.multiplier, u.scaling, u.width, u.n, u.lanes, u.src, u.dst)
 
 
 def synthesize_unit(unit, *, timeout: float = 1800) -> dict:
@@ -78,5 +78,6 @@ def synthesize_unit(unit, *, timeout: float = 1800) -> dict:
     row = {"unit": unit.name, "kind": unit.kind, "multiplier": unit.multiplier,
            "width": unit.width, "n": unit.n, "lanes": unit.lanes, "q": unit.spec().q,
            **resources_from_cells(cells), **props, "yosys": f"{yosys_version()} ({flow})",
-           "src": current_src(), "seconds": round(seconds, 1)}
+           "src": current_src(), "seconds": round(seconds, 1),
+           "scaling": unit.scaling if unit.kind == "ntt" else ""}
     return row

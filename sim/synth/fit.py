@@ -28,7 +28,7 @@ def dsp_estimate(cfg: AcceleratorConfig, rows: Mapping[str, dict] | None = None)
 
     * an NTT unit: the synthesised ``hw.ntt.NttUnit`` with the same multiplier, width and
       ``P``; other ``P`` from a line through the synthesised ones; without NTT rows,
-      ``P`` butterflies + ``P`` output multipliers;
+      ``P`` butterflies + ``P`` output multipliers (none with ``ntt_scaling = "halving"``);
     * a modmul or basis-conversion lane: the synthesised multiplier of that width;
     * modular adders and the automorphism (a permutation) use no DSP slices.
 
@@ -41,7 +41,7 @@ def dsp_estimate(cfg: AcceleratorConfig, rows: Mapping[str, dict] | None = None)
         rows = read_cache()
     ur = UnitResources(rows)
     ntt, mm, bc = cfg.units["ntt"], cfg.units["modmul"], cfg.units["bconv"]
-    ntt_res, ntt_src = ur.ntt_logic(cfg.multiplier, cfg.word_bits, ntt.lanes)
+    ntt_res, ntt_src = ur.ntt_logic(cfg.multiplier, cfg.word_bits, ntt.lanes, cfg.ntt_scaling)
     mul_res, mul_src = ur.multiplier(cfg.multiplier, cfg.word_bits)
     out: dict[str, Any] = {
         "ntt": ntt.count * ntt_res["dsp"],

@@ -132,9 +132,13 @@ class UnitResources:
             return {"lut": max(0, (ct["lut"] - mm["lut"]) // 2), "ff": width, "dsp": 0}, "composed"
         return {"lut": 0, "ff": 0, "dsp": 0}, "rule"
 
-    def ntt_logic(self, multiplier: str, width: int, lanes: int) -> tuple[dict, str]:
+    def ntt_logic(self, multiplier: str, width: int, lanes: int,
+                  scaling: str = "multiplier") -> tuple[dict, str]:
+        """One NTT unit's logic: the synthesised row of these lanes, a line through the
+        synthesised lane counts, else composed from the butterfly (and, with
+        ``scaling="multiplier"``, the output multiplier) of each lane."""
         rows = [r for r in self.rows.values() if r["kind"] == "ntt" and r["multiplier"] == multiplier
-                and r["width"] == width]
+                and r["width"] == width and (r.get("scaling") or "multiplier") == scaling]
         exact = [r for r in rows if r["lanes"] == lanes]
         if exact:
             r = max(exact, key=lambda r: r["n"])
@@ -145,9 +149,10 @@ class UnitResources:
             return out, "synth-fit"
         mm, src = self.multiplier(multiplier, width)
         ct = self._row(f"ct-{multiplier}-w{width}")
+        scalers = 0 if scaling == "halving" else 1      # output multipliers per lane
         if ct and src == "synth":
-            return {k: lanes * (ct[k] + mm[k]) for k in ("lut", "ff", "dsp")}, "composed"
-        return {k: 2 * lanes * mm[k] for k in ("lut", "ff", "dsp")}, "rule"
+            return {k: lanes * (ct[k] + scalers * mm[k]) for k in ("lut", "ff", "dsp")}, "composed"
+        return {k: (1 + scalers) * lanes * mm[k] for k in ("lut", "ff", "dsp")}, "rule"
 
 
 def ram_blocks(shapes) -> tuple[int, int]:
@@ -177,7 +182,7 @@ def resource_table(cfg, rows: dict[str, dict] | None = None) -> pd.DataFrame:
         out.append(rec)
 
     ntt = cfg.units["ntt"]
-    per, src = ur.ntt_logic(mult, W, ntt.lanes)
+    per, src = ur.ntt_logic(mult, W, ntt.lanes, cfg.ntt_scaling)
     add("ntt", ntt.count, ntt.lanes, per, src, _ntt_memories(cfg.max_ring_degree, ntt.lanes, W, mult),
         "logic at n=1024, RAM at max_ring_degree")
     mm = cfg.units["modmul"]

@@ -1,7 +1,8 @@
 """The RTL units ``fhesim synth`` synthesises, and how each is built.
 
 Names are ``<kind>-<multiplier>-w<W>`` for the elementwise units (``modmul``, ``ct``, ``gs``),
-``ntt-<multiplier>-w<W>-n<n>-p<P>`` for ``hw.ntt.NttUnit``, and for the key-switching
+``ntt-<multiplier>-w<W>-n<n>-p<P>`` for ``hw.ntt.NttUnit`` (``...-halving`` with
+``scaling="halving"``: no output multipliers), and for the key-switching
 units ``mac-<multiplier>-w<W>-p<P>`` (``hw.elementwise.ElementwiseUnit``),
 ``bconv-<multiplier>-w<W>-k<K>-l<L>-p<P>`` (``hw.bconv.BconvUnit``, ``K -> L`` primes of
 :func:`sim.rtl.units.bconv_primes`) and ``automorphism-w<W>-n<n>-p<P>``
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 
 NTT_SYNTH_N = 1024
 _NAME_RE = re.compile(r"^(modmul|ct|gs)-(barrett|montgomery)-w(\d+)$|"
-                      r"^ntt-(barrett|montgomery)-w(\d+)-n(\d+)-p(\d+)$")
+                      r"^ntt-(barrett|montgomery)-w(\d+)-n(\d+)-p(\d+)(-halving)?$")
 _KS_RE = re.compile(r"^mac-(?P<mm>barrett|montgomery|shoup)-w(?P<w>\d+)-p(?P<p>\d+)$|"
                     r"^bconv-(?P<bm>barrett|montgomery|shoup)-w(?P<bw>\d+)-k(?P<k>\d+)-l(?P<l>\d+)"
                     r"-p(?P<bp>\d+)$|^automorphism-w(?P<aw>\d+)-n(?P<an>\d+)-p(?P<ap>\d+)$")
@@ -38,6 +39,7 @@ class SynthUnit:
     lanes: int = 1
     src: int = 0         # bconv: source / destination prime counts
     dst: int = 0
+    scaling: str = "multiplier"   # ntt: hw.ntt.SCALINGS
 
     @property
     def name(self) -> str:
@@ -48,12 +50,15 @@ class SynthUnit:
         if self.kind == "automorphism":
             return f"automorphism-w{self.width}-n{self.n}-p{self.lanes}"
         if self.kind == "ntt":
-            return f"ntt-{self.multiplier}-w{self.width}-n{self.n}-p{self.lanes}"
+            tail = "" if self.scaling == "multiplier" else f"-{self.scaling}"
+            return f"ntt-{self.multiplier}-w{self.width}-n{self.n}-p{self.lanes}{tail}"
         return f"{self.kind}-{self.multiplier}-w{self.width}"
 
     def spec(self):
         from sim.rtl.units import make_spec
         extra = {"src_primes": self.src, "dst_primes": self.dst} if self.kind == "bconv" else {}
+        if self.kind == "ntt":
+            extra["scaling"] = self.scaling
         return make_spec(self.kind, width=self.width, n=self.n, lanes=self.lanes,
                          multiplier=self.multiplier, **extra)
 
@@ -90,14 +95,15 @@ def parse_unit(name: str) -> SynthUnit:
     m = _NAME_RE.match(name.strip())
     if not m:
         raise ValueError(f"unknown unit {name!r}: expected <modmul|ct|gs>-<barrett|montgomery>-w<W>, "
-                         f"ntt-<barrett|montgomery>-w<W>-n<n>-p<P>, mac-<multiplier>-w<W>-p<P>, "
+                         f"ntt-<barrett|montgomery>-w<W>-n<n>-p<P>[-halving], mac-<multiplier>-w<W>-p<P>, "
                          f"bconv-<multiplier>-w<W>-k<K>-l<L>-p<P> or automorphism-w<W>-n<n>-p<P>")
     if m.group(1):
         w = int(m.group(3))
         # q = 1 mod 2n below 2^W needs 2n < 2^W: n = 2^16, or 2^(W-5) for narrow words
         unit = SynthUnit(m.group(1), m.group(2), w, min(1 << 16, 1 << max(w - 5, 1)))
     else:
-        unit = SynthUnit("ntt", m.group(4), int(m.group(5)), int(m.group(6)), int(m.group(7)))
+        unit = SynthUnit("ntt", m.group(4), int(m.group(5)), int(m.group(6)), int(m.group(7)),
+                         scaling="halving" if m.group(8) else "multiplier")
         if unit.n > 1024:
             raise ValueError(f"{name}: NTT units are synthesised at n <= 1024 (shared machine); "
                              "larger n is extrapolated (docs/cycle-model.md)")
@@ -109,7 +115,8 @@ DEFAULT_UNITS: tuple[SynthUnit, ...] = (
     *(SynthUnit("modmul", m, w) for m in ("barrett", "montgomery") for w in (32, 36, 64)),
     SynthUnit("ct", "barrett", 32), SynthUnit("gs", "barrett", 32),
     SynthUnit("ct", "montgomery", 32), SynthUnit("ct", "barrett", 36),
-    *(SynthUnit("ntt", "barrett", 32, NTT_SYNTH_N, p) for p in (1, 2, 4, 8)),
+    *(SynthUnit("ntt", "barrett", 32, NTT_SYNTH_N, p, scaling=s) for s in ("multiplier", "halving")
+      for p in (1, 2, 4, 8)),
 )
 
 #: The key-switching units of the default set (W = 36, SHARP's word): one elementwise lane,
