@@ -147,7 +147,7 @@ def test_composed_resources_and_u280_fit():
     # the unit mix the u280 preset had before fhesim explore chose its units (the rules are
     # tested here, not the preset): NTT 4 x 8, modmul 4 x 32, modadd 4 x 32, bconv 2 x 128,
     # automorphism 2 x 32, on the U280 platform
-    cfg = replace(load_config("u280"), units=MappingProxyType({
+    cfg = replace(load_config("u280"), ntt_scaling="multiplier", units=MappingProxyType({
         "ntt": UnitSpec(4, 8), "modmul": UnitSpec(4, 32), "modadd": UnitSpec(4, 32),
         "bconv": UnitSpec(2, 128), "automorphism": UnitSpec(2, 32)}))
     ur = UnitResources(ROWS)
@@ -197,12 +197,12 @@ def test_halving_ntt_resources_and_names():
     ur = UnitResources(synth)
     assert ur.ntt_logic("barrett", 32, 8) == ({"lut": 14000, "ff": 6500, "dsp": 176}, "synth")
     assert ur.ntt_logic("barrett", 32, 8, "halving") == ({"lut": 9000, "ff": 5000, "dsp": 88}, "synth")
-    # the u280 preset's 256-lane NTT from the one synthesised halving row: 88 DSP x 256 / 8
+    # the u280 preset's 128-lane NTT units from the one synthesised halving row: 88 DSP x 128 / 8
     from sim.synth.fit import dsp_estimate
     cfg = replace(load_config("u280"), ntt_scaling="halving")
-    assert cfg.units["ntt"].lanes == 256
+    assert cfg.units["ntt"].lanes == 128
     est = dsp_estimate(cfg, synth)
-    assert est["source"]["ntt"] == "synth-fit" and est["ntt"] == cfg.units["ntt"].count * 88 * 32
+    assert est["source"]["ntt"] == "synth-fit" and est["ntt"] == cfg.units["ntt"].count * 88 * 16
 
 
 @pytest.mark.slow
