@@ -299,6 +299,10 @@ def test_regression_matrix_covers_the_documented_parameters():
         shoup_ntt = [c for c in matrix(quick) if c.unit == "ntt" and c.multiplier == "shoup"]
         assert {c.direction for c in shoup_ntt} == {"forward", "inverse"}
         assert all(c.n <= 256 for c in shoup_ntt)
+    for quick in (False, True):   # the halving NTT (no output multipliers), both directions
+        halving = [c for c in matrix(quick) if c.unit == "ntt" and c.spec_kw.get("scaling") == "halving"]
+        assert {c.direction for c in halving} == {"forward", "inverse"}
+        assert all("_halving_" in c.name for c in halving)
     for w in (32, 64):   # the largest NTT-friendly prime below 2^W is in, with others
         qs = {c.q for c in cases if c.unit == "modmul" and c.width == w}
         assert ntt_primes(RING, w, 1)[0] in qs and len(qs) >= 2
