@@ -66,7 +66,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="automorphism: odd Galois element in (0, 2n) (default 5)")
     p.add_argument("--order", choices=("coeff", "eval"), default="eval",
                    help="automorphism: coefficient order or bit-reversed evaluation order")
-    p.add_argument("--scaling", choices=("multiplier", "halving"), default="multiplier",
+    from ..cycle.config import NTT_SCALING_KINDS    # hw.ntt.SCALINGS, without importing hw
+    p.add_argument("--scaling", choices=NTT_SCALING_KINDS, default="multiplier",
                    help="ntt/intt: n^-1 by output multipliers (default) or by halving inverse "
                    "butterflies (no output multipliers)")
     p.add_argument("--vectors", type=int, default=300, help="input vectors (elementwise units)")

@@ -319,8 +319,7 @@ def unit_memory_bytes(cfg: AcceleratorConfig) -> int:
     from .hwprops import ntt_memory_words
 
     spec = cfg.units["ntt"]
-    words = ntt_memory_words(cfg.max_ring_degree, spec.lanes, cfg.word_bits, cfg.multiplier,
-                             cfg.ntt_scaling)
+    words = ntt_memory_words(cfg.max_ring_degree, spec.lanes, cfg.word_bits, cfg.multiplier)
     return cfg.bytes_for(spec.count * words)
 
 

@@ -70,16 +70,16 @@ def _ntt_props(n: int, word_bits: int, lanes: int, multiplier: str,
     return int(unit.cycles_per_transform), int(unit.initiation_interval)
 
 
-def _ntt_memory_words(n: int, lanes: int, word_bits: int, multiplier: str,
-                      scaling: str = "multiplier") -> int:
-    """``hw.ntt.NttUnit(n, q, W, P).memory_words`` (data banks + twiddle ROMs = ``3n``)."""
-    return int(_ntt_unit(n, word_bits, lanes, multiplier, scaling).memory_words)
+def _ntt_memory_words(n: int, lanes: int, word_bits: int, multiplier: str) -> int:
+    """``hw.ntt.NttUnit(n, q, W, P).memory_words`` (data banks + twiddle ROMs = ``3n``; the
+    same for either ``scaling``, which changes only the inverse ROM's contents)."""
+    return int(_ntt_unit(n, word_bits, lanes, multiplier).memory_words)
 
 
-def _ntt_memory_shapes(n: int, lanes: int, word_bits: int, multiplier: str,
-                       scaling: str = "multiplier") -> tuple:
-    """``hw.ntt.NttUnit(n, q, W, P).memory_shapes()``: ``(name, depth, width)`` per memory."""
-    return tuple(_ntt_unit(n, word_bits, lanes, multiplier, scaling).memory_shapes())
+def _ntt_memory_shapes(n: int, lanes: int, word_bits: int, multiplier: str) -> tuple:
+    """``hw.ntt.NttUnit(n, q, W, P).memory_shapes()``: ``(name, depth, width)`` per memory
+    (the same for either ``scaling``)."""
+    return tuple(_ntt_unit(n, word_bits, lanes, multiplier).memory_shapes())
 
 
 #: Lanes the beat-pipelined units (elementwise, basis conversion) are constructed with to
@@ -154,19 +154,15 @@ def ntt_props(n: int, word_bits: int, lanes: int, multiplier: str,
 
 
 @lru_cache(maxsize=None)
-def ntt_memory_words(n: int, lanes: int, word_bits: int, multiplier: str,
-                     scaling: str = "multiplier") -> int:
+def ntt_memory_words(n: int, lanes: int, word_bits: int, multiplier: str) -> int:
     """Cached :func:`_ntt_memory_words` (see its docstring)."""
-    return _MEMO.get("ntt_memory_words", (n, lanes, word_bits, multiplier, scaling),
-                     lambda: _ntt_memory_words(n, lanes, word_bits, multiplier, scaling))
+    return _MEMO.get("ntt_memory_words", (n, lanes, word_bits, multiplier,), lambda: _ntt_memory_words(n, lanes, word_bits, multiplier))
 
 
 @lru_cache(maxsize=None)
-def ntt_memory_shapes(n: int, lanes: int, word_bits: int, multiplier: str,
-                      scaling: str = "multiplier") -> tuple:
+def ntt_memory_shapes(n: int, lanes: int, word_bits: int, multiplier: str) -> tuple:
     """Cached :func:`_ntt_memory_shapes` (see its docstring)."""
-    return _MEMO.get("ntt_memory_shapes", (n, lanes, word_bits, multiplier, scaling),
-                     lambda: _ntt_memory_shapes(n, lanes, word_bits, multiplier, scaling))
+    return _MEMO.get("ntt_memory_shapes", (n, lanes, word_bits, multiplier,), lambda: _ntt_memory_shapes(n, lanes, word_bits, multiplier))
 
 
 @lru_cache(maxsize=None)
