@@ -155,6 +155,36 @@ def test_neighbours_change_one_thing():
     assert all(n.ntt_lanes & (n.ntt_lanes - 1) == 0 for n in ns)     # NTT lanes stay powers of two
 
 
+def test_fill_spends_freed_resources_on_elementwise_lanes():
+    """``Explorer.filled`` raises the modmul (or bconv) lanes to the most that fit, in steps of
+    FILL_STEP: the filled design fits and one step more does not, checked against
+    ``fit_report`` directly; the other fields are untouched."""
+    from sim.explore import FILL_STEP, Explorer
+
+    base, dev = platform("u280")
+    rows = read_cache()
+    ex = Explorer(base, dev, None, rows)
+
+    def fits(d):
+        rep = fit_report(design_config(base, d), dev, rows)
+        return all(rep["budget"][r] is None or rep["totals"][r] <= rep["budget"][r] for r in RESOURCES)
+
+    d = Design(2, 128, 64, 256, 128, 1, 256)
+    assert fits(d)
+    out = ex.filled(d)
+    assert [f.modmul != d.modmul for f in out] == [True, False]      # modmul first, then bconv
+    mm, bc = out
+    assert (mm.bconv, bc.modmul) == (d.bconv, d.modmul)
+    for f, field_ in ((mm, "modmul"), (bc, "bconv")):
+        v = getattr(f, field_)
+        assert v > getattr(d, field_) and (v - getattr(d, field_)) % FILL_STEP == 0
+        assert fits(f) and not fits(Design(**{**f.__dict__, field_: v + FILL_STEP}))
+    # a design that does not fit has nothing to fill; a filled one has nothing left to fill
+    assert not fits(Design(64, 512, 512, 256, 0, 1, 256))
+    assert ex.filled(Design(64, 512, 512, 256, 0, 1, 256)) == []
+    assert ex.filled(mm) == []
+
+
 def test_report_section(tmp_path, cmult_ops):
     import matplotlib
     matplotlib.use("Agg")

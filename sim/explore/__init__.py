@@ -9,7 +9,8 @@ synthesised units, ``reports/synth.csv``) and the on-chip memory rule of the cyc
 (the NTT units' RAM comes out of ``on_chip_bytes``); mixes that fit are estimated on the
 workload with the cycle model (:class:`sim.cycle.model.CompiledOps`, compiled once). The
 search is a coarse grid (which always contains the device preset's own mix) followed by a
-local refinement (steepest descent over single-parameter steps from the best few designs).
+local refinement (steepest descent from the best few designs over single-parameter steps,
+each also tried with the DSP and LUTs it frees spent on more elementwise lanes).
 
 Output: the Pareto front (latency vs DSP and LUT use: no other fitting design is at least
 as fast with no more DSPs and no more LUTs), the best fitting design with its bottleneck
@@ -32,10 +33,10 @@ from __future__ import annotations
 from .bound import demand, lower_bound
 from .plot import plot_front
 from .search import ExploreResult, Explorer, explore, front_2d, load_workload, pareto, pick_best
-from .space import (BRAM36_BYTES, DEVICES, GRIDS, REFINE_GAIN, REFINE_STARTS, REFINE_STEPS, URAM_BYTES,
+from .space import (BRAM36_BYTES, DEVICES, FILL_STEP, GRIDS, REFINE_GAIN, REFINE_STARTS, REFINE_STEPS, URAM_BYTES,
                     Design, design_config, grid_designs, neighbours, platform, ram_bytes)
 
-__all__ = ["BRAM36_BYTES", "DEVICES", "GRIDS", "REFINE_GAIN", "REFINE_STARTS", "REFINE_STEPS", "URAM_BYTES",
+__all__ = ["BRAM36_BYTES", "DEVICES", "FILL_STEP", "GRIDS", "REFINE_GAIN", "REFINE_STARTS", "REFINE_STEPS", "URAM_BYTES",
            "Design", "ExploreResult", "Explorer", "demand", "design_config", "explore", "front_2d",
            "grid_designs", "load_workload", "lower_bound", "neighbours", "pareto", "pick_best", "platform",
            "plot_front", "ram_bytes"]

@@ -3,12 +3,12 @@ a local refinement, the Pareto front and the best fitting design."""
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import pandas as pd
 
 from .bound import lower_bound
-from .space import (BRAM36_BYTES, GRIDS, REFINE_GAIN, REFINE_STARTS, REFINE_STEPS, URAM_BYTES, Design,
+from .space import (BRAM36_BYTES, FILL_STEP, GRIDS, REFINE_GAIN, REFINE_STARTS, REFINE_STEPS, URAM_BYTES, Design,
                     design_config, grid_designs, neighbours, platform, ram_bytes)
 
 def _bottleneck(tot: dict) -> tuple[str, dict]:
@@ -60,6 +60,31 @@ class Explorer:
         return {"fits": not over, "over": ",".join(over), **{r: tot[r] for r in RESOURCES},
                 **{f"{r}_util": (tot[r] / budget[r] if budget[r] else float("nan")) for r in RESOURCES},
                 "unit_ram_MB": unit_ram / 1e6, "data_MB": data / 1e6}
+
+    def filled(self, d: Design) -> list[Design]:
+        """``d`` with the DSP and LUTs it leaves free spent on elementwise multipliers: its
+        modmul lanes (and, when it has a basis-conversion unit, separately its bconv lanes)
+        raised in steps of :data:`~.space.FILL_STEP` to the most that still fit. A move
+        that shrinks the NTT units frees multipliers no single-parameter step can use (a
+        larger modmul alone does not fit before, a smaller NTT alone wastes them after);
+        this pairs the two. Empty when ``d`` does not fit or nothing more fits."""
+        if not self.fit(d)["fits"]:
+            return []
+        out = []
+        for field_ in ("modmul", "bconv") if d.bconv else ("modmul",):
+            lo = getattr(d, field_)
+
+            def fits(v):
+                return self.fit(replace(d, **{field_: v}))["fits"]
+            hi = lo + FILL_STEP
+            while fits(hi):                   # lo fits, hi does not: grow, then bisect
+                lo, hi = hi, 2 * hi
+            while hi - lo > FILL_STEP:
+                mid = lo + (hi - lo) // 2 // FILL_STEP * FILL_STEP
+                lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+            if lo != getattr(d, field_):
+                out.append(replace(d, **{field_: lo}))
+        return out
 
     def evaluate(self, d: Design) -> dict:
         """One row: the design, its resources, and (when it fits) its latency and bottleneck."""
@@ -173,14 +198,18 @@ def load_workload(name: str, traces_dir=None, algorithm=None):
 
 def _refine(ex: Explorer, bar) -> None:
     """Steepest descent from the best :data:`REFINE_STARTS` fitting designs of ``ex``: at most
-    :data:`REFINE_STEPS` single-parameter steps each, every step cutting the cycles by at
-    least :data:`REFINE_GAIN`; ``bar`` (a progress bar) counts the new designs."""
+    :data:`REFINE_STEPS` steps each, every step cutting the cycles by at least
+    :data:`REFINE_GAIN`. A step is a single-parameter move (:func:`~.space.neighbours`) or
+    such a move with the resources it frees spent on elementwise lanes
+    (:meth:`Explorer.filled`); ``bar`` (a progress bar) counts the new designs."""
     fitting = sorted((r for r in ex.results.values() if r["fits"]), key=_key)
     starts = [Design(*(r[f] for f in Design.__dataclass_fields__)) for r in fitting[:REFINE_STARTS]]
     for cur in starts:
         for _ in range(REFINE_STEPS):
             best_n, best_row = None, ex.evaluate(cur)
-            for n in neighbours(cur):
+            moves = neighbours(cur)
+            moves += [f for n in moves for f in ex.filled(n) if f not in moves]
+            for n in dict.fromkeys(moves):
                 new = n not in ex.results
                 row = ex.evaluate(n)
                 if new:

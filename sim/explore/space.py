@@ -22,6 +22,8 @@ GRIDS = {
 #: Designs the refinement starts from (the best fitting ones of the grid) and its step cap.
 REFINE_STARTS = 3
 REFINE_STEPS = 40
+#: Lane step of the refinement's fill move (:meth:`sim.explore.search.Explorer.filled`).
+FILL_STEP = 8
 #: A refinement step must cut the latency by at least this fraction (no drifting into large
 #: resource use for negligible gains).
 REFINE_GAIN = 0.002
