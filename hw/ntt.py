@@ -72,6 +72,18 @@ every ``initiation_interval = 2R + log2(n)*T`` cycles. With Barrett or Montgomer
 (``Lm = 4``, ``Lb = 6``): ``T = n/(2P) + 7``, ``latency = log2(n)*(n/(2P) + 7) + 6``; with
 Shoup (``Lm = 3``, ``Lb = 5``): ``T = n/(2P) + 6``, ``latency = log2(n)*(n/(2P) + 6) + 5``.
 
+Buffering (``buffering``): ``"single"`` (default) is the control above, one data
+memory. ``"double"`` adds a second memory (two more banks, ``n`` more words) so the
+input/output side and the butterflies work at once: while the butterflies compute the
+transform in memory ``cs``, the other memory unloads the previous result and then loads
+the next input. The memories swap (one cycle, ``cs`` flips) when the butterflies are idle
+or done and the other memory is full, or is empty while a result waits; never while the
+first output register still holds a row of the other memory. So a result already computed
+leaves only once the next input, if one has started, is fully loaded; and back to back,
+transforms finish every ``initiation_interval = max(log2(n)*T, 2R) + 1 = log2(n)*T + 1``
+cycles (the stages hide unload and load), against ``2R + log2(n)*T`` single-buffered.
+One swap before and one after the stages add 2 to ``latency`` and ``cycles_per_transform``.
+
 Fault injection (``fault=``, for testing error detection; elaboration-time only, so a unit
 built without it has no fault logic at all):
 
@@ -87,6 +99,8 @@ built without it has no fault logic at all):
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from amaranth.hdl import Const, Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
@@ -100,8 +114,8 @@ from .butterfly import UnifiedButterflyDatapath
 from .modmul import make_datapath
 from .pipeline import Pipe
 
-__all__ = ["NttUnit", "MIN_LOG_N", "MAX_LOG_N", "SCALINGS", "TESTED_LANES", "check_lanes",
-           "valid_lanes"]
+__all__ = ["NttUnit", "BUFFERINGS", "MIN_LOG_N", "MAX_LOG_N", "SCALINGS", "TESTED_LANES",
+           "check_lanes", "valid_lanes"]
 
 MIN_LOG_N = 3
 MAX_LOG_N = 16
@@ -111,6 +125,8 @@ MAX_LOG_N = 16
 TESTED_LANES = (1, 2, 4, 8, 16, 32)
 #: How the inverse transform is scaled by ``n^-1`` (module docstring, *Scaling*).
 SCALINGS = ("multiplier", "halving")
+#: How many data memories the unit has (module docstring, *Buffering*).
+BUFFERINGS = ("single", "double")
 
 
 def check_lanes(lanes, n: int) -> int:
@@ -127,6 +143,10 @@ def valid_lanes(n: int) -> tuple[int, ...]:
     return tuple(1 << k for k in range(max(n.bit_length() - 2, 0) + 1) if (1 << k) <= n // 2)
 
 _LOAD, _COMPUTE, _UNLOAD = 0, 1, 2
+# buffering="double": the butterflies' set (empty / computing / done) and the other set
+# (loading, with row counter 0 = empty / full / unloading)
+_C_EMPTY, _C_RUN, _C_DONE = 0, 1, 2
+_IO_LOAD, _IO_FULL, _IO_UNLOAD = 0, 1, 2
 
 
 def _log2(x: int) -> int:
@@ -156,6 +176,10 @@ class NttUnit(wiring.Component):
         How the inverse is scaled by ``n^-1`` (module docstring, *Scaling*): an output
         pipeline of ``P`` modular multipliers (default), or halving butterflies and no
         output multiplier (``scaler_latency = 0``).
+    buffering : {"single", "double"}
+        One data memory (default), or two, loading and unloading one while the butterflies
+        work on the other (module docstring, *Buffering*): the initiation interval drops
+        from ``2R + log2(n) T`` to ``log2(n) T + 1`` for ``n`` more words of RAM.
     fault : dict, optional
         Fault injection for testing error detection (see the module docstring); one or
         both of:
@@ -193,7 +217,8 @@ class NttUnit(wiring.Component):
     """
 
     def __init__(self, n: int, q: int, width: int, lanes: int, multiplier: str = "barrett", *,
-                 scaling: str = "multiplier", fault: dict | None = None, debug: bool = False):
+                 scaling: str = "multiplier", buffering: str = "single", fault: dict | None = None,
+                 debug: bool = False):
         if not isinstance(n, int) or isinstance(n, bool) or not is_power_of_two(n):
             raise ValueError(f"n={n!r} must be a power of two")
         if not (1 << MIN_LOG_N) <= n <= (1 << MAX_LOG_N):
@@ -207,6 +232,9 @@ class NttUnit(wiring.Component):
         if not isinstance(scaling, str) or scaling not in SCALINGS:
             raise ValueError(f"scaling={scaling!r} must be one of {', '.join(SCALINGS)}")
         self.scaling = scaling
+        if not isinstance(buffering, str) or buffering not in BUFFERINGS:
+            raise ValueError(f"buffering={buffering!r} must be one of {', '.join(BUFFERINGS)}")
+        self.buffering = buffering
         self._bf = UnifiedButterflyDatapath(q, width, multiplier, halving=scaling == "halving")
         self._words = self._mul.constant_words              # W-bit words per stored constant
 
@@ -320,26 +348,37 @@ class NttUnit(wiring.Component):
     def latency(self) -> int:
         """Edges from the last input transfer to the first output transfer (no stalls).
 
-        ``log2(n) * T + Lm + 2``.
+        ``log2(n) * T + Lm + 2``; 2 more with ``buffering="double"`` (a cycle to swap the
+        memories before the stages, and one after).
         """
-        return self.stages * self.stage_cycles + self.scaler_latency + 2
+        return self.stages * self.stage_cycles + self.scaler_latency + 2 + self._swap_cycles
 
     @property
     def cycles_per_transform(self) -> int:
         """Edges from first input to last output transfer, both inclusive (no stalls).
 
-        ``2R + log2(n) * T + Lm + 1`` with ``R = n/P``.
+        ``2R + log2(n) * T + Lm + 1`` with ``R = n/P``; 2 more with ``buffering="double"``.
         """
-        return 2 * self.rows + self.stages * self.stage_cycles + self.scaler_latency + 1
+        return (2 * self.rows + self.stages * self.stage_cycles + self.scaler_latency + 1
+                + self._swap_cycles)
 
     @property
     def initiation_interval(self) -> int:
         """Edges between the first input transfers of back-to-back transforms (no stalls).
 
         ``2R + log2(n) * T``: loading of the next transform overlaps the last ``Lm + 1``
-        cycles of the output pipeline.
+        cycles of the output pipeline. With ``buffering="double"``,
+        ``max(log2(n) * T, 2R) + 1``: the stages of one transform, or the unloading of the
+        previous and the loading of the next in the other memory, whichever is longer, and
+        the swap (``log2(n) T >= 2R`` for every ``n`` and ``P``, so the stages).
         """
+        if self.buffering == "double":
+            return max(self.stages * self.stage_cycles, 2 * self.rows) + 1
         return 2 * self.rows + self.stages * self.stage_cycles
+
+    @property
+    def _swap_cycles(self) -> int:
+        return 2 if self.buffering == "double" else 0
 
     @property
     def throughput(self) -> float:
@@ -471,19 +510,25 @@ class NttUnit(wiring.Component):
 
     @property
     def data_ram_words(self) -> int:
-        """Words of the two data banks: ``2 * (R/2)`` rows of ``P`` words = ``n``."""
-        return 2 * max(1, self.rows // 2) * self.lanes
+        """Words of the data banks: ``2 * (R/2)`` rows of ``P`` words = ``n``, per data memory
+        (two with ``buffering="double"``)."""
+        return self._data_sets * 2 * max(1, self.rows // 2) * self.lanes
+
+    @property
+    def _data_sets(self) -> int:
+        return 2 if self.buffering == "double" else 1
 
     def memory_shapes(self) -> list[tuple[str, int, int]]:
         """``(name, depth, width in bits)`` of every RAM and ROM the unit instantiates.
 
-        Two data banks of ``R/2`` rows of ``P*W`` bits, the narrow twiddle ROM (``2R`` x ``TW``)
+        Two data banks of ``R/2`` rows of ``P*W`` bits (four with ``buffering="double"``:
+        ``bank2``, ``bank3`` are the second memory), the narrow twiddle ROM (``2R`` x ``TW``)
         and one ROM per stage with ``t = 2^lt < P`` (``2B`` x ``(P/t)*TW``), where the stored
         twiddle is ``TW = W`` bits wide, or ``2W`` with Shoup (value and companion).
         """
         W, P, R, B = self.width, self.lanes, self.rows, self.blocks_per_stage
         TW = W * self._words
-        out = [(f"bank{k}", max(1, R // 2), P * W) for k in range(2)]
+        out = [(f"bank{k}", max(1, R // 2), P * W) for k in range(2 * self._data_sets)]
         out.append(("twiddle_rom_narrow", 2 * R, TW))
         out += [(f"twiddle_rom_t{1 << lt}", 2 * B, (P >> lt) * TW) for lt in range(_log2(P))]
         return out
@@ -491,7 +536,7 @@ class NttUnit(wiring.Component):
     @property
     def memory_words(self) -> int:
         """All RAM/ROM words of the unit: ``data_ram_words + twiddle_rom_words`` = ``3n``
-        (``5n`` with Shoup)."""
+        (``5n`` with Shoup; ``n`` more with ``buffering="double"``)."""
         return self.data_ram_words + self.twiddle_rom_words
 
     def scale_constants(self) -> tuple[int, int]:
@@ -513,26 +558,44 @@ class NttUnit(wiring.Component):
     # ---------------------------------------------------------------- hardware
     def elaborate(self, platform):
         m = Module()
-        n, q, W, P = self.n, self.q, self.width, self.lanes
+        c = self._compute_path(m)
+        if self.buffering == "double":
+            self._control_double(m, c)
+        else:
+            self._control_single(m, c)
+        return m
+
+    def _data_set(self, m, row_layout, first: int) -> list:
+        """One data memory: banks ``first``, ``first + 1`` as ``[(read port, write port)]``."""
+        out = []
+        for k in range(2):
+            mem = Memory(shape=row_layout, depth=max(1, self.rows // 2), init=[])
+            m.submodules[f"bank{first + k}"] = mem
+            out.append((mem.read_port(), mem.write_port()))
+        return out
+
+    def _bank_addr(self, row):
+        R = self.rows
+        return (row >> 1)[:max(1, _log2(R) - 1)] if R > 2 else Const(0, 1)
+
+    def _compute_path(self, m) -> SimpleNamespace:
+        """The butterflies' side, shared by both bufferings: stage and block counters, row
+        and twiddle addressing, twiddle ROMs, crossbar, butterflies and write-back rows.
+        The control drives ``issue``, ``rd`` (the read data of the computed memory), the
+        counters and ``inverse``, and wires the returned write-back to its banks."""
+        n, W, P = self.n, self.width, self.lanes
         log_n, log_p = self.stages, _log2(P)
         R, B, T = self.rows, self.blocks_per_stage, self.stage_cycles
         Lb = self.butterfly_latency
         row_bits = max(1, _log2(R))
         row_layout = data.ArrayLayout(unsigned(W), P)
+        c = SimpleNamespace(row_bits=row_bits, row_layout=row_layout)
+        c.stage = stage = Signal(range(log_n), name="stage")
+        c.cyc = cyc = Signal(range(T), name="stage_cyc")
+        c.inverse = inverse = Signal(name="inverse")   # direction of the computed transform
+        c.issue = issue = Signal(name="issue")
+        c.rd = [Signal(row_layout, name=f"compute_rd{k}") for k in range(2)]
 
-        # ---- state
-        state = Signal(2, name="state")
-        cnt = Signal(row_bits + 1, name="row_cnt")       # load / unload row counter
-        stage = Signal(range(log_n), name="stage")
-        cyc = Signal(range(T), name="stage_cyc")
-        inverse = Signal(name="inverse")
-
-        # ---- memories
-        banks = []
-        for k in range(2):
-            mem = Memory(shape=row_layout, depth=max(1, R // 2), init=[])
-            m.submodules[f"bank{k}"] = mem
-            banks.append((mem.read_port(), mem.write_port()))
         narrow_words, small_roms = self.twiddle_roms()
         TW = W * self._words                             # bits per stored twiddle
         rom_n = Memory(shape=unsigned(TW), depth=len(narrow_words), init=narrow_words)
@@ -545,29 +608,13 @@ class NttUnit(wiring.Component):
             m.submodules[f"twiddle_rom_t{1 << lts}"] = rom
             rom_s_rd.append(rom.read_port())
 
-        def bank_addr(row):
-            return (row >> 1)[:max(1, _log2(R) - 1)] if R > 2 else Const(0, 1)
-
-        # ---- output pipeline handshake (S1 = bank read data, then Lm multiplier stages)
-        Lm = self.scaler_latency
-        valid = [Signal(name=f"out_valid{j + 1}") for j in range(Lm + 1)]
-        adv = Signal(name="out_adv")
-        m.d.comb += [adv.eq(~valid[-1] | self.o.ready), self.o.valid.eq(valid[-1])]
-
-        # ---- compute issue
-        compute_hold = Signal(name="compute_hold")    # S1 still holds an output row
-        m.d.comb += compute_hold.eq(valid[0])
-        issue = Signal(name="issue")
         blk = Signal(range(max(2, B)), name="block")
-        m.d.comb += [
-            issue.eq((state == _COMPUTE) & ~compute_hold & (cyc < B)),
-            blk.eq(cyc[:len(blk)]),
-        ]
+        m.d.comb += blk.eq(cyc[:len(blk)])
         lt = Signal(range(log_n), name="log_t")        # log2 of the half-size of this stage
         m.d.comb += lt.eq(Mux(inverse, stage, log_n - 1 - stage))
 
-        row_a = Signal(row_bits, name="row_a")
-        row_b = Signal(row_bits, name="row_b")
+        c.row_a = row_a = Signal(row_bits, name="row_a")
+        c.row_b = row_b = Signal(row_bits, name="row_b")
         tw_narrow = Signal(range(2 * R), name="tw_narrow_addr")
         tw_small = Signal(range(max(2, 2 * B)), name="tw_small_addr")
         m.d.comb += tw_small.eq(inverse * B + blk)      # same entry in every t < P ROM
@@ -586,16 +633,18 @@ class NttUnit(wiring.Component):
                     m.d.comb += [row_a.eq(ra), row_b.eq(ra | (1 << k))]
                     if ltc >= log_p:      # one twiddle per block: table[n/(2t) + (b >> k)]
                         m.d.comb += tw_narrow.eq(inverse * R + (n >> (ltc + 1)) + (blk >> k))
-        par_a = Signal(name="parity_a")
+        c.par_a = par_a = Signal(name="parity_a")
         m.d.comb += par_a.eq(row_a.xor())
+        m.d.comb += [rom_n_rd.en.eq(1), rom_n_rd.addr.eq(tw_narrow)]
+        for rd_port in rom_s_rd:
+            m.d.comb += [rd_port.en.eq(1), rd_port.addr.eq(tw_small)]
 
         # ---- compute datapath: read data (1 cycle) -> crossbar -> butterflies -> write back
         pipe1 = Pipe(m, Const(1), "ntt")
         par_a_1 = pipe1.reg(par_a, 1, "parity_a_rd")
-        rd = [banks[0][0].data, banks[1][0].data]
         vec_a = Signal(row_layout, name="vec_a")
         vec_b = Signal(row_layout, name="vec_b")
-        m.d.comb += [vec_a.eq(Mux(par_a_1, rd[1], rd[0])), vec_b.eq(Mux(par_a_1, rd[0], rd[1]))]
+        m.d.comb += [vec_a.eq(Mux(par_a_1, c.rd[1], c.rd[0])), vec_b.eq(Mux(par_a_1, c.rd[0], c.rd[1]))]
         elems = [vec_a[j] for j in range(P)] + [vec_b[j] for j in range(P)]
         bf_a = [Signal(W, name=f"bf_in_a{lane}") for lane in range(P)]
         bf_b = [Signal(W, name=f"bf_in_b{lane}") for lane in range(P)]
@@ -621,10 +670,10 @@ class NttUnit(wiring.Component):
             xs.append(x)
             ys.append(y)
         # issue information delayed to the write-back cycle (issue + 1 + Lb)
-        wr_valid = pipe1.delay(issue, 1, Lb + 1, "wr_valid")
-        wr_row_a = pipe1.delay(row_a, row_bits, Lb + 1, "wr_row_a")
-        wr_row_b = pipe1.delay(row_b, row_bits, Lb + 1, "wr_row_b")
-        wr_par_a = pipe1.delay(par_a, 1, Lb + 1, "wr_parity_a")
+        c.wr_valid = wr_valid = pipe1.delay(issue, 1, Lb + 1, "wr_valid")
+        c.wr_row_a = wr_row_a = pipe1.delay(row_a, row_bits, Lb + 1, "wr_row_a")
+        c.wr_row_b = wr_row_b = pipe1.delay(row_b, row_bits, Lb + 1, "wr_row_b")
+        c.wr_par_a = pipe1.delay(par_a, 1, Lb + 1, "wr_parity_a")
         out_a = Signal(row_layout, name="wb_a")
         out_b = Signal(row_layout, name="wb_b")
         welems = [out_a[j] for j in range(P)] + [out_b[j] for j in range(P)]
@@ -633,75 +682,156 @@ class NttUnit(wiring.Component):
                 with m.Case(ltc):
                     for lane, (e0, e1) in enumerate(perm[min(ltc, log_p)]):
                         m.d.comb += [welems[e0].eq(xs[lane]), welems[e1].eq(ys[lane])]
-        wb_a, wb_b = self._butterfly_fault(m, out_a, out_b, wr_valid, wr_row_a, wr_row_b,
-                                           stage, inverse, row_layout)
-
+        c.wb_a, c.wb_b = self._butterfly_fault(m, out_a, out_b, wr_valid, wr_row_a, wr_row_b,
+                                               stage, inverse, row_layout)
         if self.debug:
             m.d.comb += [
                 self.dbg.valid.eq(wr_valid), self.dbg.stage.eq(stage),
                 self.dbg.row_a.eq(wr_row_a), self.dbg.row_b.eq(wr_row_b),
-                self.dbg.data_a.eq(wb_a), self.dbg.data_b.eq(wb_b),
+                self.dbg.data_a.eq(c.wb_a), self.dbg.data_b.eq(c.wb_b),
             ]
+        return c
 
-        # ---- bank ports
-        load_xfer = Signal(name="load_xfer")
+    def _compute_ports(self, m, c, rp, wp, k):
+        """Bank ``k`` of the computed memory: butterfly reads and write-backs."""
+        ba = self._bank_addr
         m.d.comb += [
+            rp.en.eq(1),
+            rp.addr.eq(Mux(c.par_a == k, ba(c.row_a), ba(c.row_b))),
+            wp.en.eq(c.wr_valid),
+            wp.addr.eq(Mux(c.wr_par_a == k, ba(c.wr_row_a), ba(c.wr_row_b))),
+            wp.data.eq(Mux(c.wr_par_a == k, c.wb_a, c.wb_b)),
+        ]
+
+    def _io_ports(self, m, c, rp, wp, k, adv, load_xfer, cnt):
+        """Bank ``k`` of the loaded or unloaded memory: input rows written, output rows read
+        (the read data held while the output is stalled)."""
+        row = cnt[:c.row_bits]
+        m.d.comb += [
+            rp.en.eq(adv), rp.addr.eq(self._bank_addr(row)),
+            wp.en.eq(load_xfer & (row.xor() == k)), wp.addr.eq(self._bank_addr(row)),
+            wp.data.eq(self.i.payload.data),
+        ]
+
+    def _output_handshake(self, m):
+        """``(valid, adv)``: S1 (the bank read data) then ``Lm`` stages, advancing on ``adv``."""
+        valid = [Signal(name=f"out_valid{j + 1}") for j in range(self.scaler_latency + 1)]
+        adv = Signal(name="out_adv")
+        m.d.comb += [adv.eq(~valid[-1] | self.o.ready), self.o.valid.eq(valid[-1])]
+        return valid, adv
+
+    def _control_single(self, m, c):
+        """``buffering="single"``: one memory, ``LOAD`` -> ``COMPUTE`` -> ``UNLOAD``. The bank
+        read ports double as the first output register, so ``COMPUTE`` holds while that
+        register still holds a row of the previous transform."""
+        R, B, T, log_n = self.rows, self.blocks_per_stage, self.stage_cycles, self.stages
+        state = Signal(2, name="state")
+        cnt = Signal(c.row_bits + 1, name="row_cnt")     # load / unload row counter
+        banks = self._data_set(m, c.row_layout, 0)
+        valid, adv = self._output_handshake(m)
+        compute_hold = Signal(name="compute_hold")       # S1 still holds an output row
+        load_xfer = Signal(name="load_xfer")
+        unload_issue = Signal(name="unload_issue")
+        m.d.comb += [
+            compute_hold.eq(valid[0]),
+            c.issue.eq((state == _COMPUTE) & ~compute_hold & (c.cyc < B)),
+            c.rd[0].eq(banks[0][0].data), c.rd[1].eq(banks[1][0].data),
             self.i.ready.eq(state == _LOAD),
             load_xfer.eq(self.i.valid & (state == _LOAD)),
+            unload_issue.eq((state == _UNLOAD) & adv),
         ]
-        load_par = cnt[:row_bits].xor()
-        unload_issue = Signal(name="unload_issue")
-        m.d.comb += unload_issue.eq((state == _UNLOAD) & adv)
         for k, (rp, wp) in enumerate(banks):
-            # reads: compute issue, else the output row counter (data held while stalled)
             with m.If((state == _COMPUTE) & ~compute_hold):
-                m.d.comb += [
-                    rp.en.eq(1),
-                    rp.addr.eq(Mux(par_a == k, bank_addr(row_a), bank_addr(row_b))),
-                ]
+                self._compute_ports(m, c, rp, wp, k)
             with m.Else():
-                m.d.comb += [rp.en.eq(adv), rp.addr.eq(bank_addr(cnt[:row_bits]))]
-            # writes: input rows while loading, butterfly results while computing
-            with m.If(state == _LOAD):
-                m.d.comb += [
-                    wp.en.eq(load_xfer & (load_par == k)),
-                    wp.addr.eq(bank_addr(cnt[:row_bits])),
-                    wp.data.eq(self.i.payload.data),
-                ]
-            with m.Else():
-                m.d.comb += [
-                    wp.en.eq(wr_valid),
-                    wp.addr.eq(Mux(wr_par_a == k, bank_addr(wr_row_a), bank_addr(wr_row_b))),
-                    wp.data.eq(Mux(wr_par_a == k, wb_a, wb_b)),
-                ]
-        m.d.comb += [rom_n_rd.en.eq(1), rom_n_rd.addr.eq(tw_narrow)]
-        for rd_port in rom_s_rd:
-            m.d.comb += [rd_port.en.eq(1), rd_port.addr.eq(tw_small)]
-
-        self._output_pipeline(m, adv, valid, unload_issue, load_par, inverse, rd, row_layout)
-
-        # ---- control FSM
+                self._io_ports(m, c, rp, wp, k, adv, load_xfer, cnt)
+        self._output_pipeline(m, adv, valid, unload_issue, cnt[:c.row_bits].xor(), c.inverse,
+                              [banks[0][0].data, banks[1][0].data], c.row_layout)
         with m.Switch(state):
             with m.Case(_LOAD):
                 with m.If(load_xfer):
                     with m.If(cnt == 0):
-                        m.d.sync += inverse.eq(self.i.payload.inverse)
+                        m.d.sync += c.inverse.eq(self.i.payload.inverse)
                     m.d.sync += cnt.eq(cnt + 1)
                     with m.If(cnt == R - 1):
-                        m.d.sync += [state.eq(_COMPUTE), cnt.eq(0), stage.eq(0), cyc.eq(0)]
+                        m.d.sync += [state.eq(_COMPUTE), cnt.eq(0), c.stage.eq(0), c.cyc.eq(0)]
             with m.Case(_COMPUTE):
                 with m.If(~compute_hold):
-                    m.d.sync += cyc.eq(cyc + 1)
-                    with m.If(cyc == T - 1):
-                        m.d.sync += [cyc.eq(0), stage.eq(stage + 1)]
-                        with m.If(stage == log_n - 1):
-                            m.d.sync += [state.eq(_UNLOAD), cnt.eq(0), stage.eq(0)]
+                    self._count_stages(m, c, T, log_n, state, _UNLOAD)
             with m.Case(_UNLOAD):
                 with m.If(adv):
                     m.d.sync += cnt.eq(cnt + 1)
                     with m.If(cnt == R - 1):
                         m.d.sync += [state.eq(_LOAD), cnt.eq(0)]
-        return m
+
+    @staticmethod
+    def _count_stages(m, c, T, log_n, state, done):
+        """One compute cycle: the block counter, the stage after ``T``, ``done`` after the last."""
+        m.d.sync += c.cyc.eq(c.cyc + 1)
+        with m.If(c.cyc == T - 1):
+            m.d.sync += [c.cyc.eq(0), c.stage.eq(c.stage + 1)]
+            with m.If(c.stage == log_n - 1):
+                m.d.sync += [state.eq(done), c.stage.eq(0)]
+
+    def _control_double(self, m, c):
+        """``buffering="double"``: two memories; the butterflies work on memory ``cs`` while
+        the other unloads the previous result and loads the next input. The memories swap
+        when the computed one is empty or done, and the other is full, or empty while a
+        result waits; never while the first output register (the other memory's read data)
+        still holds a row."""
+        R, B, T, log_n = self.rows, self.blocks_per_stage, self.stage_cycles, self.stages
+        sets = [self._data_set(m, c.row_layout, 0), self._data_set(m, c.row_layout, 2)]
+        cs = Signal(name="compute_set")
+        c_state = Signal(2, name="compute_state")
+        io_state = Signal(2, name="io_state")
+        cnt = Signal(c.row_bits + 1, name="row_cnt")     # load / unload row counter
+        inv_io = Signal(name="io_inverse")               # direction of the other memory's transform
+        valid, adv = self._output_handshake(m)
+        swap = Signal(name="swap")
+        load_xfer = Signal(name="load_xfer")
+        unload_issue = Signal(name="unload_issue")
+        io_empty = (io_state == _IO_LOAD) & (cnt == 0)
+        m.d.comb += [
+            swap.eq((c_state != _C_RUN) & ~valid[0]
+                    & ((io_state == _IO_FULL) | (io_empty & (c_state == _C_DONE)))),
+            c.issue.eq((c_state == _C_RUN) & (c.cyc < B)),
+            self.i.ready.eq((io_state == _IO_LOAD) & ~swap),
+            load_xfer.eq(self.i.valid & self.i.ready),
+            unload_issue.eq((io_state == _IO_UNLOAD) & adv),
+        ]
+        for k in range(2):
+            m.d.comb += [c.rd[k].eq(Mux(cs, sets[1][k][0].data, sets[0][k][0].data))]
+        for s, banks in enumerate(sets):
+            for k, (rp, wp) in enumerate(banks):
+                with m.If(cs == s):
+                    self._compute_ports(m, c, rp, wp, k)
+                with m.Else():
+                    self._io_ports(m, c, rp, wp, k, adv, load_xfer, cnt)
+        rd_io = [Mux(cs, sets[0][k][0].data, sets[1][k][0].data) for k in range(2)]
+        self._output_pipeline(m, adv, valid, unload_issue, cnt[:c.row_bits].xor(), inv_io, rd_io,
+                              c.row_layout)
+        with m.If(c_state == _C_RUN):
+            self._count_stages(m, c, T, log_n, c_state, _C_DONE)
+        with m.Switch(io_state):
+            with m.Case(_IO_LOAD):
+                with m.If(load_xfer):
+                    with m.If(cnt == 0):
+                        m.d.sync += inv_io.eq(self.i.payload.inverse)
+                    m.d.sync += cnt.eq(cnt + 1)
+                    with m.If(cnt == R - 1):
+                        m.d.sync += [io_state.eq(_IO_FULL), cnt.eq(0)]
+            with m.Case(_IO_UNLOAD):
+                with m.If(adv):
+                    m.d.sync += cnt.eq(cnt + 1)
+                    with m.If(cnt == R - 1):
+                        m.d.sync += [io_state.eq(_IO_LOAD), cnt.eq(0)]
+        with m.If(swap):
+            m.d.sync += [
+                cs.eq(~cs), c.cyc.eq(0), c.stage.eq(0), cnt.eq(0),
+                c_state.eq(Mux(io_state == _IO_FULL, _C_RUN, _C_EMPTY)),
+                io_state.eq(Mux(c_state == _C_DONE, _IO_UNLOAD, _IO_LOAD)),
+                c.inverse.eq(inv_io), inv_io.eq(c.inverse),
+            ]
 
     def _output_pipeline(self, m, adv, valid, unload_issue, load_par, inverse, rd, row_layout):
         """S1 (the bank read data) -> ``Lm`` stages of the output multipliers (``n^-1`` or 1;
