@@ -15,7 +15,10 @@ unit's Python properties:
 * **NTT** -- forward and inverse; lanes P in {1, 2, 4, 8} at n = 64 (W = 32, Barrett);
   n = 64 with P = 4, W = 32, Shoup (twiddle ROM holding the companions);
   with ``scaling="halving"`` (no output multipliers) n = 64, P = 4, W = 32, Barrett and, in
-  the full matrix, n = 256, P = 8, W = 36, Shoup;
+  the full matrix, n = 256, P = 8, W = 36, Shoup; with ``buffering="double"`` (two data
+  memories, loading and unloading during the stages; three transforms under stalls, and
+  the timing phase measures the shorter initiation interval) n = 64, P = 4, W = 32, Barrett, halving and, in
+  the full matrix, n = 256, P = 8, W = 36, Shoup, output multipliers;
   n = 256 with P = 4, W = 64, Montgomery; n = 1024 with P = 8 at W = 32 (Montgomery) and
   W = 60 (Barrett); and the full ring degree **n = 2^16** (P = 8, W = 32, Barrett, forward
   and inverse), for which only the no-stall timing transform is run (the stall and reset
@@ -98,6 +101,8 @@ class Case:
                 parts.append("stress")
             if self.spec_kw.get("scaling", "multiplier") != "multiplier":
                 parts.append(self.spec_kw["scaling"])
+            if self.spec_kw.get("buffering", "single") != "single":
+                parts.append(self.spec_kw["buffering"])
         if self.unit == "automorphism":
             parts += [self.spec_kw.get("order", "eval"), f"n{self.n}", f"P{self.lanes}",
                       f"g{self.spec_kw.get('galois')}"]
@@ -169,6 +174,7 @@ def matrix(quick: bool = False) -> list[Case]:
                           transforms=2, seed=64 + 4 + 32 + len(cases)))
     cases += _keyswitch_cases(quick, len(cases))
     cases += _halving_ntt_cases(quick, len(cases))
+    cases += _double_ntt_cases(quick, len(cases))
     return cases + ([] if quick else _full_ring_stress_cases())
 
 
@@ -183,6 +189,22 @@ def _halving_ntt_cases(quick: bool, start: int) -> list[Case]:
             cases.append(Case("ntt", w, q, n=n, lanes=P, multiplier=mult, direction=d,
                               transforms=2, seed=start + len(cases),
                               spec_kw={"scaling": "halving"}))
+    return cases
+
+
+def _double_ntt_cases(quick: bool, start: int) -> list[Case]:
+    """The NTT with ``buffering="double"``, forward and inverse: n = 64, P = 4, W = 32,
+    Barrett, halving; in the full matrix also n = 256, P = 8, W = 36, Shoup with the output
+    multipliers."""
+    cases: list[Case] = []
+    rows = [(64, 4, 32, "barrett", "halving")]
+    rows += [] if quick else [(256, 8, 36, "shoup", "multiplier")]
+    for n, P, w, mult, scaling in rows:
+        q = ntt_primes(n, w, 1)[0]
+        for d in ("forward", "inverse"):
+            cases.append(Case("ntt", w, q, n=n, lanes=P, multiplier=mult, direction=d,
+                              transforms=3, seed=start + len(cases),
+                              spec_kw={"scaling": scaling, "buffering": "double"}))
     return cases
 
 

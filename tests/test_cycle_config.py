@@ -344,6 +344,9 @@ def test_ring_degree_and_lane_rules_agree_with_the_rtl():
     assert loads_config('ntt_scaling = "halving"\n' + BASE).ntt_scaling == "halving"
     with pytest.raises(ValueError, match="field 'ntt_scaling' must be one of .*'exact'"):
         loads_config('ntt_scaling = "exact"\n' + BASE)
+    assert config.NTT_BUFFERING_KINDS == hw_ntt.BUFFERINGS
+    with pytest.raises(ValueError, match="field 'ntt_buffering' must be one of .*'triple'"):
+        loads_config('ntt_buffering = "triple"\n' + BASE)
     body = BASE.replace("[device]\ndsp = 9024\n", "")
     for log_n in range(hw_ntt.MIN_LOG_N, hw_ntt.MAX_LOG_N + 1):
         n = 1 << log_n
@@ -390,3 +393,28 @@ def test_rtl_properties_are_read_without_unused_elaboratable_warnings():
     props, rest = out.stdout.rsplit(")", 1)
     assert rest.split() == ["0", "['UnusedElaboratable']"], out.stdout
     assert "192" in props        # 3n memory words of an n = 64 NTT unit
+
+
+def test_double_buffered_ntt_in_the_cycle_model_and_the_memory_rule():
+    """``ntt_buffering = "double"``: the NTT kernel occupies a unit for the double unit's
+    initiation interval (read from hw.ntt), and each unit holds ``n`` more words."""
+    from hw.ntt import NttUnit
+    from sim.cycle.hwprops import unit_modulus
+    from sim.cycle.units import UnitCosts
+    from sim.cycle.events import Kernel
+
+    single = loads_config(BASE)
+    double = loads_config('ntt_buffering = "double"\n' + BASE)
+    assert (single.ntt_buffering, double.ntt_buffering) == ("single", "double")
+    assert double.summary()["ntt_buffering"] == "double"
+    n = 1 << 16
+    assert unit_memory_bytes(double) - unit_memory_bytes(single) == 2 * n * 4   # 2 units, W = 32
+    q = unit_modulus(n, 32)
+    ref = {b: NttUnit(n, q, 32, 8, buffering=b) for b in ("single", "double")}
+    for cfg, b in ((single, "single"), (double, "double")):
+        cost = UnitCosts(cfg).cost(Kernel("ntt", n=n, primes=6))
+        u = ref[b]
+        assert cost.occupancy == 3 * u.initiation_interval           # 6 rows on 2 units
+        assert cost.fill == u.cycles_per_transform - u.initiation_interval
+    R = n // 8
+    assert ref["single"].initiation_interval - ref["double"].initiation_interval == 2 * R - 1

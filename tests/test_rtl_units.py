@@ -218,6 +218,38 @@ def test_rtl_ntt_halving(direction, multiplier):
     assert res["timing"]["latency"]["measured"] == log_n * (B + Lb + 1) + 2
 
 
+@rtl
+@pytest.mark.parametrize("direction,multiplier,scaling", [("forward", "barrett", "multiplier"),
+                                                          ("inverse", "shoup", "halving")])
+def test_rtl_ntt_double_buffered(direction, multiplier, scaling):
+    """The double-buffered NTT through the cocotb bench: stalls, resets, exact outputs; the
+    measured latency is the single unit's plus the two swaps, and back-to-back results
+    leave every log2(n) T + 1 cycles (2R + log2(n) T single-buffered)."""
+    n, lanes = 32, 4
+    spec = make_spec("ntt", width=32, n=n, lanes=lanes, multiplier=multiplier,
+                     scaling=scaling, buffering="double")
+    assert spec.label.endswith("double")
+    res = run_rtl(spec, transforms=3, seed=n, direction=direction)
+    _assert_clean(res)
+    R, B, log_n = n // lanes, n // (2 * lanes), n.bit_length() - 1
+    Lb, Lm = (5, 3) if multiplier == "shoup" else (6, 4)
+    Lm = 0 if scaling == "halving" else Lm
+    T = B + Lb + 1
+    timing = res["timing"]
+    assert timing["latency"]["measured"] == log_n * T + Lm + 4
+    assert timing["initiation_interval"]["measured"] == log_n * T + 1 < 2 * R + log_n * T
+
+
+def test_bad_buffering_is_refused_by_name():
+    with pytest.raises(SpecError, match="buffering applies to ntt only, not mac"):
+        make_spec("mac", width=32, buffering="double")
+    with pytest.raises(SpecError, match="'triple' must be one of single, double"):
+        make_spec("ntt", width=32, n=16, lanes=2, buffering="triple")
+    r = subprocess.run([sys.executable, "-m", "sim.cli", "sim", "--unit", "ntt", "--n", "16",
+                        "--buffering", "triple"], capture_output=True, text=True)
+    assert r.returncode == 2 and "'triple'" in r.stderr and "double" in r.stderr
+
+
 def test_bad_scaling_is_refused_by_name():
     with pytest.raises(SpecError, match="scaling applies to ntt only, not modmul"):
         make_spec("modmul", width=32, scaling="halving")

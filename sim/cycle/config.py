@@ -9,6 +9,8 @@ The format is documented in ``docs/accelerator-config.md``. In short::
     multiplier = "barrett"              # RTL modular multiplier: "barrett" or "montgomery"
     ntt_scaling = "multiplier"          # optional: hw.ntt.NttUnit's n^-1 scaling, "multiplier"
                                         #   (default: P output multipliers) or "halving"
+    ntt_buffering = "single"            # optional: hw.ntt.NttUnit's data memories, "single"
+                                        #   (default) or "double" (load/unload during compute)
     clock_mhz = 300                     # > 0
     word_bits = 32                      # 16 .. 64
     lanes = 64                          # default lanes of every unit (>= 1)
@@ -110,6 +112,10 @@ MULTIPLIER_KINDS = ("barrett", "montgomery")
 #: the ring degrees below; a test compares them): ``"multiplier"`` an output pipeline of ``P``
 #: modular multipliers; ``"halving"`` halving butterflies and no output multiplier.
 NTT_SCALING_KINDS = ("multiplier", "halving")
+#: How many data memories ``hw.ntt.NttUnit`` has (``hw.ntt.BUFFERINGS``, restated; a test
+#: compares them): ``"single"`` loads, computes and unloads in turn; ``"double"`` unloads and
+#: loads one memory while the butterflies work on the other (``n`` more words per unit).
+NTT_BUFFERING_KINDS = ("single", "double")
 #: Ring degrees ``hw.ntt.NttUnit`` builds: ``2^MIN_LOG_N .. 2^MAX_LOG_N`` (the same constants
 #: as ``hw.ntt``, restated so that loading does not import ``hw``; a test compares them).
 MIN_LOG_N, MAX_LOG_N = 3, 16
@@ -166,6 +172,7 @@ class AcceleratorConfig:
     kind: str = _declared("kind", Rule(str, choices=KINDS), "asic")
     multiplier: str = _declared("multiplier", Rule(str, choices=MULTIPLIER_KINDS), "barrett")
     ntt_scaling: str = _declared("ntt_scaling", Rule(str, choices=NTT_SCALING_KINDS), "multiplier")
+    ntt_buffering: str = _declared("ntt_buffering", Rule(str, choices=NTT_BUFFERING_KINDS), "single")
     description: str = _declared("description", Rule(str), "")
     source: str = _declared("source", Rule(str), "")
     dsp_budget: int | None = _declared("device.dsp", Rule(int, positive=True, optional=True), None)
@@ -251,7 +258,7 @@ class AcceleratorConfig:
         out: dict[str, Any] = {
             "name": self.name, "kind": self.kind, "clock_mhz": self.clock_mhz,
             "word_bits": self.word_bits, "lanes": self.lanes, "multiplier": self.multiplier,
-            "ntt_scaling": self.ntt_scaling,
+            "ntt_scaling": self.ntt_scaling, "ntt_buffering": self.ntt_buffering,
             "on_chip_bytes": self.on_chip_bytes, "off_chip_gbps": self.off_chip_gbps,
             "overlap": self.overlap, "execution": self.execution,
             "evk_a_generated": self.evk_a_generated, "plaintexts": self.plaintexts,
@@ -313,13 +320,15 @@ def unit_memory_bytes(cfg: AcceleratorConfig) -> int:
     """On-chip RAM held inside the NTT units (FPGA presets share it with the data).
 
     ``hw.ntt.NttUnit.memory_words`` at ``n = max_ring_degree``: the ``n`` words being
-    transformed plus the twiddle ROMs, which store each of the ``2n`` table entries once
-    (``3n`` words per unit for every ``P``), packed at ``word_bits``.
+    transformed (``2n`` with ``ntt_buffering = "double"``) plus the twiddle ROMs, which store
+    each of the ``2n`` table entries once (``3n`` words per unit for every ``P``, ``4n``
+    double-buffered), packed at ``word_bits``.
     """
     from .hwprops import ntt_memory_words
 
     spec = cfg.units["ntt"]
-    words = ntt_memory_words(cfg.max_ring_degree, spec.lanes, cfg.word_bits, cfg.multiplier)
+    words = ntt_memory_words(cfg.max_ring_degree, spec.lanes, cfg.word_bits, cfg.multiplier,
+                             cfg.ntt_buffering)
     return cfg.bytes_for(spec.count * words)
 
 

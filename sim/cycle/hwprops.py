@@ -43,13 +43,14 @@ def unit_modulus(n: int, word_bits: int) -> int:
     return ntt_primes(n, word_bits, 1)[0]
 
 
-def _ntt_unit(n: int, word_bits: int, lanes: int, multiplier: str, scaling: str = "multiplier"):
-    """``hw.ntt.NttUnit(n, q, W, lanes, multiplier, scaling=scaling)`` with
-    ``q = unit_modulus(n, W)``."""
+def _ntt_unit(n: int, word_bits: int, lanes: int, multiplier: str, scaling: str = "multiplier",
+              buffering: str = "single"):
+    """``hw.ntt.NttUnit(n, q, W, lanes, multiplier, scaling=scaling, buffering=buffering)``
+    with ``q = unit_modulus(n, W)``."""
     from hw.ntt import NttUnit
 
     return NttUnit(n, unit_modulus(n, word_bits), word_bits, lanes, multiplier=multiplier,
-                   scaling=scaling)
+                   scaling=scaling, buffering=buffering)
 
 
 def _multiplier_props(multiplier: str, word_bits: int) -> tuple[int, float]:
@@ -64,22 +65,25 @@ def _multiplier_props(multiplier: str, word_bits: int) -> tuple[int, float]:
 
 
 def _ntt_props(n: int, word_bits: int, lanes: int, multiplier: str,
-               scaling: str = "multiplier") -> tuple[int, int]:
+               scaling: str = "multiplier", buffering: str = "single") -> tuple[int, int]:
     """``(cycles_per_transform, initiation_interval)`` of ``hw.ntt.NttUnit(n, q, W, lanes)``."""
-    unit = _ntt_unit(n, word_bits, lanes, multiplier, scaling)
+    unit = _ntt_unit(n, word_bits, lanes, multiplier, scaling, buffering)
     return int(unit.cycles_per_transform), int(unit.initiation_interval)
 
 
-def _ntt_memory_words(n: int, lanes: int, word_bits: int, multiplier: str) -> int:
-    """``hw.ntt.NttUnit(n, q, W, P).memory_words`` (data banks + twiddle ROMs = ``3n``; the
-    same for either ``scaling``, which changes only the inverse ROM's contents)."""
-    return int(_ntt_unit(n, word_bits, lanes, multiplier).memory_words)
+def _ntt_memory_words(n: int, lanes: int, word_bits: int, multiplier: str,
+                      buffering: str = "single") -> int:
+    """``hw.ntt.NttUnit(n, q, W, P, buffering=...).memory_words`` (data banks + twiddle ROMs
+    = ``3n``, ``4n`` double-buffered; the same for either ``scaling``, which changes only
+    the inverse ROM's contents)."""
+    return int(_ntt_unit(n, word_bits, lanes, multiplier, buffering=buffering).memory_words)
 
 
-def _ntt_memory_shapes(n: int, lanes: int, word_bits: int, multiplier: str) -> tuple:
-    """``hw.ntt.NttUnit(n, q, W, P).memory_shapes()``: ``(name, depth, width)`` per memory
-    (the same for either ``scaling``)."""
-    return tuple(_ntt_unit(n, word_bits, lanes, multiplier).memory_shapes())
+def _ntt_memory_shapes(n: int, lanes: int, word_bits: int, multiplier: str,
+                       buffering: str = "single") -> tuple:
+    """``hw.ntt.NttUnit(n, q, W, P, buffering=...).memory_shapes()``: ``(name, depth,
+    width)`` per memory (the same for either ``scaling``)."""
+    return tuple(_ntt_unit(n, word_bits, lanes, multiplier, buffering=buffering).memory_shapes())
 
 
 #: Lanes the beat-pipelined units (elementwise, basis conversion) are constructed with to
@@ -147,22 +151,26 @@ def multiplier_props(multiplier: str, word_bits: int) -> tuple[int, float]:
 
 @lru_cache(maxsize=None)
 def ntt_props(n: int, word_bits: int, lanes: int, multiplier: str,
-              scaling: str = "multiplier") -> tuple[int, int]:
+              scaling: str = "multiplier", buffering: str = "single") -> tuple[int, int]:
     """Cached :func:`_ntt_props` (see its docstring)."""
-    return _MEMO.get("ntt_props", (n, word_bits, lanes, multiplier, scaling),
-                     lambda: _ntt_props(n, word_bits, lanes, multiplier, scaling))
+    return _MEMO.get("ntt_props", (n, word_bits, lanes, multiplier, scaling, buffering),
+                     lambda: _ntt_props(n, word_bits, lanes, multiplier, scaling, buffering))
 
 
 @lru_cache(maxsize=None)
-def ntt_memory_words(n: int, lanes: int, word_bits: int, multiplier: str) -> int:
+def ntt_memory_words(n: int, lanes: int, word_bits: int, multiplier: str,
+                     buffering: str = "single") -> int:
     """Cached :func:`_ntt_memory_words` (see its docstring)."""
-    return _MEMO.get("ntt_memory_words", (n, lanes, word_bits, multiplier,), lambda: _ntt_memory_words(n, lanes, word_bits, multiplier))
+    return _MEMO.get("ntt_memory_words", (n, lanes, word_bits, multiplier, buffering),
+                     lambda: _ntt_memory_words(n, lanes, word_bits, multiplier, buffering))
 
 
 @lru_cache(maxsize=None)
-def ntt_memory_shapes(n: int, lanes: int, word_bits: int, multiplier: str) -> tuple:
+def ntt_memory_shapes(n: int, lanes: int, word_bits: int, multiplier: str,
+                      buffering: str = "single") -> tuple:
     """Cached :func:`_ntt_memory_shapes` (see its docstring)."""
-    return _MEMO.get("ntt_memory_shapes", (n, lanes, word_bits, multiplier,), lambda: _ntt_memory_shapes(n, lanes, word_bits, multiplier))
+    return _MEMO.get("ntt_memory_shapes", (n, lanes, word_bits, multiplier, buffering),
+                     lambda: _ntt_memory_shapes(n, lanes, word_bits, multiplier, buffering))
 
 
 @lru_cache(maxsize=None)

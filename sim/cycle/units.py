@@ -106,7 +106,8 @@ class UnitCosts:
         """Properties of the NTT unit at length ``n``. A unit of ``P`` lanes transforms a
         ring smaller than ``2P`` with ``n/2`` lanes (the RTL's limit ``P <= n/2``)."""
         lanes = min(self.cfg.units["ntt"].lanes, max(1, n // 2))
-        return ntt_props(n, self.cfg.word_bits, lanes, self.cfg.multiplier, self.cfg.ntt_scaling)
+        return ntt_props(n, self.cfg.word_bits, lanes, self.cfg.multiplier, self.cfg.ntt_scaling,
+                         self.cfg.ntt_buffering)
 
     def automorphism_props(self, n: int) -> tuple[int, int]:
         """``(cycles_per_row, initiation_interval)`` of the automorphism unit on rows of

@@ -72,6 +72,7 @@ class UnitSpec:
     galois: int = 0                         # automorphism: Galois element
     order: str = ""                         # automorphism: "coeff" or "eval"
     scaling: str = "multiplier"             # ntt: hw.ntt.SCALINGS ("halving": no output multiplier)
+    buffering: str = "single"               # ntt: hw.ntt.BUFFERINGS ("double": two data memories)
 
     def build_key(self) -> dict:
         """The fields that change the generated Verilog."""
@@ -83,7 +84,7 @@ class UnitSpec:
         if self.kind != "automorphism":
             d.pop("galois"), d.pop("order")
         if self.kind != "ntt":
-            d.pop("scaling")
+            d.pop("scaling"), d.pop("buffering")
         if self.kind == "mac":
             d.pop("n")
         if self.kind in ELEMENTWISE:
@@ -112,6 +113,8 @@ class UnitSpec:
             parts.append(self.multiplier)
         if self.kind == "ntt" and self.scaling != "multiplier":
             parts.append(self.scaling)
+        if self.kind == "ntt" and self.buffering != "single":
+            parts.append(self.buffering)
         if self.bug:
             parts.append(f"bug-{self.bug}")
         return "_".join(parts)
@@ -195,15 +198,34 @@ def _check_galois(galois, order, n: int) -> tuple[int, str]:
     return galois, order
 
 
+def _ntt_fields(kind: str, scaling: str, buffering: str) -> dict:
+    """``scaling`` and ``buffering`` checked against :mod:`hw.ntt` (``ntt`` only; the
+    defaults for every kind)."""
+    out = {}
+    for name, value, default, choices in (("scaling", scaling, "multiplier", "SCALINGS"),
+                                          ("buffering", buffering, "single", "BUFFERINGS")):
+        if value == default:
+            continue
+        if kind != "ntt":
+            raise SpecError(f"{name} applies to ntt only, not {kind}")
+        from hw import ntt
+        allowed = getattr(ntt, choices)
+        if value not in allowed:
+            raise SpecError(f"{name} {value!r} must be one of {', '.join(allowed)}")
+        out[name] = value
+    return out
+
+
 def make_spec(kind: str, *, width: int, n: int = 1 << 16, q: int | None = None, lanes: int = 1,
               multiplier: str = "barrett", bug: str | None = None, src_primes=None,
               dst_primes=None, galois: int | None = None, order: str = "eval",
-              scaling: str = "multiplier") -> UnitSpec:
+              scaling: str = "multiplier", buffering: str = "single") -> UnitSpec:
     """Validate parameters and return a :class:`UnitSpec`; raises :class:`SpecError` (one line).
 
     ``src_primes``/``dst_primes`` (``bconv`` only): prime counts or lists of primes;
     ``galois``/``order`` (``automorphism`` only): the Galois element and the row order;
-    ``scaling`` (``ntt`` only): :data:`hw.ntt.SCALINGS`.
+    ``scaling``, ``buffering`` (``ntt`` only): :data:`hw.ntt.SCALINGS`,
+    :data:`hw.ntt.BUFFERINGS`.
     """
     if kind not in KINDS:
         raise SpecError(f"unknown unit kind {kind!r} (choose from {', '.join(KINDS)})")
@@ -223,13 +245,7 @@ def make_spec(kind: str, *, width: int, n: int = 1 << 16, q: int | None = None, 
             raise SpecError(f"q={q} is not used by bconv (give src_primes and dst_primes)")
     elif src_primes is not None or dst_primes is not None:
         raise SpecError(f"src_primes/dst_primes apply to bconv only, not {kind}")
-    if scaling != "multiplier":
-        from hw.ntt import SCALINGS
-        if kind != "ntt":
-            raise SpecError(f"scaling applies to ntt only, not {kind}")
-        if scaling not in SCALINGS:
-            raise SpecError(f"scaling {scaling!r} must be one of {', '.join(SCALINGS)}")
-        extra["scaling"] = scaling
+    extra.update(_ntt_fields(kind, scaling, buffering))
     if kind == "automorphism":
         extra["galois"], extra["order"] = _check_galois(galois, order, n)
     elif galois is not None:
@@ -275,7 +291,8 @@ def make_component(spec: UnitSpec):
         if spec.kind == "ntt":
             from hw import ntt
             return ntt.NttUnit(spec.n, spec.q, spec.width, spec.lanes,
-                               multiplier=spec.multiplier, scaling=spec.scaling)
+                               multiplier=spec.multiplier, scaling=spec.scaling,
+                               buffering=spec.buffering)
         if spec.kind == "mac":
             from hw.elementwise import ElementwiseUnit
             return ElementwiseUnit(spec.q, spec.width, spec.lanes, multiplier=spec.multiplier)

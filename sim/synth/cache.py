@@ -18,7 +18,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CACHE = REPO_ROOT / "reports" / "synth.csv"
 COLUMNS = ["unit", "kind", "multiplier", "width", "n", "lanes", "q", "lut", "lut_logic",
            "lut_mem", "ff", "dsp", "bram36", "uram", "carry", "cells", "unknown_cells",
-           "latency", "throughput", "yosys", "src", "seconds", "scaling"]
+           "latency", "throughput", "yosys", "src", "seconds", "scaling", "buffering"]
 _INT = {"width", "n", "lanes", "q", "lut", "lut_logic", "lut_mem", "ff", "dsp", "uram",
         "carry", "cells", "latency"}
 _FLOAT = {"bram36", "throughput", "seconds"}
@@ -27,6 +27,15 @@ _FLOAT = {"bram36", "throughput", "seconds"}
 def current_src() -> str:
     from sim.rtl.build import source_digest
     return source_digest()[:16]
+
+
+def _integer(text) -> int:
+    if text in ("", None):
+        return 0
+    try:
+        return int(text)
+    except ValueError:
+        return int(float(text))
 
 
 def read_cache(path: str | Path | None = None) -> dict[str, dict]:
@@ -39,8 +48,8 @@ def read_cache(path: str | Path | None = None) -> dict[str, dict]:
         for raw in csv.DictReader(f):
             row = {}
             for k, v in raw.items():
-                if k in _INT:
-                    row[k] = int(float(v)) if v not in ("", None) else 0
+                if k in _INT:      # int() first: a 64-bit q does not survive float()
+                    row[k] = _integer(v)
                 elif k in _FLOAT:
                     row[k] = float(v) if v not in ("", None) else 0.0
                 else:
@@ -63,7 +72,8 @@ def write_cache(rows: dict[str, dict], path: str | Path | None = None) -> Path:
 def _order(name: str):
     u = parse_unit(name)
     kinds = {"modmul": 0, "ct": 1, "gs": 2, "ntt": 3, "mac": 4, "bconv": 5, "automorphism": 6}
-    return (kinds[u.kind], u.multiplier, u.scaling, u.width, u.n, u.lanes, u.src, u.dst)
+    return (kinds[u.kind], u.multiplier, u.scaling, u.buffering, u.width, u.n, u.lanes, u.src,
+            u.dst)
 
 
 def synthesize_unit(unit, *, timeout: float = 1800) -> dict:
@@ -79,5 +89,6 @@ def synthesize_unit(unit, *, timeout: float = 1800) -> dict:
            "width": unit.width, "n": unit.n, "lanes": unit.lanes, "q": unit.spec().q,
            **resources_from_cells(cells), **props, "yosys": f"{yosys_version()} ({flow})",
            "src": current_src(), "seconds": round(seconds, 1),
-           "scaling": unit.scaling if unit.kind == "ntt" else ""}
+           "scaling": unit.scaling if unit.kind == "ntt" else "",
+           "buffering": unit.buffering if unit.kind == "ntt" else ""}
     return row

@@ -41,7 +41,8 @@ def dsp_estimate(cfg: AcceleratorConfig, rows: Mapping[str, dict] | None = None)
         rows = read_cache()
     ur = UnitResources(rows)
     ntt, mm, bc = cfg.units["ntt"], cfg.units["modmul"], cfg.units["bconv"]
-    ntt_res, ntt_src = ur.ntt_logic(cfg.multiplier, cfg.word_bits, ntt.lanes, cfg.ntt_scaling)
+    ntt_res, ntt_src = ur.ntt_logic(cfg.multiplier, cfg.word_bits, ntt.lanes, cfg.ntt_scaling,
+                                    cfg.ntt_buffering)
     mul_res, mul_src = ur.multiplier(cfg.multiplier, cfg.word_bits)
     out: dict[str, Any] = {
         "ntt": ntt.count * ntt_res["dsp"],

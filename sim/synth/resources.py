@@ -92,12 +92,13 @@ class Device:
         return {r: getattr(self, r) for r in RESOURCES}
 
 
-def _ntt_memories(n: int, lanes: int, width: int, multiplier: str) -> tuple:
+def _ntt_memories(n: int, lanes: int, width: int, multiplier: str,
+                  buffering: str = "single") -> tuple:
     """Memories of one NTT unit (:func:`sim.cycle.hwprops.ntt_memory_shapes`; a ring smaller
     than ``2P`` is transformed with ``n/2`` lanes)."""
     from sim.cycle.hwprops import ntt_memory_shapes
 
-    return ntt_memory_shapes(n, min(lanes, n // 2), width, multiplier)
+    return ntt_memory_shapes(n, min(lanes, n // 2), width, multiplier, buffering)
 
 
 def _fit(points: list[tuple[int, float]], x: int) -> float:
@@ -133,12 +134,14 @@ class UnitResources:
         return {"lut": 0, "ff": 0, "dsp": 0}, "rule"
 
     def ntt_logic(self, multiplier: str, width: int, lanes: int,
-                  scaling: str = "multiplier") -> tuple[dict, str]:
-        """One NTT unit's logic: the synthesised row of these lanes, a line through the
-        synthesised lane counts, else composed from the butterfly (and, with
-        ``scaling="multiplier"``, the output multiplier) of each lane."""
+                  scaling: str = "multiplier", buffering: str = "single") -> tuple[dict, str]:
+        """One NTT unit's logic: the synthesised row of these lanes (scaling and buffering),
+        a line through the synthesised lane counts, else composed from the butterfly (and,
+        with ``scaling="multiplier"``, the output multiplier) of each lane (which leaves out
+        the control and the memory multiplexers)."""
         rows = [r for r in self.rows.values() if r["kind"] == "ntt" and r["multiplier"] == multiplier
-                and r["width"] == width and (r.get("scaling") or "multiplier") == scaling]
+                and r["width"] == width and (r.get("scaling") or "multiplier") == scaling
+                and (r.get("buffering") or "single") == buffering]
         exact = [r for r in rows if r["lanes"] == lanes]
         if exact:
             r = max(exact, key=lambda r: r["n"])
@@ -182,8 +185,9 @@ def resource_table(cfg, rows: dict[str, dict] | None = None) -> pd.DataFrame:
         out.append(rec)
 
     ntt = cfg.units["ntt"]
-    per, src = ur.ntt_logic(mult, W, ntt.lanes, cfg.ntt_scaling)
-    add("ntt", ntt.count, ntt.lanes, per, src, _ntt_memories(cfg.max_ring_degree, ntt.lanes, W, mult),
+    per, src = ur.ntt_logic(mult, W, ntt.lanes, cfg.ntt_scaling, cfg.ntt_buffering)
+    add("ntt", ntt.count, ntt.lanes, per, src,
+        _ntt_memories(cfg.max_ring_degree, ntt.lanes, W, mult, cfg.ntt_buffering),
         "logic at n=1024, RAM at max_ring_degree")
     mm = cfg.units["modmul"]
     per, src = ur.multiplier(mult, W)

@@ -2,7 +2,8 @@
 
 Names are ``<kind>-<multiplier>-w<W>`` for the elementwise units (``modmul``, ``ct``, ``gs``),
 ``ntt-<multiplier>-w<W>-n<n>-p<P>`` for ``hw.ntt.NttUnit`` (``...-halving`` with
-``scaling="halving"``: no output multipliers), and for the key-switching
+``scaling="halving"``: no output multipliers; then ``...-double`` with ``buffering="double"``:
+a second data memory), and for the key-switching
 units ``mac-<multiplier>-w<W>-p<P>`` (``hw.elementwise.ElementwiseUnit``),
 ``bconv-<multiplier>-w<W>-k<K>-l<L>-p<P>`` (``hw.bconv.BconvUnit``, ``K -> L`` primes of
 :func:`sim.rtl.units.bconv_primes`) and ``automorphism-w<W>-n<n>-p<P>``
@@ -15,6 +16,7 @@ elementwise units, the transform length for the NTT unit).
 The default set keeps each run small (the machine is shared): multipliers at
 W = 32, 36 (SHARP's word) and 64, butterflies at W = 32 and 36, NTT units at
 ``n = 1024`` with ``P`` in 1, 2, 4, 8 (and 16, synthesised only on request), and the
+the halving NTT also double-buffered, and the
 key-switching units of :data:`KEYSWITCH_UNITS` at W = 36 (10-20 s each with Yosys 0.70).
 """
 from __future__ import annotations
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 
 NTT_SYNTH_N = 1024
 _NAME_RE = re.compile(r"^(modmul|ct|gs)-(barrett|montgomery)-w(\d+)$|"
-                      r"^ntt-(barrett|montgomery)-w(\d+)-n(\d+)-p(\d+)(-halving)?$")
+                      r"^ntt-(barrett|montgomery)-w(\d+)-n(\d+)-p(\d+)(-halving)?(-double)?$")
 _KS_RE = re.compile(r"^mac-(?P<mm>barrett|montgomery|shoup)-w(?P<w>\d+)-p(?P<p>\d+)$|"
                     r"^bconv-(?P<bm>barrett|montgomery|shoup)-w(?P<bw>\d+)-k(?P<k>\d+)-l(?P<l>\d+)"
                     r"-p(?P<bp>\d+)$|^automorphism-w(?P<aw>\d+)-n(?P<an>\d+)-p(?P<ap>\d+)$")
@@ -40,6 +42,7 @@ class SynthUnit:
     src: int = 0         # bconv: source / destination prime counts
     dst: int = 0
     scaling: str = "multiplier"   # ntt: hw.ntt.SCALINGS
+    buffering: str = "single"     # ntt: hw.ntt.BUFFERINGS
 
     @property
     def name(self) -> str:
@@ -51,6 +54,7 @@ class SynthUnit:
             return f"automorphism-w{self.width}-n{self.n}-p{self.lanes}"
         if self.kind == "ntt":
             tail = "" if self.scaling == "multiplier" else f"-{self.scaling}"
+            tail += "" if self.buffering == "single" else f"-{self.buffering}"
             return f"ntt-{self.multiplier}-w{self.width}-n{self.n}-p{self.lanes}{tail}"
         return f"{self.kind}-{self.multiplier}-w{self.width}"
 
@@ -58,7 +62,7 @@ class SynthUnit:
         from sim.rtl.units import make_spec
         extra = {"src_primes": self.src, "dst_primes": self.dst} if self.kind == "bconv" else {}
         if self.kind == "ntt":
-            extra["scaling"] = self.scaling
+            extra["scaling"], extra["buffering"] = self.scaling, self.buffering
         return make_spec(self.kind, width=self.width, n=self.n, lanes=self.lanes,
                          multiplier=self.multiplier, **extra)
 
@@ -95,7 +99,7 @@ def parse_unit(name: str) -> SynthUnit:
     m = _NAME_RE.match(name.strip())
     if not m:
         raise ValueError(f"unknown unit {name!r}: expected <modmul|ct|gs>-<barrett|montgomery>-w<W>, "
-                         f"ntt-<barrett|montgomery>-w<W>-n<n>-p<P>[-halving], mac-<multiplier>-w<W>-p<P>, "
+                         f"ntt-<barrett|montgomery>-w<W>-n<n>-p<P>[-halving][-double], mac-<multiplier>-w<W>-p<P>, "
                          f"bconv-<multiplier>-w<W>-k<K>-l<L>-p<P> or automorphism-w<W>-n<n>-p<P>")
     if m.group(1):
         w = int(m.group(3))
@@ -103,7 +107,8 @@ def parse_unit(name: str) -> SynthUnit:
         unit = SynthUnit(m.group(1), m.group(2), w, min(1 << 16, 1 << max(w - 5, 1)))
     else:
         unit = SynthUnit("ntt", m.group(4), int(m.group(5)), int(m.group(6)), int(m.group(7)),
-                         scaling="halving" if m.group(8) else "multiplier")
+                         scaling="halving" if m.group(8) else "multiplier",
+                         buffering="double" if m.group(9) else "single")
         if unit.n > 1024:
             raise ValueError(f"{name}: NTT units are synthesised at n <= 1024 (shared machine); "
                              "larger n is extrapolated (docs/cycle-model.md)")
@@ -116,6 +121,8 @@ DEFAULT_UNITS: tuple[SynthUnit, ...] = (
     SynthUnit("ct", "barrett", 32), SynthUnit("gs", "barrett", 32),
     SynthUnit("ct", "montgomery", 32), SynthUnit("ct", "barrett", 36),
     *(SynthUnit("ntt", "barrett", 32, NTT_SYNTH_N, p, scaling=s) for s in ("multiplier", "halving")
+      for p in (1, 2, 4, 8)),
+    *(SynthUnit("ntt", "barrett", 32, NTT_SYNTH_N, p, scaling="halving", buffering="double")
       for p in (1, 2, 4, 8)),
 )
 
