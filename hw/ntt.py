@@ -364,10 +364,13 @@ class NttUnit(wiring.Component):
 
     @property
     def initiation_interval(self) -> int:
-        """Edges between the first input transfers of back-to-back transforms (no stalls).
+        """The period of a continuous stream of transforms (no stalls): edges between the
+        first output transfers of successive transforms, and between their first inputs
+        once the stream is steady.
 
         ``2R + log2(n) * T``: loading of the next transform overlaps the last ``Lm + 1``
-        cycles of the output pipeline. With ``buffering="double"``,
+        cycles of the output pipeline (so the first inputs are this far apart from the
+        start). With ``buffering="double"``,
         ``max(log2(n) * T, 2R) + 1``: the stages of one transform, or the unloading of the
         previous and the loading of the next in the other memory, whichever is longer, and
         the swap (``log2(n) T >= 2R`` for every ``n`` and ``P``, so the stages).
