@@ -177,10 +177,10 @@ def test_u280_preset_values():
     assert (cfg.kind, cfg.clock_mhz, cfg.off_chip_gbps, cfg.on_chip_bytes, cfg.dsp_budget) == \
         ("fpga", 300.0, 460.0, 41_000_000, 9024)
     # units chosen by fhesim explore (sim/configs/u280.toml): NTT 3 x P = 128 without output
-    # multipliers (ntt_scaling = "halving"), 432 modmul lanes, basis conversion on the modmul
-    # lanes. The tiling rule (12 DSP per multiplier, P per halving NTT unit) would not fit; the
+    # multipliers (ntt_scaling = "halving"), double-buffered, 432 modmul lanes, basis
+    # conversion on the modmul lanes. The tiling rule (12 DSP per multiplier, P per halving NTT unit) would not fit; the
     # synthesised figures (11 DSP per multiplier, 11 per halving NTT lane) do.
-    assert cfg.ntt_scaling == "halving"
+    assert (cfg.ntt_scaling, cfg.ntt_buffering) == ("halving", "double")
     assert dsp_estimate(cfg, {})["total"] == 3 * 128 * 12 + 432 * 12 == 9792 > 9024
     assert dsp_estimate(cfg)["total"] == 3 * 128 * 11 + 11 * 432 == 8976 <= 9024
 

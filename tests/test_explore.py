@@ -185,6 +185,30 @@ def test_fill_spends_freed_resources_on_elementwise_lanes():
     assert ex.filled(mm) == []
 
 
+def test_trim_gives_up_modmul_lanes_for_a_move_that_does_not_fit():
+    """``Explorer.trimmed``, the converse of the fill: a design over the DSP budget gets the
+    most modmul lanes (a multiple of FILL_STEP) that fit, computed here from the synthesised
+    DSP per lane; a fitting design, or one that no modmul count rescues, gets nothing."""
+    from sim.explore import FILL_STEP, Explorer
+    from sim.synth.resources import UnitResources
+
+    base, dev = platform("u280")
+    rows = read_cache()
+    ex = Explorer(base, dev, None, rows)
+    d = Design(3, 128, 600, 256, 0, 1, 256)
+    assert ex.fit(d)["over"] == "dsp"
+    ur = UnitResources(rows)
+    ntt_dsp = ur.ntt_logic(base.multiplier, base.word_bits, 128, base.ntt_scaling,
+                           base.ntt_buffering)[0]["dsp"]
+    lane_dsp = ur.multiplier(base.multiplier, base.word_bits)[0]["dsp"]
+    most = (dev.dsp - 3 * ntt_dsp) // lane_dsp // FILL_STEP * FILL_STEP
+    out, = ex.trimmed(d)
+    assert out == Design(3, 128, most, 256, 0, 1, 256)
+    assert ex.fit(out)["fits"] and not ex.fit(Design(3, 128, most + FILL_STEP, 256, 0, 1, 256))["fits"]
+    assert ex.trimmed(out) == []                                   # it fits: nothing to trim
+    assert ex.trimmed(Design(64, 512, 512, 256, 0, 1, 256)) == []  # the NTT alone is too big
+
+
 def test_report_section(tmp_path, cmult_ops):
     import matplotlib
     matplotlib.use("Agg")

@@ -86,6 +86,24 @@ class Explorer:
                 out.append(replace(d, **{field_: lo}))
         return out
 
+    def trimmed(self, d: Design) -> list[Design]:
+        """``d`` with its modmul lanes lowered, in steps of :data:`~.space.FILL_STEP`, to the
+        most that fit: the converse of :meth:`filled`. A move that grows the NTT units
+        (or any other kind) past the DSP or LUT budget becomes a trade of modmul lanes for
+        it. Empty when ``d`` fits, or does not fit even with the fewest modmul lanes."""
+        if self.fit(d)["fits"]:
+            return []
+
+        def fits(v):
+            return self.fit(replace(d, modmul=v))["fits"]
+        lo, hi = FILL_STEP, d.modmul                     # hi does not fit
+        if hi <= lo or not fits(lo):
+            return []
+        while hi - lo > FILL_STEP:                       # lo fits, hi does not: bisect
+            mid = lo + (hi - lo) // 2 // FILL_STEP * FILL_STEP
+            lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+        return [replace(d, modmul=lo)]
+
     def evaluate(self, d: Design) -> dict:
         """One row: the design, its resources, and (when it fits) its latency and bottleneck."""
         if d in self.results:
@@ -199,16 +217,17 @@ def load_workload(name: str, traces_dir=None, algorithm=None):
 def _refine(ex: Explorer, bar) -> None:
     """Steepest descent from the best :data:`REFINE_STARTS` fitting designs of ``ex``: at most
     :data:`REFINE_STEPS` steps each, every step cutting the cycles by at least
-    :data:`REFINE_GAIN`. A step is a single-parameter move (:func:`~.space.neighbours`) or
+    :data:`REFINE_GAIN`. A step is a single-parameter move (:func:`~.space.neighbours`), or
     such a move with the resources it frees spent on elementwise lanes
-    (:meth:`Explorer.filled`); ``bar`` (a progress bar) counts the new designs."""
+    (:meth:`Explorer.filled`), or with the modmul lanes it needs given up
+    (:meth:`Explorer.trimmed`); ``bar`` (a progress bar) counts the new designs."""
     fitting = sorted((r for r in ex.results.values() if r["fits"]), key=_key)
     starts = [Design(*(r[f] for f in Design.__dataclass_fields__)) for r in fitting[:REFINE_STARTS]]
     for cur in starts:
         for _ in range(REFINE_STEPS):
             best_n, best_row = None, ex.evaluate(cur)
             moves = neighbours(cur)
-            moves += [f for n in moves for f in ex.filled(n) if f not in moves]
+            moves += [f for n in moves for f in ex.filled(n) + ex.trimmed(n) if f not in moves]
             for n in dict.fromkeys(moves):
                 new = n not in ex.results
                 row = ex.evaluate(n)
