@@ -15,9 +15,8 @@ elementwise units, the transform length for the NTT unit).
 
 The default set keeps each run small (the machine is shared): multipliers at
 W = 32, 36 (SHARP's word) and 64, butterflies at W = 32 and 36, NTT units at
-``n = 1024`` with ``P`` in 1, 2, 4, 8 (and 16, synthesised only on request), and the
-the halving NTT also double-buffered, and the
-key-switching units of :data:`KEYSWITCH_UNITS` at W = 36 (10-20 s each with Yosys 0.70).
+``n = 1024`` with ``P`` in 1, 2, 4, 8 (and 16, synthesised only on request; the halving
+NTT also double-buffered), and the key-switching units of :data:`KEYSWITCH_UNITS` at W = 36 (10-20 s each with Yosys 0.70).
 """
 from __future__ import annotations
 
