@@ -147,9 +147,11 @@ def test_composed_resources_and_u280_fit():
     # the unit mix the u280 preset had before fhesim explore chose its units (the rules are
     # tested here, not the preset): NTT 4 x 8, modmul 4 x 32, modadd 4 x 32, bconv 2 x 128,
     # automorphism 2 x 32, on the U280 platform
-    cfg = replace(load_config("u280"), ntt_scaling="multiplier", units=MappingProxyType({
+    units = MappingProxyType({
         "ntt": UnitSpec(4, 8), "modmul": UnitSpec(4, 32), "modadd": UnitSpec(4, 32),
-        "bconv": UnitSpec(2, 128), "automorphism": UnitSpec(2, 32)}))
+        "bconv": UnitSpec(2, 128), "automorphism": UnitSpec(2, 32)})
+    cfg = replace(load_config("u280"), ntt_scaling="multiplier", ntt_buffering="single",
+                  units=units)
     ur = UnitResources(ROWS)
     per, src = ur.ntt_logic("barrett", 32, 8)
     # no NTT rows: 8 CT butterflies + 8 output multipliers
@@ -199,7 +201,7 @@ def test_halving_ntt_resources_and_names():
     assert ur.ntt_logic("barrett", 32, 8, "halving") == ({"lut": 9000, "ff": 5000, "dsp": 88}, "synth")
     # the u280 preset's 128-lane NTT units from the one synthesised halving row: 88 DSP x 128 / 8
     from sim.synth.fit import dsp_estimate
-    cfg = replace(load_config("u280"), ntt_scaling="halving")
+    cfg = replace(load_config("u280"), ntt_scaling="halving", ntt_buffering="single")
     assert cfg.units["ntt"].lanes == 128
     est = dsp_estimate(cfg, synth)
     assert est["source"]["ntt"] == "synth-fit" and est["ntt"] == cfg.units["ntt"].count * 88 * 16
