@@ -240,24 +240,19 @@ def test_rtl_ntt_double_buffered(direction, multiplier, scaling):
     assert timing["initiation_interval"]["measured"] == log_n * T + 1 < 2 * R + log_n * T
 
 
-def test_bad_buffering_is_refused_by_name():
-    with pytest.raises(SpecError, match="buffering applies to ntt only, not mac"):
-        make_spec("mac", width=32, buffering="double")
-    with pytest.raises(SpecError, match="'triple' must be one of single, double"):
-        make_spec("ntt", width=32, n=16, lanes=2, buffering="triple")
+@pytest.mark.parametrize("field,other_kind,good,bad,choices", [
+    ("buffering", "mac", "double", "triple", "single, double"),
+    ("scaling", "modmul", "halving", "exact", "multiplier, halving")])
+def test_bad_ntt_option_is_refused_by_name(field, other_kind, good, bad, choices):
+    """``scaling`` and ``buffering``: only for ntt, only the hw.ntt choices, named in the
+    error (make_spec), and exit 2 naming the value and a choice (fhesim sim)."""
+    with pytest.raises(SpecError, match=f"{field} applies to ntt only, not {other_kind}"):
+        make_spec(other_kind, width=32, **{field: good})
+    with pytest.raises(SpecError, match=f"'{bad}' must be one of {choices}"):
+        make_spec("ntt", width=32, n=16, lanes=2, **{field: bad})
     r = subprocess.run([sys.executable, "-m", "sim.cli", "sim", "--unit", "ntt", "--n", "16",
-                        "--buffering", "triple"], capture_output=True, text=True)
-    assert r.returncode == 2 and "'triple'" in r.stderr and "double" in r.stderr
-
-
-def test_bad_scaling_is_refused_by_name():
-    with pytest.raises(SpecError, match="scaling applies to ntt only, not modmul"):
-        make_spec("modmul", width=32, scaling="halving")
-    with pytest.raises(SpecError, match="'exact' must be one of multiplier, halving"):
-        make_spec("ntt", width=32, n=16, lanes=2, scaling="exact")
-    r = subprocess.run([sys.executable, "-m", "sim.cli", "sim", "--unit", "ntt", "--n", "16",
-                        "--scaling", "exact"], capture_output=True, text=True)
-    assert r.returncode == 2 and "'exact'" in r.stderr and "halving" in r.stderr
+                        f"--{field}", bad], capture_output=True, text=True)
+    assert r.returncode == 2 and f"'{bad}'" in r.stderr and good in r.stderr
 
 
 @rtl
