@@ -121,3 +121,38 @@ def test_from_signed_matches_np_mod(bases):
     c[:4] = [0, -1, (1 << 63) - 1, -(1 << 63) + 1]
     want = np.mod(c[None, :], Q.q.astype(np.int64)[:, None]).astype(np.uint64)
     np.testing.assert_array_equal(RnsPoly.from_signed(Q, c).data, want)
+
+
+@pytest.mark.parametrize("n", [1 << 10, 1 << 14])
+@pytest.mark.parametrize("digits", [1, 4, 5, 9])
+@pytest.mark.parametrize("galois", [None, 5, 2 * (1 << 14) - 1])
+@pytest.mark.parametrize("compact", [False, True])
+def test_ks_inner_matches_python_integers(n, digits, galois, compact):
+    """The key-switching inner product (blocks of ``KS_CHUNK`` columns, folds after every
+    fourth digit, an optional automorphism gather, compact or uint64 keys, a row map into
+    a taller key) against sums of Python integers, at a ring of one block and of four."""
+    from sw.ring.basis import RnsBasis as _B
+    R, Rk = 3, 5
+    basis = _B.get(tuple(ntt_primes(n, 31, R)), n)
+    rowmap = np.array([4, 0, 2], dtype=np.int64)           # key rows of the basis' primes
+    qk = np.ones(Rk, dtype=np.uint64)
+    qk[rowmap] = basis.primes
+    rng = np.random.default_rng(digits * 7 + n)
+    ext = rng.integers(0, 2 ** 31, (digits, R, n), dtype=np.uint64) % np.array(basis.primes, dtype=np.uint64)[None, :, None]
+    kb = rng.integers(0, 2 ** 31, (digits + 1, Rk, n), dtype=np.uint64) % qk[None, :, None]
+    ka = rng.integers(0, 2 ** 31, (digits + 1, Rk, n), dtype=np.uint64) % qk[None, :, None]
+    if compact:
+        kb, ka = kb.astype(np.uint32), ka.astype(np.uint32)
+    g = None if galois is None else galois % (2 * n)
+    perm = None if g is None else K.eval_permutation(n, g)
+    o0, o1 = K.ks_inner(ext, basis, kb, ka, rowmap, digits, perm, galois=g)
+    src = ext if perm is None else ext[:, :, perm]
+    for r, q in enumerate(basis.primes):
+        for out, key in ((o0, kb), (o1, ka)):
+            want = [sum(int(src[i, r, c]) * int(key[i, rowmap[r], c]) for i in range(digits)) % q
+                    for c in range(0, n, 97)]
+            assert out[r, ::97].tolist() == want
+    if n > K.KS_CHUNK:   # every block, not only a sample: the vectorised reference
+        q = np.array(basis.primes, dtype=np.uint64)[:, None]
+        want0 = sum((src[i] * kb[i][rowmap].astype(np.uint64)) % q for i in range(digits)) % q
+        np.testing.assert_array_equal(o0, want0)

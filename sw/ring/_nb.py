@@ -63,52 +63,59 @@ def _fold64(x, q, c2, mu, s1, s2):
 
 
 @njit(cache=True, parallel=True, boundscheck=False)
-def ks_inner(ext, perm, use_perm, kb, ka, rowmap, q, c2s, mu, s1, s2, out0, out1):
+def ks_inner(ext, perm, use_perm, kb, ka, rowmap, q, c2s, mu, s1, s2, out0, out1, chunk):
     """Key-switching inner product, optionally fused with an automorphism gather.
 
     ``ext``: (d, R, n) decomposed digits (evaluation form). ``kb``, ``ka``: (D, Rk, n) key
     digits, of which rows ``rowmap`` are used. With ``use_perm``, digit element ``c`` is
     read at ``perm[c]`` (the automorphism in evaluation form). ``out0[r] = sum_i
     ext_i[r] kb_i[rowmap[r]]``, ``out1`` likewise with ``ka``, mod ``q[r]``.
-    The sums are kept in ``out0`` / ``out1`` themselves: four products of residues below
-    ``2^31`` stay below ``2^64``, so they are folded (``c2s[r] = 2^32 mod q``) after every
-    fourth digit and at the end. With ``use_perm`` each digit row is gathered once into a
+
+    A row is walked in blocks of ``chunk`` columns (a power of two dividing ``n``): all
+    ``d`` digits of a block are accumulated while the block's two sums are in cache, so
+    each output word is written once and each operand word read once (summing whole rows
+    digit after digit re-read and re-wrote both ``n``-word sums ``d`` times). The sums are
+    kept in the output blocks themselves: four products of residues below ``2^31`` stay
+    below ``2^64``, so they are folded (``c2s[r] = 2^32 mod q``) after every fourth digit
+    and at the end. With ``use_perm`` each digit block is first gathered into a small
     contiguous buffer, so the multiply-accumulate reads memory in order.
     """
     d, R, n = ext.shape
     for r in prange(R):
         qq, c2, m, x1, x2 = q[r], c2s[r], mu[r], s1[r], s2[r]
         rr = rowmap[r]
-        a0 = out0[r]
-        a1 = out1[r]
-        buf = np.empty(n if use_perm else 1, dtype=np.uint64)
-        for i in range(d):
-            er = ext[i, r]
-            if use_perm:
-                for c in range(n):
-                    buf[c] = er[perm[c]]
-                src = buf
-            else:
-                src = er
-            br = kb[i, rr]
-            arr = ka[i, rr]
-            if i == 0:
-                for c in range(n):
-                    v = src[c] & _M32
-                    a0[c] = v * (br[c] & _M32)
-                    a1[c] = v * (arr[c] & _M32)
-            else:
-                for c in range(n):
-                    v = src[c] & _M32
-                    a0[c] += v * (br[c] & _M32)
-                    a1[c] += v * (arr[c] & _M32)
-            if i % 4 == 3 and i != d - 1:
-                for c in range(n):
-                    a0[c] = _fold64(a0[c], qq, c2, m, x1, x2)
-                    a1[c] = _fold64(a1[c], qq, c2, m, x1, x2)
-        for c in range(n):
-            a0[c] = _fold64(a0[c], qq, c2, m, x1, x2)
-            a1[c] = _fold64(a1[c], qq, c2, m, x1, x2)
+        buf = np.empty(chunk, dtype=np.uint64)
+        for b0 in range(0, n, chunk):
+            # every operand as a slice of the block, so the loops over [0, chunk) vectorise
+            o0 = out0[r, b0:b0 + chunk]
+            o1 = out1[r, b0:b0 + chunk]
+            for i in range(d):
+                br = kb[i, rr, b0:b0 + chunk]
+                arr = ka[i, rr, b0:b0 + chunk]
+                if use_perm:
+                    er = ext[i, r]
+                    pp = perm[b0:b0 + chunk]
+                    for c in range(chunk):
+                        buf[c] = er[pp[c]] & _M32
+                else:
+                    eb = ext[i, r, b0:b0 + chunk]
+                    for c in range(chunk):
+                        buf[c] = eb[c] & _M32
+                if i == 0:
+                    for c in range(chunk):
+                        o0[c] = buf[c] * (br[c] & _M32)
+                        o1[c] = buf[c] * (arr[c] & _M32)
+                else:
+                    for c in range(chunk):
+                        o0[c] += buf[c] * (br[c] & _M32)
+                        o1[c] += buf[c] * (arr[c] & _M32)
+                if i % 4 == 3 and i != d - 1:
+                    for c in range(chunk):
+                        o0[c] = _fold64(o0[c], qq, c2, m, x1, x2)
+                        o1[c] = _fold64(o1[c], qq, c2, m, x1, x2)
+            for c in range(chunk):
+                o0[c] = _fold64(o0[c], qq, c2, m, x1, x2)
+                o1[c] = _fold64(o1[c], qq, c2, m, x1, x2)
 
 
 @njit(cache=True, parallel=True, boundscheck=False)

@@ -247,6 +247,12 @@ def bconv(a, conv: BasisConverter, exact: bool = False, out=None, rowidx=None):
 # key switching inner product and automorphisms
 # ---------------------------------------------------------------------------------------
 
+#: Columns of the blocks :func:`ks_inner` walks a row in (its two sums of a block stay in
+#: cache over all digits; 2,048-8,192 ran alike at N = 2^16, and 25 % faster than whole rows
+#: with an automorphism).
+KS_CHUNK = 4096
+
+
 def ks_inner(ext, basis: RnsBasis, kb, ka, rowmap: np.ndarray, ndigits: int, perm=None,
              galois: int | None = None):
     """Fused ``(sum_i ext_i * kb_i, sum_i ext_i * ka_i)`` over ``ndigits`` digits.
@@ -269,7 +275,8 @@ def ks_inner(ext, basis: RnsBasis, kb, ka, rowmap: np.ndarray, ndigits: int, per
         o1 = np.empty((R, n), dtype=_U)
         use = perm is not None
         _nb.ks_inner(ext, perm if use else np.zeros(1, np.int64), use, kb, ka, rowmap,
-                     basis.q, basis.consts.r32, basis.mu, basis.s1, basis.s2, o0, o1)
+                     basis.q, basis.consts.r32, basis.mu, basis.s1, basis.s2, o0, o1,
+                     min(KS_CHUNK, n))
         if (trace.wants_data("modmul") or trace.wants_data("mac")
                 or trace.wants_data("automorphism")):   # only when kept: off the hot path
             data = _ks_inner_data(ext, basis, kb, ka, rowmap, ndigits, perm, o0, o1)
