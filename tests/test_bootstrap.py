@@ -351,3 +351,31 @@ def test_high_precision_layout_gains_the_rescale_noise_bits(env, insecure_params
     m_ref, w_ref = bits(ref.dec(out_ref) - z)
     print(f"hp layout: {m:.2f} / {w:.2f} bits, 10 levels left (standard: {m_ref:.2f} / {w_ref:.2f}, 16)")
     assert m >= m_ref + 3 and w >= w_ref + 3, (m, w, m_ref, w_ref)
+
+
+def test_six_level_high_precision_layout_keeps_the_precision(insecure_params):
+    """``n16-128-hp6`` is ``n16-128-hp`` with 6 application levels instead of 10: the same
+    bootstrapping levels, so at N = 2^10 (its group sizes and prime sizes, insecure) the same
+    circuit on the same message decrypts within half a bit of ``toy-boot-hp-n10``, and 6
+    levels are left. The 2^16 set itself is 128-bit with 40 Q and 10 special primes."""
+    from sw.ckks.params import CkksParams
+    from sw.ckks import security
+    full = get_params("n16-128-hp6")
+    hp = get_params("n16-128-hp")
+    assert full.is_secure and full.log_qp <= security.max_log_qp(1 << 16)
+    assert (len(full.q_primes), len(full.p_primes), full.max_level) == (40, 10, 20)
+    # the bootstrapping groups (q0 aside) are hp's top 14, prime for prime
+    assert full.q_groups[7:] == hp.q_groups[11:]
+    sizes = [len(g) for g in full.q_groups[1:]]
+    gbits = [round(math.log2(g[0])) for g in full.q_groups[1:]]
+    p6 = CkksParams.build("hp6-n10", 10, sizes, group_bits=gbits, log_scale=50.0, dnum=4,
+                          allow_insecure=True)
+    ref_p = insecure_params("toy-boot-hp-n10")
+    z = np.random.default_rng(7).uniform(-1, 1, 512)
+    e, ref = Env(p6, 512, real=True), Env(ref_p, 512, real=True)
+    out, out_ref = e.bt.bootstrap(e.ct(z, level=0)), ref.bt.bootstrap(ref.ct(z, level=0))
+    assert out.level == e.bt.output_level == 6 and out_ref.level == 10
+    m, w = bits(e.dec(out) - z)
+    m_ref, w_ref = bits(ref.dec(out_ref) - z)
+    print(f"hp6 layout: {m:.2f} / {w:.2f} bits, 6 left (hp: {m_ref:.2f} / {w_ref:.2f}, 10 left)")
+    assert abs(m - m_ref) <= 0.5 and w >= w_ref - 1, (m, w, m_ref, w_ref)

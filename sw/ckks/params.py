@@ -285,6 +285,11 @@ _BOOT_SHAPE_V2 = [1] * 16 + [2, 1, 1] + [2] * 8 + [2] * 3
 _HP_APP_LEVELS = 10
 _BOOT_SHAPE_HP = [2] * _HP_APP_LEVELS + [2, 1, 1] + [2] * 8 + [2] * 3
 _BOOT_BITS_HP = [25.0] * _HP_APP_LEVELS + [30.0] * 14
+# n16-128-hp6: the same with 6 application levels (40 Q primes, log2 Q ~ 1142, 10 special
+# primes, log2 QP ~ 1452): the same precision (the bootstrapping levels are the same), and
+# every key switch of the bootstrap runs over 8 fewer Q primes and 2 fewer special ones.
+_BOOT_SHAPE_HP6 = [2] * 6 + [2, 1, 1] + [2] * 8 + [2] * 3
+_BOOT_BITS_HP6 = [25.0] * 6 + [30.0] * 14
 
 _SETS = {
     "toy-n10": dict(log_n=10, group_sizes=[1] * 8 + [2] * 2 + [1] * 2, dnum=4, security=None),
@@ -300,6 +305,8 @@ _SETS = {
                             dnum=4, security=None),
     "n16-128-hp": dict(log_n=16, group_sizes=_BOOT_SHAPE_HP, group_bits=_BOOT_BITS_HP, log_scale=50.0,
                        dnum=4, security=128),
+    "n16-128-hp6": dict(log_n=16, group_sizes=_BOOT_SHAPE_HP6, group_bits=_BOOT_BITS_HP6, log_scale=50.0,
+                        dnum=4, security=128),
 }
 
 
