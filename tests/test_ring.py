@@ -131,9 +131,8 @@ def test_ks_inner_matches_python_integers(n, digits, galois, compact):
     """The key-switching inner product (blocks of ``KS_CHUNK`` columns, folds after every
     fourth digit, an optional automorphism gather, compact or uint64 keys, a row map into
     a taller key) against sums of Python integers, at a ring of one block and of four."""
-    from sw.ring.basis import RnsBasis as _B
     R, Rk = 3, 5
-    basis = _B.get(tuple(ntt_primes(n, 31, R)), n)
+    basis = RnsBasis.get(tuple(ntt_primes(n, 31, R)), n)
     rowmap = np.array([4, 0, 2], dtype=np.int64)           # key rows of the basis' primes
     qk = np.ones(Rk, dtype=np.uint64)
     qk[rowmap] = basis.primes
