@@ -282,14 +282,21 @@ _BOOT_SHAPE_V2 = [1] * 16 + [2, 1, 1] + [2] * 8 + [2] * 3
 # about 2^-16.6 per slot at N = 2^16, which bounded the bootstrap's output precision; at 2^50
 # it adds 2^-36.6, and q0 / scale = 2^12 still leaves the message ratio 2^-10 below q0.
 # 48 Q primes (log2 Q ~ 1342), dnum 4 -> 12 special primes: log2 QP ~ 1714 <= 1747.
-_HP_APP_LEVELS = 10
-_BOOT_SHAPE_HP = [2] * _HP_APP_LEVELS + [2, 1, 1] + [2] * 8 + [2] * 3
-_BOOT_BITS_HP = [25.0] * _HP_APP_LEVELS + [30.0] * 14
 # n16-128-hp6: the same with 6 application levels (40 Q primes, log2 Q ~ 1142, 10 special
 # primes, log2 QP ~ 1452): the same precision (the bootstrapping levels are the same), and
 # every key switch of the bootstrap runs over 8 fewer Q primes and 2 fewer special ones.
-_BOOT_SHAPE_HP6 = [2] * 6 + [2, 1, 1] + [2] * 8 + [2] * 3
-_BOOT_BITS_HP6 = [25.0] * 6 + [30.0] * 14
+_BOOT_LEVELS_HP = [2, 1, 1] + [2] * 8 + [2] * 3      # StC, EvalMod, CtS groups (above q0)
+
+
+def _hp_layout(app_levels: int) -> dict:
+    """Group sizes and prime bits of the high-precision layout with ``app_levels``
+    application levels of two ~2^25 primes below its ~2^30 bootstrapping groups."""
+    return dict(group_sizes=[2] * app_levels + _BOOT_LEVELS_HP,
+                group_bits=[25.0] * app_levels + [30.0] * len(_BOOT_LEVELS_HP))
+
+
+_HP_APP_LEVELS = 10
+_HP = _hp_layout(_HP_APP_LEVELS)
 
 _SETS = {
     "toy-n10": dict(log_n=10, group_sizes=[1] * 8 + [2] * 2 + [1] * 2, dnum=4, security=None),
@@ -299,14 +306,10 @@ _SETS = {
     "toy-boot-n11": dict(log_n=11, group_sizes=_BOOT_SHAPE_V2, dnum=4, security=None),
     "toy-boot-n12": dict(log_n=12, group_sizes=_BOOT_SHAPE_V2, dnum=4, security=None),
     "n16-128": dict(log_n=16, group_sizes=_BOOT_SHAPE_V2, dnum=4, security=128),
-    "toy-boot-hp-n10": dict(log_n=10, group_sizes=_BOOT_SHAPE_HP, group_bits=_BOOT_BITS_HP, log_scale=50.0,
-                            dnum=4, security=None),
-    "toy-boot-hp-n12": dict(log_n=12, group_sizes=_BOOT_SHAPE_HP, group_bits=_BOOT_BITS_HP, log_scale=50.0,
-                            dnum=4, security=None),
-    "n16-128-hp": dict(log_n=16, group_sizes=_BOOT_SHAPE_HP, group_bits=_BOOT_BITS_HP, log_scale=50.0,
-                       dnum=4, security=128),
-    "n16-128-hp6": dict(log_n=16, group_sizes=_BOOT_SHAPE_HP6, group_bits=_BOOT_BITS_HP6, log_scale=50.0,
-                        dnum=4, security=128),
+    "toy-boot-hp-n10": dict(log_n=10, **_HP, log_scale=50.0, dnum=4, security=None),
+    "toy-boot-hp-n12": dict(log_n=12, **_HP, log_scale=50.0, dnum=4, security=None),
+    "n16-128-hp": dict(log_n=16, **_HP, log_scale=50.0, dnum=4, security=128),
+    "n16-128-hp6": dict(log_n=16, **_hp_layout(6), log_scale=50.0, dnum=4, security=128),
 }
 
 
