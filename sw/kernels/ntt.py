@@ -66,6 +66,7 @@ def _ct_group(x_arr, y_arr, W, Wp, q, q2):
 
 @njit(cache=True, boundscheck=False)
 def _ct_stage_generic(a, w, wp, q, m, t):
+    q = q & _M32
     q2 = _TWO * q
     for i in range(m):
         j1 = 2 * i * t
@@ -106,6 +107,7 @@ def _ct_group_pair(A, B, C, D, W1, W1p, W2a, W2ap, W2b, W2bp, q, q2):
 @njit(cache=True, boundscheck=False)
 def _ct_stage_pair(a, w, wp, q, m, t):
     """Stages with (m, t) and (2m, t/2) fused: one pass over the data instead of two."""
+    q = q & _M32
     q2 = _TWO * q
     h = t >> 1
     for i in range(m):
@@ -119,6 +121,7 @@ def _ct_stage_pair(a, w, wp, q, m, t):
 def _make_ct_small(T):
     @njit(cache=True, boundscheck=False)
     def stage(a, w, wp, q, m):
+        q = q & _M32
         q2 = _TWO * q
         for i in range(m):
             W = w[m + i] & _M32
@@ -232,6 +235,7 @@ def _gs_group(x_arr, y_arr, W, Wp, q, q2):
 
 @njit(cache=True, boundscheck=False)
 def _gs_stage_generic(a, w, wp, q, h, t):
+    q = q & _M32
     q2 = _TWO * q
     for i in range(h):
         j1 = 2 * i * t
@@ -272,6 +276,7 @@ def _gs_group_pair(A, B, C, D, W1a, W1ap, W1b, W1bp, W2, W2p, q, q2):
 @njit(cache=True, boundscheck=False)
 def _gs_stage_pair(a, w, wp, q, h, t):
     """Stages with (h groups, half-size t) and (h/2, 2t) fused into one pass."""
+    q = q & _M32
     q2 = _TWO * q
     hh = h >> 1
     for i in range(hh):
@@ -285,6 +290,7 @@ def _gs_stage_pair(a, w, wp, q, h, t):
 def _make_gs_small(T):
     @njit(cache=True, boundscheck=False)
     def stage(a, w, wp, q, h):
+        q = q & _M32
         q2 = _TWO * q
         for i in range(h):
             W = w[h + i] & _M32
