@@ -141,21 +141,21 @@ def bconv_kernel(x, qsrc, qhinv, qhinvp, cmat, qdst, r32, r32p, r64, mu, s1, s2,
             p = qdst[j] & _M32
             R32 = r32[j] & _M32
             R32p = r32p[j] & _M32
-            R64 = r64[j]
+            R64 = r64[j] & _M32
             M = mu[j]
             a1 = s1[j]
             a2 = s2[j]
             oj = out[rowidx[j], c0:c0 + w]
-            pm = pmod[j]
+            pm = pmod[j] & _M32
             kp = np.uint64(k + 1) * p
             for c in range(w):
                 L = lo[c]
                 H = hi[c] + (L >> _S32)
                 h0 = H & _M32
                 v = h0 * R32 - ((h0 * R32p) >> _S32) * p
-                r = barrett((H >> _S32) * R64 + v + (L & _M32), p, M, a1, a2)
+                r = barrett(((H >> _S32) & _M32) * R64 + v + (L & _M32), p, M, a1, a2)
                 if exact:
-                    r = barrett(r + kp - vv[c] * pm, p, M, a1, a2)
+                    r = barrett(r + kp - (vv[c] & _M32) * pm, p, M, a1, a2)
                 oj[c] = r
 
 
