@@ -53,7 +53,9 @@ def _fold64(x, q, c2, mu, s1, s2):
     """Reduce any 64-bit ``x`` mod ``q`` (``c2 = 2^32 mod q``, ``2^29 < q < 2^31``): three
     32-bit folds ``x -> (x >> 32) c2 + (x mod 2^32)`` bring it below ``2^(2 bitlen(q))``
     (``< 2^63 + 2^32``, then ``< 2^62 + 2^33``, then ``< 2^61 + 2^33``), then Barrett (plus
-    two spare conditional subtractions)."""
+    two spare conditional subtractions). ``c2`` is masked here, as :func:`barrett` masks its
+    own operands, so every product is a 32 x 32-bit one for LLVM whatever the caller passes."""
+    c2 = c2 & _M32
     x = (x >> _S32) * c2 + (x & _M32)
     x = (x >> _S32) * c2 + (x & _M32)
     x = (x >> _S32) * c2 + (x & _M32)
@@ -82,7 +84,7 @@ def ks_inner(ext, perm, use_perm, kb, ka, rowmap, q, c2s, mu, s1, s2, out0, out1
     """
     d, R, n = ext.shape
     for r in prange(R):
-        qq, c2, m, x1, x2 = q[r] & _M32, c2s[r] & _M32, mu[r] & _M32, s1[r], s2[r]
+        qq, c2, m, x1, x2 = q[r], c2s[r], mu[r], s1[r], s2[r]
         rr = rowmap[r]
         buf = np.empty(chunk, dtype=np.uint64)
         for b0 in range(0, n, chunk):
@@ -173,7 +175,7 @@ def dot_plain_rows(A0, A1, W, g, chunk, q, c2s, mu, s1, s2, out0, out1):
     T = len(A0)
     R, n = out0.shape
     for r in prange(R):
-        qq, c2, m, x1, x2 = q[r] & _M32, c2s[r] & _M32, mu[r] & _M32, s1[r], s2[r]
+        qq, c2, m, x1, x2 = q[r], c2s[r], mu[r], s1[r], s2[r]
         buf = np.empty(chunk, dtype=np.uint64)
         for b0 in range(0, n, chunk):
             # every operand as a slice of the block: loops over [0, chunk) vectorise (with
