@@ -6,8 +6,12 @@ from functools import lru_cache
 import numpy as np
 
 from ..ring import RnsBasis
+from ..ring.heap import retain_freed_memory
 from .errors import ParameterMismatchError, SlotError
 from .params import CkksParams
+
+
+_RETAIN_HEAP_FROM = 1 << 14   # ring degree from which temporaries exceed glibc's mmap threshold
 
 
 class CkksContext:
@@ -26,6 +30,8 @@ class CkksContext:
             raise TypeError(f"CkksContext: expected CkksParams, got {type(params).__name__}")
         self.params = params
         self.n = params.n
+        if self.n >= _RETAIN_HEAP_FROM:
+            retain_freed_memory()       # large rings: reuse freed pages (sw.ring.heap)
         self.p_basis = RnsBasis.get(params.p_primes, self.n)
         self.full_basis = self.q_basis(params.max_level) + self.p_basis
         self._rowmaps: dict[int, np.ndarray] = {}
