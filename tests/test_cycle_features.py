@@ -168,7 +168,9 @@ def test_ark_and_craterlake_presets_from_stated_hardware():
     # SHARP's Table 4 states ARK's on-chip memory as 512 + 76 MB at 20 + 72 TB/s
     assert (ark.clock_mhz, ark.word_bits, ark.on_chip_bytes, ark.off_chip_gbps) == \
         (1000, 64, (512 + 76) * 2 ** 20, 1000)
-    assert ark.onchip_gbps == 20_000 and ark.power_w is None
+    assert ark.onchip_gbps == 20_000
+    # HE^2 Table III states peak powers only (ARK 281 W, CraterLake 320 W): upper bounds
+    assert (ark.power_w, ark.power_basis) == (281, "peak")
     assert (ark.execution, ark.plaintexts, ark.evk_a_generated) == ("pipelined", "generated", False)
     assert ark.units["bconv"].total_lanes == 4 * 256 * 6          # 4 BConvUs x 256 lanes x 6 MACs
     assert ark.units["automorphism"].total_lanes == 4 * 256
@@ -181,11 +183,32 @@ def test_ark_and_craterlake_presets_from_stated_hardware():
     cl = load_config("craterlake")
     # SHARP's Table 4: 256 + 26 MB at 84 TB/s
     assert (cl.clock_mhz, cl.word_bits, cl.lanes, cl.on_chip_bytes) == (1000, 28, 2048, (256 + 26) * 2 ** 20)
-    assert cl.onchip_gbps == 84_000
+    assert cl.onchip_gbps == 84_000 and (cl.power_w, cl.power_basis) == (320, "peak")
     assert (cl.execution, cl.evk_a_generated) == ("pipelined", True)
     _, ii = ntt_props(65536, 28, 2048, "barrett")
     assert cl.units["ntt"].count == math.ceil(4096 / (65536 / ii)) == 27
     assert "[R]" in cl.source and "ISCA 2022" in cl.source
+
+
+def test_poseidon_preset_from_its_paper():
+    """Poseidon (HPCA 2023) [V]: U280, 450 MHz, 32-bit words, 512 lanes, one MM and one MA
+    core, NTT at 512 words/cycle, two automorphism cores, RNSconv on MA + MM (no BConv unit),
+    8.6 MB scratchpad at 3.4 TB/s, HBM2 460 GB/s; average power from its energies."""
+    p = load_config("poseidon")
+    assert (p.kind, p.clock_mhz, p.word_bits, p.lanes, p.off_chip_gbps, p.onchip_gbps) == \
+        ("fpga", 450, 32, 512, 460, 3_400)
+    assert (p.execution, p.overlap, p.multiplier) == ("serial", "op", "barrett")
+    # the data memory is the stated scratchpad: the NTT units' RAM (3n words each) is added
+    _, ii = ntt_props(65536, 32, 512, "barrett")
+    assert p.units["ntt"].count == math.ceil(512 / (65536 / ii)) == 11
+    assert p.data_capacity_bytes == int(8.6 * 2 ** 20)
+    assert p.units["modmul"].total_lanes == p.units["modadd"].total_lanes == 512
+    assert p.units["automorphism"].total_lanes == 2 * 512
+    assert p.units["bconv"].total_lanes == 0
+    # Fig. 12 energies over Table V times: 6.1 J / 127.45 ms, 130.28 J / 2,661.23 ms, ...
+    per_benchmark = (6.1 / 0.12745, 130.28 / 2.66123, 3.55 / 0.07298, 88.89 / 1.84889)
+    assert p.power_w == pytest.approx(sum(per_benchmark) / 4, abs=0.05)
+    assert p.power_basis != "peak" and "HPCA 2023" in p.source
 
 
 def test_bts_preset_from_stated_hardware():

@@ -8,9 +8,11 @@ by the activity of each operation (that needs per-unit energies, which the sourc
 here do not give). A configuration that states no power is refused with a message naming
 the field ``power_w``: there is no default. A design that states only its peak power
 (``power_basis = "peak"``) gets the same product as an *upper bound*, labelled so wherever
-it is reported. An FPGA's power depends on its placed design
-(resources and toggle rates); no cited coefficients for such a model are in docs/sources.md,
-so FPGA presets state no ``power_w`` and their energy is refused the same way.
+it is reported. An FPGA's power depends on its placed design (resources and toggle rates);
+no cited coefficients for such a model are in docs/sources.md, so an FPGA preset states a
+``power_w`` only where its paper gives one (``poseidon``: the mean of its benchmarks'
+stated energy / time, docs/accelerator-config.md), and ``u280`` states none: its energy is
+refused the same way.
 """
 from __future__ import annotations
 
