@@ -113,9 +113,11 @@ def test_hoisting_values_are_the_software_ones():
         AlgorithmOptions(hoisting="triple")
 
 
-def test_ark_preset_runs_minimum_key_switching():
-    assert load_config("ark").algorithm == AlgorithmOptions(giant_steps="min")
-    for name in ("sharp", "craterlake", "bts", "f1", "u280"):
+def test_ark_and_sharp_presets_run_minimum_key_switching():
+    # ARK [V] abstract; SHARP as HE^2 models it (Table II, Fig. 4: Min-KS) [S]
+    for name in ("ark", "sharp"):
+        assert load_config(name).algorithm == AlgorithmOptions(giant_steps="min"), name
+    for name in ("craterlake", "bts", "f1", "u280", "poseidon"):
         assert load_config(name).algorithm.is_default, name
 
 
