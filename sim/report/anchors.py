@@ -75,6 +75,7 @@ class Validation:
     #: published benchmark leaves more levels than either (Poseidon: depth 3 refreshed to 57)
     bootstrap_workload: str = "bootstrap-l8"
 
+
 #: Presets that mimic a published accelerator (sim/configs/*.toml cite each figure).
 VALIDATIONS: tuple[Validation, ...] = (
     Validation("sharp", ("SHARP (ISCA 2023)",), "[V] SHARP Table 4 + [S] ForgeHomulator's SHARP config",
