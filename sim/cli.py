@@ -14,6 +14,8 @@ import importlib
 import pkgutil
 import sys
 
+from sw.ring.heap import heap_choice
+
 from . import commands
 
 
@@ -39,6 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` (default: ``sys.argv[1:]``), run the chosen subcommand, return its exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    try:
+        heap_choice()                   # a bad FHESIM_HEAP is refused before any work
+    except ValueError as exc:
+        print(f"fhesim: {exc}", file=sys.stderr)
+        return 2
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

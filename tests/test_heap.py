@@ -63,3 +63,12 @@ def test_unknown_choice_is_refused_naming_the_variable():
     out = _run("apply", heap="fast")
     assert out.returncode != 0
     assert "FHESIM_HEAP='fast'" in out.stderr and "'retain'" in out.stderr
+
+
+def test_command_line_refuses_a_bad_choice_before_any_work():
+    env = dict(os.environ, FHESIM_HEAP="fast")
+    out = subprocess.run([sys.executable, "-m", "sim.cli", "estimate", "--list"], capture_output=True,
+                         text=True, env=env, check=False)
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.strip() == "fhesim: FHESIM_HEAP='fast': expected 'retain' (the default) or 'system'"
+    assert not out.stdout

@@ -52,12 +52,23 @@ def retain_freed_memory() -> str | None:
     return _state["result"]
 
 
-def _apply() -> str | None:
+def heap_choice() -> str:
+    """``FHESIM_HEAP`` from the environment: ``"retain"`` (the default) or ``"system"``.
+
+    Raises
+    ------
+    ValueError
+        Any other value, naming the variable (commands check it before any work).
+    """
     choice = os.environ.get("FHESIM_HEAP", "retain").strip().lower()
-    if choice == "system":
-        return "FHESIM_HEAP=system: the C library's allocator is left as it is"
-    if choice != "retain":
+    if choice not in ("retain", "system"):
         raise ValueError(f"FHESIM_HEAP={choice!r}: expected 'retain' (the default) or 'system'")
+    return choice
+
+
+def _apply() -> str | None:
+    if heap_choice() == "system":
+        return "FHESIM_HEAP=system: the C library's allocator is left as it is"
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return f"not glibc ({platform.system()} {platform.libc_ver()[0] or 'unknown libc'}): allocator left as it is"
     libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
