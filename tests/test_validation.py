@@ -35,7 +35,9 @@ def test_every_preset_and_anchor_has_rows(rows):
     for v in VALIDATIONS:
         for system in v.anchors:
             sub = val[(val.preset == v.preset) & (val.published_design == system)]
-            assert set(sub.workload) == {"bootstrap-l8", "bootstrap", "resnet20"}
+            a = anchor(system)
+            ops = {w for w, us in (("cmult", a.cmult_us), ("rotate", a.rotate_us)) if us}
+            assert set(sub.workload) == {"bootstrap-l8", "bootstrap", "resnet20"} | ops
     assert set(NOT_COMPARABLE) <= set(val.preset)
     f1 = val[val.preset == "f1"].iloc[0]
     assert f1.status.startswith("not comparable") and math.isnan(f1.model)
@@ -73,6 +75,26 @@ def test_report_section_states_the_target(rows):
     for v in VALIDATIONS:
         assert f"**{v.preset}**" in text
     assert "**bts**" in text and "FAB (HPCA 2023): no preset" in text
+
+
+def test_operation_rows_only_where_a_source_gives_them():
+    """Poseidon's Fig. 7 gives one CMult (+ Rescale) and one Rotation at N = 2^16, L = 44: the
+    rows compare fhesim's top-level ``cmult`` and ``rotate`` with them, in microseconds; no
+    other design gets such a row."""
+    ops, _ = workload_ops("cmult")
+    rot, _ = workload_ops("rotate")
+    cfg = load_config("poseidon")
+    results = {("poseidon", "cmult"): estimate(ops, cfg), ("poseidon", "rotate"): estimate(rot, cfg)}
+    val, md = _validation(results, {"cmult", "rotate"})
+    got = val[val.workload.isin(["cmult", "rotate"])]
+    assert set(got.preset) == {"poseidon"} and set(got.unit) == {"us"}
+    c = got[got.workload == "cmult"].iloc[0]
+    assert c.published == pytest.approx(3656.66 + 253.28)
+    assert c.model == pytest.approx(results[("poseidon", "cmult")].total_seconds * 1e6)
+    assert c.ratio_model_over_published == pytest.approx(c.model / c.published)
+    assert not c.primary and math.isnan(c.published_energy_j)
+    r = got[got.workload == "rotate"].iloc[0]
+    assert r.published == pytest.approx(3306.55) and r.status == "compared"
 
 
 def test_primary_rows_follow_each_benchmark_definition(rows):
