@@ -14,7 +14,7 @@ import importlib
 import pkgutil
 import sys
 
-from sw.ring.heap import heap_choice
+from sw.heap import heap_choice
 
 from . import commands
 

@@ -192,7 +192,7 @@ def test_ark_and_craterlake_presets_from_stated_hardware():
 
 def test_poseidon_preset_from_its_paper():
     """Poseidon (HPCA 2023) [V]: U280, 450 MHz, 32-bit words, 512 lanes, one MM and one MA
-    core, NTT at 512 words/cycle, two automorphism cores, RNSconv on MA + MM (no BConv unit),
+    core, an NTT core of 64 radix-8 cores (512 data per cycle per fused phase), two automorphism cores, RNSconv on MA + MM (no BConv unit),
     8.6 MB scratchpad at 3.4 TB/s, HBM2 460 GB/s; average power from its energies."""
     p = load_config("poseidon")
     assert (p.kind, p.clock_mhz, p.word_bits, p.lanes, p.off_chip_gbps, p.onchip_gbps) == \

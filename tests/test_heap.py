@@ -1,19 +1,20 @@
-"""sw.ring.heap: freed blocks stay mapped, so a repeated large temporary stops faulting.
+"""sw.heap: freed blocks stay mapped, so a repeated large temporary stops faulting.
 
 Each case runs in a fresh interpreter (the policy is process-wide and applied once).
 """
 import json
 import os
-import platform
 import subprocess
 import sys
 
 import pytest
 
+from sw.heap import is_glibc
+
 _PROBE = r"""
 import json, resource, sys
 import numpy as np
-from sw.ring.heap import retain_freed_memory
+from sw.heap import retain_freed_memory
 reason = retain_freed_memory() if sys.argv[1] == "apply" else "not asked"
 def faults():
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
@@ -26,8 +27,7 @@ for _ in range(9):
 print(json.dumps({"reason": reason, "faults": faults() - f0}))
 """
 
-glibc = pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc",
-                           reason="the policy applies to glibc only")
+glibc = pytest.mark.skipif(not is_glibc(), reason="the policy applies to glibc only")
 
 
 def _run(mode, heap=None):

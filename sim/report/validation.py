@@ -145,9 +145,9 @@ def validation_md(val: pd.DataFrame) -> list[str]:
     is_primary = pd.Series([primary.get(p) == d for p, d in zip(compared["preset"], compared["published_design"])],
                            index=compared.index, dtype=bool)
     target = {}        # kind -> (presets within the factor, presets compared), primary rows
+    is_resnet = compared["workload"] == "resnet20"
     for kind in TARGET_DESIGNS:
-        is_kind = compared["workload"] == "resnet20"
-        sub = compared[compared["primary"] & (is_kind if kind == "resnet20" else ~is_kind)
+        sub = compared[compared["primary"] & (is_resnet if kind == "resnet20" else ~is_resnet)
                        & compared["published"].notna()]
         if len(sub):
             target[kind] = (sorted(sub.loc[sub["within_target"], "preset"]), len(sub))

@@ -6,7 +6,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..ring import RnsBasis
-from ..ring.heap import retain_freed_memory
+from ..heap import retain_freed_memory
 from .errors import ParameterMismatchError, SlotError
 from .params import CkksParams
 
@@ -31,7 +31,7 @@ class CkksContext:
         self.params = params
         self.n = params.n
         if self.n >= _RETAIN_HEAP_FROM:
-            retain_freed_memory()       # large rings: reuse freed pages (sw.ring.heap)
+            retain_freed_memory()       # large rings: reuse freed pages (sw.heap)
         self.p_basis = RnsBasis.get(params.p_primes, self.n)
         self.full_basis = self.q_basis(params.max_level) + self.p_basis
         self._rowmaps: dict[int, np.ndarray] = {}

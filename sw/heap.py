@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 import platform
 
@@ -38,18 +39,33 @@ _M_MMAP_MAX = -4
 _TRIM_THRESHOLD = (1 << 31) - 1
 _TOP_PAD = 64 << 20
 
-_state: dict[str, str | None] = {}
+
+def is_glibc() -> bool:
+    """Whether this process runs on Linux with glibc, the only allocator the policy knows."""
+    return platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 
 
+@functools.cache
 def retain_freed_memory() -> str | None:
     """Apply the policy above to this process (once; later calls return the first result).
 
     Returns ``None`` when it was applied, else the reason it was not: ``FHESIM_HEAP`` set to
     ``system``, a C library other than glibc, or ``mallopt`` refusing a parameter (named).
     """
-    if "result" not in _state:
-        _state["result"] = _apply()
-    return _state["result"]
+    if heap_choice() == "system":
+        return "FHESIM_HEAP=system: the C library's allocator is left as it is"
+    if not is_glibc():
+        return f"not glibc ({platform.system()} {platform.libc_ver()[0] or 'unknown libc'}): allocator left as it is"
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    mallopt = libc.mallopt
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    mallopt.restype = ctypes.c_int
+    for name, param, value in (("M_TRIM_THRESHOLD", _M_TRIM_THRESHOLD, _TRIM_THRESHOLD),
+                               ("M_TOP_PAD", _M_TOP_PAD, _TOP_PAD),
+                               ("M_MMAP_MAX", _M_MMAP_MAX, 0)):
+        if mallopt(param, value) != 1:
+            return f"mallopt({name}, {value}) refused: allocator left partly as it was"
+    return None
 
 
 def heap_choice() -> str:
@@ -65,19 +81,3 @@ def heap_choice() -> str:
         raise ValueError(f"FHESIM_HEAP={choice!r}: expected 'retain' (the default) or 'system'")
     return choice
 
-
-def _apply() -> str | None:
-    if heap_choice() == "system":
-        return "FHESIM_HEAP=system: the C library's allocator is left as it is"
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        return f"not glibc ({platform.system()} {platform.libc_ver()[0] or 'unknown libc'}): allocator left as it is"
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-    mallopt = libc.mallopt
-    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
-    mallopt.restype = ctypes.c_int
-    for name, param, value in (("M_TRIM_THRESHOLD", _M_TRIM_THRESHOLD, _TRIM_THRESHOLD),
-                               ("M_TOP_PAD", _M_TOP_PAD, _TOP_PAD),
-                               ("M_MMAP_MAX", _M_MMAP_MAX, 0)):
-        if mallopt(param, value) != 1:
-            return f"mallopt({name}, {value}) refused: allocator left partly as it was"
-    return None
