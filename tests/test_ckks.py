@@ -40,6 +40,22 @@ def test_encode_is_canonical_embedding(env):
         assert abs(np.polyval(m[::-1], root) / 2.0 ** 20 - z[j]) < 1e-4
 
 
+
+@pytest.mark.parametrize("slots", [1, 2, 8, 256])
+def test_slots_to_coeffs_evaluates_to_the_slots(slots):
+    """The half-length FFT against the definition: ``m'(xi^(5^j)) = z_j``, ``xi = exp(i pi /
+    (2 slots))``, evaluated term by term; and ``coeffs_to_slots`` inverts it."""
+    from sw.ckks.encoder import coeffs_to_slots, slots_to_coeffs
+    rng = np.random.default_rng(slots)
+    z = rng.uniform(-1, 1, slots) + 1j * rng.uniform(-1, 1, slots)
+    m = slots_to_coeffs(z, slots)
+    n2 = 2 * slots
+    assert m.shape == (n2,) and m.dtype == np.float64
+    for j in range(slots):
+        root = np.exp(1j * np.pi * pow(5, j, 2 * n2) / n2)
+        assert abs(sum(m[t] * root ** t for t in range(n2)) - z[j]) < 1e-12
+    assert np.abs(coeffs_to_slots(m, slots) - z).max() < 1e-12
+
 def test_encrypt_public_and_secret(env):
     z = env.vec()
     assert err(env.dec(env.ct(z)), z) < TOL

@@ -51,15 +51,35 @@ def _slot_index(slots: int):
     return k, kc, twist
 
 
-def slots_to_coeffs(z: np.ndarray, slots: int) -> np.ndarray:
-    """Real coefficients ``m'`` (length ``2 slots``) with ``m'(xi^(5^j)) = z_j``."""
-    k, kc, twist = _slot_index(slots)
+@lru_cache(maxsize=64)
+def _half_index(slots: int):
+    """(a, tw) for :func:`slots_to_coeffs`: slot ``j`` is the evaluation at ``xi^(e_j)``,
+    ``e_j = 5^j mod 4 slots = 4 a_j + 1``, and the ``a_j`` run over ``0 .. slots-1`` once
+    each; ``tw[t] = xi^-t / slots``."""
     n2 = 2 * slots
-    v = np.zeros(n2, dtype=np.complex128)
-    v[k] = z
-    v[kc] = np.conj(z)
-    x = np.fft.fft(v) / n2
-    return (x * np.conj(twist)).real
+    e = np.array([pow(5, j, 2 * n2) for j in range(slots)], dtype=np.int64)
+    a = (e - 1) // 4
+    tw = np.exp(-1j * np.pi * np.arange(slots) / n2) / slots
+    for v in (a, tw):
+        v.setflags(write=False)
+    return a, tw
+
+
+def slots_to_coeffs(z: np.ndarray, slots: int) -> np.ndarray:
+    """Real coefficients ``m'`` (length ``2 slots``) with ``m'(xi^(5^j)) = z_j``.
+
+    With ``c_t = m'_t + i m'_(t+slots)`` (``xi^(e slots) = i`` for every ``e = 1 mod 4``),
+    ``z_j = sum_t c_t xi^(e_j t)``, so ``c_t = xi^-t / slots * sum_a w_a exp(-2 pi i a t /
+    slots)`` with ``w_(a_j) = z_j``: one complex FFT of length ``slots`` (not ``2 slots``)."""
+    a, tw = _half_index(slots)
+    w = np.empty(slots, dtype=np.complex128)
+    w[a] = z
+    c = np.fft.fft(w)
+    c *= tw
+    out = np.empty(2 * slots)
+    out[:slots] = c.real
+    out[slots:] = c.imag
+    return out
 
 
 def coeffs_to_slots(m: np.ndarray, slots: int) -> np.ndarray:
