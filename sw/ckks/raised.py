@@ -41,7 +41,7 @@ from .keys import check_binding
 from .keyswitch import _p_mod, decompose, switch_raised
 from .params import CkksParams
 
-__all__ = ["RaisedCiphertext", "RaisedEvaluator"]
+__all__ = ["RaisedCiphertext", "RaisedEvaluator", "RaisedGiants"]
 
 
 @dataclass(frozen=True)
@@ -255,3 +255,42 @@ class RaisedEvaluator:
                 pa.mul_add_inplace(pc, m)
             ev.set_out(primes=len(x.primes), level=x.level)
             return acc
+
+
+class RaisedGiants:
+    """The giant steps of a baby-step giant-step sum kept raised while its baby steps are
+    not (single hoisting of the babies, ordinary plaintexts).
+
+    ``rotate`` of a :class:`~sw.ckks.ciphertext.Ciphertext` is a raised rotation with no
+    ModDown (:meth:`RaisedEvaluator.rotate_hoisted` of one step); of a
+    :class:`RaisedCiphertext`, :meth:`RaisedEvaluator.rotate` (a ModDown of ``c1`` only).
+    ``add`` raises a :class:`~sw.ckks.ciphertext.Ciphertext` operand first (a product by
+    ``P mod q_i``: no transform). :meth:`finish` brings the sum down with one ModDown of
+    both polynomials, the rescale fused into it. Against rotating and summing ciphertexts,
+    a sum of ``g`` giant rotations pays ``2`` polynomial ModDowns in place of ``2 g`` and a
+    rescale (``g`` and ``2`` for repeated rotations of the partial sum, ARK's minimum key
+    switching). The result decrypts to the same message, rounded fewer times.
+    """
+
+    def __init__(self, ev: Evaluator):
+        self.rev = RaisedEvaluator(ev)
+
+    def rotate(self, x, steps: int) -> RaisedCiphertext | Ciphertext:
+        if isinstance(x, RaisedCiphertext):
+            return self.rev.rotate(x, steps)
+        if int(steps) % x.slots == 0:
+            return x
+        return self.rev.rotate_hoisted(x, [int(steps)])[int(steps)]
+
+    def add(self, a, b) -> RaisedCiphertext | Ciphertext:
+        if not isinstance(a, RaisedCiphertext) and not isinstance(b, RaisedCiphertext):
+            return self.rev.ev.add(a, b)
+        a = a if isinstance(a, RaisedCiphertext) else self.rev.raise_(a)
+        b = b if isinstance(b, RaisedCiphertext) else self.rev.raise_(b)
+        return self.rev.add(a, b)
+
+    def finish(self, x, *, rescale: bool = True) -> Ciphertext:
+        """``x`` as a :class:`~sw.ckks.ciphertext.Ciphertext`, rescaled if ``rescale``."""
+        if isinstance(x, RaisedCiphertext):
+            return self.rev.lower(x, rescale=rescale)
+        return self.rev.ev.rescale(x) if rescale else x

@@ -37,6 +37,7 @@ import numpy as np
 
 from sw import trace
 from sw.ckks import Ciphertext
+from sw.ckks.raised import RaisedGiants
 from sw.circuits import Polynomial, PolynomialEvaluator
 
 from .activations import (COMPOSITE_DEGREES, CompositeSign, ReluApprox, calibrate_bounds, composite_relu,
@@ -487,6 +488,9 @@ class EncryptedResNet:
             rots.update(ev.rotate_hoisted(ct, babies))
         acc = None
         dry = m.diag is None
+        # the giant rotations stay raised over Q_l + P and are summed there: one ModDown of
+        # the sum, with the rescale fused into it (sw.ckks.raised.RaisedGiants)
+        gev = RaisedGiants(ev)
         for gv in np.unique(m.g):
             inner = None
             for j in np.flatnonzero(m.g == gv):
@@ -495,9 +499,9 @@ class EncryptedResNet:
                 x = rots[int(m.b[j])]
                 inner = ev.mul_plain(x, pt) if inner is None else ev.mul_plain_acc(inner, x, pt)
             if gv:
-                inner = ev.rotate(inner, int(gv))
-            acc = inner if acc is None else ev.add(acc, inner)
-        out = ev.rescale(acc)
+                inner = gev.rotate(inner, int(gv))
+            acc = inner if acc is None else gev.add(acc, inner)
+        out = gev.finish(acc)
         if m.bias is not None or (dry and m.meta.get("kind") in ("conv", "fc")):
             vec = np.zeros(1) if dry else m.bias
             out = ev.add_plain(out, enc.encode(vec, level=int(out.level), scale=float(out.scale),
