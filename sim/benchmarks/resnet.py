@@ -316,9 +316,10 @@ def _jit_notes(res: dict) -> list[str]:
     if res.get("jit_first_seconds") is not None:
         notes.append(f"the first inference compiled numba kernels and took {res['jit_first_seconds']} s; "
                      "the image was run again and that second run is the one reported")
-    late = [r["image"] for r in res["images"] if r.get("jit_compiled")]
+    late = {r["image"]: r.get("jit_seconds") for r in res["images"] if r.get("jit_compiled")}
     if late:
-        notes.append(f"images {late}: their seconds include compiling numba kernels")
+        notes.append("seconds that include compiling numba kernels (image: compile seconds): "
+                     + ", ".join(f"{i}: {s}" for i, s in late.items()))
     return notes
 
 
