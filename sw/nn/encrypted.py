@@ -492,12 +492,11 @@ class EncryptedResNet:
         # the sum, with the rescale fused into it (sw.ckks.raised.RaisedGiants)
         gev = RaisedGiants(ev)
         for gv in np.unique(m.g):
-            inner = None
-            for j in np.flatnonzero(m.g == gv):
-                vec = np.zeros(1) if dry else m.diag[j]
-                pt = enc.encode(vec, level=lvl, scale=pt_scale, slots=self.slots)
-                x = rots[int(m.b[j])]
-                inner = ev.mul_plain(x, pt) if inner is None else ev.mul_plain_acc(inner, x, pt)
+            terms = np.flatnonzero(m.g == gv)
+            pts = [enc.encode(np.zeros(1) if dry else m.diag[j], level=lvl, scale=pt_scale,
+                              slots=self.slots) for j in terms]
+            # one fused pass over the inner sum (the trace records its products one by one)
+            inner = ev.dot_plain([rots[int(m.b[j])] for j in terms], pts)
             if gv:
                 inner = gev.rotate(inner, int(gv))
             acc = inner if acc is None else gev.add(acc, inner)
