@@ -181,3 +181,25 @@ def test_lazy_maps_build_the_same_diagonals(insecure_params):
         if a.bias is not None:
             np.testing.assert_array_equal(a.bias, b.bias)
     assert lazy.rotation_steps() == eager.rotation_steps()
+
+
+def test_warm_up_encodes_every_bootstrapping_diagonal_an_image_uses(insecure_params):
+    """``HeSession.warm_up`` bootstraps a zero with each bootstrapper (the per-stage ones
+    too): afterwards an image's 18 bootstraps encode no diagonal the warm-up had not
+    cached, so the first image is timed like the later ones."""
+    from sw.nn.data import load_digits_split
+    p = insecure_params(PARAMS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        enn = EncryptedResNet(ResNet("resnet20", "digits8"), p)
+        sess = enn.session(bootstrap=True, sparse_bootstrap=True)
+    assert set(sess.bootstrappers) == {1024, 512, 256}
+    assert all(not b._pt_cache for b in sess.bootstrappers.values())
+    assert sess.warm_up() > 0
+    cached = {n: set(b._pt_cache) for n, b in sess.bootstrappers.items()}
+    assert all(cached.values())
+    _, _, xte, _ = load_digits_split("digits8")
+    fresh = sess.boot_level
+    out, st = enn.run(sess, enn.encrypt(sess, xte[0], fresh), plan=enn.plan(fresh, sess.boot_level))
+    assert st.bootstraps == 18
+    assert {n: set(b._pt_cache) for n, b in sess.bootstrappers.items()} == cached

@@ -187,7 +187,7 @@ def run_infer(model: str, geometry: str, params_name: str, images: int, *, metho
               bootstrap: bool = True, progress: bool = True, threads: int | None = None,
               log=print, on_image=None, layer_times: bool = False,
               sparse_bootstrap: bool = False, skip=(), giant_steps: str = "keys",
-              hoisting: str = "single", rerun_if_compiled: bool = False) -> dict:
+              hoisting: str = "single", rerun_if_compiled: bool = False, warm_up: bool = True) -> dict:
     """Encrypted inference on test images ``start .. start + images - 1`` (see module
     docstring); ``on_image(row)`` is called as each image finishes (long runs keep their
     results even if stopped); ``layer_times``: each row also gets ``layer_seconds`` (layer ->
@@ -196,6 +196,9 @@ def run_infer(model: str, geometry: str, params_name: str, images: int, *, metho
     image indices not to run (already done, ``--resume``; at least one image must be left);
     ``giant_steps``: the bootstrapping DFTs' giant steps (``"min"``: fewer keys); ``hoisting``:
     their hoisting (``"double"``: :attr:`sw.bootstrap.BootstrapConfig.hoisting`);
+    ``warm_up``: before the first image, one bootstrap of a zero per bootstrapper
+    (:meth:`sw.nn.encrypted.HeSession.warm_up`, ``warmup_seconds``) encodes the bootstrapping
+    diagonals, which every image then reuses; without it the first image pays for them.
     ``rerun_if_compiled``: when the first image's inference spent more than
     :data:`JIT_RERUN_SHARE` of its time compiling numba kernels (the first run after an
     install), run that image again and report the second run (the first one's seconds are
@@ -225,6 +228,7 @@ def run_infer(model: str, geometry: str, params_name: str, images: int, *, metho
     sess = enn.session(bootstrap=bootstrap, seed=seed, progress=progress, sparse_bootstrap=sparse_bootstrap,
                        giant_steps=giant_steps, hoisting=hoisting)
     keygen_s = time.time() - t0
+    warmup_s = sess.warm_up() if warm_up else 0.0
     fresh = sess.boot_level if sess.boot_level is not None else params.max_level
     plan = enn.plan(fresh, sess.boot_level)
     rows, jit_first_s = [], None
@@ -246,7 +250,8 @@ def run_infer(model: str, geometry: str, params_name: str, images: int, *, metho
                 hoisting=hoisting, boot_slots=sorted(sess.bootstrappers, reverse=True), degrees=list(next(iter(enn.acts.values())).degrees),
                 levels_per_activation=next(iter(enn.acts.values())).depth, slots=enn.slots,
                 bootstraps_planned=plan.n_bootstraps, compile_seconds=round(compile_s, 1),
-                keygen_seconds=round(keygen_s, 1), rotation_keys=len(enn.rotation_steps()),
+                keygen_seconds=round(keygen_s, 1), warmup_seconds=round(warmup_s, 1),
+                rotation_keys=len(enn.rotation_steps()),
                 key_gib=round(sess.key_bytes / 2 ** 30, 2), key_level=sess.key_level,
                 network_key_levels={str(k): v for k, v in sorted(sess.network_key_levels.items())},
                 jit_first_seconds=jit_first_s, images=rows, **summarize(rows), bound_warnings=bound_warnings)
