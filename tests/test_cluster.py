@@ -21,7 +21,8 @@ MODEL = dict(model="resnet20", geometry="digits8", params_name="toy-boot-n11", i
 
 def _stable(row: dict) -> dict:
     """A result row without its wall times (and whether they include compiling kernels)."""
-    return {k: v for k, v in row.items() if k not in ("seconds", "jit_compiled") and not k.startswith("s_")}
+    return {k: v for k, v in row.items()
+            if k not in ("seconds", "jit_compiled", "jit_seconds") and not k.startswith("s_")}
 
 
 # ---------------------------------------------------------------------------------------
