@@ -303,7 +303,7 @@ def test_double_hoisting_reaches_the_trace(boot_traces):
     # encapsulation's 2 (its own P')
     assert sorted(ks[0]) == sorted(ks[1])
     assert {sp for _, sp in ks[1]} == {SPECIAL, 2}
-    assert _limbs(double, "ntt") < _limbs(single, "ntt")   # single sums its giant steps raised too
+    assert _limbs(double, "ntt") < 0.9 * _limbs(single, "ntt")
     assert _limbs(double, "bconv") < _limbs(single, "bconv")
     raised = [o for o in double if o.kind == "mul_plain_acc" and o.primes_in > 0]
     plain = [o for o in single if o.kind == "mul_plain_acc"]

@@ -36,7 +36,7 @@ from ..ckks.errors import LevelError, MissingKeyError, ParameterMismatchError, S
 from ..ckks.keys import BasisKey, SecretKey, SwitchingKey, check_binding
 from ..ckks.ciphertext import PackedPlaintext
 from ..ckks.keyswitch import key_switch
-from ..ckks.raised import RaisedEvaluator, RaisedGiants
+from ..ckks.raised import RaisedEvaluator
 from ..ring import RnsBasis, RnsPoly, mod_up, sampling
 from ..ring import kernels as K
 from . import dft
@@ -483,20 +483,18 @@ class Bootstrapper:
             pids = [f"boot{key + (gi, b)}/{x.slots}@{lvl}:{pt_scale:.9g}" for b in bs]
             return ev.dot_plain([rots[b] for b in bs], pts, pt_ids=pids)
 
-        # single-hoisted babies: the giant rotations still stay raised (RaisedGiants)
-        gev = ev if raised else RaisedGiants(self.ev)
         if self.cfg.giant_steps == "min":
-            acc = _horner_giants(gev, groups, inner, n1)
+            acc = _horner_giants(ev, groups, inner, n1)
         else:
             acc = None
             for gi in sorted(groups):
                 part = inner(gi)
                 if gi:
-                    part = gev.rotate(part, n1 * gi)
-                acc = part if acc is None else gev.add(acc, part)
+                    part = ev.rotate(part, n1 * gi)
+                acc = part if acc is None else ev.add(acc, part)
         if raised:
             return ev.lower(acc, rescale=rescale)
-        return gev.finish(acc, rescale=rescale)
+        return ev.rescale(acc) if rescale else acc
 
     def _pt(self, key, vec, level, scale, slots, special=False):
         """Encoded diagonal (over ``Q_level + P`` if ``special``). With ``cache_plaintexts``
