@@ -40,7 +40,6 @@ def test_encode_is_canonical_embedding(env):
         assert abs(np.polyval(m[::-1], root) / 2.0 ** 20 - z[j]) < 1e-4
 
 
-
 @pytest.mark.parametrize("slots", [1, 2, 8, 256])
 def test_slots_to_coeffs_evaluates_to_the_slots(slots):
     """The half-length FFT against the definition: ``m'(xi^(5^j)) = z_j``, ``xi = exp(i pi /
@@ -55,6 +54,7 @@ def test_slots_to_coeffs_evaluates_to_the_slots(slots):
         root = np.exp(1j * np.pi * pow(5, j, 2 * n2) / n2)
         assert abs(sum(m[t] * root ** t for t in range(n2)) - z[j]) < 1e-12
     assert np.abs(coeffs_to_slots(m, slots) - z).max() < 1e-12
+
 
 def test_encrypt_public_and_secret(env):
     z = env.vec()

@@ -108,7 +108,6 @@ def test_raised_key_switches_are_costed_with_their_digits_and_special_primes(env
     assert intt == L
 
 
-
 def _intt_rows(rec):
     ops, _ = ops_from_trace(rec)
     return sum(k.primes * k.count for o in ops for k in o.kernels if k.kind == "intt")
