@@ -40,26 +40,23 @@ _U = np.uint64
 
 @lru_cache(maxsize=64)
 def _slot_index(slots: int):
-    """(k, kconj, twist) for the ``slots``-slot transform of length ``n' = 2 slots``."""
+    """(k, twist) for the ``slots``-slot transform of length ``n' = 2 slots``: slot ``j`` is
+    the evaluation at ``xi^(e_j)``, ``e_j = 5^j mod 2 n' = 2 k_j + 1``."""
     n2 = 2 * slots
     e = np.array([pow(5, j, 2 * n2) for j in range(slots)], dtype=np.int64)
     k = (e - 1) // 2
-    kc = (2 * n2 - e - 1) // 2
     twist = np.exp(1j * np.pi * np.arange(n2) / n2)
-    for a in (k, kc, twist):
+    for a in (k, twist):
         a.setflags(write=False)
-    return k, kc, twist
+    return k, twist
 
 
 @lru_cache(maxsize=64)
 def _half_index(slots: int):
-    """(a, tw) for :func:`slots_to_coeffs`: slot ``j`` is the evaluation at ``xi^(e_j)``,
-    ``e_j = 5^j mod 4 slots = 4 a_j + 1``, and the ``a_j`` run over ``0 .. slots-1`` once
-    each; ``tw[t] = xi^-t / slots``."""
-    n2 = 2 * slots
-    e = np.array([pow(5, j, 2 * n2) for j in range(slots)], dtype=np.int64)
-    a = (e - 1) // 4
-    tw = np.exp(-1j * np.pi * np.arange(slots) / n2) / slots
+    """(a, tw) for :func:`slots_to_coeffs`: every ``e_j = 1 mod 4``, so ``a_j = k_j / 2``
+    (:func:`_slot_index`) runs over ``0 .. slots-1`` once each; ``tw[t] = xi^-t / slots``."""
+    a = _slot_index(slots)[0] // 2
+    tw = np.exp(-1j * np.pi * np.arange(slots) / (2 * slots)) / slots
     for v in (a, tw):
         v.setflags(write=False)
     return a, tw
@@ -84,7 +81,7 @@ def slots_to_coeffs(z: np.ndarray, slots: int) -> np.ndarray:
 
 def coeffs_to_slots(m: np.ndarray, slots: int) -> np.ndarray:
     """Slots ``m'(xi^(5^j))`` of real coefficients ``m'`` (length ``2 slots``)."""
-    k, _, twist = _slot_index(slots)
+    k, twist = _slot_index(slots)
     n2 = 2 * slots
     v = np.fft.ifft(m * twist) * n2
     return v[k]
