@@ -129,7 +129,8 @@ def run_infer_cluster(model: str, geometry: str, params_name: str, images: int, 
     key_info = dict(boot_slots=sorted(sess.bootstrappers, reverse=True), boot_level=sess.boot_level,
                     key_gib=round(sess.key_bytes / 2 ** 30, 2), key_level=sess.key_level, cluster=str(cspec),
                     need=need, key_file_bytes=len(data))
-    sess.keys.rotation, sess.bootstrappers, sess.bootstrapper = {}, {}, None   # the client only encrypts/decrypts
+    sess.keys.rotation, sess.keys.low_rotation = {}, {}
+    sess.bootstrappers, sess.bootstrapper = {}, None   # the client only encrypts/decrypts
     todo = [i for i in range(images) if start + i not in set(skip)]
     rows: dict[int, dict] = {}
 

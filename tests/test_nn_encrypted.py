@@ -95,10 +95,13 @@ def test_encrypted_resnet20_with_minimum_key_switching():
     for g, se in sess.items():
         want = set(rotation_steps(p, BootstrapConfig(slots=enn.slots, real=True, giant_steps=g)))
         assert set(se.bootstrapper.keys.steps) == want
-        assert set(se.keys.rotation) == {ctx.galois_element(s) for s in want | set(enn.rotation_steps())}
+        have = set(se.keys.rotation) | set(se.keys.low_rotation)
+        assert have == {ctx.galois_element(s) for s in want | set(enn.rotation_steps())}
     assert len(sess["min"].bootstrapper.keys.steps) < len(sess["keys"].bootstrapper.keys.steps)
-    # every network-only key is truncated to the highest level the plan rotates it at,
-    # worked out here from the plan's op levels and each map's own steps
+    # every network key is truncated to the highest level the plan rotates it at, and a
+    # step rotated at a level whose digit needs fewer special primes also has a key over
+    # those (keys.low_rotation), worked out here from the plan's op levels and each map's
+    # own steps
     top = sess["min"].key_level
     plan = enn.plan(top, top)
     want: dict = {}
@@ -106,16 +109,21 @@ def test_encrypted_resnet20_with_minimum_key_switching():
         steps = enn.maps[op.name].rotation_steps if op.name in enn.maps else (
             enn.pool_steps if op.kind == "avgpool" else [])
         for st in steps:
-            want[st] = max(want.get(st, 0), plan.op_levels[op.name][0])
+            want.setdefault(st, set()).add(plan.op_levels[op.name][0])
     boot = {ctx.galois_element(st) for st in sess["min"].bootstrapper.keys.steps}
-    lower = 0
-    for st, lvl in want.items():
+    keys = sess["min"].keys
+    fitted = 0
+    for st, lvls in want.items():
         g = ctx.galois_element(st)
-        if g in boot:
+        low = [lv for lv in lvls if p.special_for(lv) < len(p.p_primes)]
+        if low:
+            k = keys.low_rotation[g]
+            assert (k.level, k.special) == (max(low), p.special_for(max(low))), st
+            fitted += 1
+        if g in boot or max(lvls) in low:
             continue
-        assert sess["min"].keys.rotation[g].level == min(lvl, top), st
-        lower += lvl < top
-    assert lower > 0      # the convolutions rotate below the bootstrap output level
+        assert keys.rotation[g].level == min(max(lvls), top), st
+    assert fitted > 0      # the convolutions rotate at level 2, over 5 special primes
 
 
 def test_sparse_bootstrap_trace_uses_each_stage_period(insecure_params):

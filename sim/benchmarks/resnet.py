@@ -300,7 +300,8 @@ def run(args):
         f"warm-up {res.get('warmup_seconds', 0.0)} s (one bootstrap of a zero per bootstrapper: "
         f"encodes the bootstrapping diagonals every image reuses) "
         f"({res['rotation_keys']} network rotation steps; keys not shared with bootstrapping, by the "
-        f"level they are truncated to: {res.get('network_key_levels', {})}; "
+        f"level they are truncated to: {res.get('network_key_levels', {})}, with special primes "
+        f"{res.get('network_key_special', {})} of {len(params.p_primes)}; "
         f"{res['key_gib']} GiB of evaluation keys); bootstrapping giant steps {args.giant_steps}, {args.hoisting} hoisting; "
         f"whole run {wall:.0f} s; peak_gb: this process's peak resident memory (getrusage ru_maxrss, "
         f"{'all images and workers not included' if getattr(args, 'cluster', None) else 'whole run'})",

@@ -13,8 +13,9 @@ operation kind is declared (a trace holding an undeclared kind is refused with a
 ``ValueError``). Key switches inside an event become :class:`KeyUse` entries: ``digits`` =
 the ``digits`` of the key switch's ``modup`` (its ``info``; else its basis conversions, one
 per digit), or, when the key switch has no ``modup`` of its own (a hoisted rotation: the
-``rotate_hoisted`` event raises once for all its rotations), those of the ``modup`` of the
-nearest enclosing event that has one; ``special`` = the ``special`` of the ``moddown`` (its
+``rotate_hoisted`` event raises once for all its rotations), the ``digits`` of its own
+``info`` (recorded since keys may differ in special primes), else those of the ``modup`` of
+the nearest enclosing event that has one; ``special`` = the ``special`` of the ``moddown`` (its
 ``info``; else the source primes of its conversion, which with a fused rescale also holds the
 dropped top primes), or, for a key switch that stops before its ModDown (double hoisting,
 ``sw.ckks.raised``), the ``special`` of the key switch's own ``info``; ``primes`` = the key switch's ``primes_in``. The key's identity is
@@ -147,7 +148,9 @@ def _keyswitches(ev: Mapping[str, Any], parents: list, shared: int = 0) -> list[
         if not special:   # a raised key switch (double hoisting) has no ModDown of its own
             special = int((ev.get("info") or {}).get("special") or 0)
         primes = int(ev.get("primes_in") or 0)
-        out.append(KeyUse(_key_identity(ev, parents), max(digits or shared, 1), primes, special))
+        own = (ev.get("info") or {}).get("digits")   # recorded by a hoisted key switch
+        digits = digits or (int(own) if own is not None else shared)
+        out.append(KeyUse(_key_identity(ev, parents), max(digits, 1), primes, special))
         return out
     children = ev.get("children", ()) or ()
     shared = sum(_modup_digits(c) for c in children if c.get("kind") == "modup") or shared

@@ -58,16 +58,29 @@ class CkksContext:
             self._rowmaps[level] = r
         return r
 
-    def key_rowmap_truncated(self, level: int, key_level: int) -> np.ndarray:
-        """Rows of a key truncated to ``Q_key_level + P`` that make up ``qp_basis(level)``."""
-        r = self._rowmaps.get((level, key_level))
+    def key_rowmap_truncated(self, level: int, key_level: int, special: int | None = None) -> np.ndarray:
+        """Rows of a key truncated to ``Q_key_level + P`` (``P`` = the first ``special``
+        special primes, all if None) that make up ``q_basis(level) + special_basis(special)``."""
+        k = len(self.p_basis) if special is None else int(special)
+        r = self._rowmaps.get((level, key_level, k))
         if r is None:
             L = len(self.params.primes_at(level))
             Lk = len(self.params.primes_at(key_level))
-            r = np.concatenate([np.arange(L), np.arange(Lk, Lk + len(self.p_basis))]).astype(np.int64)
+            r = np.concatenate([np.arange(L), np.arange(Lk, Lk + k)]).astype(np.int64)
             r.setflags(write=False)
-            self._rowmaps[(level, key_level)] = r
+            self._rowmaps[(level, key_level, k)] = r
         return r
+
+    def special_basis(self, special: int | None = None) -> RnsBasis:
+        """The first ``special`` special primes (all of ``p_basis`` if None): the basis a
+        key with fewer special primes raises its digits to (:meth:`CkksParams.special_for`)."""
+        if special is None or special == len(self.p_basis):
+            return self.p_basis
+        if isinstance(special, bool) or not isinstance(special, (int, np.integer)) \
+                or not 1 <= special <= len(self.p_basis):
+            raise ValueError(f"special={special!r}: not a count of special primes in "
+                             f"[1, {len(self.p_basis)}] ({self.params.name})")
+        return self.p_basis.sub(0, int(special))
 
     def galois_element(self, step: int) -> int:
         """Galois element ``5^step mod 2n`` of a left rotation by ``step`` slots."""

@@ -28,7 +28,7 @@ from .encoder import Encoder
 from .errors import (LevelError, LevelMismatchError, NonFiniteError, ScaleError, ScaleMismatchError,
                      SlotMismatchError)
 from .keys import KeySet, check_binding, require
-from .keyswitch import decompose, key_switch, switch_decomposed
+from .keyswitch import decompose_for, key_rows, key_switch, switch_decomposed
 
 # Smallest scale a rescale may leave: rescaling adds rounding noise of about sqrt(n) in the
 # coefficients, so a message scaled by less than 2^16 keeps under ~8 bits (N = 2^16).
@@ -428,7 +428,7 @@ class Evaluator:
         if self.keys is None:
             from .errors import MissingKeyError
             raise MissingKeyError(f"rotate: no KeySet given to the Evaluator (step {steps})")
-        g, key = self.keys.rotation_key(int(steps), ct.slots, "rotate")
+        g, key = self.keys.rotation_key(int(steps), ct.slots, "rotate", ct.level)
         return self._galois(ct, g, key, "rotate")
 
     def conjugate(self, ct: Ciphertext) -> Ciphertext:
@@ -449,12 +449,13 @@ class Evaluator:
         if self.keys is None and any(s % ct.slots for s in steps):
             from .errors import MissingKeyError
             raise MissingKeyError(f"rotate_hoisted: no KeySet given to the Evaluator (steps {steps})")
-        keys = {s: self.keys.rotation_key(s, ct.slots, "rotate_hoisted") for s in steps if s % ct.slots}
+        keys = {s: self.keys.rotation_key(s, ct.slots, "rotate_hoisted", ct.level) for s in steps if s % ct.slots}
         for _, key in keys.values():
             check_binding("rotate_hoisted", key, ct, "rotation key")
         out: dict[int, Ciphertext] = {}
         with self._scope("rotate_hoisted", ct, steps=len(keys)) as ev:
-            ext = decompose(self.ctx, ct.polys[1], ct.level) if keys else None
+            # one decomposition per special basis (keys with fewer special primes raise less)
+            ext = decompose_for(self.ctx, ct.polys[1], ct.level, [k for _, k in keys.values()])
             for s in steps:
                 if s % ct.slots == 0:
                     out[s] = ct
@@ -462,7 +463,8 @@ class Evaluator:
                 g, key = keys[s]
                 with self._scope("rotate", ct, galois=g, hoisted=True) as ev2:
                     c0 = ct.polys[0].automorphism(g)
-                    u0, u1 = switch_decomposed(self.ctx, ext, ct.level, key, g)
+                    u0, u1 = switch_decomposed(self.ctx, ext[key_rows(self.ctx, key, ct.level).special],
+                                               ct.level, key, g)
                     out[s] = self._out(ev2, self._new((_add_into(u0, c0), u1), ct))
             ev.set_out(primes=len(ct.primes), level=ct.level)
         return out

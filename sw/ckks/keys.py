@@ -85,6 +85,7 @@ class SwitchingKey:
     kind: str = "relin"           # "relin", "rotation", "conjugation"
     level: int | None = None      # None: over Q_top + P; else truncated to Q_level + P
     key_id: str | None = None     # identity of the key set of the target secret
+    special: int | None = None    # None: all special primes; else the first ``special`` of them
 
     def compact(self) -> "SwitchingKey":
         """The same key stored as uint32 words (residues are < 2^32): half the memory; key
@@ -95,7 +96,7 @@ class SwitchingKey:
         if widest >= 1 << 32:
             raise ValueError(f"SwitchingKey.compact: prime {widest} does not fit a 32-bit word")
         return SwitchingKey(self.b.astype(np.uint32), self.a.astype(np.uint32), self.params,
-                            self.galois, self.kind, self.level, self.key_id)
+                            self.galois, self.kind, self.level, self.key_id, self.special)
 
     @property
     def nbytes(self) -> int:
@@ -104,10 +105,11 @@ class SwitchingKey:
         p = self.params
         if self.b is not None:
             return int(self.b.nbytes + self.a.nbytes)
+        k = len(p.p_primes) if self.special is None else self.special
         if self.level is not None:
             nd = len(p.digits_at(self.level))
-            return 2 * nd * (len(p.primes_at(self.level)) + len(p.p_primes)) * p.n * 8
-        return 2 * p.dnum * (len(p.q_primes) + len(p.p_primes)) * p.n * 8
+            return 2 * nd * (len(p.primes_at(self.level)) + k) * p.n * 8
+        return 2 * p.dnum * (len(p.q_primes) + k) * p.n * 8
 
 
 @dataclass(frozen=True)
@@ -151,7 +153,10 @@ class KeySet:
     """The keys of one secret.
 
     Attributes: ``secret``, ``public``, ``relin`` (SwitchingKey or None), ``rotation``
-    (dict Galois element -> SwitchingKey), ``conjugation`` (SwitchingKey or None), ``ctx``.
+    (dict Galois element -> SwitchingKey), ``conjugation`` (SwitchingKey or None), ``ctx``,
+    ``low_rotation`` (dict Galois element -> SwitchingKey truncated to a low level over
+    fewer special primes: preferred by :meth:`rotation_key` for a ciphertext at or below
+    its level, even where ``rotation`` has a key for the same element).
     """
 
     ctx: CkksContext
@@ -160,6 +165,7 @@ class KeySet:
     relin: SwitchingKey | None = None
     rotation: dict = field(default_factory=dict)
     conjugation: SwitchingKey | None = None
+    low_rotation: dict = field(default_factory=dict)
 
     @property
     def params(self) -> CkksParams:
@@ -168,7 +174,8 @@ class KeySet:
     @property
     def key_id(self) -> str | None:
         """The key set's identity (of its secret, else of its first key that has one)."""
-        for k in (self.secret, self.public, self.relin, self.conjugation, *self.rotation.values()):
+        for k in (self.secret, self.public, self.relin, self.conjugation, *self.rotation.values(),
+                  *self.low_rotation.values()):
             if k is not None and k.key_id is not None:
                 return k.key_id
         return None
@@ -176,8 +183,10 @@ class KeySet:
     def galois_element(self, step: int) -> int:
         return self.ctx.galois_element(step)
 
-    def rotation_key(self, step: int, slots: int | None = None, op: str = "rotate") -> tuple[int, SwitchingKey]:
-        """``(galois, key)`` for a left rotation by ``step`` of a ``slots``-slot vector.
+    def rotation_key(self, step: int, slots: int | None = None, op: str = "rotate",
+                     level: int | None = None) -> tuple[int, SwitchingKey]:
+        """``(galois, key)`` for a left rotation by ``step`` of a ``slots``-slot vector at
+        ``level`` (a ``low_rotation`` key serving that level comes first; ``None``: none).
 
         Steps equivalent modulo ``slots`` are tried (``step``, ``step mod slots``,
         ``step mod slots - slots``). Raises MissingKeyError naming the step.
@@ -186,9 +195,20 @@ class KeySet:
         slots = half if slots is None else slots
         r = int(step) % slots
         cands = [int(step) % half, r % half, (r - slots) % half]
+        if level is not None and self.low_rotation:
+            for s in cands:
+                g = self.ctx.galois_element(s)
+                k = self.low_rotation.get(g)
+                if k is not None and level <= k.level:
+                    return g, k
         for s in cands:
             g = self.ctx.galois_element(s)
             k = self.rotation.get(g)
+            if k is not None:
+                return g, k
+        for s in cands:   # only a low key: the key switch names its level (LevelError)
+            g = self.ctx.galois_element(s)
+            k = self.low_rotation.get(g)
             if k is not None:
                 return g, k
         have = sorted(self._steps_available())
@@ -202,7 +222,8 @@ class KeySet:
         for s in range(half):   # discrete log table (only on error paths)
             inv[g] = s
             g = g * 5 % (2 * self.ctx.n)
-        return [inv.get(g, g) if inv.get(g, 0) <= half // 2 else inv[g] - half for g in self.rotation]
+        return [inv.get(g, g) if inv.get(g, 0) <= half // 2 else inv[g] - half
+                for g in {**self.rotation, **self.low_rotation}]
 
     def add_rotation_keys(self, kg: "KeyGenerator", steps) -> None:
         """Generate and add rotation keys for ``steps`` (needs ``self.secret``)."""
@@ -257,22 +278,32 @@ class KeyGenerator:
         return PublicKey(b, a, self.params, sk.key_id)
 
     def gen_switching_key(self, sk: SecretKey, s_from: RnsPoly, *, galois: int | None = None,
-                          kind: str = "relin", level: int | None = None) -> SwitchingKey:
+                          kind: str = "relin", level: int | None = None,
+                          special: int | str | None = None) -> SwitchingKey:
         """Key switching from ``s_from`` (evaluation form over ``full_basis``) to ``sk``.
 
         ``level``: if given, the key is truncated to ``Q_level + P`` (digits
         ``params.digits_at(level)``) and can only switch ciphertexts at levels <= ``level``
-        (smaller keys for keys used low in the chain, e.g. bootstrapping's level-0 keys)."""
+        (smaller keys for keys used low in the chain, e.g. bootstrapping's level-0 keys).
+        ``special``: the number of leading special primes ``P'`` the key is made over (None:
+        all), or ``"fit"`` for :meth:`CkksParams.special_for` of the key's level: the fewest
+        whose product covers every digit, so the key's switches keep their noise while
+        raising to fewer primes (at ``n16-128`` level 2: 4 special primes of 11). Fewer than
+        ``special_for`` raises ``ValueError`` naming it."""
         p = self.params
-        fb = self.ctx.full_basis if level is None else self.ctx.qp_basis(p.check_level(level, "gen_switching_key"))
-        prng = self.prng.fork(f"swk-{kind}-{galois}" + ("" if level is None else f"-l{level}"))
-        p_prod = self.ctx.p_basis.product
-        nq = len(p.q_primes) if level is None else len(p.primes_at(level))
-        digits = p.digits_at(p.max_level if level is None else level)
-        ndig = p.dnum if level is None else len(digits)
+        key_level = p.max_level if level is None else p.check_level(level, "gen_switching_key")
+        k = _special_count(p, key_level, special)
+        sb = self.ctx.special_basis(k)
+        fb = self.ctx.full_basis if level is None and k is None else self.ctx.q_basis(key_level) + sb
+        prng = self.prng.fork(f"swk-{kind}-{galois}" + ("" if level is None else f"-l{level}")
+                              + ("" if k is None else f"-p{k}"))
+        p_prod = sb.product
+        nq = len(p.primes_at(key_level))
+        digits = p.digits_at(key_level)
+        ndig = p.dnum if level is None else len(digits)   # a full key keeps dnum stacks
         dry = trace.is_dry_run()
-        sk_poly = sk.poly if level is None else sk.poly.select(fb)
-        if level is not None:
+        sk_poly = sk.poly if fb is self.ctx.full_basis else sk.poly.select(fb)
+        if fb is not self.ctx.full_basis:
             s_from = s_from.select(fb)
         B = None if dry else np.empty((ndig, len(fb), p.n), dtype=_U)
         A = None if dry else np.empty((ndig, len(fb), p.n), dtype=_U)
@@ -288,7 +319,7 @@ class KeyGenerator:
             if not dry:
                 B[i] = b.data
                 A[i] = a.data
-        return SwitchingKey(B, A, p, galois, kind, level, sk.key_id)
+        return SwitchingKey(B, A, p, galois, kind, level, sk.key_id, k)
 
     def gen_relin_key(self, sk: SecretKey) -> SwitchingKey:
         """Relinearisation key (from ``s^2`` to ``s``)."""
@@ -296,13 +327,15 @@ class KeyGenerator:
         return self.gen_switching_key(sk, sk.poly.mul(sk.poly), kind="relin")
 
     def gen_galois_key(self, sk: SecretKey, galois: int, kind: str = "rotation",
-                       level: int | None = None) -> SwitchingKey:
-        """Key from ``s(X^galois)`` to ``s`` (truncated to ``Q_level + P`` if ``level``)."""
+                       level: int | None = None, special: int | str | None = None) -> SwitchingKey:
+        """Key from ``s(X^galois)`` to ``s`` (truncated to ``Q_level + P`` if ``level``; over
+        fewer special primes if ``special``, as :meth:`gen_switching_key`)."""
         s_g = sk.poly.automorphism(galois)
-        return self.gen_switching_key(sk, s_g, galois=galois, kind=kind, level=level)
+        return self.gen_switching_key(sk, s_g, galois=galois, kind=kind, level=level, special=special)
 
     def gen_rotation_keys(self, sk: SecretKey, steps, *, level: int | None = None,
-                          compact: bool = False, skip=()) -> dict[int, SwitchingKey]:
+                          compact: bool = False, skip=(),
+                          special: int | str | None = None) -> dict[int, SwitchingKey]:
         """Rotation keys for left rotations by ``steps`` (ints, negative allowed), keyed by
         Galois element ``5^step mod 2n``.
 
@@ -311,7 +344,9 @@ class KeyGenerator:
             digits, 3.8x smaller).
         compact : store the keys as uint32 words (:meth:`SwitchingKey.compact`); each key is
             compacted as soon as it is made, so at most one uint64 key exists at a time.
-        skip : Galois elements not to generate (e.g. those already in a key set)."""
+        skip : Galois elements not to generate (e.g. those already in a key set).
+        special : special primes of the keys (:meth:`gen_switching_key`; ``"fit"`` with a
+            low ``level`` makes every switch by these keys raise to fewer primes)."""
         self.ctx.check_same("gen_rotation_keys", sk)
         out = {}
         skip = set(skip)
@@ -320,7 +355,7 @@ class KeyGenerator:
                 raise TypeError(f"gen_rotation_keys: step {st!r} is not an int")
             g = self.ctx.galois_element(int(st))
             if g != 1 and g not in out and g not in skip:
-                k = self.gen_galois_key(sk, g, level=level)
+                k = self.gen_galois_key(sk, g, level=level, special=special)
                 out[g] = k.compact() if compact else k
         return out
 
@@ -340,6 +375,26 @@ class KeyGenerator:
         if conjugation:
             ks.conjugation = self.gen_conjugation_key(sk)
         return ks
+
+
+def _special_count(p: CkksParams, level: int, special: int | str | None) -> int | None:
+    """The ``special`` of a key at ``level`` (None for all special primes); refuses a count
+    below :meth:`CkksParams.special_for`, whose key switches would be noisier."""
+    if special is None:
+        return None
+    need = p.special_for(level)
+    if special == "fit":
+        k = need
+    elif isinstance(special, bool) or not isinstance(special, (int, np.integer)):
+        raise ValueError(f"gen_switching_key: special={special!r} is neither a count of special "
+                         f"primes nor 'fit'")
+    else:
+        k = int(special)
+        if not need <= k <= len(p.p_primes):
+            raise ValueError(f"gen_switching_key: special={k} special primes at level {level} of "
+                             f"{p.name!r}: needs {need} to {len(p.p_primes)} (fewer than {need} "
+                             f"do not cover a digit, CkksParams.special_for)")
+    return None if k == len(p.p_primes) else k
 
 
 def require(key, what: str, op: str):

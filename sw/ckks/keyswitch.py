@@ -7,8 +7,8 @@ hoisted one) containing ``modup`` (:func:`decompose`; shared, outside, when hois
 ``moddown`` (:func:`apply_key`).
 
 For ``c`` at level ``l`` (``L`` primes, evaluation form) and a key whose special primes are
-``P`` (``K`` primes: ``ctx.p_basis`` for a :class:`~.keys.SwitchingKey`, the key's own ``P'``
-for a :class:`~.keys.BasisKey`):
+``P`` (``K`` primes: ``ctx.p_basis`` for a :class:`~.keys.SwitchingKey`, or its first
+``key.special`` primes when it has fewer; the key's own ``P'`` for a :class:`~.keys.BasisKey`):
 
 1. **Decompose + ModUp** (:func:`decompose`): INTT of ``c`` (``L`` rows); for each digit
    ``D_i`` (``params.digits_at(l)``; one digit of all ``L`` rows for a ``BasisKey``), fast
@@ -73,14 +73,16 @@ def key_rows(ctx: CkksContext, key: SwitchingKey | BasisKey, level: int) -> KeyR
     if isinstance(key, BasisKey):
         return _basis_key_rows(ctx, key, level)
     key_level = getattr(key, "level", None)
-    if key_level is None:
+    special = getattr(key, "special", None)
+    if key_level is None and special is None:
         rowmap = ctx.key_rowmap(level)
     else:
+        key_level = ctx.params.max_level if key_level is None else key_level
         if level > key_level:
             raise LevelError(f"key switch: key ({key.kind}) is truncated to level {key_level}, "
                              f"ciphertext is at level {level}")
-        rowmap = ctx.key_rowmap_truncated(level, key_level)
-    return KeyRows(key.b, key.a, rowmap, ctx.p_basis, ctx.params.digits_at(level))
+        rowmap = ctx.key_rowmap_truncated(level, key_level, special)
+    return KeyRows(key.b, key.a, rowmap, ctx.special_basis(special), ctx.params.digits_at(level))
 
 
 def _basis_key_rows(ctx: CkksContext, key: BasisKey, level: int) -> KeyRows:
@@ -224,13 +226,29 @@ def key_switch(ctx: CkksContext, c: RnsPoly, level: int, key: SwitchingKey | Bas
         return _apply(ctx, ext, level, rows, galois, fold, rescale)
 
 
+def decompose_for(ctx: CkksContext, c: RnsPoly, level: int, keys) -> dict:
+    """One :func:`decompose` of ``c`` per distinct special basis among ``keys`` (hoisting
+    across keys with different special primes): ``{special basis: digits}``. Keys with the
+    same special primes share one decomposition."""
+    out = {}
+    for key in keys:
+        rows = key_rows(ctx, key, level)
+        if rows.special not in out:
+            out[rows.special] = decompose(ctx, c, level, rows.special, rows.digits)
+    return out
+
+
 def switch_decomposed(ctx: CkksContext, ext, level: int, key: SwitchingKey | BasisKey,
                       galois: int | None = None):
     """A hoisted key switch: :func:`apply_key` of a shared decomposition ``ext`` inside its
     own ``keyswitch`` trace event (its ``modup`` is the shared one, outside; the event
-    records no output primes or level, as hoisted key switches always have)."""
-    with trace.op("keyswitch", n=ctx.params.n, primes_in=len(ctx.q_basis(level)), level_in=level):
-        return apply_key(ctx, ext, level, key, galois)
+    records no output primes or level, as hoisted key switches always have, and the key's
+    ``digits`` in its ``info``, since a hoisted group with keys of different special primes
+    holds one ``modup`` per basis: :func:`decompose_for`)."""
+    rows = key_rows(ctx, key, level)
+    with trace.op("keyswitch", n=ctx.params.n, primes_in=len(ctx.q_basis(level)), level_in=level,
+                  digits=len(rows.digits)):
+        return _apply(ctx, ext, level, rows, galois)
 
 
 def switch_raised(ctx: CkksContext, ext, level: int, key: SwitchingKey, galois: int | None = None,

@@ -182,6 +182,26 @@ class CkksParams:
         a = self.alpha
         return tuple((s, min(s + a, L)) for s in range(0, L, a))
 
+    def special_for(self, level: int) -> int:
+        """Fewest leading special primes ``P' = p_primes[:k]`` under which the key-switching
+        term ``sum_i d_i e_i / P'`` is below one unit even in the worst case, so that a
+        switch by a key truncated to ``level`` errs by the ModDown's rounding alone, as with
+        all special primes. A raised digit is ``d_i + u D_i`` with ``0 <= u < a_i`` (``a_i``
+        primes, fast basis conversion) and ``|e| <= 6 sigma``, so the condition is
+        ``P' >= n ceil(6 sigma) sum_i a_i D_i``. Lower levels, whose digits are the same or
+        shorter, need no more. Where even all special primes fall short (a full digit of
+        ``alpha`` primes, for which the parameter set chose ``P ~ D``), all of them:
+        ``len(p_primes)``."""
+        prims = self.primes_at(level)
+        need = self.n * math.ceil(6 * self.sigma) * sum(
+            (s1 - s0) * math.prod(prims[s0:s1]) for s0, s1 in self.digits_at(level))
+        prod = 1
+        for k, q in enumerate(self.p_primes, 1):
+            prod *= q
+            if prod >= need:
+                return k
+        return len(self.p_primes)
+
     def describe(self) -> str:
         groups = [len(g) for g in self.q_groups[1:]]
         sec = f"{self.security}-bit (log QP <= {_sec.max_log_qp(self.n)})" if self.security else "INSECURE"

@@ -38,7 +38,7 @@ from .ciphertext import Ciphertext, PackedPlaintext, Plaintext
 from .errors import LevelMismatchError, MissingKeyError, SlotMismatchError
 from .evaluator import Evaluator, _pt_info, fused_dot
 from .keys import check_binding
-from .keyswitch import _p_mod, decompose, switch_raised
+from .keyswitch import _p_mod, decompose, decompose_for, key_rows, switch_raised
 from .params import CkksParams
 
 __all__ = ["RaisedCiphertext", "RaisedEvaluator", "RaisedGiants"]
@@ -62,6 +62,12 @@ class RaisedCiphertext:
     @property
     def primes(self) -> tuple[int, ...]:
         return self.polys[0].basis.primes
+
+    @property
+    def special(self):
+        """The special primes ``P`` it is raised by: the rows after ``Q_level`` (all of
+        ``ctx.p_basis``, or fewer after a rotation by a key with fewer special primes)."""
+        return self.polys[0].basis.sub(len(self.params.primes_at(self.level)))
 
     @property
     def is_placeholder(self) -> bool:
@@ -100,26 +106,28 @@ class RaisedEvaluator:
             raise ValueError(f"{op}: ciphertext is for {x.params.name!r}, the evaluator for "
                              f"{self.params.name!r}")
 
-    def _key(self, step: int, slots: int, op: str):
+    def _key(self, step: int, slots: int, op: str, level: int):
         if self.ev.keys is None:
             raise MissingKeyError(f"{op}: no KeySet given to the Evaluator (step {step})")
-        return self.ev.keys.rotation_key(int(step), slots, op)
+        return self.ev.keys.rotation_key(int(step), slots, op, level)
 
     # -- in and out ----------------------------------------------------------------------
-    def raise_(self, ct: Ciphertext) -> RaisedCiphertext:
-        """``P ct`` over ``Q_level + P``: the ``Q`` rows times ``P mod q_i``, the ``P`` rows 0."""
+    def raise_(self, ct: Ciphertext, special=None) -> RaisedCiphertext:
+        """``P ct`` over ``Q_level + P``: the ``Q`` rows times ``P mod q_i``, the ``P`` rows 0.
+        ``special``: the basis ``P`` (default ``ctx.p_basis``)."""
         self.ev._ct("raise", ct)
         if ct.degree != 1:
             raise ValueError(f"raise: ciphertext has degree {ct.degree}; relinearize first")
+        special = self.ctx.p_basis if special is None else special
         qb = self.ctx.q_basis(ct.level)
-        qpb = self.ctx.qp_basis(ct.level)
-        pmod = _p_mod(qb, self.ctx.p_basis)
+        qpb = qb + special
+        pmod = _p_mod(qb, special)
         with self._scope("raise", ct) as ev:
             out = []
             for c in ct.polys:
                 t = K.mulconst(c.data, pmod, qb)
                 if t is not None:
-                    t = np.concatenate([t, np.zeros((len(self.ctx.p_basis), self.params.n), t.dtype)])
+                    t = np.concatenate([t, np.zeros((len(special), self.params.n), t.dtype)])
                 out.append(RnsPoly(qpb, t, True))
             ev.set_out(primes=len(qpb), level=ct.level)
         return RaisedCiphertext(tuple(out), ct.level, ct.scale, ct.slots, self.params, ct.key_id)
@@ -134,7 +142,7 @@ class RaisedEvaluator:
         drop = len(self.params.q_groups[x.level]) if rescale else 0
         scale = self.ev._rescaled_scale("lower", x) if rescale else x.scale
         level = x.level - bool(rescale)
-        with self._scope("moddown_ct", x, special=len(self.ctx.p_basis), rescale=bool(rescale)) as ev:
+        with self._scope("moddown_ct", x, special=len(x.special), rescale=bool(rescale)) as ev:
             polys = tuple(mod_down(p, L - drop, consume=True) for p in x.polys)
             ev.set_out(primes=L - drop, level=level)
         return Ciphertext(polys, level, scale, x.slots, self.params, x.key_id)
@@ -149,13 +157,13 @@ class RaisedEvaluator:
         steps = [int(s) for s in steps]
         if ct.degree != 1:
             raise ValueError(f"rotate_hoisted: ciphertext has degree {ct.degree}; relinearize first")
-        keys = {s: self._key(s, ct.slots, "rotate_hoisted") for s in steps if s % ct.slots}
+        keys = {s: self._key(s, ct.slots, "rotate_hoisted", ct.level) for s in steps if s % ct.slots}
         for _, key in keys.values():
             check_binding("rotate_hoisted", key, ct, "rotation key")
         out: dict[int, RaisedCiphertext] = {}
-        qpb = self.ctx.qp_basis(ct.level)
         with ev._scope("rotate_hoisted", ct, steps=len(keys), raised=True) as top:
-            ext = decompose(self.ctx, ct.polys[1], ct.level) if keys else None
+            # one decomposition per special basis; each output is raised by its key's basis
+            ext = decompose_for(self.ctx, ct.polys[1], ct.level, [k for _, k in keys.values()])
             for s in steps:
                 if s % ct.slots == 0:
                     out[s] = self.raise_(ct)
@@ -163,11 +171,13 @@ class RaisedEvaluator:
                 g, key = keys[s]
                 with ev._scope("rotate", ct, galois=g, hoisted=True, raised=True) as one:
                     c0 = ct.polys[0].automorphism(g)
-                    o0, o1 = switch_raised(self.ctx, ext, ct.level, key, g, add0=c0)
-                    one.set_out(primes=len(qpb), level=ct.level)
+                    o0, o1 = switch_raised(self.ctx, ext[key_rows(self.ctx, key, ct.level).special],
+                                           ct.level, key, g, add0=c0)
+                    one.set_out(primes=len(o0.basis), level=ct.level)
                     out[s] = RaisedCiphertext((o0, o1), ct.level, ct.scale, ct.slots, self.params,
                                               ct.key_id)
-            top.set_out(primes=len(qpb), level=ct.level)
+            top.set_out(primes=max((len(o.primes) for o in out.values()), default=len(ct.primes)),
+                        level=ct.level)
         return out
 
     def rotate(self, x: RaisedCiphertext, steps: int) -> RaisedCiphertext:
@@ -178,15 +188,19 @@ class RaisedEvaluator:
             raise TypeError(f"rotate: steps must be an int, got {type(steps).__name__}")
         if int(steps) % x.slots == 0:
             return x
-        g, key = self._key(int(steps), x.slots, "rotate")
+        g, key = self._key(int(steps), x.slots, "rotate", x.level)
         check_binding("rotate", key, x, "rotation key")
+        if key_rows(self.ctx, key, x.level).special != x.special:
+            # the key raises to other special primes: bring x down, rotate it raised by the key's
+            return self.rotate_hoisted(self.lower(x), [int(steps)])[int(steps)]
         L = len(self.ctx.q_basis(x.level))
         with self._scope("rotate", x, galois=g) as ev:
-            with self._scope("moddown", x, special=len(self.ctx.p_basis)) as md:
+            with self._scope("moddown", x, special=len(x.special)) as md:
                 c1 = mod_down(x.polys[1], L).automorphism(g)
                 md.set_out(primes=L, level=x.level)
             c0 = x.polys[0].automorphism(g)
-            ext = decompose(self.ctx, c1, x.level)
+            rows = key_rows(self.ctx, key, x.level)
+            ext = decompose(self.ctx, c1, x.level, rows.special, rows.digits)
             o0, o1 = switch_raised(self.ctx, ext, x.level, key)
             ev.set_out(primes=len(c0.basis), level=x.level)
             K.add(o0.data, c0.data, o0.basis, out=o0.data)     # o0 is this rotation's own
@@ -196,6 +210,10 @@ class RaisedEvaluator:
         self._check("add", a)
         self._check("add", b)
         self.ev._same_level_scale("add", a, b)
+        if a.special != b.special:
+            raise ValueError(f"add: raised ciphertexts over {len(a.special)} and {len(b.special)} "
+                             f"special primes (rotations by keys with different special primes); "
+                             f"lower one first")
         with self._scope("add", a) as ev:
             ev.set_out(primes=len(a.primes), level=a.level)
             return self._new((a.polys[0].add(b.polys[0]), a.polys[1].add(b.polys[1])), a)
@@ -285,8 +303,14 @@ class RaisedGiants:
     def add(self, a, b) -> RaisedCiphertext | Ciphertext:
         if not isinstance(a, RaisedCiphertext) and not isinstance(b, RaisedCiphertext):
             return self.rev.ev.add(a, b)
-        a = a if isinstance(a, RaisedCiphertext) else self.rev.raise_(a)
-        b = b if isinstance(b, RaisedCiphertext) else self.rev.raise_(b)
+        if isinstance(a, RaisedCiphertext) and isinstance(b, RaisedCiphertext) and a.special != b.special:
+            # terms raised by keys with different special primes: bring the one with fewer
+            # down (a ModDown of both polynomials) and raise it by the other's
+            a, b = (a, b) if len(a.special) >= len(b.special) else (b, a)
+            b = self.rev.lower(b)
+        special = (a if isinstance(a, RaisedCiphertext) else b).special
+        a = a if isinstance(a, RaisedCiphertext) else self.rev.raise_(a, special)
+        b = b if isinstance(b, RaisedCiphertext) else self.rev.raise_(b, special)
         return self.rev.add(a, b)
 
     def finish(self, x, *, rescale: bool = True) -> Ciphertext:

@@ -253,6 +253,10 @@ def _meta_slots(meta: dict, kind: str, params: CkksParams) -> int:
 def _swk_arrays(k: SwitchingKey, prefix: str, what: str) -> tuple[dict, dict]:
     if k.b is None or k.a is None:
         raise SerializationError(f"cannot serialise {what}: it is a dry-run placeholder (no data)")
+    if k.level is not None or getattr(k, "special", None) is not None:
+        raise SerializationError(f"cannot serialise {what}: it is truncated (level {k.level}, special "
+                                 f"{k.special}); this format holds full keys (sw.nn.evalkeys holds "
+                                 f"truncated ones)")
     return ({f"{prefix}b": np.ascontiguousarray(k.b, dtype=np.uint64),
              f"{prefix}a": np.ascontiguousarray(k.a, dtype=np.uint64)},
             _with_id({"galois": None if k.galois is None else int(k.galois), "kind": str(k.kind)}, k))

@@ -76,6 +76,14 @@ class RunStats:
     boot_seconds: dict = field(default_factory=dict)    # slot period of the tensor -> [s per bootstrap]
 
 
+def _capped_levels(levels, top: int) -> tuple[int, ...]:
+    """The levels of a ``rotation_levels`` value (an int or several), none above ``top``."""
+    lv = [levels] if isinstance(levels, (int, np.integer)) else list(levels)
+    if not lv:
+        raise ValueError("HeSession: rotation_levels gives a step no level")
+    return tuple(sorted({min(top, int(v)) for v in lv}))
+
+
 class HeSession:
     """Keys and evaluator objects for one parameter set (key generation happens here).
 
@@ -91,18 +99,26 @@ class HeSession:
     bootstrapping keys are stored as uint32 words. At ``n16-128`` with ResNet-20/cifar32
     that is ~30 MiB per network key instead of 230 MiB (see docs/resnet.md). Galois
     elements that bootstrapping already has a full-height key for are not generated twice.
-    rotation_levels: optional ``{step: level}`` (or a function of the network's start level
-    returning it), the highest level each network rotation runs at (from the level plan,
-    :meth:`EncryptedResNet.rotation_levels`); its key is
+    rotation_levels: optional ``{step: level}`` or ``{step: levels}`` (or a function of the
+    network's start level returning it), the highest level or all the levels each network
+    rotation runs at (from the level plan, :meth:`EncryptedResNet.rotation_level_sets`); its key is
     truncated to that level (at most the network's start level). ResNet-20/cifar32 at
     n16-128 rotates 134 of its 145 steps only at level 2: 1 digit of 15 rows instead of 2 of
     29, so those keys are 3.9 times smaller. A rotation above its key's level raises
     :class:`sw.ckks.errors.LevelError`.
+    fit_special: a network key truncated to a level whose key-switching digit is shorter
+    than ``alpha`` is made over only the special primes that digit needs
+    (:meth:`sw.ckks.CkksParams.special_for`: the worst-case ``d e / P'`` below one unit, so
+    the switch errs by its rounding alone, as with all of them): at n16-128 level 2, 5 of
+    the 11, so each rotation there raises to 9 primes instead of 15 and its key is 1.7
+    times smaller. Such keys go to ``keys.low_rotation``, also for Galois elements that
+    bootstrapping has a full key for, so that every rotation of a hoisted group or of a
+    raised sum uses the same special primes. ``False`` keeps all special primes.
     """
 
     def __init__(self, params, slots: int, rotations, *, bootstrap: bool = False, seed: int = 1,
                  boot_config: Any = None, compact: bool | None = None, progress: bool = False,
-                 boot_slots=(), rotation_levels: dict | None = None):
+                 boot_slots=(), rotation_levels: dict | None = None, fit_special: bool = True):
         from sw.ckks import (CkksContext, Decryptor, Encoder, Encryptor, Evaluator, KeyGenerator)
         self.params = params
         self.slots = slots
@@ -139,21 +155,32 @@ class HeSession:
         steps = sorted(set(int(r) for r in rotations))
         if callable(rotation_levels):       # from the network's start level, known only now
             rotation_levels = rotation_levels(top)
-        levels = {s: top if rotation_levels is None else min(top, int(rotation_levels.get(s, top)))
+        # the levels each step rotates at (an int: its highest), capped at the start level
+        levels = {s: _capped_levels(top if rotation_levels is None else rotation_levels.get(s, top), top)
                   for s in steps}
         it = steps
         if progress and not trace.is_dry_run():
             from tqdm import tqdm
             it = tqdm(steps, desc="rotation keys", unit="key", leave=False)
-        #: level -> number of network-only rotation keys truncated to it
+        #: level -> number of network rotation keys made for it (not bootstrapping's)
         self.network_key_levels: dict[int, int] = {}
+        #: level -> special primes of the network keys truncated to it
+        self.network_key_special: dict[int, int] = {}
+        n_special = len(params.p_primes)
         for s in it:   # one key at a time, each truncated to the highest level it serves
-            lvl = levels[s]
-            new = kg.gen_rotation_keys(sk, [s], level=None if lvl == params.max_level else lvl,
-                                       compact=compact, skip=self.keys.rotation)
-            if new:
-                self.network_key_levels[lvl] = self.network_key_levels.get(lvl, 0) + 1
-            self.keys.rotation.update(new)
+            lv = levels[s]
+            low = [l for l in lv if fit_special and params.special_for(l) < n_special]
+            if lv[-1] not in low:    # a key for the highest level, over all special primes
+                new = kg.gen_rotation_keys(sk, [s], level=None if lv[-1] == params.max_level else lv[-1],
+                                           compact=compact, skip=self.keys.rotation)
+                self.keys.rotation.update(new)
+                self._count_network_key(new, lv[-1], n_special)
+            if low:   # and one over fewer special primes for the highest level that needs fewer
+                k = params.special_for(low[-1])
+                new = kg.gen_rotation_keys(sk, [s], level=low[-1], compact=compact, special=k,
+                                           skip=self.keys.low_rotation)
+                self.keys.low_rotation.update(new)
+                self._count_network_key(new, low[-1], k)
         self.key_level = top
         self.encoder = Encoder(self.ctx)
         self.encryptor = Encryptor(self.ctx, self.keys.public if self.keys.public is not None else sk,
@@ -161,6 +188,11 @@ class HeSession:
         self.decryptor = None if trace.is_dry_run() else Decryptor(self.ctx, sk)
         self.ev = Evaluator(self.ctx, self.keys)
         self.keygen_seconds = time.time() - t0
+
+    def _count_network_key(self, new: dict, level: int, special: int) -> None:
+        if new:
+            self.network_key_levels[level] = self.network_key_levels.get(level, 0) + 1
+            self.network_key_special[level] = special
 
     @classmethod
     def from_eval_keys(cls, ctx, slots: int, keys, bootstrappers: dict, key_level: int) -> "HeSession":
@@ -176,6 +208,7 @@ class HeSession:
         self.bootstrapper = self.bootstrappers[max(self.bootstrappers)] if self.bootstrappers else None
         self.key_level = key_level
         self.network_key_levels = {}      # not recorded in a key file
+        self.network_key_special = {}
         self.encoder, self.encryptor, self.decryptor = Encoder(ctx), None, None
         self.ev = Evaluator(ctx, keys)
         self.keygen_seconds = 0.0
@@ -184,7 +217,8 @@ class HeSession:
     @property
     def key_bytes(self) -> int:
         """Bytes of evaluation-key material held (relin, conjugation, rotation)."""
-        ks = [self.keys.relin, self.keys.conjugation, *self.keys.rotation.values()]
+        ks = [self.keys.relin, self.keys.conjugation, *self.keys.rotation.values(),
+              *self.keys.low_rotation.values()]
         return int(sum(k.nbytes for k in ks if k is not None))
 
     def bootstrap(self, ct, period: int | None = None):
@@ -399,8 +433,13 @@ class EncryptedResNet:
         """``{step: highest level}`` at which the network rotates by ``step`` under the level
         plan from ``fresh_level`` (convolutions, shortcuts and the FC layer rotate at their
         input level, as does the pooling's rotate-and-sum)."""
+        return {s: max(lv) for s, lv in self.rotation_level_sets(fresh_level, boot_level).items()}
+
+    def rotation_level_sets(self, fresh_level: int, boot_level: int | None) -> dict[int, tuple[int, ...]]:
+        """``{step: levels}``: every level at which the network rotates by ``step`` (sorted),
+        under the same plan as :meth:`rotation_levels`."""
         plan = self.plan(fresh_level, boot_level)
-        out: dict[int, int] = {}
+        out: dict[int, set] = {}
         for op in self.graph:
             if op.name in self.maps:
                 steps = self.maps[op.name].rotation_steps
@@ -410,8 +449,8 @@ class EncryptedResNet:
                 continue
             lvl = int(plan.op_levels[op.name][0])
             for s in steps:
-                out[int(s)] = max(out.get(int(s), lvl), lvl)
-        return out
+                out.setdefault(int(s), set()).add(lvl)
+        return {s: tuple(sorted(lv)) for s, lv in out.items()}
 
     def rotation_steps(self) -> list[int]:
         steps = set(self.pool_steps)
@@ -454,8 +493,8 @@ class EncryptedResNet:
 
     def session(self, *, bootstrap: bool, seed: int = 1, boot_config=None, compact: bool | None = None,
                 progress: bool = False, sparse_bootstrap: bool = False,
-                giant_steps: str = "keys", hoisting: str = "single") -> HeSession:
-        """Keys for this network (:class:`HeSession`). ``sparse_bootstrap``: one bootstrapper
+                giant_steps: str = "keys", hoisting: str = "single", fit_special: bool = True) -> HeSession:
+        """Keys for this network (:class:`HeSession`; ``fit_special`` as there). ``sparse_bootstrap``: one bootstrapper
         per stage period (:meth:`boot_periods`) instead of every bootstrap at ``slots``;
         cheaper (n16-128: 84 and 77 instead of 91 key switches per bootstrap in stages 2 and
         3; measured 2% and 12% faster on a CPU) for ~0.43 GiB more keys and 0.57 GiB of DFT
@@ -470,11 +509,11 @@ class EncryptedResNet:
         # the plan from the network's start level (the bootstrap output level, else the top;
         # the session knows it once its bootstrapper exists) says where each rotation runs
         def levels(start: int) -> dict[int, int]:
-            return self.rotation_levels(start, start if bootstrap else None)
+            return self.rotation_level_sets(start, start if bootstrap else None)
         return HeSession(self.params, self.slots, self.rotation_steps(), bootstrap=bootstrap, seed=seed,
                          boot_config=boot_config, compact=compact, progress=progress,
                          boot_slots=self.boot_periods() if sparse_bootstrap else (),
-                         rotation_levels=levels)
+                         rotation_levels=levels, fit_special=fit_special)
 
     def encrypt(self, sess: HeSession, image, level: int):
         x = check_images(image, self.model.geometry.name)

@@ -14,7 +14,7 @@ File format (version 1)
 key arrays (``allow_pickle=False``). The manifest names the parameter set and its
 fingerprint (:func:`sw.ckks.serialize.fingerprint`), the serialised parameter set itself
 (hex of :func:`sw.ckks.serialize.dumps`), the network the keys are for (:func:`job_spec`),
-the key level, the bootstrapping slot counts, every key's role, Galois element and level,
+the key level, the bootstrapping slot counts, every key's role, Galois element, level and special primes,
 and the SHA-256 of the payload. :func:`load_session` refuses keys made under another
 parameter set or for another network (:class:`KeyFileError`, naming both).
 
@@ -84,7 +84,8 @@ def _swk_entry(name: str, k, arrays: dict) -> dict:
     arrays[f"{name}/b"] = np.ascontiguousarray(k.b)
     arrays[f"{name}/a"] = np.ascontiguousarray(k.a)
     return {"name": name, "galois": None if k.galois is None else int(k.galois), "kind": str(k.kind),
-            "level": None if k.level is None else int(k.level)}
+            "level": None if k.level is None else int(k.level),
+            "special": None if getattr(k, "special", None) is None else int(k.special)}
 
 
 def eval_key_bytes(sess, spec: dict) -> bytes:
@@ -101,6 +102,8 @@ def eval_key_bytes(sess, spec: dict) -> bytes:
             keys.append(_swk_entry(part, getattr(ks, part), arrays))
     for g in sorted(ks.rotation):
         keys.append(_swk_entry(f"rot/{int(g)}", ks.rotation[g], arrays))
+    for g in sorted(ks.low_rotation):
+        keys.append(_swk_entry(f"low/{int(g)}", ks.low_rotation[g], arrays))
     boot = None
     if sess.bootstrappers:
         bk = sess.bootstrappers[max(sess.bootstrappers)].keys
@@ -201,7 +204,14 @@ def _load_swk(entry: dict, arrays, params):
     if b.dtype not in (np.uint32, np.uint64) or b.shape != a.shape or b.ndim != 3 or b.shape[2] != params.n:
         raise KeyFileError(f"evaluation key {entry['name']}: array {b.dtype} {b.shape} does not fit "
                            f"{params.name!r}")
-    return SwitchingKey(b, a, params, entry["galois"], entry["kind"], entry["level"])
+    level, special = entry["level"], entry.get("special")   # files before 'special': all
+    rows = len(params.primes_at(params.max_level if level is None else int(level))) + \
+        (len(params.p_primes) if special is None else int(special))
+    if b.shape[1] != rows:
+        raise KeyFileError(f"evaluation key {entry['name']}: {b.shape[1]} rows, its level {level} and "
+                           f"special primes {special} need {rows}")
+    return SwitchingKey(b, a, params, entry["galois"], entry["kind"], level, None,
+                        None if special is None else int(special))
 
 
 def load_session(source, enn, spec: dict):
@@ -222,7 +232,9 @@ def load_session(source, enn, spec: dict):
     ctx = CkksContext(params)
     loaded = {e["name"]: _load_swk(e, arrays, params) for e in manifest["keys"]}
     rot = {int(n.split("/")[1]): k for n, k in loaded.items() if n.startswith("rot/")}
-    keys = KeySet(ctx, relin=loaded.get("relin"), conjugation=loaded.get("conjugation"), rotation=rot)
+    low = {int(n.split("/")[1]): k for n, k in loaded.items() if n.startswith("low/")}
+    keys = KeySet(ctx, relin=loaded.get("relin"), conjugation=loaded.get("conjugation"), rotation=rot,
+                  low_rotation=low)
     boots = {}
     if manifest.get("bootstrap"):
         b = manifest["bootstrap"]

@@ -254,6 +254,7 @@ def run_infer(model: str, geometry: str, params_name: str, images: int, *, metho
                 rotation_keys=len(enn.rotation_steps()),
                 key_gib=round(sess.key_bytes / 2 ** 30, 2), key_level=sess.key_level,
                 network_key_levels={str(k): v for k, v in sorted(sess.network_key_levels.items())},
+                network_key_special={str(k): v for k, v in sorted(sess.network_key_special.items())},
                 jit_first_seconds=jit_first_s, images=rows, **summarize(rows), bound_warnings=bound_warnings)
 
 
