@@ -83,6 +83,8 @@ def test_algorithm_table_defaults_and_values():
     ('dnum = "auto"', "algorithm.dnum"),
     ("dnum = true", "algorithm.dnum"),
     ("hoisting = true", "algorithm.hoisting"),
+    ('low_special = "some"', "algorithm.low_special"),
+    ("low_special = 5", "algorithm.low_special"),
 ])
 def test_bad_algorithm_options_name_the_field(table, field):
     with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
@@ -175,8 +177,10 @@ def test_trace_request_includes_the_options_that_apply():
     ops = workloads.get_workload("cmult")
     a, b = AlgorithmOptions(), AlgorithmOptions(giant_steps="min")
     ra, rb = (workloads.trace_request(boot, "n16-128", algorithm=x) for x in (a, b))
-    assert ra["algorithm"] == {"giant_steps": "keys", "hoisting": "single", "dnum": "params"}
-    assert rb["algorithm"] == {"giant_steps": "min", "hoisting": "single", "dnum": "params"}
+    assert ra["algorithm"] == {"giant_steps": "keys", "hoisting": "single", "dnum": "params",
+                               "low_special": "fit"}
+    assert rb["algorithm"] == {"giant_steps": "min", "hoisting": "single", "dnum": "params",
+                               "low_special": "fit"}
     assert cache.request_key(**ra) != cache.request_key(**rb)
     # giant steps do not apply to a CKKS operation workload: the same entry
     assert workloads.trace_request(ops, "n16-128", algorithm=b) == workloads.trace_request(ops, "n16-128")
@@ -309,3 +313,30 @@ def test_double_hoisting_reaches_the_trace(boot_traces):
     plain = [o for o in single if o.kind == "mul_plain_acc"]
     assert len(raised) == len(plain)
     assert max(o.primes_in for o in raised) == max(o.primes_in for o in plain) + SPECIAL
+
+
+def test_low_special_reaches_the_resnet_trace(tmp_path, monkeypatch):
+    """ResNet-20 (digits8) at toy-boot-n11, whose chain is n16-128's: with ``"fit"`` the
+    convolutions' level-2 rotations raise to 5 special primes (``special_for(2)``), with
+    ``"all"`` to 11; no key switch of the bootstraps changes."""
+    monkeypatch.setenv("FHESIM_CACHE_DIR", str(tmp_path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = {v: workloads.workload_ops("resnet20", "toy-boot-n11", geometry="digits8", allow_insecure=True,
+                                         algorithm=AlgorithmOptions(low_special=v))[0]
+               for v in ("fit", "all")}
+        from sw.ckks import get_params
+        p = get_params("toy-boot-n11", allow_insecure=True)
+    assert p.special_for(2) == 5 < len(p.p_primes) == 11
+
+    def uses(ops, boot):
+        return sorted((k.digits, k.primes, k.special, str(k.key).startswith("galois"))
+                      for o in ops if ("bootstrap" in o.label) == boot for k in o.keys)
+
+    net_fit, net_all = uses(got["fit"], False), uses(got["all"], False)
+    assert len(net_fit) == len(net_all)                   # the same key switches
+    # rotations at level 2 (4 primes): 5 special primes, or 11; relinearisations keep 11
+    assert {s for _, pr, s, rot in net_fit if pr == 4 and rot} == {5}
+    assert {s for _, pr, s, rot in net_all if pr == 4 and rot} == {11}
+    assert {s for _, pr, s, rot in net_fit if not rot} == {11}
+    assert uses(got["fit"], True) == uses(got["all"], True)

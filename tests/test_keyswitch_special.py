@@ -177,3 +177,5 @@ def test_a_fitted_key_round_trips_through_a_key_file_and_not_the_full_format(env
         _load_swk(dict(entry, special=None), arrays, env.p)
     with pytest.raises(SerializationError, match="truncated"):
         dumps(KeySet(env.ctx, None, None, None, {k.galois: k}))
+    with pytest.raises(SerializationError, match="low_rotation"):
+        dumps(KeySet(env.ctx, None, None, None, low_rotation={k.galois: k}))

@@ -20,6 +20,11 @@ builds the dry-run trace with them, so a projection never rests on a synthetic e
   cannot run at the set (outside ``[1, #Q]``, or a ``log2 QP`` above the 128-bit bound of a
   secure set) is refused by :func:`params_with_dnum` with a message naming ``algorithm.dnum``
   and the reason, before any trace is made.
+* ``low_special``: ``"fit"`` (default, the software's) or ``"all"``: whether the ResNets'
+  rotation keys at low levels, whose one key-switching digit is shorter than ``alpha``, are
+  made over only the special primes that digit needs
+  (:meth:`sw.ckks.params.CkksParams.special_for`; ``HeSession(fit_special=)``: at
+  ``n16-128`` level 2, 5 of 11) or over all of them. Applies to the ``resnet`` group.
 
 :class:`AlgorithmOptions` is a frozen value whose fields are checked against
 :data:`ALGORITHM_RULES` (the declared-rule machinery of :mod:`sim.cycle.checks`).
@@ -40,6 +45,8 @@ GIANT_STEPS = ("keys", "min")
 #: ``hoisting`` values; the same tuple as ``sw.bootstrap.bootstrapper.HOISTING`` (a test
 #: compares them).
 HOISTING = ("single", "double", "double-cts")
+#: ``low_special`` values (``sw.nn.encrypted.HeSession(fit_special=)`` True / False).
+LOW_SPECIAL = ("fit", "all")
 #: The ``dnum`` value that keeps the parameter set's own digit count.
 DNUM_OF_PARAMS = "params"
 
@@ -48,12 +55,14 @@ ALGORITHM_RULES = {
     "giant_steps": Rule(str, choices=GIANT_STEPS),
     "hoisting": Rule(str, choices=HOISTING),
     "dnum": Rule(int, positive=True, words=(DNUM_OF_PARAMS,)),
+    "low_special": Rule(str, choices=LOW_SPECIAL),
 }
 #: Workload groups each option applies to (``None``: every group).
 APPLIES_TO: dict[str, tuple[str, ...] | None] = {
     "giant_steps": ("bootstrap", "resnet"),
     "hoisting": ("bootstrap", "resnet"),
     "dnum": None,
+    "low_special": ("resnet",),
 }
 
 
@@ -64,6 +73,7 @@ class AlgorithmOptions:
     giant_steps: str = "keys"
     dnum: int | str = DNUM_OF_PARAMS
     hoisting: str = "single"
+    low_special: str = "fit"
 
     def __post_init__(self):
         checked(self, "'algorithm'")

@@ -223,7 +223,8 @@ def _resnet(name: str):
         return ops_from_trace(dry_run_trace(model=name, geometry=geometry or DEFAULT_GEOMETRY,
                                             params=params, allow_insecure=allow_insecure,
                                             giant_steps=algorithm.giant_steps,
-                                            hoisting=algorithm.hoisting))
+                                            hoisting=algorithm.hoisting,
+                                            fit_special=algorithm.low_special == "fit"))
     return trace_ops
 
 

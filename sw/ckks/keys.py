@@ -14,6 +14,9 @@ Every key is stored in evaluation form, so no key is ever transformed during eva
   ``P T_i s'`` is ``(P mod q) s'`` on the rows of ``D_i`` and 0 elsewhere). Digits are
   stacked: ``b``, ``a`` have shape ``(dnum, len(full_basis), n)``. At a lower level the
   same key is used on the rows ``ctx.key_rowmap(level)`` with truncated digits.
+  A key truncated to a low level may hold only the first ``special`` special primes
+  (``SwitchingKey.special``; :meth:`CkksParams.special_for` says how many suffice), and
+  ``KeySet.low_rotation`` holds such rotation keys beside the full ones.
 * :class:`BasisKey`: a single-digit switching key over its own basis ``Q' + P'`` (fewer
   ciphertext and special primes than ``full_basis``), e.g. bootstrapping's encapsulation key.
 
@@ -287,9 +290,9 @@ class KeyGenerator:
         (smaller keys for keys used low in the chain, e.g. bootstrapping's level-0 keys).
         ``special``: the number of leading special primes ``P'`` the key is made over (None:
         all), or ``"fit"`` for :meth:`CkksParams.special_for` of the key's level: the fewest
-        whose product covers every digit, so the key's switches keep their noise while
-        raising to fewer primes (at ``n16-128`` level 2: 4 special primes of 11). Fewer than
-        ``special_for`` raises ``ValueError`` naming it."""
+        that keep the worst-case ``d e / P'`` term below one unit, so the key's switches err
+        by their rounding alone while raising to fewer primes (at ``n16-128`` level 2: 5
+        special primes of 11). Fewer than ``special_for`` raises ``ValueError`` naming it."""
         p = self.params
         key_level = p.max_level if level is None else p.check_level(level, "gen_switching_key")
         k = _special_count(p, key_level, special)

@@ -21,6 +21,13 @@ polynomial ModDowns by ``g + 2``; the plaintext products cost ``(L + K) / L`` ti
 much. Decryption is that of the single-hoisted transform up to rounding: each ModDown
 rounds once, and the raised sums round fewer times.
 
+``P`` is the special basis of the key that raised the ciphertext: all of ``ctx.p_basis``,
+or its first primes for a key over fewer (``SwitchingKey.special``, the network's low-level
+rotation keys; :attr:`RaisedCiphertext.special`). Raised ciphertexts over different bases
+are not added (``ValueError``); :class:`RaisedGiants` brings the one over fewer primes down
+and raises it by the other's, and a raised rotation by a key of another basis starts from
+the ciphertext brought down.
+
 :class:`RaisedEvaluator` offers the operations a BSGS transform needs (``rotate_hoisted``,
 ``rotate``, ``mul_plain``, ``mul_plain_acc``, ``dot_plain``, ``add``) with the names and signatures of
 :class:`~sw.ckks.evaluator.Evaluator`'s, so the same circuit code runs on either.

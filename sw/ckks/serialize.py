@@ -302,6 +302,9 @@ def _encode(obj: Any) -> tuple[str, CkksParams, dict, dict]:
         arrays, meta = _swk_arrays(obj, "", "switching key")
         return "switching_key", obj.params, arrays, meta
     if isinstance(obj, KeySet):
+        if obj.low_rotation:
+            raise SerializationError(f"cannot serialise a KeySet with {len(obj.low_rotation)} low_rotation "
+                                     f"keys: this format holds full keys (sw.nn.evalkeys holds them)")
         arrays, meta = {}, {"parts": []}
         for part in ("secret", "public", "relin", "conjugation"):
             v = getattr(obj, part)

@@ -104,7 +104,8 @@ def _network(model: Any, geometry: str):
 def trace_resnet(model: Any = "resnet20", geometry: str = "cifar32", params: Any = "n16-128", *,
                  method: str = "composite", degree: int = 15, allow_insecure: bool = False,
                  replay: bool = True, sparse_bootstrap: bool = False,
-                 giant_steps: str = "keys", hoisting: str = "single") -> ResNetTrace:
+                 giant_steps: str = "keys", hoisting: str = "single",
+                 fit_special: bool = True) -> ResNetTrace:
     """Dry-run trace of one inference of ``model`` (a name such as ``"resnet110"`` or a
     :class:`sw.nn.models.ResNet`) on ``geometry`` at ``params`` (a name or ``CkksParams``),
     with bootstrapping, the activation ``method`` (``composite`` or ``data-guided`` of
@@ -113,7 +114,9 @@ def trace_resnet(model: Any = "resnet20", geometry: str = "cifar32", params: Any
     (:meth:`sw.nn.encrypted.EncryptedResNet.session`). ``giant_steps``: the bootstrapping
     DFTs' giant steps (:attr:`sw.bootstrap.BootstrapConfig.giant_steps`, ``"min"``: ARK's
     minimum key switching); ``hoisting``: their hoisting
-    (:attr:`sw.bootstrap.BootstrapConfig.hoisting`)."""
+    (:attr:`sw.bootstrap.BootstrapConfig.hoisting`); ``fit_special``: the network's low
+    rotation keys over only the special primes their digit needs
+    (:class:`sw.nn.encrypted.HeSession`)."""
     from sw.nn.encrypted import EncryptedResNet
 
     p = _params(params, allow_insecure)
@@ -123,7 +126,7 @@ def trace_resnet(model: Any = "resnet20", geometry: str = "cifar32", params: Any
     with trace.recording(dry_run=True) as rec:
         enn = EncryptedResNet(net, p, method=method, degree=degree, dry_run=True)
         sess = enn.session(bootstrap=True, sparse_bootstrap=sparse_bootstrap, giant_steps=giant_steps,
-                           hoisting=hoisting)
+                           hoisting=hoisting, fit_special=fit_special)
         plan = enn.plan(sess.boot_level, sess.boot_level)
         ct = enn.encrypt(sess, np.zeros(net.geometry.shape), sess.boot_level)
         if replay:
