@@ -197,7 +197,8 @@ class RaisedEvaluator:
             return x
         g, key = self._key(int(steps), x.slots, "rotate", x.level)
         check_binding("rotate", key, x, "rotation key")
-        if key_rows(self.ctx, key, x.level).special != x.special:
+        rows = key_rows(self.ctx, key, x.level)
+        if rows.special != x.special:
             # the key raises to other special primes: bring x down, rotate it raised by the key's
             return self.rotate_hoisted(self.lower(x), [int(steps)])[int(steps)]
         L = len(self.ctx.q_basis(x.level))
@@ -206,7 +207,6 @@ class RaisedEvaluator:
                 c1 = mod_down(x.polys[1], L).automorphism(g)
                 md.set_out(primes=L, level=x.level)
             c0 = x.polys[0].automorphism(g)
-            rows = key_rows(self.ctx, key, x.level)
             ext = decompose(self.ctx, c1, x.level, rows.special, rows.digits)
             o0, o1 = switch_raised(self.ctx, ext, x.level, key)
             ev.set_out(primes=len(c0.basis), level=x.level)
