@@ -19,7 +19,7 @@ from sw.ckks import Evaluator, KeyGenerator, KeySet
 from sw.ckks.errors import LevelError
 from sw.ckks.keyswitch import key_switch
 from sw.ckks.raised import RaisedGiants
-from sw.nn.evalkeys import _load_swk, _swk_entry
+from sw.nn.evalkeys import KeyFileError, _load_swk, _swk_entry
 from sw.ckks.serialize import SerializationError, dumps
 
 pytestmark = pytest.mark.usefixtures("one_numba_thread")
@@ -173,8 +173,10 @@ def test_a_fitted_key_round_trips_through_a_key_file_and_not_the_full_format(env
     back = _load_swk(entry, arrays, env.p)
     assert back.special == 5 and back.level == LEVEL
     np.testing.assert_array_equal(back.b, k.b)
-    with pytest.raises(Exception, match="rows"):
+    with pytest.raises(KeyFileError, match="rows"):
         _load_swk(dict(entry, special=None), arrays, env.p)
+    with pytest.raises(KeyFileError, match="special primes 4 at level 2"):
+        _load_swk(dict(entry, special=4), arrays, env.p)
     with pytest.raises(SerializationError, match="truncated"):
         dumps(KeySet(env.ctx, None, None, None, {k.galois: k}))
     with pytest.raises(SerializationError, match="low_rotation"):

@@ -207,6 +207,11 @@ def _load_swk(entry: dict, arrays, params):
     level, special = entry["level"], entry.get("special")   # files before 'special': all
     rows = len(params.primes_at(params.max_level if level is None else int(level))) + \
         (len(params.p_primes) if special is None else int(special))
+    if special is not None and not params.special_for(
+            params.max_level if level is None else int(level)) <= int(special) <= len(params.p_primes):
+        raise KeyFileError(f"evaluation key {entry['name']}: special primes {special} at level {level} "
+                           f"(this set needs {params.special_for(params.max_level if level is None else int(level))} "
+                           f"to {len(params.p_primes)}, CkksParams.special_for)")
     if b.shape[1] != rows:
         raise KeyFileError(f"evaluation key {entry['name']}: {b.shape[1]} rows, its level {level} and "
                            f"special primes {special} need {rows}")
