@@ -28,7 +28,7 @@ from .encoder import Encoder
 from .errors import (LevelError, LevelMismatchError, NonFiniteError, ScaleError, ScaleMismatchError,
                      SlotMismatchError)
 from .keys import KeySet, check_binding, require
-from .keyswitch import decompose_for, key_rows, key_switch, switch_decomposed
+from .keyswitch import decompose_for, key_switch, switch_decomposed
 
 # Smallest scale a rescale may leave: rescaling adds rounding noise of about sqrt(n) in the
 # coefficients, so a message scaled by less than 2^16 keeps under ~8 bits (N = 2^16).
@@ -463,8 +463,7 @@ class Evaluator:
                 g, key = keys[s]
                 with self._scope("rotate", ct, galois=g, hoisted=True) as ev2:
                     c0 = ct.polys[0].automorphism(g)
-                    u0, u1 = switch_decomposed(self.ctx, ext[key_rows(self.ctx, key, ct.level).special],
-                                               ct.level, key, g)
+                    u0, u1 = switch_decomposed(self.ctx, ext, ct.level, key, g)
                     out[s] = self._out(ev2, self._new((_add_into(u0, c0), u1), ct))
             ev.set_out(primes=len(ct.primes), level=ct.level)
         return out

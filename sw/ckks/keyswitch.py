@@ -238,9 +238,16 @@ def decompose_for(ctx: CkksContext, c: RnsPoly, level: int, keys) -> dict:
     return out
 
 
+def _raised_for(ext, rows: KeyRows):
+    """The decomposition in ``ext`` for ``rows``: ``ext`` itself, or its entry for the key's
+    special basis when it is a :func:`decompose_for` dict."""
+    return ext[rows.special] if isinstance(ext, dict) else ext
+
+
 def switch_decomposed(ctx: CkksContext, ext, level: int, key: SwitchingKey | BasisKey,
                       galois: int | None = None):
-    """A hoisted key switch: :func:`apply_key` of a shared decomposition ``ext`` inside its
+    """A hoisted key switch: :func:`apply_key` of a shared decomposition ``ext`` (or of
+    the entry for the key's special primes of a :func:`decompose_for` dict) inside its
     own ``keyswitch`` trace event (its ``modup`` is the shared one, outside; the event
     records no output primes or level, as hoisted key switches always have, and the key's
     ``digits`` in its ``info``, since a hoisted group with keys of different special primes
@@ -248,13 +255,14 @@ def switch_decomposed(ctx: CkksContext, ext, level: int, key: SwitchingKey | Bas
     rows = key_rows(ctx, key, level)
     with trace.op("keyswitch", n=ctx.params.n, primes_in=len(ctx.q_basis(level)), level_in=level,
                   digits=len(rows.digits)):
-        return _apply(ctx, ext, level, rows, galois)
+        return _apply(ctx, _raised_for(ext, rows), level, rows, galois)
 
 
 def switch_raised(ctx: CkksContext, ext, level: int, key: SwitchingKey, galois: int | None = None,
                   add0: RnsPoly | None = None):
     """A key switch that stops before its ModDown (double hoisting): the inner product of
-    the raised digits ``ext`` (:func:`decompose`, made outside: hoisted) with ``key``, after
+    the raised digits ``ext`` (:func:`decompose`, made outside: hoisted; or a
+    :func:`decompose_for` dict, of which the entry for the key's special primes) with ``key``, after
     the automorphism ``galois`` if given, returned as ``(o0, o1)`` over ``Q_level + P``
     (evaluation form) with ``o0 + o1 s ~ P (add0 + c s')``; ``add0`` (over ``Q_level``,
     evaluation form; default 0) is folded in as ``add0 * P``.
@@ -265,7 +273,7 @@ def switch_raised(ctx: CkksContext, ext, level: int, key: SwitchingKey, galois: 
     qb = ctx.q_basis(level)
     with trace.op("keyswitch", n=ctx.params.n, primes_in=len(qb), level_in=level,
                   special=len(rows.special), raised=True) as ev:
-        o0, o1 = _apply(ctx, ext, level, rows, galois, lower=False)
+        o0, o1 = _apply(ctx, _raised_for(ext, rows), level, rows, galois, lower=False)
         if add0 is not None:
             _fold_times_p(o0.data, add0, qb, rows.special)
         ev.set_out(primes=len(o0.basis), level=level)

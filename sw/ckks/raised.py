@@ -178,8 +178,7 @@ class RaisedEvaluator:
                 g, key = keys[s]
                 with ev._scope("rotate", ct, galois=g, hoisted=True, raised=True) as one:
                     c0 = ct.polys[0].automorphism(g)
-                    o0, o1 = switch_raised(self.ctx, ext[key_rows(self.ctx, key, ct.level).special],
-                                           ct.level, key, g, add0=c0)
+                    o0, o1 = switch_raised(self.ctx, ext, ct.level, key, g, add0=c0)
                     one.set_out(primes=len(o0.basis), level=ct.level)
                     out[s] = RaisedCiphertext((o0, o1), ct.level, ct.scale, ct.slots, self.params,
                                               ct.key_id)

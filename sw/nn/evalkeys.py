@@ -205,13 +205,12 @@ def _load_swk(entry: dict, arrays, params):
         raise KeyFileError(f"evaluation key {entry['name']}: array {b.dtype} {b.shape} does not fit "
                            f"{params.name!r}")
     level, special = entry["level"], entry.get("special")   # files before 'special': all
-    rows = len(params.primes_at(params.max_level if level is None else int(level))) + \
-        (len(params.p_primes) if special is None else int(special))
-    if special is not None and not params.special_for(
-            params.max_level if level is None else int(level)) <= int(special) <= len(params.p_primes):
+    key_level = params.max_level if level is None else int(level)
+    rows = len(params.primes_at(key_level)) + (len(params.p_primes) if special is None else int(special))
+    if special is not None and not params.special_for(key_level) <= int(special) <= len(params.p_primes):
         raise KeyFileError(f"evaluation key {entry['name']}: special primes {special} at level {level} "
-                           f"(this set needs {params.special_for(params.max_level if level is None else int(level))} "
-                           f"to {len(params.p_primes)}, CkksParams.special_for)")
+                           f"(this set needs {params.special_for(key_level)} to {len(params.p_primes)}, "
+                           f"CkksParams.special_for)")
     if b.shape[1] != rows:
         raise KeyFileError(f"evaluation key {entry['name']}: {b.shape[1]} rows, its level {level} and "
                            f"special primes {special} need {rows}")
