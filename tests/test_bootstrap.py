@@ -379,3 +379,62 @@ def test_six_level_high_precision_layout_keeps_the_precision(insecure_params):
     m_ref, w_ref = bits(ref.dec(out_ref) - z)
     print(f"hp6 layout: {m:.2f} / {w:.2f} bits, 6 left (hp: {m_ref:.2f} / {w_ref:.2f}, 10 left)")
     assert abs(m - m_ref) <= 0.5 and w >= w_ref - 1, (m, w, m_ref, w_ref)
+
+
+# ------------------------------------------------------- chained baby steps (ARK's Min-KS)
+
+
+def test_chain_steps_are_the_differences_of_consecutive_babies():
+    from sw.bootstrap.bootstrapper import chain_steps
+    assert chain_steps([1, 2, 3]) == [1]
+    assert chain_steps([12, 4, 8]) == [4]            # order does not matter
+    assert chain_steps([1, 2, 5, 6]) == [1, 3]
+    assert chain_steps([3]) == [3] and chain_steps([]) == []
+
+
+@pytest.mark.parametrize("slots,real", [(512, True), (64, False)])
+def test_chained_baby_steps_are_as_precise_with_fewer_keys(slots, real, env):
+    """``baby_steps="chain"`` (ARK's minimum key switching for the babies): every baby
+    rotation is a full rotation of the previous one, so the keys of the babies are the
+    differences of consecutive baby steps (here derived with ``np.diff`` from the DFT
+    factors). The same key switches as hoisted babies, one decomposition per baby instead of
+    one per level, and the same precision and levels left."""
+    from sw.bootstrap import dft
+    from sw.bootstrap.bootstrapper import _Plan
+    e = env(slots, real=real, giant_steps="min", baby_steps="chain")
+    ref = env(slots, real=real, giant_steps="min")
+    plan = _Plan(e.p, e.cfg)
+    hoisted_babies, chained, extra_decomp = set(), set(), 0
+    for f, n1, per in list(zip(plan.cts, plan.cts_n1, plan.cts_period)) + \
+            list(zip(plan.stc, plan.stc_n1, plan.stc_period)):
+        b, _ = dft.rotation_steps(f, per, n1)
+        hoisted_babies |= set(b)
+        chained |= set(np.diff([0] + sorted(b)).tolist())
+        extra_decomp += max(len(b) - 1, 0)
+    gal = lambda steps: {e.ctx.galois_element(s) for s in steps if s % plan.view or s in plan.trace_steps}
+    want = set(ref.keys.keyset.rotation) - gal(hoisted_babies - chained) | gal(chained)
+    assert set(e.keys.keyset.rotation) == want
+    assert len(want) < len(ref.keys.keyset.rotation)
+    rng = np.random.default_rng(slots + 2)
+    z = rng.uniform(-1, 1, slots) + (0 if real else 1j * rng.uniform(-1, 1, slots))
+    with trace.recording() as rec:
+        out = e.bt.bootstrap(e.ct(z, level=0))
+    with trace.recording() as rec_ref:
+        out_ref = ref.bt.bootstrap(ref.ct(z, level=0))
+    assert out.level == out_ref.level == 16 and out.scale == out_ref.scale
+    m, w = bits(e.dec(out) - z)
+    m_ref, w_ref = bits(ref.dec(out_ref) - z)
+    assert m >= m_ref - 0.5 and w >= w_ref - 0.5, (m, w, m_ref, w_ref)
+
+    def count(r, kind):
+        df = r.to_dataframe()
+        return int((df.kind == kind).sum())
+    assert count(rec, "keyswitch") == count(rec_ref, "keyswitch")
+    assert count(rec, "modup") == count(rec_ref, "modup") + extra_decomp
+
+
+def test_baby_steps_option_is_checked():
+    with pytest.raises(ValueError, match="baby_steps='tree' must be one of hoisted, chain"):
+        BootstrapConfig(slots=32, baby_steps="tree")
+    with pytest.raises(ValueError, match="baby_steps='chain'.*hoisting='double'"):
+        BootstrapConfig(slots=32, baby_steps="chain", hoisting="double")

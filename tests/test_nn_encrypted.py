@@ -67,6 +67,28 @@ def test_encrypted_resnet20_sparse_bootstrapping_per_stage():
     assert r["max_logit_err"] < 5e-3            # measured ~8e-5
 
 
+def test_encrypted_resnet20_with_chained_baby_steps(insecure_params):
+    """``baby_steps="chain"`` (with ``giant_steps="min"``, as the ARK and SHARP presets trace
+    it): every bootstrap's baby rotations are chained; the image agrees with the plaintext
+    polynomial model within the default run's error bound, through 18 bootstraps, with fewer
+    bootstrapping keys than hoisted babies."""
+    from sw.nn.infer import run_infer
+    from sw.bootstrap import BootstrapConfig, rotation_steps
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = run_infer("resnet20", "digits8", PARAMS, images=1, allow_insecure=True, start=5,
+                        progress=False, log=lambda *a: None, giant_steps="min", baby_steps="chain")
+        p = insecure_params(PARAMS)
+        (r,) = res["images"]
+        assert res["baby_steps"] == "chain"
+        assert r["top1_encrypted"] == r["top1_plain_poly"] and r["bootstraps"] == 18
+        assert r["max_logit_err"] < 5e-3
+        slots = res["slots"]
+        chain = rotation_steps(p, BootstrapConfig(slots=slots, giant_steps="min", baby_steps="chain"))
+        hoisted = rotation_steps(p, BootstrapConfig(slots=slots, giant_steps="min"))
+    assert len(chain) < len(hoisted)
+
+
 def test_encrypted_resnet20_with_minimum_key_switching():
     """``--giant-steps min``: the bootstrapping DFTs rotate their giant steps by +-n1 (ARK);
     same agreement and error bound as the default run, and the session holds exactly the

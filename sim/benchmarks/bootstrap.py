@@ -69,6 +69,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--hoisting", choices=("single", "double", "double-cts"), default="double",
                         help="our DFT rotations: single hoisting (a ModDown per rotation) or double "
                              "(the default: baby and giant rotations over Q P, one ModDown per level)")
+    parser.add_argument("--baby-steps", choices=("hoisted", "chain"), default="hoisted",
+                        help="our BSGS baby rotations: hoisted (one shared decomposition) or chained "
+                             "(ARK's minimum key switching for the babies: each rotated from the previous "
+                             "one, one key per level; needs --hoisting single)")
     parser.add_argument("--allow-insecure", action="store_true", help="allow toy-* parameter sets")
     parser.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
 
@@ -160,7 +164,8 @@ def _ours(args, notes) -> dict | None:
     slots = args.slots or params.slots
     big = params.n >= 1 << 15
     cfg = BootstrapConfig(slots=slots, real=not args.complex, cache_plaintexts=not args.no_cache,
-                          compact_keys=big, giant_steps=args.giant_steps, hoisting=args.hoisting)
+                          compact_keys=big, giant_steps=args.giant_steps, hoisting=args.hoisting,
+                          baby_steps=args.baby_steps)
     ctx = CkksContext(params)
     t0 = time.perf_counter()
     kg = KeyGenerator(ctx, seed=1)
@@ -209,7 +214,7 @@ def _ours(args, notes) -> dict | None:
         f"{slots} slots, {'complex' if args.complex else 'real (imaginary removed)'}; depth {bt.depth} "
         f"(CtS {bt.cts_depth}, EvalMod {bt.spec.depth}, StC {bt.stc_depth}); K = {bt.spec.K}, cosine "
         f"degree {bt.spec.degree} ({'fit on |t - I| <= 2^%g' % math.log2(bt.spec.fit_radius) if bt.spec.fit_radius else 'interpolant'}), "
-        f"{bt.spec.double_angle} double angles, h' = {cfg.h_sparse}, giant steps {cfg.giant_steps}, {cfg.hoisting} hoisting, ModRaise "
+        f"{bt.spec.double_angle} double angles, h' = {cfg.h_sparse}, giant steps {cfg.giant_steps}, {cfg.hoisting} hoisting, {cfg.baby_steps} baby steps, ModRaise "
         f"overflow probability {bt.failure_probability():.1e}; {rep['rotation_keys']} rotation keys, "
         f"keys {rep['total_bytes'] / 2 ** 30:.2f} GiB ({'uint32' if cfg.compact_keys else 'uint64'} words), "
         f"plaintext cache {bt.cache_bytes / 2 ** 30:.2f} GiB; first run {times[0]:.1f} s")
@@ -306,6 +311,11 @@ def run(args):
     from .peers.openfhe_peer import ratio
     notes: list[str] = []
     rows = []
+    if not args.no_ours and args.baby_steps == "chain" and args.hoisting != "single":
+        # refused before the peers run, not after their minutes of work
+        raise ValueError(f"--baby-steps chain needs --hoisting single (got --hoisting {args.hoisting}): a "
+                         f"chained baby rotation starts from the previous one, which double hoisting "
+                         f"cannot do")
     if not (args.no_peer or args.no_desilo):
         rows.append(_peer_isolated(args, notes))
     if not (args.no_peer or args.no_openfhe):

@@ -48,6 +48,8 @@ from .evalmod import evaluate as _evalmod
 GIANT_STEPS = ("keys", "min")
 #: How the rotations of a BSGS DFT level are hoisted (:attr:`BootstrapConfig.hoisting`).
 HOISTING = ("single", "double", "double-cts")
+#: How the baby rotations of a BSGS DFT level are made (:attr:`BootstrapConfig.baby_steps`).
+BABY_STEPS = ("hoisted", "chain")
 
 
 class BootstrapError(ValueError):
@@ -81,6 +83,14 @@ class BootstrapConfig:
         more rows each. ``"double-cts"``: double hoisting in CoeffsToSlots only (its levels
         are the widest, so the ``K`` extra rows cost the least there), single in
         SlotsToCoeffs: about half the extra plaintext memory.
+    baby_steps : ``"hoisted"`` (the baby rotations of a level are made from ``x`` with one
+        shared decomposition, one rotation key per baby step) or ``"chain"`` (ARK's minimum
+        key switching applied to the baby steps as well: each baby rotation is a full
+        rotation of the previous one by the difference of their steps, so a level whose
+        baby steps are ``d, 2d, .., kd`` needs the one key of step ``d``;
+        :func:`chain_steps`). The same number of key switches, each with its own
+        decomposition (no hoisting); fewer keys. Only with ``hoisting="single"`` (double
+        hoisting keeps hoisted babies over ``Q_l + P``).
     """
 
     slots: int
@@ -96,6 +106,7 @@ class BootstrapConfig:
     compact_keys: bool = False
     giant_steps: str = "keys"
     hoisting: str = "single"
+    baby_steps: str = "hoisted"
 
     def __post_init__(self):
         if self.giant_steps not in GIANT_STEPS:
@@ -104,6 +115,13 @@ class BootstrapConfig:
         if self.hoisting not in HOISTING:
             raise ValueError(f"BootstrapConfig: hoisting={self.hoisting!r} must be one of "
                              f"{', '.join(HOISTING)}")
+        if self.baby_steps not in BABY_STEPS:
+            raise ValueError(f"BootstrapConfig: baby_steps={self.baby_steps!r} must be one of "
+                             f"{', '.join(BABY_STEPS)}")
+        if self.baby_steps == "chain" and self.hoisting != "single":
+            raise ValueError(f"BootstrapConfig: baby_steps='chain' rotates each baby step from "
+                             f"the previous one, which double hoisting cannot do "
+                             f"(hoisting={self.hoisting!r}); use hoisting='single'")
 
     @property
     def depth(self) -> int:
@@ -218,7 +236,7 @@ class _Plan:
         for f, n1, per in list(zip(cts, self.cts_n1, self.cts_period)) + \
                 list(zip(stc, self.stc_n1, self.stc_period)):
             b, g = dft.rotation_steps(f, per, n1)
-            steps.update(b)
+            steps.update(chain_steps(b) if cfg.baby_steps == "chain" else b)
             if cfg.giant_steps == "min":   # Horner steps: one key per side and level
                 gis = [x // n1 for x in g]
                 for sign in (1, -1):
@@ -279,6 +297,27 @@ def gen_bootstrap_keys(kg: KeyGenerator, sk: SecretKey, cfg: BootstrapConfig,
     b = e.sub(a.mul(s_sp)).add(s_dn.mul_scalar(consts))
     enc = EncapsulationKey(b, a, basis, nq0)
     return BootstrapKeys(ks, enc, dec, cfg, sorted(plan.steps))
+
+
+def chain_steps(babies) -> list[int]:
+    """The rotation steps of chained baby steps (:attr:`BootstrapConfig.baby_steps`
+    ``"chain"``): the differences between consecutive baby steps ``0 < b_1 < .. < b_k``
+    (with ``b_0 = 0``); ``[d]`` when the steps are ``d, 2d, .., kd``."""
+    prev, out = 0, set()
+    for b in sorted(int(x) for x in babies):
+        out.add(b - prev)
+        prev = b
+    return sorted(out)
+
+
+def _chain_babies(ev, x, babies) -> dict:
+    """``{b: rot(x, b)}`` for the sorted baby steps, each rotated from the previous one by
+    their difference (:func:`chain_steps`): one full key switch per baby step."""
+    out, prev, last = {}, x, 0
+    for b in sorted(babies):
+        prev = ev.rotate(prev, b - last)
+        out[b], last = prev, b
+    return out
 
 
 def horner_stride(giants, sign: int) -> int:
@@ -473,7 +512,9 @@ class Bootstrapper:
             groups.setdefault(gi, {})[b] = np.roll(d, n1 * gi)
         babies = sorted({b for gg in groups.values() for b in gg if b})
         rots = {0: ev.raise_(x) if raised else x}
-        if babies:
+        if babies and self.cfg.baby_steps == "chain":
+            rots.update(_chain_babies(ev, x, babies))
+        elif babies:
             rots.update(ev.rotate_hoisted(x, babies))
 
         def inner(gi):

@@ -493,7 +493,8 @@ class EncryptedResNet:
 
     def session(self, *, bootstrap: bool, seed: int = 1, boot_config=None, compact: bool | None = None,
                 progress: bool = False, sparse_bootstrap: bool = False,
-                giant_steps: str = "keys", hoisting: str = "single", fit_special: bool = True) -> HeSession:
+                giant_steps: str = "keys", hoisting: str = "single", baby_steps: str = "hoisted",
+                fit_special: bool = True) -> HeSession:
         """Keys for this network (:class:`HeSession`; ``fit_special`` as there). ``sparse_bootstrap``: one bootstrapper
         per stage period (:meth:`boot_periods`) instead of every bootstrap at ``slots``;
         cheaper (n16-128: 84 and 77 instead of 91 key switches per bootstrap in stages 2 and
@@ -501,11 +502,13 @@ class EncryptedResNet:
         plaintexts (docs/resnet.md). ``giant_steps``: the bootstrapping DFTs' giant steps
         (:attr:`sw.bootstrap.BootstrapConfig.giant_steps`; ``"min"`` stores fewer keys);
         ``hoisting``: their rotations' hoisting (:attr:`sw.bootstrap.BootstrapConfig.hoisting`;
-        ``"double"``: faster, with the DFT diagonals cached over ``Q_l + P``)."""
+        ``"double"``: faster, with the DFT diagonals cached over ``Q_l + P``); ``baby_steps``:
+        their baby rotations (:attr:`sw.bootstrap.BootstrapConfig.baby_steps`; ``"chain"``:
+        fewer keys, no hoisting)."""
         if bootstrap and boot_config is None:
             from sw.bootstrap import BootstrapConfig
             boot_config = BootstrapConfig(slots=self.slots, real=True, giant_steps=giant_steps,
-                                          hoisting=hoisting)
+                                          hoisting=hoisting, baby_steps=baby_steps)
         # the plan from the network's start level (the bootstrap output level, else the top;
         # the session knows it once its bootstrapper exists) says where each rotation runs
         def levels(start: int) -> dict[int, int]:

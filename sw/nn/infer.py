@@ -187,7 +187,8 @@ def run_infer(model: str, geometry: str, params_name: str, images: int, *, metho
               bootstrap: bool = True, progress: bool = True, threads: int | None = None,
               log=print, on_image=None, layer_times: bool = False,
               sparse_bootstrap: bool = False, skip=(), giant_steps: str = "keys",
-              hoisting: str = "single", rerun_if_compiled: bool = False, warm_up: bool = True) -> dict:
+              hoisting: str = "single", rerun_if_compiled: bool = False, warm_up: bool = True,
+              baby_steps: str = "hoisted") -> dict:
     """Encrypted inference on test images ``start .. start + images - 1`` (see module
     docstring); ``on_image(row)`` is called as each image finishes (long runs keep their
     results even if stopped); ``layer_times``: each row also gets ``layer_seconds`` (layer ->
@@ -196,6 +197,7 @@ def run_infer(model: str, geometry: str, params_name: str, images: int, *, metho
     image indices not to run (already done, ``--resume``; at least one image must be left);
     ``giant_steps``: the bootstrapping DFTs' giant steps (``"min"``: fewer keys); ``hoisting``:
     their hoisting (``"double"``: :attr:`sw.bootstrap.BootstrapConfig.hoisting`);
+    ``baby_steps``: their baby rotations (``"chain"``: :attr:`sw.bootstrap.BootstrapConfig.baby_steps`);
     ``warm_up``: before the first image, one bootstrap of a zero per bootstrapper
     (:meth:`sw.nn.encrypted.HeSession.warm_up`, ``warmup_seconds``) encodes the bootstrapping
     diagonals, which every image then reuses; without it the first image pays for them.
@@ -226,7 +228,7 @@ def run_infer(model: str, geometry: str, params_name: str, images: int, *, metho
     plain_poly, plain_exact, bound_warnings = _plain_check(enn, net, x, log)
     t0 = time.time()
     sess = enn.session(bootstrap=bootstrap, seed=seed, progress=progress, sparse_bootstrap=sparse_bootstrap,
-                       giant_steps=giant_steps, hoisting=hoisting)
+                       giant_steps=giant_steps, hoisting=hoisting, baby_steps=baby_steps)
     keygen_s = time.time() - t0
     warmup_s = sess.warm_up() if warm_up else 0.0
     fresh = sess.boot_level if sess.boot_level is not None else params.max_level
@@ -247,7 +249,7 @@ def run_infer(model: str, geometry: str, params_name: str, images: int, *, metho
             on_image(rows[-1])
     return dict(model=model, geometry=geometry, params=params_name, insecure=not params.is_secure,
                 method=method, sparse_bootstrap=bool(sparse_bootstrap and bootstrap), giant_steps=giant_steps,
-                hoisting=hoisting, boot_slots=sorted(sess.bootstrappers, reverse=True), degrees=list(next(iter(enn.acts.values())).degrees),
+                hoisting=hoisting, baby_steps=baby_steps, boot_slots=sorted(sess.bootstrappers, reverse=True), degrees=list(next(iter(enn.acts.values())).degrees),
                 levels_per_activation=next(iter(enn.acts.values())).depth, slots=enn.slots,
                 bootstraps_planned=plan.n_bootstraps, compile_seconds=round(compile_s, 1),
                 keygen_seconds=round(keygen_s, 1), warmup_seconds=round(warmup_s, 1),

@@ -104,7 +104,7 @@ def _network(model: Any, geometry: str):
 def trace_resnet(model: Any = "resnet20", geometry: str = "cifar32", params: Any = "n16-128", *,
                  method: str = "composite", degree: int = 15, allow_insecure: bool = False,
                  replay: bool = True, sparse_bootstrap: bool = False,
-                 giant_steps: str = "keys", hoisting: str = "single",
+                 giant_steps: str = "keys", hoisting: str = "single", baby_steps: str = "hoisted",
                  fit_special: bool = True) -> ResNetTrace:
     """Dry-run trace of one inference of ``model`` (a name such as ``"resnet110"`` or a
     :class:`sw.nn.models.ResNet`) on ``geometry`` at ``params`` (a name or ``CkksParams``),
@@ -114,7 +114,8 @@ def trace_resnet(model: Any = "resnet20", geometry: str = "cifar32", params: Any
     (:meth:`sw.nn.encrypted.EncryptedResNet.session`). ``giant_steps``: the bootstrapping
     DFTs' giant steps (:attr:`sw.bootstrap.BootstrapConfig.giant_steps`, ``"min"``: ARK's
     minimum key switching); ``hoisting``: their hoisting
-    (:attr:`sw.bootstrap.BootstrapConfig.hoisting`); ``fit_special``: the network's low
+    (:attr:`sw.bootstrap.BootstrapConfig.hoisting`); ``baby_steps``: their baby rotations
+    (:attr:`sw.bootstrap.BootstrapConfig.baby_steps`); ``fit_special``: the network's low
     rotation keys over only the special primes their digit needs
     (:class:`sw.nn.encrypted.HeSession`)."""
     from sw.nn.encrypted import EncryptedResNet
@@ -126,7 +127,7 @@ def trace_resnet(model: Any = "resnet20", geometry: str = "cifar32", params: Any
     with trace.recording(dry_run=True) as rec:
         enn = EncryptedResNet(net, p, method=method, degree=degree, dry_run=True)
         sess = enn.session(bootstrap=True, sparse_bootstrap=sparse_bootstrap, giant_steps=giant_steps,
-                           hoisting=hoisting, fit_special=fit_special)
+                           hoisting=hoisting, baby_steps=baby_steps, fit_special=fit_special)
         plan = enn.plan(sess.boot_level, sess.boot_level)
         ct = enn.encrypt(sess, np.zeros(net.geometry.shape), sess.boot_level)
         if replay:
