@@ -53,6 +53,9 @@ def boot_traces(tmp_path_factory):
                    for gs in ("keys", "min")}
             out["double"] = workloads.workload_ops("bootstrap", "toy-boot-n10", allow_insecure=True,
                                                    algorithm=AlgorithmOptions(hoisting="double"))[0]
+            out["chain"] = workloads.workload_ops("bootstrap", "toy-boot-n10", allow_insecure=True,
+                                                  algorithm=AlgorithmOptions(giant_steps="min",
+                                                                             baby_steps="chain"))[0]
             return out
     finally:
         if old is None:
@@ -84,6 +87,8 @@ def test_algorithm_table_defaults_and_values():
     ("dnum = true", "algorithm.dnum"),
     ("hoisting = true", "algorithm.hoisting"),
     ('low_special = "some"', "algorithm.low_special"),
+    ('baby_steps = "tree"', "algorithm.baby_steps"),
+    ('baby_steps = "chain"\nhoisting = "double"', "algorithm.baby_steps"),
     ("low_special = 5", "algorithm.low_special"),
 ])
 def test_bad_algorithm_options_name_the_field(table, field):
@@ -115,10 +120,19 @@ def test_hoisting_values_are_the_software_ones():
         AlgorithmOptions(hoisting="triple")
 
 
+def test_baby_step_values_are_the_software_ones():
+    from sw.bootstrap.bootstrapper import BABY_STEPS
+
+    assert algorithm.BABY_STEPS == BABY_STEPS
+    with pytest.raises(ConfigError, match=r"algorithm\.baby_steps' = 'chain' needs algorithm\.hoisting"):
+        AlgorithmOptions(baby_steps="chain", hoisting="double-cts")
+
+
 def test_ark_and_sharp_presets_run_minimum_key_switching():
-    # ARK [V] abstract; SHARP as HE^2 models it (Table II, Fig. 4: Min-KS) [S]
+    # ARK [V] abstract; SHARP as HE^2 models it (Table II, Fig. 4: Min-KS) [S]; Min-KS on the
+    # baby steps too ([R] ARK, [S] FHE_Accelerator_Sim's ARK model)
     for name in ("ark", "sharp"):
-        assert load_config(name).algorithm == AlgorithmOptions(giant_steps="min"), name
+        assert load_config(name).algorithm == AlgorithmOptions(giant_steps="min", baby_steps="chain"), name
     for name in ("craterlake", "bts", "f1", "u280", "poseidon"):
         assert load_config(name).algorithm.is_default, name
 
@@ -178,10 +192,12 @@ def test_trace_request_includes_the_options_that_apply():
     a, b = AlgorithmOptions(), AlgorithmOptions(giant_steps="min")
     ra, rb = (workloads.trace_request(boot, "n16-128", algorithm=x) for x in (a, b))
     assert ra["algorithm"] == {"giant_steps": "keys", "hoisting": "single", "dnum": "params",
-                               "low_special": "fit"}
+                               "low_special": "fit", "baby_steps": "hoisted"}
     assert rb["algorithm"] == {"giant_steps": "min", "hoisting": "single", "dnum": "params",
-                               "low_special": "fit"}
+                               "low_special": "fit", "baby_steps": "hoisted"}
     assert cache.request_key(**ra) != cache.request_key(**rb)
+    rc = workloads.trace_request(boot, "n16-128", algorithm=AlgorithmOptions(baby_steps="chain"))
+    assert cache.request_key(**rc) not in {cache.request_key(**ra), cache.request_key(**rb)}
     # giant steps do not apply to a CKKS operation workload: the same entry
     assert workloads.trace_request(ops, "n16-128", algorithm=b) == workloads.trace_request(ops, "n16-128")
     rd = workloads.trace_request(ops, "n16-128", algorithm=AlgorithmOptions(dnum=5))
@@ -222,6 +238,30 @@ def test_min_trace_same_key_switches_fewer_keys(boot_traces):
     assert Counter(k.key for k in mins)[f"galois:{pow(5, -4, 2 * N)}"] == 4
     assert Counter(k.key for k in mins)[f"galois:{pow(5, -32, 2 * N)}"] == 4
     assert f"galois:{2 * N - 1}" in mk and "relin" in mk
+
+
+def test_chained_babies_same_key_switches_one_baby_key_per_level(boot_traces):
+    """Hand count, toy-boot-n10 at 512 slots, on top of `min`: the baby steps of the three
+    BSGS levels are {1, 2, 3}, {8, 16, 24} and {64, 128, 192} in CtS and in StC. Chained,
+    each level rotates by its first step three times, so the keys of 2, 3, 16, 24, 128 and
+    192 go (16 named keys -> 10), the key of step 1 serves 6 rotations instead of 2, and the
+    key switches stay 53 with the same digits and special primes each."""
+    mins, chain = (_named_uses(boot_traces[g]) for g in ("min", "chain"))
+    assert len(chain) == 53
+    assert sorted((k.digits, k.special) for k in chain) == sorted((k.digits, k.special) for k in mins)
+    dropped = {f"galois:{pow(5, s, 2 * N)}" for s in (2, 3, 16, 24, 128, 192)}
+    mk, ck = ({k.key for k in u if k.key} for u in (mins, chain))
+    assert len(ck) == 10 and mk - ck == dropped and ck < mk
+    c = Counter(k.key for k in chain)
+    for s in (1, 8, 64):
+        assert c[f"galois:{pow(5, s, 2 * N)}"] == 6, s
+    # with room for every key, each is loaded once: exactly the dropped keys' first loads fewer
+    big = cfg(on_chip=64 << 20)
+    first = {}
+    for k in mins:
+        if k.key in dropped:
+            first.setdefault(k.key, k.words(N) * 4)
+    assert _key_bytes(boot_traces["min"], big) - _key_bytes(boot_traces["chain"], big) == sum(first.values())
 
 
 def _key_bytes(ops, c):

@@ -70,14 +70,17 @@ def test_cli_trace_and_estimate(tmp_path, capsys):
 
 
 def test_cli_estimate_model(capsys):
-    # sharp's preset runs minimum key switching ([algorithm] giant_steps = "min"): the
-    # estimate traces the network with it
+    # sharp's preset runs minimum key switching ([algorithm] giant_steps = "min", baby_steps =
+    # "chain"): the estimate traces the network with it (the chained babies are separate
+    # rotations, so the op count is that trace's and no other)
     assert cli_main(["estimate", "--model", "resnet20", "--geometry", "digits8", "--params", "toy-boot-n11",
                      "--allow-insecure", "--config", "sharp", "--json"]) == 0
     est = json.loads(capsys.readouterr().out)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ops, _ = ops_from_trace(trace_resnet(**CASE, giant_steps="min").recorder)
+        ops, _ = ops_from_trace(trace_resnet(**CASE, giant_steps="min", baby_steps="chain").recorder)
+        hoisted, _ = ops_from_trace(trace_resnet(**CASE, giant_steps="min").recorder)
+    assert len(ops) > len(hoisted)
     assert est["workload"] == "resnet20/digits8/toy-boot-n11" and est["total"]["ops"] == len(ops)
     assert {r["block"] for r in est["top_layers"]} <= {"stem", "head"} | {
         f"layer{s}.{b}" for s in (1, 2, 3) for b in range(3)}

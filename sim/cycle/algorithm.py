@@ -13,6 +13,11 @@ builds the dry-run trace with them, so a projection never rests on a synthetic e
   giant rotations and the plaintext products stay over ``Q_l + P`` and one ModDown ends each
   level: the same key switches with fewer NTTs and basis conversions, and plaintexts of
   ``K`` more limbs). Applies to the workloads that bootstrap.
+* ``baby_steps``: ``"hoisted"`` (default) or ``"chain"``, the bootstrapping DFTs' baby
+  rotations, :attr:`sw.bootstrap.BootstrapConfig.baby_steps` (``"chain"``: ARK's minimum key
+  switching applied to the baby steps, each rotated from the previous one, so a level needs
+  one baby-step key; the same key switches, each with its own decomposition). Only with
+  ``hoisting = "single"``. Applies to the workloads that bootstrap.
 * ``dnum``: ``"params"`` (default: the parameter set's own) or a digit count ``>= 1``: the
   workload's parameter set is rebuilt with that many key-switching digits
   (:meth:`sw.ckks.params.CkksParams.with_dnum`: the same ``Q`` chain, ``alpha =
@@ -45,6 +50,9 @@ GIANT_STEPS = ("keys", "min")
 #: ``hoisting`` values; the same tuple as ``sw.bootstrap.bootstrapper.HOISTING`` (a test
 #: compares them).
 HOISTING = ("single", "double", "double-cts")
+#: ``baby_steps`` values; the same tuple as ``sw.bootstrap.bootstrapper.BABY_STEPS`` (a test
+#: compares them).
+BABY_STEPS = ("hoisted", "chain")
 #: ``low_special`` values (``sw.nn.encrypted.HeSession(fit_special=)`` True / False).
 LOW_SPECIAL = ("fit", "all")
 #: The ``dnum`` value that keeps the parameter set's own digit count.
@@ -54,6 +62,7 @@ DNUM_OF_PARAMS = "params"
 ALGORITHM_RULES = {
     "giant_steps": Rule(str, choices=GIANT_STEPS),
     "hoisting": Rule(str, choices=HOISTING),
+    "baby_steps": Rule(str, choices=BABY_STEPS),
     "dnum": Rule(int, positive=True, words=(DNUM_OF_PARAMS,)),
     "low_special": Rule(str, choices=LOW_SPECIAL),
 }
@@ -61,6 +70,7 @@ ALGORITHM_RULES = {
 APPLIES_TO: dict[str, tuple[str, ...] | None] = {
     "giant_steps": ("bootstrap", "resnet"),
     "hoisting": ("bootstrap", "resnet"),
+    "baby_steps": ("bootstrap", "resnet"),
     "dnum": None,
     "low_special": ("resnet",),
 }
@@ -74,6 +84,7 @@ class AlgorithmOptions:
     dnum: int | str = DNUM_OF_PARAMS
     hoisting: str = "single"
     low_special: str = "fit"
+    baby_steps: str = "hoisted"
 
     def __post_init__(self):
         checked(self, "'algorithm'")
@@ -109,6 +120,11 @@ def checked(options: Any, origin: str) -> AlgorithmOptions:
     for name, rule in ALGORITHM_RULES.items():
         value = check(getattr(options, name), rule, f"algorithm.{name}", origin)
         object.__setattr__(options, name, value)
+    if options.baby_steps == "chain" and options.hoisting != "single":
+        raise refuse(origin, f"field 'algorithm.baby_steps' = 'chain' needs algorithm.hoisting = "
+                             f"'single' (got {options.hoisting!r}): a chained baby step rotates the "
+                             f"previous one, which double hoisting, whose babies share one "
+                             f"decomposition over Q_l + P, cannot do")
     return options
 
 

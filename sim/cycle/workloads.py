@@ -25,7 +25,7 @@ is preferred to the dry run; an entry no source provides is listed as missing wi
 reason (import error, no such callable, exception text).
 
 Every tracer takes the preset's software options (:class:`sim.cycle.algorithm.AlgorithmOptions`,
-the ``[algorithm]`` table): ``giant_steps`` and ``hoisting`` go to ``sw.bootstrap.BootstrapConfig`` (the
+the ``[algorithm]`` table): ``giant_steps``, ``hoisting`` and ``baby_steps`` go to ``sw.bootstrap.BootstrapConfig`` (the
 bootstrapping workloads, and the ResNets through ``EncryptedResNet.session``), ``dnum``
 rebuilds the parameter set (:func:`sim.cycle.algorithm.params_with_dnum`, refused naming
 ``algorithm.dnum`` before any trace when the software cannot run it). Only the options that
@@ -136,9 +136,10 @@ def _params_of(params_name, algorithm: AlgorithmOptions, allow_insecure: bool = 
     return params_with_dnum(params, algorithm.dnum)
 
 
-def _bootstrap_via_api(params_name, giant_steps: str = "keys", hoisting: str = "single"):
+def _bootstrap_via_api(params_name, giant_steps: str = "keys", hoisting: str = "single",
+                       baby_steps: str = "hoisted"):
     """Dry-run bootstrapping trace; ``params_name``: a set name or a ``CkksParams``;
-    ``giant_steps``, ``hoisting``: those of :class:`sw.bootstrap.BootstrapConfig`."""
+    ``giant_steps``, ``hoisting``, ``baby_steps``: those of :class:`sw.bootstrap.BootstrapConfig`."""
     from sw import trace
     from sw.bootstrap import BootstrapConfig, Bootstrapper, gen_bootstrap_keys
     from sw.ckks import CkksContext, Encoder, Encryptor, KeyGenerator, get_params
@@ -149,7 +150,7 @@ def _bootstrap_via_api(params_name, giant_steps: str = "keys", hoisting: str = "
         kg = KeyGenerator(ctx, seed=1)
         ks = kg.gen_keyset()
         keys = gen_bootstrap_keys(kg, ks.secret, BootstrapConfig(slots=params.n // 2, giant_steps=giant_steps,
-                                                                  hoisting=hoisting),
+                                                                  hoisting=hoisting, baby_steps=baby_steps),
                                   keyset=ks)
         ct = Encryptor(ctx, ks.public, seed=2).encrypt(Encoder(ctx).encode([0.5]))
         boot = Bootstrapper(ctx, keys)
@@ -180,14 +181,14 @@ def _bootstrap_source() -> tuple[Callable | None, str, str]:
         if fn:
             return ((lambda params, algorithm, insecure=False, fn=fn: ops_from_trace(fn(
                 params=_params_of(params, algorithm, insecure), giant_steps=algorithm.giant_steps,
-                hoisting=algorithm.hoisting))),
+                hoisting=algorithm.hoisting, baby_steps=algorithm.baby_steps))),
                 spec, "")
         reasons.append(why)
     fn, why = _find("sw.bootstrap:Bootstrapper")
     if fn:
         return ((lambda params, algorithm, insecure=False: ops_from_trace(_bootstrap_via_api(
                     _params_of(params, algorithm, insecure), algorithm.giant_steps,
-                    algorithm.hoisting))),
+                    algorithm.hoisting, algorithm.baby_steps))),
                 "sw.bootstrap public API (Bootstrapper), driven by sim.cycle.workloads", "")
     return None, "", "; ".join(reasons + [why])
 
@@ -203,7 +204,8 @@ def _bootstrap(params_name: str, geometry=None, allow_insecure: bool = False,
 def _bootstrap_l8(params_name=None, geometry=None, allow_insecure: bool = False,
                   algorithm: AlgorithmOptions = AlgorithmOptions()):
     return ops_from_trace(_bootstrap_via_api(_params_of(bench_l8_params(), algorithm),
-                                             algorithm.giant_steps, algorithm.hoisting))
+                                             algorithm.giant_steps, algorithm.hoisting,
+                                             algorithm.baby_steps))
 
 
 # ---- encrypted ResNets --------------------------------------------------------------------
@@ -224,6 +226,7 @@ def _resnet(name: str):
                                             params=params, allow_insecure=allow_insecure,
                                             giant_steps=algorithm.giant_steps,
                                             hoisting=algorithm.hoisting,
+                                            baby_steps=algorithm.baby_steps,
                                             fit_special=algorithm.low_special == "fit"))
     return trace_ops
 
