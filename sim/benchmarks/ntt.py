@@ -119,6 +119,11 @@ def run(args):
             notes.append(f"{op}: NumPy / numba (1 thread) = {np_ns[op] / ref[op]:.1f}x; "
                          f"numba 1 thread = {ref[op]:.2f} ns/butterfly vs anchor {ANCHOR_NS_PER_BUTTERFLY} "
                          "(docs/sources.md: plain branchless numba NTT on this machine class, 1 core)")
+    wide = "-prefer-256-bit" in os.environ.get("NUMBA_CPU_FEATURES", "")
+    notes.append("vectors: " + ("512-bit allowed (sw.jit, AVX-512 host; FHESIM_VECTOR_WIDTH=256 runs "
+                                "LLVM's default for comparison)" if wide else
+                                "LLVM's default for this host (sw.jit changed nothing: no AVX-512, "
+                                "FHESIM_VECTOR_WIDTH=256 or the user's own NUMBA_CPU_* settings)"))
     notes.append(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs "
                  f"(shared; numbers are noisy while other jobs run), numpy {np.__version__}, "
                  f"numba {numba.__version__}")
