@@ -438,3 +438,50 @@ def test_baby_steps_option_is_checked():
         BootstrapConfig(slots=32, baby_steps="tree")
     with pytest.raises(ValueError, match="baby_steps='chain'.*hoisting='double'"):
         BootstrapConfig(slots=32, baby_steps="chain", hoisting="double")
+
+
+# ------------------------------------------------------- the BSGS split's giant-step weight
+
+
+def test_weighted_split_takes_fewer_giant_steps_for_more_babies():
+    """``best_n1(m, n, giant_cost)`` against an exhaustive count over every power of two:
+    the weight 1 minimises babies + giants (the default split), a larger weight never takes
+    more giant steps."""
+    from sw.bootstrap import dft
+    from sw.bootstrap.bootstrapper import _Plan
+    p = get_params("n16-128")
+    plan = _Plan(p, BootstrapConfig(slots=1 << 14))
+    for f, per in zip(plan.cts + plan.stc, plan.cts_period + plan.stc_period):
+        counts = {}
+        n1 = 1
+        while n1 <= per:
+            b, g = dft.rotation_steps(f, per, n1)
+            counts[n1] = (len(b), len(g))
+            n1 *= 2
+        for w in (1.0, 5.0):
+            best = min(counts, key=lambda k: (counts[k][0] + w * counts[k][1], -k))
+            assert dft.best_n1(f, per, w) == best, w
+        assert counts[dft.best_n1(f, per, 5.0)][1] <= counts[dft.best_n1(f, per)][1]
+
+
+def test_weighted_split_bootstraps_as_precisely(env):
+    """``giant_cost=5`` moves the split of the wide DFT levels to larger ``n1`` (toy-boot-n10,
+    512 real slots) and keeps the 16 levels and the precision (within 0.5 bit)."""
+    e, ref = env(512, real=True, giant_cost=5.0), env(512, real=True)
+    assert e.bt.plan.cts_n1 != ref.bt.plan.cts_n1 or e.bt.plan.stc_n1 != ref.bt.plan.stc_n1
+    assert all(a >= b for a, b in zip(e.bt.plan.cts_n1 + e.bt.plan.stc_n1,
+                                      ref.bt.plan.cts_n1 + ref.bt.plan.stc_n1))
+    rng = np.random.default_rng(9)
+    z = rng.uniform(-1, 1, 512)
+    out, out_ref = e.bt.bootstrap(e.ct(z, level=0)), ref.bt.bootstrap(ref.ct(z, level=0))
+    assert out.level == out_ref.level == 16
+    m, w = bits(e.dec(out) - z)
+    m_ref, w_ref = bits(ref.dec(out_ref) - z)
+    assert m >= m_ref - 0.5 and w >= w_ref - 0.5, (m, w, m_ref, w_ref)
+    assert set(e.keys.steps) == set(rotation_steps(e.p, e.cfg))
+
+
+@pytest.mark.parametrize("cost", [0, -1.0, float("nan"), "5"])
+def test_giant_cost_must_be_a_positive_number(cost):
+    with pytest.raises(ValueError, match="giant_cost=.* must be a positive number"):
+        BootstrapConfig(slots=32, giant_cost=cost)

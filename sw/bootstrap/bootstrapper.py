@@ -91,6 +91,11 @@ class BootstrapConfig:
         :func:`chain_steps`). The same number of key switches, each with its own
         decomposition (no hoisting); fewer keys. Only with ``hoisting="single"`` (double
         hoisting keeps hoisted babies over ``Q_l + P``).
+    giant_cost : the weight of a giant-step rotation against a baby one when each DFT
+        level's split ``n1`` is chosen (:func:`sw.bootstrap.dft.best_n1`). ``1`` (default)
+        minimises the rotation count and so the number of rotation keys; a hoisted baby
+        shares its decomposition and a giant step does not, so a larger weight picks a
+        larger ``n1``: fewer giant steps, more babies, more keys.
     """
 
     slots: int
@@ -107,8 +112,12 @@ class BootstrapConfig:
     giant_steps: str = "keys"
     hoisting: str = "single"
     baby_steps: str = "hoisted"
+    giant_cost: float = 1.0
 
     def __post_init__(self):
+        if not (isinstance(self.giant_cost, (int, float)) and math.isfinite(self.giant_cost)
+                and self.giant_cost > 0):
+            raise ValueError(f"BootstrapConfig: giant_cost={self.giant_cost!r} must be a positive number")
         if self.giant_steps not in GIANT_STEPS:
             raise ValueError(f"BootstrapConfig: giant_steps={self.giant_steps!r} must be one of "
                              f"{', '.join(GIANT_STEPS)}")
@@ -231,8 +240,8 @@ class _Plan:
         # period of each factor's input (rotations are exact modulo it)
         self.cts_period = [nn] * len(cts)
         self.stc_period = [view] + [nn] * (len(stc) - 1)
-        self.cts_n1 = [dft.best_n1(f, per) for f, per in zip(cts, self.cts_period)]
-        self.stc_n1 = [dft.best_n1(f, per) for f, per in zip(stc, self.stc_period)]
+        self.cts_n1 = [dft.best_n1(f, per, cfg.giant_cost) for f, per in zip(cts, self.cts_period)]
+        self.stc_n1 = [dft.best_n1(f, per, cfg.giant_cost) for f, per in zip(stc, self.stc_period)]
         for f, n1, per in list(zip(cts, self.cts_n1, self.cts_period)) + \
                 list(zip(stc, self.stc_n1, self.stc_period)):
             b, g = dft.rotation_steps(f, per, n1)

@@ -175,13 +175,15 @@ def rotation_steps(m: Diag, n: int, n1: int) -> tuple[list[int], list[int]]:
     return sorted(babies), sorted(giants)
 
 
-def best_n1(m: Diag, n: int) -> int:
-    """Power of two minimising baby + giant rotations (ties: larger n1)."""
+def best_n1(m: Diag, n: int, giant_cost: float = 1.0) -> int:
+    """Power of two minimising ``babies + giant_cost * giants`` rotations (ties: larger n1).
+    ``giant_cost``: what a giant-step rotation costs relative to a baby one (1: count
+    rotations; a hoisted baby shares its decomposition, a giant step does not)."""
     best, cost = 1, None
     n1 = 1
     while n1 <= n:
         b, g = rotation_steps(m, n, n1)
-        c = len(b) + len(g)
+        c = len(b) + giant_cost * len(g)
         if cost is None or c <= cost:
             best, cost = n1, c
         n1 *= 2
