@@ -67,7 +67,7 @@ def test_configure_changes_nothing_without_avx512_and_refuses_a_bad_width(host):
         jit.configure({"FHESIM_VECTOR_WIDTH": "128"})
 
 
-def test_the_default_width_gives_the_same_integers_as_the_numpy_reference(tmp_path):
+def test_the_default_width_gives_the_same_integers_as_the_numpy_reference():
     """With ``FHESIM_VECTOR_WIDTH=256`` (a fresh process, so numba compiles at LLVM's default
     width) the numba NTT matches the NumPy reference; this process's kernels, at the width
     :func:`sw.jit.configure` chose, are checked against it by tests/test_ntt.py."""
