@@ -36,3 +36,21 @@ def test_bench_bootstrap_toy_has_stage_breakdown():
     # the stages run between the first and last progress marks, inside the timed call
     # (both rounded to 0.01 s in the table)
     assert sum(parts) <= row["bootstrap_s"] + 0.05
+
+
+@pytest.mark.parametrize("opts, match", [
+    (["--giant-cost", "0"], "giant_cost=0.0 must be a positive number"),
+    (["--baby-steps", "chain"], "baby_steps='chain'.*hoisting='double'"),
+])
+def test_bad_options_are_refused_before_the_peers_run(opts, match, monkeypatch):
+    """Our configuration is built first: an option it refuses stops the run before any
+    peer's minutes of work."""
+    ran = []
+    monkeypatch.setattr(bench, "_peer_isolated", lambda *a: ran.append("desilo"))
+    monkeypatch.setattr(bench, "_openfhe", lambda *a: ran.append("openfhe") or [])
+    parser = argparse.ArgumentParser()
+    bench.add_arguments(parser)
+    args = parser.parse_args(["--params", "toy-boot-n10", "--allow-insecure", "--no-progress", *opts])
+    with pytest.warns(Warning, match="INSECURE"), pytest.raises(ValueError, match=match):
+        bench.run(args)
+    assert ran == []

@@ -481,7 +481,7 @@ def test_weighted_split_bootstraps_as_precisely(env):
     assert set(e.keys.steps) == set(rotation_steps(e.p, e.cfg))
 
 
-@pytest.mark.parametrize("cost", [0, -1.0, float("nan"), "5"])
+@pytest.mark.parametrize("cost", [0, -1.0, float("nan"), "5", True])
 def test_giant_cost_must_be_a_positive_number(cost):
     with pytest.raises(ValueError, match="giant_cost=.* must be a positive number"):
         BootstrapConfig(slots=32, giant_cost=cost)

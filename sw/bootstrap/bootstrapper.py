@@ -115,8 +115,8 @@ class BootstrapConfig:
     giant_cost: float = 1.0
 
     def __post_init__(self):
-        if not (isinstance(self.giant_cost, (int, float)) and math.isfinite(self.giant_cost)
-                and self.giant_cost > 0):
+        if not (isinstance(self.giant_cost, (int, float)) and not isinstance(self.giant_cost, bool)
+                and math.isfinite(self.giant_cost) and self.giant_cost > 0):
             raise ValueError(f"BootstrapConfig: giant_cost={self.giant_cost!r} must be a positive number")
         if self.giant_steps not in GIANT_STEPS:
             raise ValueError(f"BootstrapConfig: giant_steps={self.giant_steps!r} must be one of "
