@@ -26,6 +26,9 @@ import sys
 WIDTH_ENV = "FHESIM_VECTOR_WIDTH"
 #: LLVM's tuning feature that caps vectorised loops at 256 bits.
 PREFER_256 = "prefer-256-bit"
+#: The feature string :func:`configure` set for this process (``None``: numba's default or
+#: the user's own settings).
+CONFIGURED: str | None = None
 
 
 def wide_features(host_features: str) -> str | None:
@@ -55,7 +58,8 @@ def configure(environ=os.environ) -> str | None:
     feats = wide_features(host)
     if feats is None:
         return None
-    environ["NUMBA_CPU_FEATURES"] = feats
+    global CONFIGURED
+    environ["NUMBA_CPU_FEATURES"] = CONFIGURED = feats
     numba = sys.modules.get("numba")
     if numba is not None:      # imported before sw: its configuration was read already
         numba.config.CPU_FEATURES = feats

@@ -128,6 +128,25 @@ def test_baby_step_values_are_the_software_ones():
         AlgorithmOptions(baby_steps="chain", hoisting="double-cts")
 
 
+def test_baby_step_and_hoisting_pairs_are_refused_exactly_where_the_software_refuses():
+    # the rule is restated here so that loading a configuration does not import sw
+    from sw.bootstrap import BootstrapConfig
+
+    for bs in algorithm.BABY_STEPS:
+        for h in algorithm.HOISTING:
+            try:
+                BootstrapConfig(slots=32, baby_steps=bs, hoisting=h)
+                sw_ok = True
+            except ValueError:
+                sw_ok = False
+            try:
+                AlgorithmOptions(baby_steps=bs, hoisting=h)
+                sim_ok = True
+            except ConfigError:
+                sim_ok = False
+            assert sw_ok == sim_ok, (bs, h)
+
+
 def test_ark_and_sharp_presets_run_minimum_key_switching():
     # ARK [V] abstract; SHARP as HE^2 models it (Table II, Fig. 4: Min-KS) [S]; Min-KS on the
     # baby steps too ([R] ARK, [S] FHE_Accelerator_Sim's ARK model)

@@ -41,11 +41,12 @@ def test_configure_sets_numba_features_on_an_avx512_host(host, monkeypatch):
 
     host("+avx2,+avx512f")
     monkeypatch.setattr(numba.config, "CPU_FEATURES", numba.config.CPU_FEATURES)
+    monkeypatch.setattr(jit, "CONFIGURED", jit.CONFIGURED)
     env = {}
     assert jit.configure(env) == "+avx2,+avx512f,-prefer-256-bit"
     assert env == {"NUMBA_CPU_FEATURES": "+avx2,+avx512f,-prefer-256-bit"}
     # numba was imported before: its already-read configuration follows
-    assert numba.config.CPU_FEATURES == env["NUMBA_CPU_FEATURES"]
+    assert numba.config.CPU_FEATURES == env["NUMBA_CPU_FEATURES"] == jit.CONFIGURED
 
 
 @pytest.mark.parametrize("env", [

@@ -119,7 +119,8 @@ def run(args):
             notes.append(f"{op}: NumPy / numba (1 thread) = {np_ns[op] / ref[op]:.1f}x; "
                          f"numba 1 thread = {ref[op]:.2f} ns/butterfly vs anchor {ANCHOR_NS_PER_BUTTERFLY} "
                          "(docs/sources.md: plain branchless numba NTT on this machine class, 1 core)")
-    wide = "-prefer-256-bit" in os.environ.get("NUMBA_CPU_FEATURES", "")
+    from sw import jit
+    wide = jit.CONFIGURED is not None
     notes.append("vectors: " + ("512-bit allowed (sw.jit, AVX-512 host; FHESIM_VECTOR_WIDTH=256 runs "
                                 "LLVM's default for comparison)" if wide else
                                 "LLVM's default for this host (sw.jit changed nothing: no AVX-512, "
