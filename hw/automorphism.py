@@ -64,7 +64,7 @@ from .faults import check_fault
 __all__ = ["AutomorphismUnit", "MIN_LOG_N", "MAX_LOG_N"]
 
 MIN_LOG_N = 1
-MAX_LOG_N = 16
+MAX_LOG_N = 17
 
 
 def _log2(x: int) -> int:
@@ -84,7 +84,7 @@ class AutomorphismUnit(wiring.Component):
     Parameters
     ----------
     n : int
-        Row length ``N``, a power of two in ``[2, 2^16]``.
+        Row length ``N``, a power of two in ``[2, 2^17]``.
     q : int
         Prime modulus ``3 <= q < 2^width`` (used for the sign flips of ``order="coeff"``).
     width : int

@@ -118,7 +118,7 @@ __all__ = ["NttUnit", "BUFFERINGS", "MIN_LOG_N", "MAX_LOG_N", "SCALINGS", "TESTE
            "check_lanes", "valid_lanes"]
 
 MIN_LOG_N = 3
-MAX_LOG_N = 16
+MAX_LOG_N = 17
 #: Lane counts checked in simulation (``tests/test_hw_ntt.py``, ``tests/test_hw_ntt_lanes.py``,
 #: the cocotb regression). Any power of two ``P <= n/2`` is accepted: the architecture is
 #: the same for every ``P`` (``P/t``-word twiddle ROMs, a fixed crossbar per stage).
@@ -159,7 +159,7 @@ class NttUnit(wiring.Component):
     Parameters
     ----------
     n : int
-        Transform length, a power of two in ``[2^3, 2^16]``.
+        Transform length, a power of two in ``[2^3, 2^17]``.
     q : int
         Prime with ``q = 1 (mod 2n)`` and ``q < 2^width``.
     width : int

@@ -90,6 +90,11 @@ def test_algorithm_table_defaults_and_values():
     ('baby_steps = "tree"', "algorithm.baby_steps"),
     ('baby_steps = "chain"\nhoisting = "double"', "algorithm.baby_steps"),
     ("low_special = 5", "algorithm.low_special"),
+    ("ring_degree = 3000", "algorithm.ring_degree"),
+    ("ring_degree = 512", "algorithm.ring_degree"),
+    ("ring_degree = 262144", "algorithm.ring_degree"),
+    ('ring_degree = "auto"', "algorithm.ring_degree"),
+    ("ring_degree = true", "algorithm.ring_degree"),
 ])
 def test_bad_algorithm_options_name_the_field(table, field):
     with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
@@ -211,9 +216,9 @@ def test_trace_request_includes_the_options_that_apply():
     a, b = AlgorithmOptions(), AlgorithmOptions(giant_steps="min")
     ra, rb = (workloads.trace_request(boot, "n16-128", algorithm=x) for x in (a, b))
     assert ra["algorithm"] == {"giant_steps": "keys", "hoisting": "single", "dnum": "params",
-                               "low_special": "fit", "baby_steps": "hoisted"}
+                               "low_special": "fit", "baby_steps": "hoisted", "ring_degree": "params"}
     assert rb["algorithm"] == {"giant_steps": "min", "hoisting": "single", "dnum": "params",
-                               "low_special": "fit", "baby_steps": "hoisted"}
+                               "low_special": "fit", "baby_steps": "hoisted", "ring_degree": "params"}
     assert cache.request_key(**ra) != cache.request_key(**rb)
     rc = workloads.trace_request(boot, "n16-128", algorithm=AlgorithmOptions(baby_steps="chain"))
     assert cache.request_key(**rc) not in {cache.request_key(**ra), cache.request_key(**rb)}
@@ -350,6 +355,59 @@ def test_estimate_cli_refuses_a_dnum_the_set_cannot_run(tmp_path, capsys, monkey
     assert main(["estimate", "--config", str(f), "--workload", "rotate"]) == 2
     err = capsys.readouterr().err
     assert "'algorithm.dnum' = 3 cannot run at n16-128" in err and "128-bit bound" in err
+
+
+# ---- ring_degree: the set's layout at a design's own degree ----------------------------------
+
+def test_ring_degree_the_software_cannot_run_is_refused_naming_it():
+    from sw.ckks import get_params
+
+    with pytest.raises(ConfigError, match=r"'algorithm\.ring_degree' = 32768 cannot run at n16-128.*"
+                                          r"128-bit bound 881"):
+        algorithm.params_at_degree(get_params("n16-128"), 32768)
+    p = get_params("n16-128")
+    assert algorithm.params_at_degree(p, "params") is p and algorithm.params_at_degree(p, 65536) is p
+
+
+def test_ring_degree_then_dnum_reach_the_trace(monkeypatch, tmp_path):
+    """cmult at n16-128 rebuilt at 2^17 with one digit: every operation is over 2^17
+    coefficients and the relinearisation key has 1 digit of 44 primes over 44 special primes
+    (a log2 QP of about 2,690: refused at 2^16's 1,747, within 2^17's 3,523)."""
+    monkeypatch.setenv("FHESIM_CACHE_DIR", str(tmp_path))
+    opts = AlgorithmOptions(ring_degree=1 << 17, dnum=1)
+    with pytest.raises(ConfigError, match=r"algorithm\.dnum"):
+        workloads.workload_ops("cmult", "n16-128", algorithm=AlgorithmOptions(dnum=1))
+    ops, notes = workloads.workload_ops("cmult", "n16-128", algorithm=opts)
+    assert {int(o.n) for o in ops} == {1 << 17}
+    assert [(k.key, k.digits, k.primes, k.special) for o in ops for k in o.keys] == [("relin", 1, 44, 44)]
+    assert "ring_degree=131072" in notes[0] and any("n16-128-n17-dnum1" in x for x in notes)
+
+
+def test_bootstrap_at_twice_the_degree_packs_twice_the_slots(monkeypatch, tmp_path):
+    """Fully packed bootstrapping of toy-boot-n10 rebuilt at 2^11 is the trace of
+    toy-boot-n11's own: the same operations (the rebuilt set has toy-boot-n11's primes)."""
+    monkeypatch.setenv("FHESIM_CACHE_DIR", str(tmp_path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ops, _ = workloads.workload_ops("bootstrap", "toy-boot-n10", allow_insecure=True,
+                                        algorithm=AlgorithmOptions(ring_degree=2048))
+        ref, _ = workloads.workload_ops("bootstrap", "toy-boot-n11", allow_insecure=True)
+        small, _ = workloads.workload_ops("bootstrap", "toy-boot-n10", allow_insecure=True)
+    assert {int(o.n) for o in ops} == {2048}
+    assert [(o.kind, o.primes_in, o.label) for o in ops] == [(o.kind, o.primes_in, o.label) for o in ref]
+    assert [(o.kind, o.primes_in, o.label) for o in ops] != [(o.kind, o.primes_in, o.label) for o in small]
+
+
+def test_model_refuses_a_degree_above_the_units(monkeypatch, tmp_path):
+    monkeypatch.setenv("FHESIM_CACHE_DIR", str(tmp_path))
+    c = cfg("[algorithm]\nring_degree = 2048\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ops, _ = workloads.workload_ops("cmult", "toy-boot-n10", allow_insecure=True, algorithm=c.algorithm)
+    small = dataclasses.replace(c, max_ring_degree=1024)
+    with pytest.raises(ValueError, match="max_ring_degree=1024"):
+        estimate(ops, small)
+    assert estimate(ops, c).total_cycles > 0
 
 
 def _limbs(ops, kind):

@@ -278,7 +278,7 @@ def test_error_names_the_file_and_the_dotted_field(tmp_path):
     ({"word_bits": 80}, r"field 'word_bits' must lie in \[16, 64\], got 80"),
     ({"execution": "fused"}, r"field 'execution' must be one of \('serial', 'pipelined'\)"),
     ({"evk_a_generated": 1}, r"field 'evk_a_generated' must be true or false, got 1"),
-    ({"max_ring_degree": 3000}, r"field 'max_ring_degree' must be a power of two in \[8, 65536\]"),
+    ({"max_ring_degree": 3000}, r"field 'max_ring_degree' must be a power of two in \[8, 131072\]"),
     ({"dsp_budget": 0}, r"field 'device.dsp' must be positive, got 0"),
     ({"device_budget": {"luts": 5}}, r"unknown key 'device.luts'"),
     ({"device_budget": {"bram36": -1}}, r"field 'device.bram36' must not be negative"),
@@ -362,9 +362,9 @@ def test_ring_degree_and_lane_rules_agree_with_the_rtl():
             else:
                 with pytest.raises(ValueError, match=r"'units.ntt.lanes'"):
                     loads_config(text)
-    for bad in (4, 3000, 1 << 17):
+    for bad in (4, 3000, 1 << 18):
         with pytest.raises(ValueError, match=r"'max_ring_degree' must be a power of two in "
-                                             r"\[8, 65536\] \(hw.ntt.NttUnit\)"):
+                                             r"\[8, 131072\] \(hw.ntt.NttUnit\)"):
             loads_config(f"max_ring_degree = {bad}\n" + BASE)
 
 

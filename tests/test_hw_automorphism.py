@@ -158,7 +158,7 @@ Q = ntt_primes(16, 20, 1)[0]
     ({"galois": -1}, "galois"),
     ({"galois": 5.0}, "galois"),
     ({"n": 24}, "n"),
-    ({"n": 1 << 17}, "n"),
+    ({"n": 1 << 18}, "n"),
     ({"n": 1}, "n"),
     ({"lanes": 3}, "lanes"),
     ({"lanes": 0}, "lanes"),

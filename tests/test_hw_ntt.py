@@ -225,7 +225,7 @@ def test_fault_injection_twiddle(address):
 @pytest.mark.parametrize("kwargs,word", [
     (dict(n=12, q=97, width=16, lanes=1), "n="),
     (dict(n=4, q=17, width=16, lanes=1), "n="),
-    (dict(n=1 << 17, q=786433, width=32, lanes=1), "n="),
+    (dict(n=1 << 18, q=786433, width=32, lanes=1), "n="),
     (dict(n=8, q=97 * 113, width=16, lanes=1), "not prime"),
     (dict(n=8, q=65, width=16, lanes=1), "not prime"),
     (dict(n=16, q=113, width=16, lanes=1), "1 mod 2n"),

@@ -67,3 +67,39 @@ def test_group_bits_choose_each_groups_primes():
 def test_group_bits_refused_with_the_field_named(bits):
     with pytest.raises(ValueError, match="group_bits"):
         CkksParams.build("t", 12, [2, 2, 1], group_bits=bits, dnum=2, allow_insecure=True)
+
+
+# ---- the same layout at another ring degree (CkksParams.with_log_n) -------------------------
+
+@pytest.mark.parametrize("small, large", [("toy-boot-n10", "toy-boot-n11"), ("toy-boot-n10", "toy-boot-n12"),
+                                          ("toy-boot-n12", "n16-128"), ("toy-boot-hp-n12", "n16-128-hp"),
+                                          ("toy-boot-n12", "toy-boot-n10")])
+def test_with_log_n_rebuilds_the_named_set_of_that_degree(small, large):
+    """The named sets of one layout differ only in their degree: rebuilding one at the other's
+    degree gives exactly the other's primes (build's rule, checked against build's own sets)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p, q = get_params(small, allow_insecure=True), get_params(large, allow_insecure=True)
+        r = p.with_log_n(q.log_n)
+    assert r.q_groups == q.q_groups and r.p_primes == q.p_primes
+    assert (r.dnum, r.log_scale, r.log_n, r.security) == (q.dnum, q.log_scale, q.log_n, p.security)
+    assert r.name == f"{small}-n{q.log_n}"
+    assert all(x % (2 * q.n) == 1 for x in r.q_primes + r.p_primes)
+
+
+def test_with_log_n_keeps_the_layout_at_2_17_and_rechecks_security():
+    p = get_params("n16-128")
+    r = p.with_log_n(17)
+    assert r.is_secure and r.n == 1 << 17 and r.max_level == p.max_level
+    assert [len(g) for g in r.q_groups] == [len(g) for g in p.q_groups]
+    assert abs(r.log_q - p.log_q) < 1 and len(r.p_primes) == len(p.p_primes)
+    assert p.with_log_n(16) is p
+    # at 2^15 the same log2 QP ~ 1,663 exceeds the 881 of the HE standard
+    with pytest.raises(SecurityError, match=r"exceeds the 128-bit bound 881 for n=2\^15"):
+        p.with_log_n(15)
+
+
+@pytest.mark.parametrize("bad", [0, 18, 16.0, "17", True])
+def test_with_log_n_refuses_a_bad_degree(bad):
+    with pytest.raises(ValueError, match="log_n="):
+        get_params("n16-128").with_log_n(bad)

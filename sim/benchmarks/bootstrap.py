@@ -45,6 +45,12 @@ ANCHOR_S = 67.7
 def add_arguments(parser) -> None:
     parser.add_argument("--params", default="n16-128", help="our parameter set (default n16-128)")
     parser.add_argument("--slots", type=int, default=None, help="slots (default N/2)")
+    parser.add_argument("--ring-degree", type=int, default=None,
+                        help="our set's layout rebuilt at this ring degree (CkksParams.with_log_n; "
+                             "e.g. 131072 for BTS's N = 2^17; default: the set's own)")
+    parser.add_argument("--dnum", type=int, default=None,
+                        help="our set rebuilt with this many key-switching digits (CkksParams.with_dnum, "
+                             "after --ring-degree; default: the set's own)")
     parser.add_argument("--complex", action="store_true", help="complex-message variant instead of real")
     parser.add_argument("--reps", type=int, default=1, help="timed bootstraps after the first (default 1)")
     parser.add_argument("--no-peer", action="store_true", help="skip both peers")
@@ -161,12 +167,34 @@ def _peer(args, notes) -> dict | None:
     return res
 
 
+def _our_params(args):
+    """``--params`` rebuilt at ``--ring-degree`` and then with ``--dnum`` (each when given);
+    ``ValueError`` (a ``SecurityError`` is one) naming the option when the set cannot be
+    rebuilt so."""
+    from sw.ckks import get_params
+    params = get_params(args.params, allow_insecure=args.allow_insecure)
+    n = getattr(args, "ring_degree", None)
+    if n is not None:
+        if n < 2 or n & (n - 1):
+            raise ValueError(f"--ring-degree {n}: must be a power of two")
+        try:
+            params = params.with_log_n(n.bit_length() - 1)
+        except ValueError as e:
+            raise ValueError(f"--ring-degree {n}: {e}") from None
+    d = getattr(args, "dnum", None)
+    if d is not None:
+        try:
+            params = params.with_dnum(d)
+        except ValueError as e:
+            raise ValueError(f"--dnum {d}: {e}") from None
+    return params
+
+
 def _our_config(args):
     """``(params, BootstrapConfig)`` of our run; raises ``ValueError`` for options the
     configuration refuses (made before the peers run, so a bad option costs no peer time)."""
     from sw.bootstrap import BootstrapConfig
-    from sw.ckks import get_params
-    params = get_params(args.params, allow_insecure=args.allow_insecure)
+    params = _our_params(args)
     cfg = BootstrapConfig(slots=args.slots or params.slots, real=not args.complex,
                           cache_plaintexts=not args.no_cache, compact_keys=params.n >= 1 << 15,
                           giant_steps=args.giant_steps, hoisting=args.hoisting,
@@ -253,9 +281,8 @@ def _stage_seconds(stamps) -> dict:
 def _openfhe(args, notes) -> list[dict]:
     """OpenFHE's EvalBootstrap at our ring degree and log2 Q, one run per scaling-modulus
     size (``--openfhe-scale-bits``), each by the peer driver in its own process."""
-    from sw.ckks import get_params
     from .peers import openfhe_peer as of
-    params = get_params(args.params, allow_insecure=args.allow_insecure)
+    params = _our_params(args)
     try:
         python = of.ensure_env(build=not args.no_build_peers, log=lambda m: notes.append(f"openfhe: {m}"))
     except of.PeerUnavailable as e:

@@ -25,6 +25,15 @@ builds the dry-run trace with them, so a projection never rests on a synthetic e
   cannot run at the set (outside ``[1, #Q]``, or a ``log2 QP`` above the 128-bit bound of a
   secure set) is refused by :func:`params_with_dnum` with a message naming ``algorithm.dnum``
   and the reason, before any trace is made.
+* ``ring_degree``: ``"params"`` (default: the parameter set's own) or a power of two: the
+  workload's parameter set is rebuilt at that ring degree
+  (:meth:`sw.ckks.params.CkksParams.with_log_n`: the same level layout, primes near the
+  same powers of two, now ``= 1 mod 2N``; fully packed bootstrapping then has ``N/2``
+  slots), before ``dnum`` is applied. A design's own degree (BTS's ``N = 2^17``) is traced
+  this way. A degree the software cannot run the set at (``log2 QP`` above the 128-bit bound
+  there, for example ``n16-128`` at ``2^15``) is refused by :func:`params_at_degree` naming
+  ``algorithm.ring_degree``; the accelerator's ``max_ring_degree`` must admit it (the model
+  refuses an operation wider than its units). Applies to every workload.
 * ``low_special``: ``"fit"`` (default, the software's) or ``"all"``: whether the ResNets'
   rotation keys at low levels, whose one key-switching digit is shorter than ``alpha``, are
   made over only the special primes that digit needs
@@ -55,8 +64,12 @@ HOISTING = ("single", "double", "double-cts")
 BABY_STEPS = ("hoisted", "chain")
 #: ``low_special`` values (``sw.nn.encrypted.HeSession(fit_special=)`` True / False).
 LOW_SPECIAL = ("fit", "all")
-#: The ``dnum`` value that keeps the parameter set's own digit count.
+#: The ``dnum`` value that keeps the parameter set's own digit count (and the
+#: ``ring_degree`` value that keeps its own degree).
 DNUM_OF_PARAMS = "params"
+#: Ring degrees ``ring_degree`` may name: ``2^10 .. 2^17`` (the degrees with a tabulated
+#: 128-bit bound, :data:`sw.ckks.security.MAX_LOG_QP_128`; restated, a test compares them).
+RING_DEGREES = (1 << 10, 1 << 17)
 
 #: Rules of the ``[algorithm]`` table's fields.
 ALGORITHM_RULES = {
@@ -65,6 +78,8 @@ ALGORITHM_RULES = {
     "baby_steps": Rule(str, choices=BABY_STEPS),
     "dnum": Rule(int, positive=True, words=(DNUM_OF_PARAMS,)),
     "low_special": Rule(str, choices=LOW_SPECIAL),
+    "ring_degree": Rule(int, positive=True, power_of_two=True, low=RING_DEGREES[0],
+                        high=RING_DEGREES[1], words=(DNUM_OF_PARAMS,)),
 }
 #: Workload groups each option applies to (``None``: every group).
 APPLIES_TO: dict[str, tuple[str, ...] | None] = {
@@ -73,6 +88,7 @@ APPLIES_TO: dict[str, tuple[str, ...] | None] = {
     "baby_steps": ("bootstrap", "resnet"),
     "dnum": None,
     "low_special": ("resnet",),
+    "ring_degree": None,
 }
 
 
@@ -85,6 +101,7 @@ class AlgorithmOptions:
     hoisting: str = "single"
     low_special: str = "fit"
     baby_steps: str = "hoisted"
+    ring_degree: int | str = DNUM_OF_PARAMS
 
     def __post_init__(self):
         checked(self, "'algorithm'")
@@ -137,6 +154,30 @@ def from_toml(table: Any, origin: str) -> AlgorithmOptions:
     for f in fields(AlgorithmOptions):
         object.__setattr__(opts, f.name, table.get(f.name, f.default))
     return checked(opts, origin)
+
+
+def params_at_degree(params, ring_degree: int | str, origin: str = origin_of("algorithm", None)):
+    """``params`` (a ``CkksParams``) rebuilt at ``ring_degree``, or itself when it is
+    ``"params"`` or its own degree. Refused (:class:`~sim.cycle.checks.ConfigError` naming
+    ``algorithm.ring_degree``) when the software cannot run the set there: a secure set whose
+    ``log2 QP`` exceeds the 128-bit bound at that degree."""
+    if ring_degree == DNUM_OF_PARAMS or ring_degree == params.n:
+        return params
+    from sw.ckks.errors import SecurityError
+
+    try:
+        return params.with_log_n(int(ring_degree).bit_length() - 1)
+    except SecurityError as exc:
+        raise refuse(origin, f"field 'algorithm.ring_degree' = {ring_degree} cannot run at "
+                             f"{params.name}: {exc} (this option keeps the set's level layout, "
+                             f"so its log2 QP = {params.log_qp:.0f} must fit the bound at the new "
+                             f"degree)") from None
+
+
+def algorithm_params(params, options: "AlgorithmOptions", origin: str = origin_of("algorithm", None)):
+    """``params`` with the options' ``ring_degree`` and then their ``dnum`` applied."""
+    return params_with_dnum(params_at_degree(params, options.ring_degree, origin), options.dnum,
+                            origin)
 
 
 def params_with_dnum(params, dnum: int | str, origin: str = origin_of("algorithm", None)):

@@ -46,6 +46,7 @@ The format is documented in ``docs/accelerator-config.md``. In short::
                                         #   or "min" (ARK's minimum key switching)
     hoisting = "single"                 #   "single" (default) or "double" (DFT rotations over Q P)
     dnum = "params"                     #   "params" (default: the set's own) or a digit count
+    ring_degree = "params"              #   "params" (default: the set's own) or a power of two
 
     [device]                            # optional: resource budget (FPGA)
     name = "Alveo U280"                 # optional
@@ -118,7 +119,7 @@ NTT_SCALING_KINDS = ("multiplier", "halving")
 NTT_BUFFERING_KINDS = ("single", "double")
 #: Ring degrees ``hw.ntt.NttUnit`` builds: ``2^MIN_LOG_N .. 2^MAX_LOG_N`` (the same constants
 #: as ``hw.ntt``, restated so that loading does not import ``hw``; a test compares them).
-MIN_LOG_N, MAX_LOG_N = 3, 16
+MIN_LOG_N, MAX_LOG_N = 3, 17
 
 #: Rules of a unit's fields (a required unit's count must also be positive).
 UNIT_RULES = {"count": Rule(int), "lanes": Rule(int, positive=True)}
@@ -266,6 +267,7 @@ class AcceleratorConfig:
             "policy": self.policy, "onchip_gbps": self.onchip_gbps, "limbs": self.limbs,
             "power_w": self.power_w, "giant_steps": self.algorithm.giant_steps,
             "hoisting": self.algorithm.hoisting, "dnum": self.algorithm.dnum,
+            "ring_degree": self.algorithm.ring_degree,
         }
         for k, spec in self.units.items():
             out[f"{k}_count"] = spec.count

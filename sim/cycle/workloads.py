@@ -26,9 +26,9 @@ reason (import error, no such callable, exception text).
 
 Every tracer takes the preset's software options (:class:`sim.cycle.algorithm.AlgorithmOptions`,
 the ``[algorithm]`` table): ``giant_steps``, ``hoisting`` and ``baby_steps`` go to ``sw.bootstrap.BootstrapConfig`` (the
-bootstrapping workloads, and the ResNets through ``EncryptedResNet.session``), ``dnum``
-rebuilds the parameter set (:func:`sim.cycle.algorithm.params_with_dnum`, refused naming
-``algorithm.dnum`` before any trace when the software cannot run it). Only the options that
+bootstrapping workloads, and the ResNets through ``EncryptedResNet.session``),
+``ring_degree`` and ``dnum`` rebuild the parameter set (:func:`sim.cycle.algorithm.algorithm_params`,
+refused naming the field before any trace when the software cannot run it). Only the options that
 apply to a workload's group are part of its trace request and of the cache key
 (:meth:`AlgorithmOptions.for_group`).
 """
@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Callable
 
 from .adapters import ops_from_trace
-from .algorithm import AlgorithmOptions, params_with_dnum
+from .algorithm import AlgorithmOptions, algorithm_params
 from .cache import cached_pickle, paused_gc
 from .events import Op
 
@@ -54,12 +54,12 @@ _BOOT_CALLABLES = ("sw.bootstrap:dry_run_trace",)
 
 # ---- ckks-ops: built-in CKKS operation workloads ------------------------------------------
 
-def _setup(params_name: str, rotations, dnum="params"):
+def _setup(params_name: str, rotations, algorithm: AlgorithmOptions = AlgorithmOptions()):
     from sw import trace
     from sw.ckks import CkksContext, Encoder, Encryptor, Evaluator, KeyGenerator, get_params
 
     insecure = params_name.startswith("toy")
-    params = params_with_dnum(get_params(params_name, allow_insecure=insecure), dnum)
+    params = algorithm_params(get_params(params_name, allow_insecure=insecure), algorithm)
     with trace.recording(dry_run=True):
         ctx = CkksContext(params)
         keys = KeyGenerator(ctx, seed=1).gen_keyset(rotations=list(rotations))
@@ -97,7 +97,7 @@ def _ckks_ops(name: str, help_text: str, body: Callable, rotations: tuple[int, .
                   algorithm: AlgorithmOptions = AlgorithmOptions()):
         from sw import trace
 
-        params, ctx, ev, ct, pt = _setup(params_name, rotations, algorithm.dnum)
+        params, ctx, ev, ct, pt = _setup(params_name, rotations, algorithm)
         with trace.recording(dry_run=True) as rec:
             with trace.stage(name):
                 body(ev, ct, pt)
@@ -128,12 +128,13 @@ def bench_l8_params():
 
 
 def _params_of(params_name, algorithm: AlgorithmOptions, allow_insecure: bool = False):
-    """The ``CkksParams`` of a set name (or a ``CkksParams``) with the options' ``dnum``."""
+    """The ``CkksParams`` of a set name (or a ``CkksParams``) with the options' ``ring_degree``
+    and ``dnum``."""
     from sw.ckks import get_params
 
     params = (get_params(params_name, allow_insecure=allow_insecure) if isinstance(params_name, str)
               else params_name)
-    return params_with_dnum(params, algorithm.dnum)
+    return algorithm_params(params, algorithm)
 
 
 def _bootstrap_via_api(params_name, giant_steps: str = "keys", hoisting: str = "single",
@@ -217,11 +218,8 @@ def _resnet(name: str):
         from sw.nn.trace import dry_run_trace
 
         params = params_name
-        if algorithm.dnum != "params":
-            from sw.ckks import get_params
-
-            params = params_with_dnum(get_params(params_name, allow_insecure=allow_insecure),
-                                      algorithm.dnum)
+        if algorithm.dnum != "params" or algorithm.ring_degree != "params":
+            params = _params_of(params_name, algorithm, allow_insecure)
         return ops_from_trace(dry_run_trace(model=name, geometry=geometry or DEFAULT_GEOMETRY,
                                             params=params, allow_insecure=allow_insecure,
                                             giant_steps=algorithm.giant_steps,

@@ -127,13 +127,15 @@ VALIDATIONS: tuple[Validation, ...] = (
     Validation("bts", ("BTS (ISCA 2022)",),
                "[V] abstract (2,048 PEs) + [S] 64-bit words, N = 2^17 + [R] 1.2 GHz, 512 MB, 1 TB/s; "
                "per-PE unit widths assumed",
-               "model faster (about 3x on bootstrapping, 10x on ResNet-20): the published figures are "
-               "at BTS's own parameters, N = 2^17, L = 27, dnum = 1 [S], which fhesim cannot trace "
-               "(its NTT unit and parameter sets stop at N = 2^16); at dnum = 1 one evaluation key "
-               "is 2 x (28 + 28) limbs x 2^17 x 8 B = 117 MB, against tens of MB here, and the "
-               "design is bound by reading keys at 1 TB/s; its published ResNet-20 is 83 "
-               "bootstrapping times (1,910 / 22.9 ms) where the other three designs' are 32-51 and "
-               "the model's 24-31 on the presets, so that figure is of a heavier ResNet-20 "
+               "model faster (about 1.9x on bootstrapping, 7x on ResNet-20): traced at BTS's own "
+               "N = 2^17 and dnum = 1 [S] ([algorithm] ring_degree, dnum), but with fhesim's chain "
+               "and circuit: BTS's L = 27 with one prime per 64-bit word is 28 limbs of Q and 28 "
+               "of P (56 MiB per ciphertext, 112 MiB per key, a hand count), where bench-boot-l8's "
+               "log2 Q of 1,082 bits fills 17 words and its P 18, so each key switch moves about "
+               "0.6 of BTS's bytes; BTS's bootstrapping takes 19 levels (L = 27 less the 8 left), "
+               "fhesim's 14; the design is bound by reading keys at 1 TB/s; its published "
+               "ResNet-20 is 83 bootstrapping times (1,910 / 22.9 ms) where the other designs' are "
+               "32-51 and the model's about 22, so that figure is of a heavier ResNet-20 "
                "implementation, not only of slower hardware; the per-PE unit widths are assumptions"),
 )
 #: preset -> primary anchor (kept for callers of the earlier single-anchor mapping).

@@ -233,6 +233,29 @@ class CkksParams:
                           security=self.security, scale_rtol=self.scale_rtol,
                           allow_insecure=self.allow_insecure)
 
+    def with_log_n(self, log_n: int) -> "CkksParams":
+        """This set at ring degree ``2^log_n``, named ``<name>-n<log_n>``: the same level
+        layout (``q0`` of as many primes, groups of the same sizes, each group's primes near
+        the same power of two ``2^b``, ``b`` the rounded mean ``log2`` of its primes here),
+        the same ``dnum``, scale, secret, error and security label. The primes are chosen as
+        :meth:`build` chooses them, now ``= 1 mod 2^(log_n+1)``: ``q0`` the largest below
+        ``2^31``, each group's alternately above and below ``2^b``, then the ``alpha`` special
+        primes. The constructor's checks apply at the new degree: a secure set whose
+        ``log2 QP`` exceeds the bound there (or a degree with no tabulated bound) raises
+        :class:`SecurityError`. ``log_n`` outside ``[1, 17]`` raises ``ValueError``. Returns
+        ``self`` for its own degree."""
+        if isinstance(log_n, bool) or not isinstance(log_n, int) or not 1 <= log_n <= 17:
+            raise ValueError(f"CkksParams {self.name}: log_n={log_n!r} must be an integer in [1, 17]")
+        if log_n == self.log_n:
+            return self
+        sizes = [len(g) for g in self.q_groups[1:]]
+        bits = [float(round(sum(math.log2(q) for q in g) / len(g))) for g in self.q_groups[1:]]
+        spec = dict(q0_size=len(self.q_groups[0]), dnum=self.dnum, log_scale=self.log_scale,
+                    security=self.security, secret=self.secret, hamming_weight=self.hamming_weight,
+                    sigma=self.sigma, allow_insecure=self.allow_insecure or self.security is None,
+                    group_bits=[min(b, 31.0) for b in bits])
+        return CkksParams.build(f"{self.name}-n{log_n}", log_n, sizes, **spec)
+
     @classmethod
     def build(cls, name: str, log_n: int, group_sizes, *, q0_size: int = 2, dnum: int,
               log_scale: float = 30.0, security: int | None = None, secret: str = "ternary",
