@@ -157,8 +157,12 @@ def test_ark_and_sharp_presets_run_minimum_key_switching():
     # baby steps too ([R] ARK, [S] FHE_Accelerator_Sim's ARK model)
     for name in ("ark", "sharp"):
         assert load_config(name).algorithm == AlgorithmOptions(giant_steps="min", baby_steps="chain"), name
-    for name in ("craterlake", "bts", "f1", "u280", "poseidon"):
+    for name in ("craterlake", "f1", "u280", "poseidon"):
         assert load_config(name).algorithm.is_default, name
+    # BTS at its own N = 2^17 and one digit [S], its units built for that degree
+    bts = load_config("bts")
+    assert bts.algorithm == AlgorithmOptions(ring_degree=1 << 17, dnum=1)
+    assert bts.max_ring_degree == 1 << 17
 
 
 # ---- dnum: rebuilt parameter sets, and the ones the software cannot run ---------------------

@@ -27,8 +27,9 @@ The format is documented in ``docs/accelerator-config.md``. In short::
                                         #   "min" (Belady, offline; sim.cycle.residency)
     onchip_gbps = 72_000                # optional: on-chip (scratchpad) bandwidth, a limit
                                         #   per operation when stated (absent: no limit)
-    limbs = "word"                      # optional: "trace" (default: the trace's own primes)
-                                        #   or "word" (limbs for the same log2 Q at word_bits)
+    limbs = "word"                      # optional: "trace" (default: the trace's own primes),
+                                        #   "word" (each level group's bits in word_bits limbs)
+                                        #   or "packed" (the chain's log2 Q packed into words)
     power_w = 94.7                      # optional: average power (energy = power x time);
                                         #   absent: energy is refused, naming this field
     power_basis = "average"             # optional: "average" (default) or "peak" (only a
@@ -100,9 +101,10 @@ EXECUTION_KINDS = ("serial", "pipelined")
 PLAINTEXT_KINDS = ("offchip", "generated")
 #: On-chip replacement policies (sim.cycle.residency): ``"lru"`` and the offline bound ``"min"``.
 POLICY_KINDS = ("lru", "min")
-#: Limb counts (sim.cycle.model): ``"trace"`` the trace's primes; ``"word"`` the limbs that
-#: hold the same log2 Q at ``word_bits``.
-LIMB_KINDS = ("trace", "word")
+#: Limb counts (sim.cycle.model, sim.cycle.chain): ``"trace"`` the trace's primes; ``"word"``
+#: the limbs each level group of the trace's chain needs at ``word_bits``; ``"packed"`` the
+#: chain's log2 Q packed into words.
+LIMB_KINDS = ("trace", "word", "packed")
 #: What a stated ``power_w`` is: ``"average"`` (energy = power x time, an estimate) or
 #: ``"peak"`` (a design that states only its maximum power: the same product is an upper
 #: bound, and is reported as one).

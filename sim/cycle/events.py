@@ -10,6 +10,7 @@ and writes ``dst_primes`` rows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sw.trace.kinds import KERNEL_KINDS as TRACE_KERNEL_KINDS
 
@@ -104,6 +105,9 @@ class Op:
     ``pt_polys``: plaintext operand polynomials read (over ``primes_in``); ``pt_key``: the
     plaintext's identity (the trace event's ``info["plaintext"]``), or ``None`` when the trace
     does not name it (then it is streamed: read each time, never held on chip).
+    ``chain``: the modulus chain the trace was made at (:class:`sim.cycle.chain.Chain`,
+    shared by every op of a workload; set by :func:`with_chain`), or ``None`` (an op trace
+    file records no chain).
     """
 
     kind: str
@@ -118,3 +122,11 @@ class Op:
     keys: list[KeyUse] = field(default_factory=list)
     source_id: int | None = None   # id of the op-trace event this came from, if any
     pt_key: str | None = None
+    chain: Any = field(default=None, compare=False, repr=False)
+
+
+def with_chain(ops: list[Op], chain: Any) -> list[Op]:
+    """``ops`` with ``chain`` (a :class:`sim.cycle.chain.Chain`) set on every op; returned."""
+    for op in ops:
+        op.chain = chain
+    return ops

@@ -63,6 +63,14 @@ exposed memory time and ``bound = "memory"`` when it is positive. The total is t
 ``cycles`` (the end of the last operation).
 
 Ring degree: an operation with ``n > cfg.max_ring_degree`` raises :class:`ValueError`.
+
+Limbs (``cfg.limbs``): every row count of the trace (ciphertexts, plaintexts, kernels, key
+primes and special primes) is the trace's own with ``"trace"``; with ``"word"`` it is the
+limbs its level groups need at ``word_bits`` (:class:`sim.cycle.chain.Chain`: each group
+keeps words of its own, the special primes are packed), which needs the trace's modulus
+chain (``Op.chain``, set by the workload registry); with ``"packed"``, or ``"word"`` for
+ops that carry no chain (an op trace file: a note says so), ``ceil(p * 30 / word_bits)``.
+Key digits are kept.
 """
 from __future__ import annotations
 
@@ -75,14 +83,11 @@ import numpy as np
 import pandas as pd
 
 from .cache import paused_gc
+from .chain import packed_limbs
 from .config import UNIT_KINDS, AcceleratorConfig
 from .events import KERNEL_KINDS, Kernel, Op
 from .residency import simulate
 from .units import RTL_BACKED, UnitCosts
-
-#: Bits of the trace's primes (sw/ckks/params.py: the ``n16-128`` and ``bench-boot-l8``
-#: primes are 30-31 bits, mean 30.05), for ``limbs = "word"``.
-TRACE_PRIME_BITS = 30
 
 NOT_RTL_BACKED = tuple(k for k, v in RTL_BACKED.items() if not v)
 
@@ -275,6 +280,12 @@ class CompiledOps:
         labels: list[str] = []
         seen: dict[int, tuple] = {}
         self.source_id = []
+        chains = {op.chain for op in ops}
+        if len(chains) > 1:
+            raise ValueError(f"ops of {len(chains)} modulus chains in one workload "
+                             f"({', '.join(sorted(c.name if c else 'none' for c in chains))})")
+        #: The trace's modulus chain (:class:`sim.cycle.chain.Chain`) or None.
+        self.chain = chains.pop() if chains else None
         for i, op in enumerate(ops):
             ks = op.kernels
             cols.append((op.n, op.primes_in, op.primes_out, op.ct_in_polys, op.ct_out_polys,
@@ -342,14 +353,17 @@ class CompiledOps:
                 [None if k is None else ("key", k) for k in self.key_name]
         self.acc_name = [names[j] for j in order.tolist()]
 
-    def limbs(self, cfg: AcceleratorConfig, primes: np.ndarray) -> np.ndarray:
+    def limbs(self, cfg: AcceleratorConfig, primes: np.ndarray, special: bool = False) -> np.ndarray:
         """Limb counts on ``cfg`` for the trace's prime counts ``primes`` (module docstring,
-        "Limbs"): unchanged when ``cfg.limbs == "trace"``; else
-        ``ceil(primes * TRACE_PRIME_BITS / word_bits)`` (0 stays 0)."""
+        "Limbs"): unchanged when ``cfg.limbs == "trace"``; the chain's ``"word"`` limbs
+        (``special``: counts of special primes); else ``ceil(primes * 30 / word_bits)``."""
         p = np.asarray(primes, dtype=np.int64)
         if cfg.limbs == "trace":
             return p
-        return -(-(p * TRACE_PRIME_BITS) // int(cfg.word_bits))
+        if cfg.limbs == "word" and self.chain is not None:
+            w = int(cfg.word_bits)
+            return self.chain.special_limbs(p, w) if special else self.chain.limbs(p, w)
+        return packed_limbs(p, cfg.word_bits)
 
     # -- kernel rows -----------------------------------------------------------------------
     def _rows(self, generate_pt: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -397,7 +411,8 @@ class CompiledOps:
         bad_ring = np.flatnonzero(self.n > cfg.max_ring_degree)
         first_ring = int(bad_ring[0]) if len(bad_ring) else self.n_ops
         failed: dict[int, Exception] = {}
-        lm = (lambda p: p) if cfg.limbs == "trace" else (lambda p: -(-p * TRACE_PRIME_BITS // cfg.word_bits))
+        def lm(p):
+            return p if p is None else int(self.limbs(cfg, np.asarray([p]))[0])
         for s in np.flatnonzero(used):
             kind, n, primes, src, dst, count = self.shape_list[s]
             try:
@@ -441,7 +456,7 @@ class CompiledOps:
         pt_size = _bytes_for(self.pt_polys * np.minimum(pin, 1) * self.n, wb) if generate_pt else pt_full
         halves = 1 if cfg.evk_a_generated else 2
         kw = self.key_digits * halves * (self.limbs(cfg, self.key_primes)
-                                         + self.limbs(cfg, self.key_special)) * self.n[self.key_op]
+                                         + self.limbs(cfg, self.key_special, special=True)) * self.n[self.key_op]
         sizes = _bytes_for(kw, wb)
         key_full = _bytes_for(2 * kw // halves, wb)
         item_capacity = capacity - np.where(resident, ct_bytes, 0)
@@ -569,6 +584,10 @@ class CompiledOps:
             "rtl_backed": r["backed"], "source_id": self.source_id,
         }) if self.n_ops else pd.DataFrame(columns=_OCOLS)
         all_notes = list(notes) + self._capacity_notes(cfg)
+        if cfg.limbs == "word" and self.chain is None:
+            all_notes.append(f"limbs = 'word' needs the trace's modulus chain, which these ops do not "
+                             f"carry (an op trace file records none): counted as 'packed', the "
+                             f"log2 Q in {cfg.word_bits}-bit words, fewer limbs than its levels need")
         used = sorted(set(kinds[np.unique(kid)]) & set(NOT_RTL_BACKED)) if len(kid) else []
         if used:
             all_notes.append("not RTL-backed (model formula, see sim/cycle/units.py): " + ", ".join(used))

@@ -42,7 +42,8 @@ from typing import Callable
 from .adapters import ops_from_trace
 from .algorithm import AlgorithmOptions, algorithm_params
 from .cache import cached_pickle, paused_gc
-from .events import Op
+from .chain import Chain
+from .events import Op, with_chain
 
 DEFAULT_PARAMS = "n16-128"
 DEFAULT_GEOMETRY = "cifar32"
@@ -101,7 +102,7 @@ def _ckks_ops(name: str, help_text: str, body: Callable, rotations: tuple[int, .
         with trace.recording(dry_run=True) as rec:
             with trace.stage(name):
                 body(ev, ct, pt)
-        ops, notes = ops_from_trace(rec)
+        ops, notes = _chained(ops_from_trace(rec), params)
         notes.insert(0, f"workload '{name}': {help_text}; built-in CKKS operation trace (dry run, "
                         f"parameters {params.name}), not a neural-network trace")
         return ops, notes
@@ -125,6 +126,12 @@ def bench_l8_params():
 
     spec = dict(BENCH_L8)
     return CkksParams.build(spec.pop("name"), **spec)
+
+
+def _chained(ops_notes: tuple[list[Op], list[str]], params) -> tuple[list[Op], list[str]]:
+    """``(ops, notes)`` with the chain of ``params`` (a ``CkksParams``) set on every op."""
+    ops, notes = ops_notes
+    return with_chain(ops, Chain.of_params(params)), notes
 
 
 def _params_of(params_name, algorithm: AlgorithmOptions, allow_insecure: bool = False):
@@ -180,17 +187,20 @@ def _bootstrap_source() -> tuple[Callable | None, str, str]:
     for spec in _BOOT_CALLABLES:
         fn, why = _find(spec)
         if fn:
-            return ((lambda params, algorithm, insecure=False, fn=fn: ops_from_trace(fn(
-                params=_params_of(params, algorithm, insecure), giant_steps=algorithm.giant_steps,
-                hoisting=algorithm.hoisting, baby_steps=algorithm.baby_steps))),
-                spec, "")
+            def via_module(params, algorithm, insecure=False, fn=fn):
+                p = _params_of(params, algorithm, insecure)
+                return _chained(ops_from_trace(fn(params=p, giant_steps=algorithm.giant_steps,
+                                                  hoisting=algorithm.hoisting,
+                                                  baby_steps=algorithm.baby_steps)), p)
+            return via_module, spec, ""
         reasons.append(why)
     fn, why = _find("sw.bootstrap:Bootstrapper")
     if fn:
-        return ((lambda params, algorithm, insecure=False: ops_from_trace(_bootstrap_via_api(
-                    _params_of(params, algorithm, insecure), algorithm.giant_steps,
-                    algorithm.hoisting, algorithm.baby_steps))),
-                "sw.bootstrap public API (Bootstrapper), driven by sim.cycle.workloads", "")
+        def via_api(params, algorithm, insecure=False):
+            p = _params_of(params, algorithm, insecure)
+            return _chained(ops_from_trace(_bootstrap_via_api(p, algorithm.giant_steps, algorithm.hoisting,
+                                                              algorithm.baby_steps)), p)
+        return via_api, "sw.bootstrap public API (Bootstrapper), driven by sim.cycle.workloads", ""
     return None, "", "; ".join(reasons + [why])
 
 
@@ -204,9 +214,9 @@ def _bootstrap(params_name: str, geometry=None, allow_insecure: bool = False,
 
 def _bootstrap_l8(params_name=None, geometry=None, allow_insecure: bool = False,
                   algorithm: AlgorithmOptions = AlgorithmOptions()):
-    return ops_from_trace(_bootstrap_via_api(_params_of(bench_l8_params(), algorithm),
-                                             algorithm.giant_steps, algorithm.hoisting,
-                                             algorithm.baby_steps))
+    p = _params_of(bench_l8_params(), algorithm)
+    return _chained(ops_from_trace(_bootstrap_via_api(p, algorithm.giant_steps, algorithm.hoisting,
+                                                      algorithm.baby_steps)), p)
 
 
 # ---- encrypted ResNets --------------------------------------------------------------------
@@ -217,15 +227,12 @@ def _resnet(name: str):
                   algorithm: AlgorithmOptions = AlgorithmOptions()):
         from sw.nn.trace import dry_run_trace
 
-        params = params_name
-        if algorithm.dnum != "params" or algorithm.ring_degree != "params":
-            params = _params_of(params_name, algorithm, allow_insecure)
-        return ops_from_trace(dry_run_trace(model=name, geometry=geometry or DEFAULT_GEOMETRY,
-                                            params=params, allow_insecure=allow_insecure,
-                                            giant_steps=algorithm.giant_steps,
-                                            hoisting=algorithm.hoisting,
-                                            baby_steps=algorithm.baby_steps,
-                                            fit_special=algorithm.low_special == "fit"))
+        params = _params_of(params_name, algorithm, allow_insecure)
+        rec = dry_run_trace(model=name, geometry=geometry or DEFAULT_GEOMETRY, params=params,
+                            allow_insecure=allow_insecure, giant_steps=algorithm.giant_steps,
+                            hoisting=algorithm.hoisting, baby_steps=algorithm.baby_steps,
+                            fit_special=algorithm.low_special == "fit")
+        return _chained(ops_from_trace(rec), params)
     return trace_ops
 
 
