@@ -95,6 +95,8 @@ def test_algorithm_table_defaults_and_values():
     ("ring_degree = 262144", "algorithm.ring_degree"),
     ('ring_degree = "auto"', "algorithm.ring_degree"),
     ("ring_degree = true", "algorithm.ring_degree"),
+    ("levels_left = 0", "algorithm.levels_left"),
+    ('levels_left = "eight"', "algorithm.levels_left"),
 ])
 def test_bad_algorithm_options_name_the_field(table, field):
     with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
@@ -220,9 +222,11 @@ def test_trace_request_includes_the_options_that_apply():
     a, b = AlgorithmOptions(), AlgorithmOptions(giant_steps="min")
     ra, rb = (workloads.trace_request(boot, "n16-128", algorithm=x) for x in (a, b))
     assert ra["algorithm"] == {"giant_steps": "keys", "hoisting": "single", "dnum": "params",
-                               "low_special": "fit", "baby_steps": "hoisted", "ring_degree": "params"}
+                               "low_special": "fit", "baby_steps": "hoisted", "ring_degree": "params",
+                               "levels_left": "params"}
     assert rb["algorithm"] == {"giant_steps": "min", "hoisting": "single", "dnum": "params",
-                               "low_special": "fit", "baby_steps": "hoisted", "ring_degree": "params"}
+                               "low_special": "fit", "baby_steps": "hoisted", "ring_degree": "params",
+                               "levels_left": "params"}
     assert cache.request_key(**ra) != cache.request_key(**rb)
     rc = workloads.trace_request(boot, "n16-128", algorithm=AlgorithmOptions(baby_steps="chain"))
     assert cache.request_key(**rc) not in {cache.request_key(**ra), cache.request_key(**rb)}
@@ -400,6 +404,36 @@ def test_bootstrap_at_twice_the_degree_packs_twice_the_slots(monkeypatch, tmp_pa
     assert {int(o.n) for o in ops} == {2048}
     assert [(o.kind, o.primes_in, o.label) for o in ops] == [(o.kind, o.primes_in, o.label) for o in ref]
     assert [(o.kind, o.primes_in, o.label) for o in ops] != [(o.kind, o.primes_in, o.label) for o in small]
+
+
+def test_levels_left_8_is_the_benchmark_workload(monkeypatch, tmp_path):
+    """``bootstrap`` at n16-128 with 8 application levels is ``bootstrap-l8`` (whose set,
+    bench-boot-l8, is that layout), operation for operation, key for key."""
+    monkeypatch.setenv("FHESIM_CACHE_DIR", str(tmp_path))
+    ops, notes = workloads.workload_ops("bootstrap", "n16-128", algorithm=AlgorithmOptions(levels_left=8))
+    ref, _ = workloads.workload_ops("bootstrap-l8")
+    full, _ = workloads.workload_ops("bootstrap", "n16-128")
+
+    def shape(x):
+        return [(o.kind, o.primes_in, o.primes_out, tuple((k.key, k.digits, k.primes, k.special)
+                                                           for k in o.keys)) for o in x]
+    assert shape(ops) == shape(ref) != shape(full)
+    assert "levels_left=8" in notes[0]
+
+
+def test_levels_left_the_set_cannot_hold_is_refused_naming_it(monkeypatch, tmp_path):
+    from sw.ckks import get_params
+
+    monkeypatch.setenv("FHESIM_CACHE_DIR", str(tmp_path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        toy = get_params("toy-n10", allow_insecure=True)     # 12 levels, no bootstrapping layout
+    with pytest.raises(ConfigError, match=r"'algorithm\.levels_left' = 4 cannot run at toy-n10: its 12 "
+                                          r"levels hold no application level below the 14"):
+        algorithm.params_with_levels_left(toy, 4)
+    with pytest.raises(ConfigError, match=r"'algorithm\.levels_left' = 22 cannot run at n16-128: .*1747"):
+        workloads.workload_ops("cmult", "n16-128", algorithm=AlgorithmOptions(levels_left=22))
+    assert not list(tmp_path.rglob("*.pickle"))
 
 
 def test_model_refuses_a_degree_above_the_units(monkeypatch, tmp_path):

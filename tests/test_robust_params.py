@@ -103,3 +103,32 @@ def test_with_log_n_keeps_the_layout_at_2_17_and_rechecks_security():
 def test_with_log_n_refuses_a_bad_degree(bad):
     with pytest.raises(ValueError, match="log_n="):
         get_params("n16-128").with_log_n(bad)
+
+
+# ---- the same bootstrapping levels over fewer or more application levels ---------------------
+
+def test_with_app_levels_rebuilds_the_named_sets_of_that_layout():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        hp, hp6 = get_params("n16-128-hp"), get_params("n16-128-hp6")
+        r = hp.with_app_levels(6, 14)
+    assert (r.q_groups, r.p_primes, r.name) == (hp6.q_groups, hp6.p_primes, "n16-128-hp-app6")
+    p = get_params("n16-128")
+    e = p.with_app_levels(8, 14)
+    want = CkksParams.build("x", 16, [1] * 8 + [2, 1, 1] + [2] * 8 + [2] * 3, dnum=4, security=128)
+    assert (e.q_groups, e.p_primes, e.max_level, e.is_secure) == (want.q_groups, want.p_primes, 22, True)
+    assert p.with_app_levels(16, 14) is p
+    # the top 14 groups are kept as they are laid out (sizes), below them 8 one-prime groups
+    assert [len(g) for g in e.q_groups[-14:]] == [len(g) for g in p.q_groups[-14:]]
+
+
+def test_with_app_levels_refuses_what_it_cannot_build():
+    p = get_params("n16-128")
+    for kw, match in ((dict(levels=0, keep_top=14), "levels=0 must be at least 1"),
+                      (dict(levels=4, keep_top=30), r"keep_top=30 must lie in \[1, 29\]"),
+                      (dict(levels=2.0, keep_top=14), "levels=2.0 must be an integer")):
+        with pytest.raises(ValueError, match=match):
+            p.with_app_levels(**kw)
+    # 22 one-prime levels add about 180 bits: log2 QP above n16-128's 1,747
+    with pytest.raises(SecurityError, match="exceeds the 128-bit bound 1747"):
+        p.with_app_levels(22, 14)

@@ -48,6 +48,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--ring-degree", type=int, default=None,
                         help="our set's layout rebuilt at this ring degree (CkksParams.with_log_n; "
                              "e.g. 131072 for BTS's N = 2^17; default: the set's own)")
+    parser.add_argument("--levels-left", type=int, default=None,
+                        help="our set rebuilt with this many application levels below the "
+                             "bootstrapping levels (CkksParams.with_app_levels, after --ring-degree; "
+                             "8: the cycle model's bench-boot-l8; default: the set's own)")
     parser.add_argument("--dnum", type=int, default=None,
                         help="our set rebuilt with this many key-switching digits (CkksParams.with_dnum, "
                              "after --ring-degree; default: the set's own)")
@@ -168,7 +172,8 @@ def _peer(args, notes) -> dict | None:
 
 
 def _our_params(args):
-    """``--params`` rebuilt at ``--ring-degree`` and then with ``--dnum`` (each when given);
+    """``--params`` rebuilt at ``--ring-degree``, with ``--levels-left`` and then with ``--dnum``
+    (each when given);
     ``ValueError`` (a ``SecurityError`` is one) naming the option when the set cannot be
     rebuilt so."""
     from sw.ckks import get_params
@@ -181,6 +186,13 @@ def _our_params(args):
             params = params.with_log_n(n.bit_length() - 1)
         except ValueError as e:
             raise ValueError(f"--ring-degree {n}: {e}") from None
+    k = getattr(args, "levels_left", None)
+    if k is not None:
+        from sw.bootstrap import BootstrapConfig
+        try:
+            params = params.with_app_levels(k, BootstrapConfig(slots=2).depth)
+        except ValueError as e:
+            raise ValueError(f"--levels-left {k}: {e}") from None
     d = getattr(args, "dnum", None)
     if d is not None:
         try:

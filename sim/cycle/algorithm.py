@@ -34,6 +34,14 @@ builds the dry-run trace with them, so a projection never rests on a synthetic e
   there, for example ``n16-128`` at ``2^15``) is refused by :func:`params_at_degree` naming
   ``algorithm.ring_degree``; the accelerator's ``max_ring_degree`` must admit it (the model
   refuses an operation wider than its units). Applies to every workload.
+* ``levels_left``: ``"params"`` (default: the set's own) or an integer ``>= 1``: the
+  workload's parameter set rebuilt with that many application levels below its
+  bootstrapping levels (:meth:`sw.ckks.params.CkksParams.with_app_levels`, keeping ``q0`` and
+  the top ``sw.bootstrap.BootstrapConfig(slots).depth`` groups; ``n16-128`` with 8 is
+  ``bench-boot-l8``), after ``ring_degree`` and before ``dnum``: a paper's "levels left after
+  bootstrapping". Refused by :func:`params_with_levels_left` naming
+  ``algorithm.levels_left`` when the set has no bootstrapping layout or the bound is exceeded.
+  Applies to every workload.
 * ``low_special``: ``"fit"`` (default, the software's) or ``"all"``: whether the ResNets'
   rotation keys at low levels, whose one key-switching digit is shorter than ``alpha``, are
   made over only the special primes that digit needs
@@ -80,6 +88,7 @@ ALGORITHM_RULES = {
     "low_special": Rule(str, choices=LOW_SPECIAL),
     "ring_degree": Rule(int, positive=True, power_of_two=True, low=RING_DEGREES[0],
                         high=RING_DEGREES[1], words=(DNUM_OF_PARAMS,)),
+    "levels_left": Rule(int, positive=True, words=(DNUM_OF_PARAMS,)),
 }
 #: Workload groups each option applies to (``None``: every group).
 APPLIES_TO: dict[str, tuple[str, ...] | None] = {
@@ -89,6 +98,7 @@ APPLIES_TO: dict[str, tuple[str, ...] | None] = {
     "dnum": None,
     "low_special": ("resnet",),
     "ring_degree": None,
+    "levels_left": None,
 }
 
 
@@ -102,6 +112,7 @@ class AlgorithmOptions:
     low_special: str = "fit"
     baby_steps: str = "hoisted"
     ring_degree: int | str = DNUM_OF_PARAMS
+    levels_left: int | str = DNUM_OF_PARAMS
 
     def __post_init__(self):
         checked(self, "'algorithm'")
@@ -174,10 +185,33 @@ def params_at_degree(params, ring_degree: int | str, origin: str = origin_of("al
                              f"degree)") from None
 
 
+def params_with_levels_left(params, levels: int | str, origin: str = origin_of("algorithm", None)):
+    """``params`` rebuilt with ``levels`` application levels below its bootstrapping levels
+    (the top ``sw.bootstrap.BootstrapConfig(slots).depth`` groups), or itself for ``"params"`` or
+    its own count. Refused (:class:`~sim.cycle.checks.ConfigError` naming
+    ``algorithm.levels_left``) when the set cannot be rebuilt so."""
+    if levels == DNUM_OF_PARAMS:
+        return params
+    from sw.bootstrap import BootstrapConfig
+    from sw.ckks.errors import SecurityError
+
+    depth = BootstrapConfig(slots=2).depth       # the default circuit's (slots do not change it)
+    if params.max_level <= depth:
+        raise refuse(origin, f"field 'algorithm.levels_left' = {levels} cannot run at {params.name}: "
+                             f"its {params.max_level} levels hold no application level below the "
+                             f"{depth} that bootstrapping takes")
+    try:
+        return params.with_app_levels(int(levels), depth)
+    except SecurityError as exc:
+        raise refuse(origin, f"field 'algorithm.levels_left' = {levels} cannot run at "
+                             f"{params.name}: {exc}") from None
+
+
 def algorithm_params(params, options: "AlgorithmOptions", origin: str = origin_of("algorithm", None)):
-    """``params`` with the options' ``ring_degree`` and then their ``dnum`` applied."""
-    return params_with_dnum(params_at_degree(params, options.ring_degree, origin), options.dnum,
-                            origin)
+    """``params`` with the options' ``ring_degree``, ``levels_left`` and then ``dnum`` applied."""
+    params = params_at_degree(params, options.ring_degree, origin)
+    params = params_with_levels_left(params, options.levels_left, origin)
+    return params_with_dnum(params, options.dnum, origin)
 
 
 def params_with_dnum(params, dnum: int | str, origin: str = origin_of("algorithm", None)):

@@ -48,6 +48,7 @@ The format is documented in ``docs/accelerator-config.md``. In short::
     hoisting = "single"                 #   "single" (default) or "double" (DFT rotations over Q P)
     dnum = "params"                     #   "params" (default: the set's own) or a digit count
     ring_degree = "params"              #   "params" (default: the set's own) or a power of two
+    levels_left = "params"              #   "params" (default) or application levels after bootstrapping
 
     [device]                            # optional: resource budget (FPGA)
     name = "Alveo U280"                 # optional
@@ -269,7 +270,7 @@ class AcceleratorConfig:
             "policy": self.policy, "onchip_gbps": self.onchip_gbps, "limbs": self.limbs,
             "power_w": self.power_w, "giant_steps": self.algorithm.giant_steps,
             "hoisting": self.algorithm.hoisting, "dnum": self.algorithm.dnum,
-            "ring_degree": self.algorithm.ring_degree,
+            "ring_degree": self.algorithm.ring_degree, "levels_left": self.algorithm.levels_left,
         }
         for k, spec in self.units.items():
             out[f"{k}_count"] = spec.count

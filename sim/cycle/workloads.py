@@ -135,8 +135,8 @@ def _chained(ops_notes: tuple[list[Op], list[str]], params) -> tuple[list[Op], l
 
 
 def _params_of(params_name, algorithm: AlgorithmOptions, allow_insecure: bool = False):
-    """The ``CkksParams`` of a set name (or a ``CkksParams``) with the options' ``ring_degree``
-    and ``dnum``."""
+    """The ``CkksParams`` of a set name (or a ``CkksParams``) with the options' ``ring_degree``,
+    ``levels_left`` and ``dnum``."""
     from sw.ckks import get_params
 
     params = (get_params(params_name, allow_insecure=allow_insecure) if isinstance(params_name, str)

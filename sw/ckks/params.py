@@ -248,13 +248,49 @@ class CkksParams:
             raise ValueError(f"CkksParams {self.name}: log_n={log_n!r} must be an integer in [1, 17]")
         if log_n == self.log_n:
             return self
+        sizes, bits = self._layout()
+        return CkksParams.build(f"{self.name}-n{log_n}", log_n, sizes, **self._build_spec(bits))
+
+    def with_app_levels(self, levels: int, keep_top: int) -> "CkksParams":
+        """This set with ``levels`` application levels, named ``<name>-app<levels>``: ``q0``
+        and the top ``keep_top`` level groups (bootstrapping's, for a bootstrapping layout:
+        ``sw.bootstrap.BootstrapConfig.depth``) as they are laid out here, and between them
+        ``levels`` groups shaped like this set's lowest one (its size and the power of two
+        its primes are near); primes chosen as :meth:`build` chooses them (so
+        ``n16-128`` with 8 application levels is the cycle model's ``bench-boot-l8``).
+        ``ValueError`` unless ``levels >= 1`` and ``1 <= keep_top < max_level``; a secure set
+        whose ``log2 QP`` then exceeds the bound raises :class:`SecurityError`. Returns
+        ``self`` when it already has ``levels`` below its top ``keep_top`` groups."""
+        for name, v in (("levels", levels), ("keep_top", keep_top)):
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise ValueError(f"CkksParams {self.name}: {name}={v!r} must be an integer")
+        if levels < 1:
+            raise ValueError(f"CkksParams {self.name}: levels={levels} must be at least 1")
+        if not 1 <= keep_top < self.max_level:
+            raise ValueError(f"CkksParams {self.name}: keep_top={keep_top} must lie in "
+                             f"[1, {self.max_level - 1}] (the set has {self.max_level} levels)")
+        if self.max_level - keep_top == levels:
+            return self
+        sizes, bits = self._layout()
+        top = len(sizes) - keep_top
+        sizes = [sizes[0]] * levels + sizes[top:]
+        bits = [bits[0]] * levels + bits[top:]
+        return CkksParams.build(f"{self.name}-app{levels}", self.log_n, sizes, **self._build_spec(bits))
+
+    def _layout(self) -> tuple[list[int], list[float]]:
+        """Sizes of the level groups above ``q0`` and the power of two (rounded mean ``log2``)
+        their primes are near: the layout :meth:`build` rebuilds."""
         sizes = [len(g) for g in self.q_groups[1:]]
-        bits = [float(round(sum(math.log2(q) for q in g) / len(g))) for g in self.q_groups[1:]]
-        spec = dict(q0_size=len(self.q_groups[0]), dnum=self.dnum, log_scale=self.log_scale,
+        bits = [min(31.0, float(round(sum(math.log2(q) for q in g) / len(g)))) for g in self.q_groups[1:]]
+        return sizes, bits
+
+    def _build_spec(self, bits: list[float]) -> dict:
+        """:meth:`build`'s keyword arguments that keep this set's ``q0``, ``dnum``, scale,
+        secret, error and security label, with the group prime sizes ``bits``."""
+        return dict(q0_size=len(self.q_groups[0]), dnum=self.dnum, log_scale=self.log_scale,
                     security=self.security, secret=self.secret, hamming_weight=self.hamming_weight,
                     sigma=self.sigma, allow_insecure=self.allow_insecure or self.security is None,
-                    group_bits=[min(b, 31.0) for b in bits])
-        return CkksParams.build(f"{self.name}-n{log_n}", log_n, sizes, **spec)
+                    group_bits=bits)
 
     @classmethod
     def build(cls, name: str, log_n: int, group_sizes, *, q0_size: int = 2, dnum: int,
