@@ -97,6 +97,9 @@ def test_algorithm_table_defaults_and_values():
     ("ring_degree = true", "algorithm.ring_degree"),
     ("levels_left = 0", "algorithm.levels_left"),
     ('levels_left = "eight"', "algorithm.levels_left"),
+    ('key_switching = "gadget"', "algorithm.key_switching"),
+    ("klss_group = 4", "algorithm.klss_group"),                       # without klss
+    ('key_switching = "klss"\nklss_group = 0', "algorithm.klss_group"),
 ])
 def test_bad_algorithm_options_name_the_field(table, field):
     with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
@@ -223,10 +226,12 @@ def test_trace_request_includes_the_options_that_apply():
     ra, rb = (workloads.trace_request(boot, "n16-128", algorithm=x) for x in (a, b))
     assert ra["algorithm"] == {"giant_steps": "keys", "hoisting": "single", "dnum": "params",
                                "low_special": "fit", "baby_steps": "hoisted", "ring_degree": "params",
-                               "levels_left": "params"}
+                               "levels_left": "params", "key_switching": "hybrid",
+                               "klss_group": "alpha"}
     assert rb["algorithm"] == {"giant_steps": "min", "hoisting": "single", "dnum": "params",
                                "low_special": "fit", "baby_steps": "hoisted", "ring_degree": "params",
-                               "levels_left": "params"}
+                               "levels_left": "params", "key_switching": "hybrid",
+                               "klss_group": "alpha"}
     assert cache.request_key(**ra) != cache.request_key(**rb)
     rc = workloads.trace_request(boot, "n16-128", algorithm=AlgorithmOptions(baby_steps="chain"))
     assert cache.request_key(**rc) not in {cache.request_key(**ra), cache.request_key(**rb)}
@@ -434,6 +439,39 @@ def test_levels_left_the_set_cannot_hold_is_refused_naming_it(monkeypatch, tmp_p
     with pytest.raises(ConfigError, match=r"'algorithm\.levels_left' = 22 cannot run at n16-128: .*1747"):
         workloads.workload_ops("cmult", "n16-128", algorithm=AlgorithmOptions(levels_left=22))
     assert not list(tmp_path.rglob("*.pickle"))
+
+
+def test_key_switching_values_are_the_softwares():
+    from sw.ckks import klss
+
+    assert algorithm.KEY_SWITCHING == klss.KEY_SWITCHING
+
+
+def test_klss_keys_reach_the_trace_and_the_model(monkeypatch, tmp_path):
+    """cmult at n16-128 with KLSS: the relinearisation key holds 4 digits x 5 groups (55
+    primes of Q P in groups of alpha = 11) x t primes of T per half; the model reads
+    exactly that many words. At dnum 11 (alpha 4) the ModUp raises each digit to t' < 44
+    primes instead of to the other 44 of Q P: fewer NTT rows, the same key switches."""
+    from sw.ckks import get_params, klss
+
+    monkeypatch.setenv("FHESIM_CACHE_DIR", str(tmp_path))
+    p = get_params("n16-128")
+    t = klss.aux_count(p, 11)
+    ops, notes = workloads.workload_ops("cmult", "n16-128", algorithm=AlgorithmOptions(key_switching="klss"))
+    assert [(k.digits, k.primes, k.special, k.groups, k.aux) for o in ops for k in o.keys] == [(4, 44, 11, 5, t)]
+    assert "key_switching=klss" in notes[0]
+    cfg = dataclasses.replace(load_config("ark"), limbs="trace", evk_a_generated=False)
+    key = int(estimate(ops, cfg).ops["key_bytes"].sum())
+    assert key == 4 * 5 * 2 * t * (1 << 16) * 8
+    hyb, _ = workloads.workload_ops("cmult", "n16-128", algorithm=AlgorithmOptions(dnum=11))
+    kl, _ = workloads.workload_ops("cmult", "n16-128", algorithm=AlgorithmOptions(dnum=11, key_switching="klss"))
+    assert _limbs(kl, "ntt") < _limbs(hyb, "ntt")
+    assert len([k for o in kl for k in o.keys]) == len([k for o in hyb for k in o.keys]) == 1
+    # groups of 8 primes of Q P: 6 groups (48 primes at dnum 11: 44 + 4), a wider T
+    g8, _ = workloads.workload_ops("cmult", "n16-128", algorithm=AlgorithmOptions(
+        dnum=11, key_switching="klss", klss_group=8))
+    p11 = p.with_dnum(11)
+    assert [(k.groups, k.aux) for o in g8 for k in o.keys] == [(6, klss.aux_count(p11, 8))]
 
 
 def test_model_refuses_a_degree_above_the_units(monkeypatch, tmp_path):

@@ -150,7 +150,9 @@ def _keyswitches(ev: Mapping[str, Any], parents: list, shared: int = 0) -> list[
         primes = int(ev.get("primes_in") or 0)
         own = (ev.get("info") or {}).get("digits")   # recorded by a hoisted key switch
         digits = digits or (int(own) if own is not None else shared)
-        out.append(KeyUse(_key_identity(ev, parents), max(digits, 1), primes, special))
+        info = ev.get("info") or {}
+        out.append(KeyUse(_key_identity(ev, parents), max(digits, 1), primes, special,
+                          int(info.get("klss_groups") or 0), int(info.get("klss_aux") or 0)))
         return out
     children = ev.get("children", ()) or ()
     shared = sum(_modup_digits(c) for c in children if c.get("kind") == "modup") or shared

@@ -42,6 +42,17 @@ builds the dry-run trace with them, so a projection never rests on a synthetic e
   bootstrapping". Refused by :func:`params_with_levels_left` naming
   ``algorithm.levels_left`` when the set has no bootstrapping layout or the bound is exceeded.
   Applies to every workload.
+* ``key_switching``: ``"hybrid"`` (default) or ``"klss"``: how every key switch with a
+  switching key forms its inner product (``sw.ckks.CkksContext(key_switching=)``,
+  :mod:`sw.ckks.klss`: the digits raised to an auxiliary modulus ``T`` only, the products
+  formed exactly there per group of ``alpha`` primes of ``Q_l P``; the same ciphertexts,
+  bit for bit, with fewer NTTs at large ``dnum`` and larger keys). The trace records each
+  KLSS key's groups and ``T`` primes, so the model reads its own size. Applies to every
+  workload.
+* ``klss_group``: ``"alpha"`` (default: the set's digit size) or an integer ``>= 1``: the
+  primes per group of ``Q_l P`` of KLSS key switching (``CkksContext(klss_group=)``; larger
+  groups: fewer products over ``T`` but a wider ``T``). Refused unless ``key_switching =
+  "klss"``.
 * ``low_special``: ``"fit"`` (default, the software's) or ``"all"``: whether the ResNets'
   rotation keys at low levels, whose one key-switching digit is shorter than ``alpha``, are
   made over only the special primes that digit needs
@@ -70,6 +81,9 @@ HOISTING = ("single", "double", "double-cts")
 #: ``baby_steps`` values; the same tuple as ``sw.bootstrap.bootstrapper.BABY_STEPS`` (a test
 #: compares them).
 BABY_STEPS = ("hoisted", "chain")
+#: ``key_switching`` values; the same tuple as ``sw.ckks.klss.KEY_SWITCHING`` (a test
+#: compares them).
+KEY_SWITCHING = ("hybrid", "klss")
 #: ``low_special`` values (``sw.nn.encrypted.HeSession(fit_special=)`` True / False).
 LOW_SPECIAL = ("fit", "all")
 #: The ``dnum`` value that keeps the parameter set's own digit count (and the
@@ -89,6 +103,8 @@ ALGORITHM_RULES = {
     "ring_degree": Rule(int, positive=True, power_of_two=True, low=RING_DEGREES[0],
                         high=RING_DEGREES[1], words=(DNUM_OF_PARAMS,)),
     "levels_left": Rule(int, positive=True, words=(DNUM_OF_PARAMS,)),
+    "key_switching": Rule(str, choices=KEY_SWITCHING),
+    "klss_group": Rule(int, positive=True, words=("alpha",)),
 }
 #: Workload groups each option applies to (``None``: every group).
 APPLIES_TO: dict[str, tuple[str, ...] | None] = {
@@ -99,6 +115,8 @@ APPLIES_TO: dict[str, tuple[str, ...] | None] = {
     "low_special": ("resnet",),
     "ring_degree": None,
     "levels_left": None,
+    "key_switching": None,
+    "klss_group": None,
 }
 
 
@@ -113,6 +131,8 @@ class AlgorithmOptions:
     baby_steps: str = "hoisted"
     ring_degree: int | str = DNUM_OF_PARAMS
     levels_left: int | str = DNUM_OF_PARAMS
+    key_switching: str = "hybrid"
+    klss_group: int | str = "alpha"
 
     def __post_init__(self):
         checked(self, "'algorithm'")
@@ -148,6 +168,9 @@ def checked(options: Any, origin: str) -> AlgorithmOptions:
     for name, rule in ALGORITHM_RULES.items():
         value = check(getattr(options, name), rule, f"algorithm.{name}", origin)
         object.__setattr__(options, name, value)
+    if options.klss_group != "alpha" and options.key_switching != "klss":
+        raise refuse(origin, f"field 'algorithm.klss_group' = {options.klss_group} needs "
+                             f"algorithm.key_switching = 'klss' (got {options.key_switching!r})")
     if options.baby_steps == "chain" and options.hoisting != "single":
         raise refuse(origin, f"field 'algorithm.baby_steps' = 'chain' needs algorithm.hoisting = "
                              f"'single' (got {options.hoisting!r}): a chained baby step rotates the "

@@ -49,6 +49,8 @@ The format is documented in ``docs/accelerator-config.md``. In short::
     dnum = "params"                     #   "params" (default: the set's own) or a digit count
     ring_degree = "params"              #   "params" (default: the set's own) or a power of two
     levels_left = "params"              #   "params" (default) or application levels after bootstrapping
+    key_switching = "hybrid"            #   "hybrid" (default) or "klss" (sw.ckks.klss)
+    klss_group = "alpha"                #   KLSS: primes per group of Q P (default: the digit size)
 
     [device]                            # optional: resource budget (FPGA)
     name = "Alveo U280"                 # optional
@@ -271,6 +273,7 @@ class AcceleratorConfig:
             "power_w": self.power_w, "giant_steps": self.algorithm.giant_steps,
             "hoisting": self.algorithm.hoisting, "dnum": self.algorithm.dnum,
             "ring_degree": self.algorithm.ring_degree, "levels_left": self.algorithm.levels_left,
+            "key_switching": self.algorithm.key_switching, "klss_group": self.algorithm.klss_group,
         }
         for k, spec in self.units.items():
             out[f"{k}_count"] = spec.count

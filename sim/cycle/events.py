@@ -79,21 +79,27 @@ class KeyUse:
 
     Its size is ``digits * 2 * (primes + special) * n`` words: ``digits`` (the ``dnum``
     digits in use at this level) key pairs ``(b_i, a_i)``, each over the ``primes`` of the
-    ciphertext's level plus the ``special`` primes. ``key`` names the key (``"relin"``,
-    ``"galois:5"``, ...) so that a key already on chip is not loaded again; ``None`` means
-    the identity is unknown and the key is always loaded.
+    ciphertext's level plus the ``special`` primes. A KLSS key (``groups > 0``,
+    :mod:`sw.ckks.klss`) holds instead, per digit and half, ``groups`` parts over the ``aux``
+    primes of ``T``: ``digits * 2 * groups * aux * n`` words. ``key`` names the key
+    (``"relin"``, ``"galois:5"``, ...) so that a key already on chip is not loaded again;
+    ``None`` means the identity is unknown and the key is always loaded.
     """
 
     key: str | None
     digits: int
     primes: int
     special: int
+    groups: int = 0
+    aux: int = 0
 
     def words(self, n: int, *, a_generated: bool = False) -> int:
         """Words read for this key; ``a_generated``: only the ``b_i`` halves (the ``a_i`` come
-        from an on-chip PRNG seed), ``digits * (primes + special) * n``."""
+        from an on-chip PRNG seed), ``digits * (primes + special) * n`` (KLSS:
+        ``digits * groups * aux * n``)."""
         halves = 1 if a_generated else 2
-        return self.digits * halves * (self.primes + self.special) * n
+        per = self.groups * self.aux if self.groups else self.primes + self.special
+        return self.digits * halves * per * n
 
 
 @dataclass

@@ -310,7 +310,7 @@ class CompiledOps:
             for use in op.keys:
                 ku_op.append(i)
                 ku_key.append(use.key)
-                ku_parts.append((use.digits, use.primes, use.special))
+                ku_parts.append((use.digits, use.primes, use.special, use.groups, use.aux))
         self._shapes = shapes
         self.shape_list: list[tuple] = list(shapes)
         self.kid = np.asarray(kid, dtype=np.int64)
@@ -322,9 +322,9 @@ class CompiledOps:
         self.label = np.array(labels, dtype=object)
         self.key_op = np.asarray(ku_op, dtype=np.int64)
         self.key_name = ku_key
-        parts = np.asarray(ku_parts, dtype=np.int64).reshape(-1, 3)
-        self.key_digits, self.key_primes, self.key_special = (np.ascontiguousarray(parts[:, j])
-                                                              for j in range(3))
+        parts = np.asarray(ku_parts, dtype=np.int64).reshape(-1, 5)
+        (self.key_digits, self.key_primes, self.key_special, self.key_groups,
+         self.key_aux) = (np.ascontiguousarray(parts[:, j]) for j in range(5))
         self.key_bounds = np.searchsorted(self.key_op, np.arange(self.n_ops + 1), side="left")
         self._accesses(pt_key)
         self._layout: dict[bool, tuple] = {}
@@ -336,8 +336,11 @@ class CompiledOps:
     @property
     def key_half_words(self) -> np.ndarray:
         """Words of the ``b`` half of each key use at the trace's own limbs
-        (``digits * (primes + special) * n``; :meth:`KeyUse.words` with ``a_generated``)."""
-        return self.key_digits * (self.key_primes + self.key_special) * self.n[self.key_op]
+        (``digits * (primes + special) * n``, KLSS ``digits * groups * aux * n``;
+        :meth:`KeyUse.words` with ``a_generated``)."""
+        per = np.where(self.key_groups > 0, self.key_groups * self.key_aux,
+                       self.key_primes + self.key_special)
+        return self.key_digits * per * self.n[self.key_op]
 
     def _accesses(self, pt_key: list) -> None:
         """The item accesses of the residency model, in execution order: per operation its
@@ -455,8 +458,11 @@ class CompiledOps:
         pt_full = _bytes_for(self.pt_polys * pin * self.n, wb)
         pt_size = _bytes_for(self.pt_polys * np.minimum(pin, 1) * self.n, wb) if generate_pt else pt_full
         halves = 1 if cfg.evk_a_generated else 2
-        kw = self.key_digits * halves * (self.limbs(cfg, self.key_primes)
-                                         + self.limbs(cfg, self.key_special, special=True)) * self.n[self.key_op]
+        hybrid = self.limbs(cfg, self.key_primes) + self.limbs(cfg, self.key_special, special=True)
+        # a KLSS key's parts are over T, whose primes are no level of the chain: packed
+        aux = self.key_aux if cfg.limbs == "trace" else packed_limbs(self.key_aux, cfg.word_bits)
+        per = np.where(self.key_groups > 0, self.key_groups * aux, hybrid)
+        kw = self.key_digits * halves * per * self.n[self.key_op]
         sizes = _bytes_for(kw, wb)
         key_full = _bytes_for(2 * kw // halves, wb)
         item_capacity = capacity - np.where(resident, ct_bytes, 0)

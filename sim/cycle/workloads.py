@@ -62,7 +62,8 @@ def _setup(params_name: str, rotations, algorithm: AlgorithmOptions = AlgorithmO
     insecure = params_name.startswith("toy")
     params = algorithm_params(get_params(params_name, allow_insecure=insecure), algorithm)
     with trace.recording(dry_run=True):
-        ctx = CkksContext(params)
+        ctx = CkksContext(params, key_switching=algorithm.key_switching,
+                          klss_group=_klss_group(algorithm.klss_group))
         keys = KeyGenerator(ctx, seed=1).gen_keyset(rotations=list(rotations))
         enc = Encoder(ctx)
         # operands at the top level's own scale, so that every product rescales back to a
@@ -144,17 +145,24 @@ def _params_of(params_name, algorithm: AlgorithmOptions, allow_insecure: bool = 
     return algorithm_params(params, algorithm)
 
 
+def _klss_group(group):
+    """``CkksContext(klss_group=)`` of the option (``"alpha"``: the context's default)."""
+    return None if group == "alpha" else int(group)
+
+
 def _bootstrap_via_api(params_name, giant_steps: str = "keys", hoisting: str = "single",
-                       baby_steps: str = "hoisted"):
+                       baby_steps: str = "hoisted", key_switching: str = "hybrid",
+                       klss_group=None):
     """Dry-run bootstrapping trace; ``params_name``: a set name or a ``CkksParams``;
-    ``giant_steps``, ``hoisting``, ``baby_steps``: those of :class:`sw.bootstrap.BootstrapConfig`."""
+    ``giant_steps``, ``hoisting``, ``baby_steps``: those of :class:`sw.bootstrap.BootstrapConfig`;
+    ``key_switching``: that of :class:`sw.ckks.CkksContext`."""
     from sw import trace
     from sw.bootstrap import BootstrapConfig, Bootstrapper, gen_bootstrap_keys
     from sw.ckks import CkksContext, Encoder, Encryptor, KeyGenerator, get_params
 
     params = get_params(params_name) if isinstance(params_name, str) else params_name
     with trace.recording(dry_run=True):
-        ctx = CkksContext(params)
+        ctx = CkksContext(params, key_switching=key_switching, klss_group=klss_group)
         kg = KeyGenerator(ctx, seed=1)
         ks = kg.gen_keyset()
         keys = gen_bootstrap_keys(kg, ks.secret, BootstrapConfig(slots=params.n // 2, giant_steps=giant_steps,
@@ -191,7 +199,9 @@ def _bootstrap_source() -> tuple[Callable | None, str, str]:
                 p = _params_of(params, algorithm, insecure)
                 return _chained(ops_from_trace(fn(params=p, giant_steps=algorithm.giant_steps,
                                                   hoisting=algorithm.hoisting,
-                                                  baby_steps=algorithm.baby_steps)), p)
+                                                  baby_steps=algorithm.baby_steps,
+                                                  key_switching=algorithm.key_switching,
+                                                  klss_group=_klss_group(algorithm.klss_group))), p)
             return via_module, spec, ""
         reasons.append(why)
     fn, why = _find("sw.bootstrap:Bootstrapper")
@@ -199,7 +209,9 @@ def _bootstrap_source() -> tuple[Callable | None, str, str]:
         def via_api(params, algorithm, insecure=False):
             p = _params_of(params, algorithm, insecure)
             return _chained(ops_from_trace(_bootstrap_via_api(p, algorithm.giant_steps, algorithm.hoisting,
-                                                              algorithm.baby_steps)), p)
+                                                              algorithm.baby_steps,
+                                                              algorithm.key_switching,
+                                                              _klss_group(algorithm.klss_group))), p)
         return via_api, "sw.bootstrap public API (Bootstrapper), driven by sim.cycle.workloads", ""
     return None, "", "; ".join(reasons + [why])
 
@@ -216,7 +228,9 @@ def _bootstrap_l8(params_name=None, geometry=None, allow_insecure: bool = False,
                   algorithm: AlgorithmOptions = AlgorithmOptions()):
     p = _params_of(bench_l8_params(), algorithm)
     return _chained(ops_from_trace(_bootstrap_via_api(p, algorithm.giant_steps, algorithm.hoisting,
-                                                      algorithm.baby_steps)), p)
+                                                      algorithm.baby_steps,
+                                                      algorithm.key_switching,
+                                                      _klss_group(algorithm.klss_group))), p)
 
 
 # ---- encrypted ResNets --------------------------------------------------------------------
@@ -231,7 +245,9 @@ def _resnet(name: str):
         rec = dry_run_trace(model=name, geometry=geometry or DEFAULT_GEOMETRY, params=params,
                             allow_insecure=allow_insecure, giant_steps=algorithm.giant_steps,
                             hoisting=algorithm.hoisting, baby_steps=algorithm.baby_steps,
-                            fit_special=algorithm.low_special == "fit")
+                            fit_special=algorithm.low_special == "fit",
+                            key_switching=algorithm.key_switching,
+                            klss_group=_klss_group(algorithm.klss_group))
         return _chained(ops_from_trace(rec), params)
     return trace_ops
 

@@ -23,11 +23,27 @@ class CkksContext:
     n : ring degree
     p_basis : RnsBasis of the special primes
     full_basis : ``Q_top + P`` (the basis of secret and switching keys)
+    key_switching : ``"hybrid"`` (default) or ``"klss"``: how key switches with a
+        :class:`~.keys.SwitchingKey` form their inner product (:mod:`sw.ckks.klss`; the same
+        integers either way)
+    klss_group : primes per group of ``Q_l P`` for KLSS (default ``params.alpha``)
     """
 
-    def __init__(self, params: CkksParams):
+    def __init__(self, params: CkksParams, *, key_switching: str = "hybrid",
+                 klss_group: int | None = None):
+        from .klss import KEY_SWITCHING
         if not isinstance(params, CkksParams):
             raise TypeError(f"CkksContext: expected CkksParams, got {type(params).__name__}")
+        if key_switching not in KEY_SWITCHING:
+            raise ValueError(f"CkksContext: key_switching={key_switching!r} must be one of "
+                             f"{', '.join(KEY_SWITCHING)}")
+        group = params.alpha if klss_group is None else klss_group
+        if isinstance(group, bool) or not isinstance(group, int) or group < 1:
+            raise ValueError(f"CkksContext: klss_group={klss_group!r} must be a positive integer")
+        self.key_switching = key_switching
+        self.klss_group = group
+        self.klss_cache: dict = {}
+        self._klss_aux = None
         self.params = params
         self.n = params.n
         if self.n >= _RETAIN_HEAP_FROM:
@@ -38,6 +54,14 @@ class CkksContext:
 
     def __repr__(self) -> str:
         return f"CkksContext({self.params.name})"
+
+    @property
+    def klss_aux(self) -> RnsBasis:
+        """The auxiliary basis ``T`` of KLSS key switching (:func:`sw.ckks.klss.aux_basis`)."""
+        if self._klss_aux is None:
+            from .klss import aux_basis
+            self._klss_aux = aux_basis(self.params, self.klss_group)
+        return self._klss_aux
 
     def q_basis(self, level: int) -> RnsBasis:
         """Basis of a ciphertext at ``level``."""

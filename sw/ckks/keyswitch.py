@@ -25,6 +25,11 @@ For ``c`` at level ``l`` (``L`` primes, evaluation form) and a key whose special
 With ``rescale=True`` the ModDown divides by ``P`` and the top group's ``k`` primes at once
 (INTT of ``K + k`` rows, BConv ``K + k -> L - k``, NTT of ``L - k`` rows): a fused rescale.
 
+With ``ctx.key_switching == "klss"`` steps 1 and 2 are :mod:`sw.ckks.klss`'s for every
+``SwitchingKey`` (digits raised to the auxiliary modulus ``T`` only, the inner product
+formed exactly there per group of ``Q_l P``; the same integers), recorded in the
+``keyswitch`` event's ``klss_groups`` and ``klss_aux``; ``BasisKey`` switches stay hybrid.
+
 Kernel counts of one key switch at level ``l`` (``d`` digits of sizes ``a_i``):
 ``intt: L + 2K`` rows in ``1 + 2`` calls; ``ntt: sum_i (L + K - a_i) + 2L`` rows in
 ``d + 2`` calls; ``bconv: d + 2`` calls; inner product ``modmul 2d``, ``modadd 2(d-1)``
@@ -41,6 +46,7 @@ from .. import trace
 from ..ring import RnsBasis, RnsPoly, mod_down
 from ..ring import kernels as K
 from ..ring.kernels import BasisConverter
+from . import klss
 from .context import CkksContext
 from .errors import LevelError, ParameterMismatchError
 from .keys import BasisKey, SwitchingKey
@@ -105,9 +111,10 @@ def _basis_rowmap(L: int, q_count: int, total: int) -> np.ndarray:
 
 
 def decompose(ctx: CkksContext, c: RnsPoly, level: int, special: RnsBasis | None = None,
-              digits: tuple[tuple[int, int], ...] | None = None):
+              digits: tuple[tuple[int, int], ...] | None = None, method: str | None = None):
     """Digits of ``c`` raised to ``Q_level + special`` (evaluation form), shape
-    ``(d, L+K, n)`` (None in a dry run).
+    ``(d, L+K, n)`` (None in a dry run); with KLSS (``method``, default
+    ``ctx.key_switching``) a :class:`sw.ckks.klss.KlssDigits` raised to ``T`` instead.
 
     ``special`` (default ``ctx.p_basis``) and ``digits`` (default ``params.digits_at(level)``)
     are those of the key (:func:`key_rows`); the defaults serve every ``SwitchingKey``, so
@@ -119,6 +126,8 @@ def decompose(ctx: CkksContext, c: RnsPoly, level: int, special: RnsBasis | None
     qpb = qb + special
     L = len(qb)
     digits = p.digits_at(level) if digits is None else digits
+    if (method or ctx.key_switching) == "klss":
+        return klss.decompose(ctx, c, level, special, digits)
     with trace.op("modup", n=p.n, primes_in=L, primes_out=len(qpb), level_in=level, level_out=level,
                   digits=len(digits)):
         coeff = c.to_coeff()
@@ -164,13 +173,16 @@ def _apply(ctx: CkksContext, ext, level: int, rows: KeyRows, galois: int | None,
     qpb = qb + rows.special
     L = len(qb)
     nd = len(rows.digits)
-    if ext is not None and ext.shape[:2] != (nd, len(qpb)):
-        raise ValueError(f"key switch: digits of shape {ext.shape[:2]} do not fit the key "
-                         f"({nd} digits over {len(qpb)} primes)")
-    perm = None if galois is None else K.eval_permutation(p.n, galois)
-    # compact (uint32) keys are read as they are stored: the kernel widens each word as it
-    # multiplies (copying the used rows to uint64 first cost ~230 MB per key switch at N = 2^16)
-    o0, o1 = K.ks_inner(ext, qpb, rows.b, rows.a, rows.rowmap, nd, perm, galois=galois)
+    if isinstance(ext, klss.KlssDigits):
+        o0, o1 = klss.inner(ctx, ext, level, rows, galois)
+    else:
+        if ext is not None and ext.shape[:2] != (nd, len(qpb)):
+            raise ValueError(f"key switch: digits of shape {ext.shape[:2]} do not fit the key "
+                             f"({nd} digits over {len(qpb)} primes)")
+        perm = None if galois is None else K.eval_permutation(p.n, galois)
+        # compact (uint32) keys are read as they are stored: the kernel widens each word as it
+        # multiplies (copying the used rows to uint64 first cost ~230 MB per key switch at N = 2^16)
+        o0, o1 = K.ks_inner(ext, qpb, rows.b, rows.a, rows.rowmap, nd, perm, galois=galois)
     if fold is not None:
         _fold_times_p(o0, fold[0], qb, rows.special)
         _fold_times_p(o1, fold[1], qb, rows.special)
@@ -220,10 +232,23 @@ def key_switch(ctx: CkksContext, c: RnsPoly, level: int, key: SwitchingKey | Bas
     if rescale and level < 1:
         raise LevelError(f"key switch: no level left to rescale (level {level})")
     out_primes = len(c.basis) - (len(p.q_groups[level]) if rescale else 0)
+    method = "hybrid" if isinstance(key, BasisKey) else ctx.key_switching
     with trace.op("keyswitch", n=p.n, primes_in=len(c.basis), primes_out=out_primes,
-                  level_in=level, level_out=level - bool(rescale), **info):
-        ext = decompose(ctx, c, level, rows.special, rows.digits)
+                  level_in=level, level_out=level - bool(rescale),
+                  **_klss_info(ctx, method, level, rows), **info):
+        ext = decompose(ctx, c, level, rows.special, rows.digits, method=method)
         return _apply(ctx, ext, level, rows, galois, fold, rescale)
+
+
+def _klss_info(ctx: CkksContext, how, level: int, rows: KeyRows) -> dict:
+    """Trace info of a KLSS key switch (``how``: the method name, or the raised digits):
+    ``klss_groups`` and ``klss_aux``, what its key holds per digit and half (groups of
+    ``Q_level + special`` times the primes of ``T``); ``{}`` for a hybrid one."""
+    if not ((isinstance(how, str) and how == "klss") or isinstance(how, klss.KlssDigits)):
+        return {}
+    rows_qp = len(ctx.q_basis(level)) + len(rows.special)
+    return {"klss_groups": len(klss.group_ranges(rows_qp, ctx.klss_group)),
+            "klss_aux": len(ctx.klss_aux)}
 
 
 def decompose_for(ctx: CkksContext, c: RnsPoly, level: int, keys) -> dict:
@@ -253,9 +278,10 @@ def switch_decomposed(ctx: CkksContext, ext, level: int, key: SwitchingKey | Bas
     ``digits`` in its ``info``, since a hoisted group with keys of different special primes
     holds one ``modup`` per basis: :func:`decompose_for`)."""
     rows = key_rows(ctx, key, level)
+    ext = _raised_for(ext, rows)
     with trace.op("keyswitch", n=ctx.params.n, primes_in=len(ctx.q_basis(level)), level_in=level,
-                  digits=len(rows.digits)):
-        return _apply(ctx, _raised_for(ext, rows), level, rows, galois)
+                  digits=len(rows.digits), **_klss_info(ctx, ext, level, rows)):
+        return _apply(ctx, ext, level, rows, galois)
 
 
 def switch_raised(ctx: CkksContext, ext, level: int, key: SwitchingKey, galois: int | None = None,
@@ -271,9 +297,10 @@ def switch_raised(ctx: CkksContext, ext, level: int, key: SwitchingKey, galois: 
     primes the key is raised to (``special``) and ``raised=True``."""
     rows = key_rows(ctx, key, level)
     qb = ctx.q_basis(level)
+    ext = _raised_for(ext, rows)
     with trace.op("keyswitch", n=ctx.params.n, primes_in=len(qb), level_in=level,
-                  special=len(rows.special), raised=True) as ev:
-        o0, o1 = _apply(ctx, _raised_for(ext, rows), level, rows, galois, lower=False)
+                  special=len(rows.special), raised=True, **_klss_info(ctx, ext, level, rows)) as ev:
+        o0, o1 = _apply(ctx, ext, level, rows, galois, lower=False)
         if add0 is not None:
             _fold_times_p(o0.data, add0, qb, rows.special)
         ev.set_out(primes=len(o0.basis), level=level)

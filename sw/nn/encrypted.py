@@ -114,17 +114,21 @@ class HeSession:
     times smaller. Such keys go to ``keys.low_rotation``, also for Galois elements that
     bootstrapping has a full key for, so that every rotation of a hoisted group or of a
     raised sum uses the same special primes. ``False`` keeps all special primes.
+    key_switching: ``"hybrid"`` (default) or ``"klss"``, how the session's key switches form
+    their inner products, with ``klss_group`` primes per group (:class:`sw.ckks.CkksContext`;
+    the same integers either way).
     """
 
     def __init__(self, params, slots: int, rotations, *, bootstrap: bool = False, seed: int = 1,
                  boot_config: Any = None, compact: bool | None = None, progress: bool = False,
-                 boot_slots=(), rotation_levels: dict | None = None, fit_special: bool = True):
+                 boot_slots=(), rotation_levels: dict | None = None, fit_special: bool = True,
+                 key_switching: str = "hybrid", klss_group: int | None = None):
         from sw.ckks import (CkksContext, Decryptor, Encoder, Encryptor, Evaluator, KeyGenerator)
         self.params = params
         self.slots = slots
         compact = params.log_n >= 15 if compact is None else compact
         t0 = time.time()
-        self.ctx = CkksContext(params)
+        self.ctx = CkksContext(params, key_switching=key_switching, klss_group=klss_group)
         kg = KeyGenerator(self.ctx, seed=seed)
         sk = kg.gen_secret_key()
         self.keys = kg.gen_keyset(conjugation=False, sk=sk, relin=not compact)
@@ -494,8 +498,10 @@ class EncryptedResNet:
     def session(self, *, bootstrap: bool, seed: int = 1, boot_config=None, compact: bool | None = None,
                 progress: bool = False, sparse_bootstrap: bool = False,
                 giant_steps: str = "keys", hoisting: str = "single", baby_steps: str = "hoisted",
-                fit_special: bool = True) -> HeSession:
-        """Keys for this network (:class:`HeSession`; ``fit_special`` as there). ``sparse_bootstrap``: one bootstrapper
+                fit_special: bool = True, key_switching: str = "hybrid",
+                klss_group: int | None = None) -> HeSession:
+        """Keys for this network (:class:`HeSession`; ``fit_special`` and ``key_switching``
+        as there). ``sparse_bootstrap``: one bootstrapper
         per stage period (:meth:`boot_periods`) instead of every bootstrap at ``slots``;
         cheaper (n16-128: 84 and 77 instead of 91 key switches per bootstrap in stages 2 and
         3; measured 2% and 12% faster on a CPU) for ~0.43 GiB more keys and 0.57 GiB of DFT
@@ -516,7 +522,8 @@ class EncryptedResNet:
         return HeSession(self.params, self.slots, self.rotation_steps(), bootstrap=bootstrap, seed=seed,
                          boot_config=boot_config, compact=compact, progress=progress,
                          boot_slots=self.boot_periods() if sparse_bootstrap else (),
-                         rotation_levels=levels, fit_special=fit_special)
+                         rotation_levels=levels, fit_special=fit_special,
+                         key_switching=key_switching, klss_group=klss_group)
 
     def encrypt(self, sess: HeSession, image, level: int):
         x = check_images(image, self.model.geometry.name)

@@ -105,7 +105,8 @@ def trace_resnet(model: Any = "resnet20", geometry: str = "cifar32", params: Any
                  method: str = "composite", degree: int = 15, allow_insecure: bool = False,
                  replay: bool = True, sparse_bootstrap: bool = False,
                  giant_steps: str = "keys", hoisting: str = "single", baby_steps: str = "hoisted",
-                 fit_special: bool = True) -> ResNetTrace:
+                 fit_special: bool = True, key_switching: str = "hybrid",
+                 klss_group: int | None = None) -> ResNetTrace:
     """Dry-run trace of one inference of ``model`` (a name such as ``"resnet110"`` or a
     :class:`sw.nn.models.ResNet`) on ``geometry`` at ``params`` (a name or ``CkksParams``),
     with bootstrapping, the activation ``method`` (``composite`` or ``data-guided`` of
@@ -117,7 +118,8 @@ def trace_resnet(model: Any = "resnet20", geometry: str = "cifar32", params: Any
     (:attr:`sw.bootstrap.BootstrapConfig.hoisting`); ``baby_steps``: their baby rotations
     (:attr:`sw.bootstrap.BootstrapConfig.baby_steps`); ``fit_special``: the network's low
     rotation keys over only the special primes their digit needs
-    (:class:`sw.nn.encrypted.HeSession`)."""
+    (:class:`sw.nn.encrypted.HeSession`); ``key_switching``: ``"hybrid"`` or ``"klss"``
+    and ``klss_group`` (:class:`sw.ckks.CkksContext`)."""
     from sw.nn.encrypted import EncryptedResNet
 
     p = _params(params, allow_insecure)
@@ -127,7 +129,8 @@ def trace_resnet(model: Any = "resnet20", geometry: str = "cifar32", params: Any
     with trace.recording(dry_run=True) as rec:
         enn = EncryptedResNet(net, p, method=method, degree=degree, dry_run=True)
         sess = enn.session(bootstrap=True, sparse_bootstrap=sparse_bootstrap, giant_steps=giant_steps,
-                           hoisting=hoisting, baby_steps=baby_steps, fit_special=fit_special)
+                           hoisting=hoisting, baby_steps=baby_steps, fit_special=fit_special,
+                           key_switching=key_switching, klss_group=klss_group)
         plan = enn.plan(sess.boot_level, sess.boot_level)
         ct = enn.encrypt(sess, np.zeros(net.geometry.shape), sess.boot_level)
         if replay:

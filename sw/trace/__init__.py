@@ -30,7 +30,7 @@ Modules, one concept each:
 """
 from __future__ import annotations
 
-from .context import active, is_dry_run
+from .context import active, is_dry_run, paused
 from .events import KernelCall, Keep, OpEvent
 from .formats import (FORMAT_V1, FORMAT_V2, KERNEL_FIELDS, _KFIELDS, events_v1, load, shape_events,
                       shape_size)
@@ -39,7 +39,7 @@ from .recorder import DryRunError, Recorder, op, recording, report_kernel, stage
 from .replay import Replayer, Template
 
 __all__ = [
-    "active", "is_dry_run", "KernelCall", "Keep", "OpEvent", "FORMAT_V1", "FORMAT_V2",
+    "active", "is_dry_run", "paused", "KernelCall", "Keep", "OpEvent", "FORMAT_V1", "FORMAT_V2",
     "KERNEL_FIELDS", "events_v1", "load", "shape_events", "shape_size", "CLIENT_KINDS",
     "COMPOSITE_KINDS", "KERNEL_KINDS", "KERNELS", "OP_IO", "OP_KINDS", "DryRunError", "Recorder",
     "op", "recording", "report_kernel", "stage", "wants_data", "Replayer", "Template",

@@ -7,8 +7,9 @@ The readers here are on the hot path of every kernel call: one ``ContextVar.get`
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, Iterator
 
 #: Active recorders, innermost last (a tuple: each change sets a new one).
 _RECORDERS: ContextVar[tuple] = ContextVar("sw.trace.recorders", default=())
@@ -39,3 +40,14 @@ def pop(rec, dry_run: bool) -> None:
     _RECORDERS.set(tuple(r for r in _RECORDERS.get() if r is not rec))
     if dry_run:
         _DRY_DEPTH.set(_DRY_DEPTH.get() - 1)
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """No recorder of this context sees the calls inside the block (work that is not the
+    recorded program's: key material derived once, on first use). A dry run stays one."""
+    token = _RECORDERS.set(())
+    try:
+        yield
+    finally:
+        _RECORDERS.reset(token)
