@@ -59,8 +59,11 @@ def test_special_primes_are_packed(l8):
         assert int(c.special_limbs([k], 64)[0]) == want
     with pytest.raises(ValueError, match="10 special primes, more than its 9"):
         c.special_limbs([10], 64)
-    with pytest.raises(ValueError, match="exceeds its 36 Q and 9 special primes"):
-        c.limbs([46], 64)
+    # beyond Q and P (another basis's rows as well): packed at 30 bits a prime
+    top = int(c.limbs([45], 64)[0])
+    assert int(c.limbs([45 + 7], 64)[0]) == top + math.ceil(7 * 30 / 64)
+    with pytest.raises(ValueError, match="a negative prime count"):
+        c.limbs([-1], 64)
 
 
 def test_at_32_bit_words_every_count_is_the_traces():

@@ -20,7 +20,8 @@ rule. A count up to ``#Q`` is read as the bottom of the chain: a ciphertext or p
 a level, or a key's ``Q`` part. The special primes beyond it are packed. A kernel count
 that mixes ``Q`` and ``P`` rows (ModUp's targets, NTTs over ``Q_l + P``) is read the same
 way, which is exact at the top level and approximate below it (module docstring of
-:mod:`sim.cycle.model`).
+:mod:`sim.cycle.model`); so is a kernel over KLSS's auxiliary primes ``T``, whose key the
+model packs (:mod:`sim.cycle.model`, key words).
 
 Built from a ``sw.ckks.params.CkksParams`` by :meth:`Chain.of_params` (duck-typed: this
 module imports neither ``sw`` nor ``hw``).
@@ -37,10 +38,6 @@ import numpy as np
 #: Bits of the trace's primes for the ``"packed"`` rule (sw/ckks/params.py: the ``n16-128``
 #: and ``bench-boot-l8`` primes are 30-31 bits, mean 30.05).
 TRACE_PRIME_BITS = 30
-
-#: Limb rules of a configuration's ``limbs`` field (besides ``"trace"``, the trace's own
-#: prime counts).
-LIMB_RULES = ("word", "packed")
 
 
 def packed_limbs(primes: Any, word_bits: int) -> np.ndarray:
@@ -78,13 +75,17 @@ class Chain:
 
     def limbs(self, primes: Any, word_bits: int) -> np.ndarray:
         """Limbs at ``word_bits`` of each prime count in ``primes`` (the ``"word"`` rule of
-        the module docstring), elementwise; counts above ``#Q + #P`` are refused."""
+        the module docstring), elementwise. Counts above ``#Q + #P`` (rows of another basis
+        as well, such as KLSS's auxiliary ``T`` at one digit) are packed beyond them;
+        negative counts are refused."""
         p = np.asarray(primes, dtype=np.int64)
-        table = self._table(int(word_bits))
-        if p.size and (p.min() < 0 or p.max() >= len(table)):
-            raise ValueError(f"chain {self.name}: a count of {int(p.max())} primes exceeds its "
-                             f"{self.q_primes} Q and {len(self.special_bits)} special primes")
-        return table[p]
+        w = int(word_bits)
+        table = self._table(w)
+        if p.size and p.min() < 0:
+            raise ValueError(f"chain {self.name}: a negative prime count ({int(p.min())})")
+        top = len(table) - 1
+        beyond = np.maximum(p - top, 0)
+        return table[np.minimum(p, top)] + packed_limbs(beyond, w)
 
     def special_limbs(self, primes: Any, word_bits: int) -> np.ndarray:
         """Limbs at ``word_bits`` of the first ``k`` special primes, for each ``k`` in
@@ -126,4 +127,4 @@ def _of_params(name: str, q_groups: tuple, p_primes: tuple) -> Chain:
                  tuple(len(g) for g in q_groups), tuple(math.log2(p) for p in p_primes))
 
 
-__all__ = ["Chain", "LIMB_RULES", "TRACE_PRIME_BITS", "packed_limbs"]
+__all__ = ["Chain", "TRACE_PRIME_BITS", "packed_limbs"]
