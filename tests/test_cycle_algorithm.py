@@ -441,6 +441,12 @@ def test_levels_left_the_set_cannot_hold_is_refused_naming_it(monkeypatch, tmp_p
     assert not list(tmp_path.rglob("*.pickle"))
 
 
+def test_ring_degrees_are_those_with_a_tabulated_bound():
+    from sw.ckks.security import MAX_LOG_QP_128
+
+    assert algorithm.RING_DEGREES == (min(MAX_LOG_QP_128), max(MAX_LOG_QP_128))
+
+
 def test_key_switching_values_are_the_softwares():
     from sw.ckks import klss
 
