@@ -79,7 +79,7 @@ orion-peer: venv
 bench: venv peers
 	$(FHESIM) bench ntt
 	$(FHESIM) bench ckks
-	$(FHESIM) bench bootstrap
+	$(FHESIM) bench bootstrap --reps 2
 	$(MAKE) --no-print-directory bench-resnet-orion
 
 bench-resnet: venv orion-peer
