@@ -27,8 +27,11 @@ reason (import error, no such callable, exception text).
 Every tracer takes the preset's software options (:class:`sim.cycle.algorithm.AlgorithmOptions`,
 the ``[algorithm]`` table): ``giant_steps``, ``hoisting`` and ``baby_steps`` go to ``sw.bootstrap.BootstrapConfig`` (the
 bootstrapping workloads, and the ResNets through ``EncryptedResNet.session``),
-``ring_degree`` and ``dnum`` rebuild the parameter set (:func:`sim.cycle.algorithm.algorithm_params`,
-refused naming the field before any trace when the software cannot run it). Only the options that
+``ring_degree``, ``levels_left`` and ``dnum`` rebuild the parameter set
+(:func:`sim.cycle.algorithm.algorithm_params`, refused naming the field before any trace when
+the software cannot run it), ``key_switching`` and ``klss_group`` go to every
+``sw.ckks.CkksContext`` a tracer makes. Every tracer sets the modulus chain of the set it
+traced at on its ops (``Op.chain``, for ``limbs = "word"``). Only the options that
 apply to a workload's group are part of its trace request and of the cache key
 (:meth:`AlgorithmOptions.for_group`).
 """
