@@ -140,3 +140,23 @@ def test_bad_key_switching_options_are_refused():
         CkksContext(p, key_switching="gadget")
     with pytest.raises(ValueError, match="klss_group=0 must be a positive integer"):
         CkksContext(p, key_switching="klss", klss_group=0)
+
+
+@pytest.mark.parametrize("key_level, special", [(2, None), (2, "fit"), (1, 4), (9, "fit")])
+def test_truncated_keys_over_fewer_special_primes_are_hybrids_too(key_level, special):
+    """The ResNets' network keys: truncated to a low level, over the special primes their
+    digit needs (KeySet.low_rotation). A rotation at that level and one below it."""
+    p = _params()
+    got = {}
+    for ks in ("hybrid", "klss"):
+        ctx = CkksContext(p, key_switching=ks)
+        kg = KeyGenerator(ctx, seed=1)
+        keys = kg.gen_keyset()
+        g = ctx.galois_element(3)
+        keys.low_rotation[g] = kg.gen_galois_key(keys.secret, g, level=key_level, special=special)
+        ev = Evaluator(ctx, keys)
+        x = np.random.default_rng(4).uniform(-1, 1, p.slots)
+        ct = Encryptor(ctx, keys.public, seed=2).encrypt(Encoder(ctx).encode(x))
+        at = ev.drop_level(ct, p.max_level - key_level)
+        got[ks] = [ev.rotate(at, 3), ev.rotate(ev.drop_level(at, 1), 3)]
+    assert all(_same(a, b) for a, b in zip(got["hybrid"], got["klss"]))
