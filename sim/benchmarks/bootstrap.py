@@ -188,9 +188,9 @@ def _our_params(args):
             raise ValueError(f"--ring-degree {n}: {e}") from None
     k = getattr(args, "levels_left", None)
     if k is not None:
-        from sw.bootstrap import BootstrapConfig
+        from sw.bootstrap import with_levels_left
         try:
-            params = params.with_app_levels(k, BootstrapConfig(slots=2).depth)
+            params = with_levels_left(params, k)
         except ValueError as e:
             raise ValueError(f"--levels-left {k}: {e}") from None
     d = getattr(args, "dnum", None)

@@ -210,22 +210,16 @@ def params_at_degree(params, ring_degree: int | str, origin: str = origin_of("al
 
 def params_with_levels_left(params, levels: int | str, origin: str = origin_of("algorithm", None)):
     """``params`` rebuilt with ``levels`` application levels below its bootstrapping levels
-    (the top ``sw.bootstrap.BootstrapConfig(slots).depth`` groups), or itself for ``"params"`` or
+    (:func:`sw.bootstrap.with_levels_left`), or itself for ``"params"`` or
     its own count. Refused (:class:`~sim.cycle.checks.ConfigError` naming
     ``algorithm.levels_left``) when the set cannot be rebuilt so."""
     if levels == DNUM_OF_PARAMS:
         return params
-    from sw.bootstrap import BootstrapConfig
-    from sw.ckks.errors import SecurityError
+    from sw.bootstrap import with_levels_left
 
-    depth = BootstrapConfig(slots=2).depth       # the default circuit's (slots do not change it)
-    if params.max_level <= depth:
-        raise refuse(origin, f"field 'algorithm.levels_left' = {levels} cannot run at {params.name}: "
-                             f"its {params.max_level} levels hold no application level below the "
-                             f"{depth} that bootstrapping takes")
     try:
-        return params.with_app_levels(int(levels), depth)
-    except SecurityError as exc:
+        return with_levels_left(params, int(levels))
+    except ValueError as exc:           # a SecurityError is one
         raise refuse(origin, f"field 'algorithm.levels_left' = {levels} cannot run at "
                              f"{params.name}: {exc}") from None
 

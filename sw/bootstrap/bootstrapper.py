@@ -207,6 +207,19 @@ def _plan(params, cfg: BootstrapConfig):
     return n, view, mode
 
 
+def with_levels_left(params, levels: int):
+    """``params`` rebuilt with ``levels`` application levels below the levels the default
+    bootstrapping circuit takes (``BootstrapConfig.depth``: its top groups and ``q0`` kept,
+    :meth:`sw.ckks.params.CkksParams.with_app_levels`). ``ValueError`` when the set has no
+    application level below them (it has no bootstrapping layout), or the rebuild's own
+    (``levels < 1``; :class:`~sw.ckks.errors.SecurityError` past the bound)."""
+    depth = BootstrapConfig(slots=2).depth       # slots do not change the depth
+    if params.max_level <= depth:
+        raise ValueError(f"its {params.max_level} levels hold no application level below the "
+                         f"{depth} that bootstrapping takes")
+    return params.with_app_levels(levels, depth)
+
+
 def rotation_steps(params, cfg: BootstrapConfig) -> list[int]:
     """Exactly the rotation steps bootstrapping uses (trace, CtS and StC BSGS)."""
     return sorted(_Plan(params, cfg).steps)
