@@ -270,10 +270,7 @@ class AcceleratorConfig:
             "evk_a_generated": self.evk_a_generated, "plaintexts": self.plaintexts,
             "max_ring_degree": self.max_ring_degree, "source": self.source,
             "policy": self.policy, "onchip_gbps": self.onchip_gbps, "limbs": self.limbs,
-            "power_w": self.power_w, "giant_steps": self.algorithm.giant_steps,
-            "hoisting": self.algorithm.hoisting, "dnum": self.algorithm.dnum,
-            "ring_degree": self.algorithm.ring_degree, "levels_left": self.algorithm.levels_left,
-            "key_switching": self.algorithm.key_switching, "klss_group": self.algorithm.klss_group,
+            "power_w": self.power_w, **self.algorithm.request(),
         }
         for k, spec in self.units.items():
             out[f"{k}_count"] = spec.count
