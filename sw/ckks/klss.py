@@ -170,7 +170,7 @@ def inner(ctx, ext: KlssDigits, level: int, rows, galois: int | None):
             acc = None
             for j in range(nd):
                 prod = K.mul(None if not live else d[j], None if not live else parts[j, g], aux)
-                acc = prod if acc is None else K.add(acc, prod, aux)
+                acc = prod if acc is None else K.add(acc, prod, aux, out=acc)
             y = K.intt(acc, aux, inplace=True)
             rows_g = K.bconv(y, BasisConverter.get(aux, qpb.sub(s0, s1)), exact=True)
             rows_g = K.ntt(rows_g, qpb.sub(s0, s1), inplace=True)
