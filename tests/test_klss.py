@@ -55,18 +55,26 @@ def test_every_key_switch_is_hybrids_bit_for_bit(hybrid, group):
     assert all(_same(a, b) for a, b in zip(got, hybrid))
 
 
-@pytest.mark.parametrize("hoisting", ["single", "double"])
-def test_a_bootstrap_is_hybrids_bit_for_bit(hoisting):
+def _both(build) -> dict:
+    """``{method: build(params, ctx, kg)}`` for a hybrid and a KLSS context of toy-boot-n10,
+    each with a key generator of seed 1 (the same keys)."""
     p = _params()
     out = {}
-    for ks in ("hybrid", "klss"):
+    for ks in klss.KEY_SWITCHING:
         ctx = CkksContext(p, key_switching=ks)
-        kg = KeyGenerator(ctx, seed=1)
+        out[ks] = build(p, ctx, KeyGenerator(ctx, seed=1))
+    return out
+
+
+@pytest.mark.parametrize("hoisting", ["single", "double"])
+def test_a_bootstrap_is_hybrids_bit_for_bit(hoisting):
+    def boot(p, ctx, kg):
         sk = kg.gen_secret_key()
         keys = gen_bootstrap_keys(kg, sk, BootstrapConfig(slots=p.slots, hoisting=hoisting))
         x = np.random.default_rng(1).uniform(-1, 1, p.slots)
         ct = Encryptor(ctx, sk, seed=2).encrypt(Encoder(ctx).encode(x, level=0))
-        out[ks] = Bootstrapper(ctx, keys).bootstrap(ct)
+        return Bootstrapper(ctx, keys).bootstrap(ct)
+    out = _both(boot)
     assert out["hybrid"].level == 16
     assert _same(out["hybrid"], out["klss"])
 
@@ -146,11 +154,7 @@ def test_bad_key_switching_options_are_refused():
 def test_truncated_keys_over_fewer_special_primes_are_hybrids_too(key_level, special):
     """The ResNets' network keys: truncated to a low level, over the special primes their
     digit needs (KeySet.low_rotation). A rotation at that level and one below it."""
-    p = _params()
-    got = {}
-    for ks in ("hybrid", "klss"):
-        ctx = CkksContext(p, key_switching=ks)
-        kg = KeyGenerator(ctx, seed=1)
+    def rotations(p, ctx, kg):
         keys = kg.gen_keyset()
         g = ctx.galois_element(3)
         keys.low_rotation[g] = kg.gen_galois_key(keys.secret, g, level=key_level, special=special)
@@ -158,5 +162,6 @@ def test_truncated_keys_over_fewer_special_primes_are_hybrids_too(key_level, spe
         x = np.random.default_rng(4).uniform(-1, 1, p.slots)
         ct = Encryptor(ctx, keys.public, seed=2).encrypt(Encoder(ctx).encode(x))
         at = ev.drop_level(ct, p.max_level - key_level)
-        got[ks] = [ev.rotate(at, 3), ev.rotate(ev.drop_level(at, 1), 3)]
+        return [ev.rotate(at, 3), ev.rotate(ev.drop_level(at, 1), 3)]
+    got = _both(rotations)
     assert all(_same(a, b) for a, b in zip(got["hybrid"], got["klss"]))
